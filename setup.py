@@ -1,0 +1,39 @@
+"""Packaging for txkoji."""
+
+from setuptools import find_packages, setup
+
+with open("README.rst", encoding="utf-8") as readme:
+    LONG_DESCRIPTION = readme.read()
+
+setup(
+    name="txkoji",
+    version="1.0.0.dev0",
+    description="Asynchronous Twisted client for the Koji build system",
+    long_description=LONG_DESCRIPTION,
+    long_description_content_type="text/x-rst",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["txkoji", "txkoji.*"]),
+    package_data={"txkoji": ["py.typed"], "txkoji.testing": ["data/*.json"]},
+    install_requires=[
+        "twisted[tls]>=22.10",
+        "treq>=22.1",
+        "munch>=2.5",
+        "pyOpenSSL>=22.0",
+        "service_identity>=21.1",
+    ],
+    extras_require={
+        "kerberos": ["pyspnego[kerberos]>=0.9"],
+        "tests": [
+            "pytest>=7",
+            "pytest-twisted>=1.14",
+            "hypothesis>=6",
+            "cryptography>=38",
+        ],
+    },
+    classifiers=[
+        "Framework :: Twisted",
+        "License :: OSI Approved :: MIT License",
+        "Programming Language :: Python :: 3",
+    ],
+)
