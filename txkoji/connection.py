@@ -1,0 +1,190 @@
+"""The public :class:`Connection` to a Koji hub.
+
+::
+
+    from txkoji import Connection
+
+    koji = Connection("fedora")                 # a koji client profile
+    build = yield koji.getBuild("bash-5.2.26-3.fc40")
+    user = await koji.getUser("alice")          # any hub method, kwargs too
+    yield koji.close()
+
+A connection composes the pieces: the profile's options
+(:mod:`txkoji.config`), the codec (:mod:`txkoji.codec`), the HTTP transport
+(:mod:`txkoji.transport`) and the result-type registry
+(:mod:`txkoji.results`).  Every call returns a Deferred.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from txkoji import config as koji_config
+from txkoji.codec import ResponseDecoder, encode_call, pack_params
+from txkoji.multicall import MultiCall
+from txkoji.results import ResultType, result_type
+from txkoji.tls import HubTLSPolicy
+from txkoji.transport import HubTransport
+
+MULTICALL_TYPE = ResultType()
+
+
+def profiles(files: Optional[Sequence[str]] = None) -> list[str]:
+    """Return the names of every koji client profile configured (txkoji
+    0.10's ``txkoji.connection.profiles()``)."""
+    return koji_config.profiles(files)
+
+
+class HubMethod:
+    """A hub method bound to a connection: ``koji.getBuild`` is one; calling
+    it calls the hub."""
+
+    __slots__ = ("_connection", "name")
+
+    def __init__(self, connection: "Connection", name: str) -> None:
+        self._connection = connection
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+        return self._connection.call(self.name, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<hub method {self.name} of {self._connection!r}>"
+
+
+class Connection:
+    """A connection to one Koji hub.
+
+    :param profile: the koji client profile to read (section ``[profile]`` of
+        the koji config files, found as the official client finds them).
+        Optional when ``server`` is given.
+    :param config_files: read these files instead of the standard
+        locations.
+    :param reactor: the reactor to use (default: the global one).
+    :param options: profile options overriding the files', e.g.
+        ``server="https://koji.example.com/kojihub"``, ``serverca=...``,
+        ``timeout=60``, ``max_concurrency=16``.
+    :raises KojiConfigError: (also a ``ValueError``) when the profile is
+        missing, has no ``server``, or an option is malformed.
+    :raises KojiTLSError: when ``serverca`` cannot be loaded.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        profile: Optional[str] = None,
+        *,
+        config_files: Optional[Sequence[str]] = None,
+        reactor: Any = None,
+        **options: Any,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
+        self.config = koji_config.resolve(profile, config_files, options)
+        self.profile = profile
+        self.url: str = self.config["server"]
+        self.weburl: Optional[str] = self.config["weburl"]
+        self.topurl: Optional[str] = self.config["topurl"]
+        self.session_id: Optional[int] = None
+        self.session_key: Optional[str] = None
+        self.callnum: Optional[int] = None
+        self._transport = HubTransport(
+            reactor,
+            HubTLSPolicy(
+                serverca=self.config["serverca"],
+                verify=not self.config["no_ssl_verify"],
+            ),
+            timeout=self.config["timeout"],
+            max_response_size=self.config["max_response_size"],
+            max_connections_per_host=self.config["max_connections_per_host"],
+        )
+        self._in_flight = defer.DeferredSemaphore(self.config["max_concurrency"])
+
+    @classmethod
+    def lookup(cls, profile: str, setting: str) -> Any:
+        """Return one option of a koji client profile (txkoji 0.10's
+        ``Connection.lookup``).
+
+        :raises KojiConfigError: when the profile or option does not exist.
+        """
+        return koji_config.lookup(profile, setting)
+
+    @property
+    def hub_version(self) -> Optional[str]:
+        """The hub's version from its latest answer's ``Koji-Version``
+        header, or ``None`` before the first answer."""
+        return self._transport.hub_version
+
+    def __getattr__(self, name: str) -> HubMethod:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return HubMethod(self, name)
+
+    def __repr__(self) -> str:
+        name = f"profile {self.profile!r}" if self.profile else self.url
+        return f"<txkoji.Connection to {name}>"
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """Call hub method ``method`` with positional and keyword arguments.
+
+        :returns: a Deferred firing with the decoded, typed result (see
+            :mod:`txkoji.results`: ``getBuild`` gives a ``Build``, structs
+            give ``Munch`` objects).  It fails with the fault's own
+            :class:`~txkoji.exceptions.KojiFault` subclass, a
+            :class:`~txkoji.exceptions.KojiTransportError` subclass, or
+            :class:`~txkoji.exceptions.KojiProtocolError`; with ``TypeError``
+            or ``OverflowError`` when an argument cannot be sent.
+        """
+        try:
+            body = encode_call(method, pack_params(args, kwargs))
+        except (TypeError, ValueError, OverflowError):
+            return defer.fail()
+        rtype = result_type(method)
+        d = self._send(method, body, rtype)
+        d.addCallback(rtype.finish, self)
+        return d
+
+    def getTaskInfo(self, task_id: int, **kwargs: Any) -> defer.Deferred:
+        """Fetch a task with its request parameters (``request=True`` unless
+        told otherwise, as txkoji 0.10 did).
+
+        :returns: a Deferred firing with a :class:`~txkoji.task.Task`, or
+            ``None`` when there is no such task.
+        """
+        kwargs.setdefault("request", True)
+        return self.call("getTaskInfo", task_id, **kwargs)
+
+    def MultiCall(self, strict: bool = False, batch: Optional[int] = None) -> MultiCall:
+        """Return a new :class:`~txkoji.multicall.MultiCall` on this
+        connection."""
+        return MultiCall(self, strict=strict, batch=batch)
+
+    def _multicall(self, calls: list[tuple[str, list]]) -> defer.Deferred:
+        """Send ``[(method, params), ...]`` as one ``system.multicall``.
+
+        :returns: a Deferred firing with the raw answer entries.
+        """
+        body = encode_call(
+            "system.multicall",
+            [[{"methodName": method, "params": params} for method, params in calls]],
+        )
+        return self._send("system.multicall", body, MULTICALL_TYPE)
+
+    def _send(self, method: str, body: bytes, rtype: ResultType) -> defer.Deferred:
+        def post() -> defer.Deferred:
+            decoder = ResponseDecoder(method, rtype.record_class, rtype.shape)
+            return self._transport.post(self.url, body, decoder, method=method)
+
+        return self._in_flight.run(post)
+
+    def close(self) -> defer.Deferred:
+        """Close the connection's pooled HTTP connections.
+
+        :returns: a Deferred firing with ``None`` when they are closed.
+        """
+        return self._transport.close()

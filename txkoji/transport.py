@@ -1,0 +1,429 @@
+"""HTTP(S) transport to a Koji hub, over treq.
+
+:class:`HubTransport` posts one request body and streams the answer into a
+decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
+XML is parsed while it arrives.  It owns one persistent
+``HTTPConnectionPool``; every failure becomes a
+:class:`~txkoji.exceptions.KojiTransportError` subclass (or the decoder's own
+error) whose message names the URL with session secrets masked.
+"""
+
+from __future__ import annotations
+
+from http.cookiejar import CookieJar
+from typing import Any, Optional, Protocol as TypingProtocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from OpenSSL import SSL
+from treq.client import HTTPClient
+from twisted.internet import defer, error as neterror
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+from twisted.web import client as webclient
+from twisted.web.http import PotentialDataLoss
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IPolicyForHTTPS
+from zope.interface import implementer
+
+from txkoji.exceptions import (
+    KojiConnectionError,
+    KojiException,
+    KojiHTTPError,
+    KojiResponseTooLarge,
+    KojiTimeoutError,
+    KojiTLSError,
+)
+
+#: Query parameters that carry session secrets (legacy query-string auth).
+SECRET_QUERY_KEYS = frozenset({"session-id", "session-key", "callnum"})
+
+#: How much of a non-200 answer's body is kept for the error message.
+ERROR_BODY_LIMIT = 2048
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with the values of session query parameters masked,
+    fit for log lines and error messages."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (key, "***" if key in SECRET_QUERY_KEYS else value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+class Decoder(TypingProtocol):
+    """What :meth:`HubTransport.post` streams the answer into."""
+
+    def feed(self, data: bytes) -> None: ...
+
+    def close(self) -> Any: ...
+
+
+@implementer(IBodyProducer)
+class _BytesProducer:
+    """A request body already in memory, written in one go (treq's default
+    producer hands bytes to a cooperator and costs reactor turns)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer) -> defer.Deferred:
+        consumer.write(self._body)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        """Nothing to pause: the body was written at once."""
+
+    def resumeProducing(self) -> None:
+        """Nothing to resume: the body was written at once."""
+
+    def stopProducing(self) -> None:
+        """Nothing to stop: the body was written at once."""
+
+
+class _NoCookies(CookieJar):
+    """The hub uses no cookies; skip treq's per-request cookie handling."""
+
+    def add_cookie_header(self, request) -> None:
+        return None
+
+    def extract_cookies(self, response, request) -> None:
+        return None
+
+
+@implementer(IAgentEndpointFactory)
+class _CachingEndpointFactory:
+    """Build each (scheme, host, port) endpoint once.
+
+    Twisted's Agent builds a new endpoint, and encodes the host name again,
+    for every request even when the pool then reuses a connection.
+    """
+
+    def __init__(
+        self, reactor: Any, tls_policy: IPolicyForHTTPS, connect_timeout: float
+    ) -> None:
+        self._reactor = reactor
+        self._tls_policy = tls_policy
+        self._connect_timeout = connect_timeout
+        self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
+
+    def endpointForURI(self, uri):
+        key = (uri.scheme, uri.host, uri.port)
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            host = uri.host.decode("ascii")
+            endpoint = HostnameEndpoint(
+                self._reactor, host, uri.port, timeout=self._connect_timeout
+            )
+            if uri.scheme == b"https":
+                creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
+                endpoint = wrapClientTLS(creator, endpoint)
+            elif uri.scheme != b"http":
+                raise neterror.SchemeNotSupported(f"unsupported scheme {uri.scheme!r}")
+            self._endpoints[key] = endpoint
+        return endpoint
+
+
+class _BodyReader(Protocol):
+    """Feed an answer's body to a decoder as it arrives, within a size
+    limit; fire ``finished`` with the decoded value."""
+
+    def __init__(
+        self,
+        decoder: Decoder,
+        limit: int,
+        finished: defer.Deferred,
+        url: str,
+        method: str,
+    ) -> None:
+        self._decoder = decoder
+        self._limit = limit
+        self._finished: Optional[defer.Deferred] = finished
+        self._url = url
+        self._method = method
+        self._received = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._finished is None:
+            return
+        self._received += len(data)
+        if self._received > self._limit:
+            self._abort(
+                Failure(
+                    KojiResponseTooLarge(
+                        f"the answer to {self._method} from {self._url} exceeds "
+                        f"max_response_size ({self._limit} bytes)",
+                        self._method,
+                    )
+                )
+            )
+            return
+        try:
+            self._decoder.feed(data)
+        except Exception:
+            self._abort(Failure())
+
+    def _abort(self, failure: Failure) -> None:
+        finished, self._finished = self._finished, None
+        self.transport.stopProducing()
+        finished.errback(failure)
+
+    def cancel(self) -> None:
+        """Stop reading (the caller cancelled the call)."""
+        if self._finished is not None:
+            self._finished = None
+            self.transport.stopProducing()
+
+    def connectionLost(self, reason: Failure) -> None:
+        finished, self._finished = self._finished, None
+        if finished is None:
+            return
+        if reason.check(webclient.ResponseDone, PotentialDataLoss):
+            try:
+                value = self._decoder.close()
+            except Exception:
+                finished.errback()
+            else:
+                finished.callback(value)
+            return
+        finished.errback(
+            KojiConnectionError(
+                f"the connection to {self._url} was lost after {self._received} "
+                f"bytes of the answer to {self._method}: {_reason_text(reason)}",
+                self._url,
+            )
+        )
+
+
+class _ErrorBodyReader(Protocol):
+    """Keep the start of a non-200 answer for the error message."""
+
+    def __init__(self, finished: defer.Deferred) -> None:
+        self._finished = finished
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._size < ERROR_BODY_LIMIT:
+            self._chunks.append(data)
+            self._size += len(data)
+
+    def connectionLost(self, reason: Failure) -> None:
+        body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
+        self._finished.callback(body.decode("utf-8", "replace"))
+
+
+def _reason_text(failure: Failure) -> str:
+    value = failure.value
+    nested = getattr(value, "reasons", None)
+    if nested:
+        return "; ".join(_reason_text(reason) for reason in nested)
+    text = str(value) or type(value).__name__
+    return text
+
+
+def _tls_failure(failure: Failure) -> Optional[Failure]:
+    if failure.check(SSL.Error, KojiTLSError):
+        return failure
+    for reason in getattr(failure.value, "reasons", None) or ():
+        found = _tls_failure(reason)
+        if found is not None:
+            return found
+    return None
+
+
+class HubTransport:
+    """Posts XML-RPC bodies to a hub over one persistent connection pool.
+
+    :param reactor: the reactor (``IReactorTCP`` and ``IReactorTime``).
+    :param tls_policy: how HTTPS hubs are trusted (see
+        :class:`txkoji.tls.HubTLSPolicy`).
+    :param timeout: seconds a call may take, from sending to the last byte of
+        the answer; ``None`` or 0 for no limit.
+    :param max_response_size: the largest answer accepted, in bytes.
+    :param max_connections_per_host: idle keep-alive connections kept.
+    :param persistent: keep connections open between calls.
+    :param connect_timeout: seconds to wait for a TCP connection.
+    """
+
+    user_agent = b"txkoji/1.0"
+
+    def __init__(
+        self,
+        reactor: Any,
+        tls_policy: IPolicyForHTTPS,
+        *,
+        timeout: Optional[float] = None,
+        max_response_size: int = 1 << 30,
+        max_connections_per_host: int = 16,
+        persistent: bool = True,
+        connect_timeout: float = 60.0,
+    ) -> None:
+        self.reactor = reactor
+        self.timeout = timeout
+        self.max_response_size = max_response_size
+        self.pool = webclient.HTTPConnectionPool(reactor, persistent=persistent)
+        self.pool.maxPersistentPerHost = max_connections_per_host
+        self.pool.retryAutomatically = True
+        agent = webclient.Agent.usingEndpointFactory(
+            reactor,
+            _CachingEndpointFactory(reactor, tls_policy, connect_timeout),
+            pool=self.pool,
+        )
+        self._http = HTTPClient(
+            agent, cookiejar=_NoCookies(), data_to_body_producer=_BytesProducer
+        )
+        #: The hub's ``Koji-Version`` header from the latest answer.
+        self.hub_version: Optional[str] = None
+
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        decoder: Decoder,
+        *,
+        method: str = "",
+        headers: Optional[dict[bytes, bytes]] = None,
+    ) -> defer.Deferred:
+        """POST ``body`` to ``url`` and decode the answer with ``decoder``.
+
+        :param method: the hub method, for error messages.
+        :param headers: extra request headers (e.g. session headers).
+        :returns: a Deferred firing with ``decoder.close()``'s value.  It
+            fails with ``KojiConnectionError`` (refused, reset, lost),
+            ``KojiTLSError``, ``KojiHTTPError`` (status other than 200),
+            ``KojiTimeoutError``, ``KojiResponseTooLarge``, or what the
+            decoder raises (a fault or ``KojiProtocolError``).  Cancelling it
+            aborts the request.
+        """
+        shown = mask_url(url)
+        request_headers = Headers(
+            {b"Content-Type": [b"text/xml"], b"User-Agent": [self.user_agent]}
+        )
+        if headers:
+            for name, value in headers.items():
+                request_headers.setRawHeaders(name, [value])
+        reader: list[_BodyReader] = []
+
+        def cancel(_: defer.Deferred) -> None:
+            requesting.cancel()
+            if reader:
+                reader[0].cancel()
+
+        result: defer.Deferred = defer.Deferred(cancel)
+        requesting = self._http.request(
+            "POST",
+            url,
+            data=body,
+            headers=request_headers,
+            allow_redirects=False,
+            unbuffered=True,
+        )
+
+        def got_response(response) -> defer.Deferred:
+            versions = response.headers.getRawHeaders(b"koji-version")
+            if versions:
+                self.hub_version = versions[-1].decode("ascii", "replace")
+            body_done: defer.Deferred = defer.Deferred()
+            if response.code != 200:
+                response.deliverBody(_ErrorBodyReader(body_done))
+                body_done.addCallback(_http_error, response, shown, method)
+                return body_done
+            protocol = _BodyReader(
+                decoder, self.max_response_size, body_done, shown, method
+            )
+            reader.append(protocol)
+            response.deliverBody(protocol)
+            return body_done
+
+        requesting.addCallback(got_response)
+        requesting.addErrback(_translate_failure, shown, method)
+        requesting.chainDeferred(result)
+        if self.timeout:
+            _apply_timeout(result, self.reactor, self.timeout, shown, method)
+        return result
+
+    def close(self) -> defer.Deferred:
+        """Close every pooled connection.
+
+        :returns: a Deferred firing with ``None`` once they are closed.
+        """
+        return self.pool.closeCachedConnections()
+
+
+def _http_error(body: str, response, url: str, method: str) -> None:
+    phrase = response.phrase.decode("latin-1", "replace")
+    detail = body.strip()
+    message = f"{url} answered {method or 'the call'} with HTTP {response.code} {phrase}"
+    if detail:
+        message += f": {detail[:300]}"
+    raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
+
+
+def _translate_failure(failure: Failure, url: str, method: str) -> Failure:
+    if failure.check(KojiException, defer.CancelledError):
+        return failure
+    tls = _tls_failure(failure)
+    if tls is not None:
+        if tls.check(KojiTLSError):
+            return tls
+        raise KojiTLSError(
+            f"TLS with {url} failed: {_reason_text(tls)} (is the hub's "
+            "certificate trusted, valid, and issued for this host name?)",
+            url,
+        )
+    if failure.check(neterror.ConnectionRefusedError):
+        raise KojiConnectionError(f"{url} refused the connection", url)
+    if failure.check(neterror.DNSLookupError):
+        raise KojiConnectionError(
+            f"cannot resolve the host of {url}: {_reason_text(failure)}", url
+        )
+    if failure.check(neterror.TimeoutError):
+        raise KojiConnectionError(f"connecting to {url} timed out", url)
+    if failure.check(
+        neterror.ConnectError,
+        webclient.ResponseNeverReceived,
+        webclient.RequestTransmissionFailed,
+        webclient.ResponseFailed,
+        neterror.ConnectionLost,
+        neterror.ConnectionDone,
+    ):
+        raise KojiConnectionError(
+            f"the connection to {url} failed during {method or 'the call'}: "
+            f"{_reason_text(failure)}",
+            url,
+        )
+    return failure
+
+
+def _apply_timeout(
+    result: defer.Deferred, clock: IReactorTime, timeout: float, url: str, method: str
+) -> None:
+    timed_out = []
+
+    def expire() -> None:
+        timed_out.append(True)
+        result.cancel()
+
+    delayed = clock.callLater(timeout, expire)
+
+    def done(outcome):
+        if delayed.active():
+            delayed.cancel()
+        if timed_out and isinstance(outcome, Failure) and outcome.check(
+            defer.CancelledError
+        ):
+            raise KojiTimeoutError(
+                f"{method or 'the call'} to {url} took longer than {timeout:g} s "
+                "(the timeout option)",
+                url,
+            )
+        return outcome
+
+    result.addBoth(done)
