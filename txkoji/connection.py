@@ -17,7 +17,8 @@ A connection composes the pieces: the profile's options
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -32,7 +33,7 @@ from txkoji.transport import HubTransport
 MULTICALL_TYPE = ResultType()
 
 
-def profiles(files: Optional[Sequence[str]] = None) -> list[str]:
+def profiles(files: Sequence[str] | None = None) -> list[str]:
     """Return the names of every koji client profile configured (txkoji
     0.10's ``txkoji.connection.profiles()``)."""
     return koji_config.profiles(files)
@@ -44,7 +45,7 @@ class HubMethod:
 
     __slots__ = ("_connection", "name")
 
-    def __init__(self, connection: "Connection", name: str) -> None:
+    def __init__(self, connection: Connection, name: str) -> None:
         self._connection = connection
         self.name = name
 
@@ -76,9 +77,9 @@ class Connection:
 
     def __init__(
         self,
-        profile: Optional[str] = None,
+        profile: str | None = None,
         *,
-        config_files: Optional[Sequence[str]] = None,
+        config_files: Sequence[str] | None = None,
         reactor: Any = None,
         **options: Any,
     ) -> None:
@@ -88,11 +89,11 @@ class Connection:
         self.config = koji_config.resolve(profile, config_files, options)
         self.profile = profile
         self.url: str = self.config["server"]
-        self.weburl: Optional[str] = self.config["weburl"]
-        self.topurl: Optional[str] = self.config["topurl"]
-        self.session_id: Optional[int] = None
-        self.session_key: Optional[str] = None
-        self.callnum: Optional[int] = None
+        self.weburl: str | None = self.config["weburl"]
+        self.topurl: str | None = self.config["topurl"]
+        self.session_id: int | None = None
+        self.session_key: str | None = None
+        self.callnum: int | None = None
         self._transport = HubTransport(
             reactor,
             HubTLSPolicy(
@@ -115,7 +116,7 @@ class Connection:
         return koji_config.lookup(profile, setting)
 
     @property
-    def hub_version(self) -> Optional[str]:
+    def hub_version(self) -> str | None:
         """The hub's version from its latest answer's ``Koji-Version``
         header, or ``None`` before the first answer."""
         return self._transport.hub_version
@@ -159,7 +160,7 @@ class Connection:
         kwargs.setdefault("request", True)
         return self.call("getTaskInfo", task_id, **kwargs)
 
-    def MultiCall(self, strict: bool = False, batch: Optional[int] = None) -> MultiCall:
+    def MultiCall(self, strict: bool = False, batch: int | None = None) -> MultiCall:
         """Return a new :class:`~txkoji.multicall.MultiCall` on this
         connection."""
         return MultiCall(self, strict=strict, batch=batch)

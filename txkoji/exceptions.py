@@ -17,8 +17,6 @@ Everything txkoji raises derives from :class:`KojiException`:
 
 from __future__ import annotations
 
-from typing import Optional
-
 
 class KojiException(Exception):
     """Root of every exception txkoji raises (the name txkoji 0.10 used)."""
@@ -40,8 +38,8 @@ class KojiFault(KojiException):
     def __init__(
         self,
         faultString: str = "",
-        faultCode: Optional[int] = None,
-        method: Optional[str] = None,
+        faultCode: int | None = None,
+        method: str | None = None,
     ) -> None:
         if faultCode is not None:
             self.faultCode = faultCode
@@ -241,7 +239,7 @@ FAULT_CLASSES: dict[int, type[KojiFault]] = {
 }
 
 
-def fault_for(code: int, string: str, method: Optional[str] = None) -> KojiFault:
+def fault_for(code: int, string: str, method: str | None = None) -> KojiFault:
     """Return the exception instance for a hub fault.
 
     :param code: the XML-RPC ``faultCode``.
@@ -261,7 +259,7 @@ class KojiTransportError(KojiException):
     :ivar url: the hub URL, with any session secrets masked.
     """
 
-    def __init__(self, message: str, url: Optional[str] = None) -> None:
+    def __init__(self, message: str, url: str | None = None) -> None:
         self.url = url
         super().__init__(message)
 
@@ -284,7 +282,7 @@ class KojiHTTPError(KojiTransportError):
     """
 
     def __init__(
-        self, message: str, url: Optional[str] = None, status: int = 0, reason: str = ""
+        self, message: str, url: str | None = None, status: int = 0, reason: str = ""
     ) -> None:
         self.status = status
         self.reason = reason
@@ -304,7 +302,7 @@ class KojiProtocolError(KojiException):
     """
 
     def __init__(
-        self, message: str, method: Optional[str] = None, excerpt: str = ""
+        self, message: str, method: str | None = None, excerpt: str = ""
     ) -> None:
         self.method = method
         self.excerpt = excerpt
@@ -321,7 +319,7 @@ class KojiLoginException(KojiException):
     :ivar reason: the hub's (or the web server's) reason, when it gave one.
     """
 
-    def __init__(self, message: str, reason: Optional[str] = None) -> None:
+    def __init__(self, message: str, reason: str | None = None) -> None:
         self.reason = reason
         super().__init__(message)
 

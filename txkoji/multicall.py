@@ -16,7 +16,8 @@ raised as the same exception class a single call would raise.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from twisted.internet import defer
 
@@ -96,13 +97,13 @@ class KojiMultiCallIterator:
     def __init__(
         self,
         results: Sequence[Any],
-        methods: Optional[Sequence[str]] = None,
+        methods: Sequence[str] | None = None,
         connection: Any = None,
     ) -> None:
         if methods is not None:
             results = [
                 settle_entry(entry, method, connection)
-                for entry, method in zip(results, methods)
+                for entry, method in zip(results, methods, strict=True)
             ]
         self.results = list(results)
 
@@ -137,7 +138,7 @@ class MultiCall:
     """
 
     def __init__(
-        self, connection: Any, strict: bool = False, batch: Optional[int] = None
+        self, connection: Any, strict: bool = False, batch: int | None = None
     ) -> None:
         if batch is not None and batch < 1:
             raise ValueError(f"batch must be a positive number of calls, not {batch}")
@@ -188,7 +189,7 @@ class MultiCall:
                     f"of {len(chunk)} calls",
                     "system.multicall",
                 )
-            for (method, _, handle), entry in zip(chunk, entries):
+            for (method, _, handle), entry in zip(chunk, entries, strict=True):
                 outcome = settle_entry(entry, method, self._connection)
                 handle._settle(outcome)
                 outcomes.append(outcome)

@@ -9,9 +9,10 @@ decoded value is finished (attach the connection, flatten, convert).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Optional
+from typing import Any
 
 from munch import Munch
 
@@ -78,7 +79,7 @@ class ResultType:
     :ivar shape: one of :data:`SHAPES`.
     """
 
-    record_class: Optional[type] = None
+    record_class: type | None = None
     shape: str = "one"
 
     def finish(self, value: Any, connection: Any) -> Any:
@@ -95,7 +96,9 @@ class ResultType:
             if self.shape == "one" and isinstance(value, dict):
                 value = cls(value)
             elif self.shape == "list" and isinstance(value, list):
-                value = [cls(item) if isinstance(item, dict) else item for item in value]
+                value = [
+                    cls(item) if isinstance(item, dict) else item for item in value
+                ]
             elif self.shape == "descendents" and isinstance(value, dict):
                 value = {
                     key: [cls(item) for item in items] for key, items in value.items()
@@ -110,7 +113,7 @@ _REGISTRY: dict[str, ResultType] = {
 }
 
 
-def register(method: str, record_class: Optional[type], shape: str = "one") -> None:
+def register(method: str, record_class: type | None, shape: str = "one") -> None:
     """Register the result type of hub method ``method``.
 
     :raises ValueError: when ``shape`` is not one of :data:`SHAPES`.

@@ -9,8 +9,6 @@ profile's ``no_ssl_verify``), which logs a warning.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from twisted.internet import ssl
 from twisted.logger import Logger
 from twisted.web.iweb import IPolicyForHTTPS
@@ -84,8 +82,8 @@ class HubTLSPolicy:
 
     def __init__(
         self,
-        serverca: Optional[str] = None,
-        cert: Optional[str] = None,
+        serverca: str | None = None,
+        cert: str | None = None,
         verify: bool = True,
     ) -> None:
         self.verify = verify

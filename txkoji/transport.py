@@ -11,12 +11,14 @@ error) whose message names the URL with session secrets masked.
 from __future__ import annotations
 
 from http.cookiejar import CookieJar
-from typing import Any, Optional, Protocol as TypingProtocol
+from typing import Any
+from typing import Protocol as TypingProtocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from OpenSSL import SSL
 from treq.client import HTTPClient
-from twisted.internet import defer, error as neterror
+from twisted.internet import defer
+from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Protocol
@@ -144,7 +146,7 @@ class _BodyReader(Protocol):
     ) -> None:
         self._decoder = decoder
         self._limit = limit
-        self._finished: Optional[defer.Deferred] = finished
+        self._finished: defer.Deferred | None = finished
         self._url = url
         self._method = method
         self._received = 0
@@ -228,7 +230,7 @@ def _reason_text(failure: Failure) -> str:
     return text
 
 
-def _tls_failure(failure: Failure) -> Optional[Failure]:
+def _tls_failure(failure: Failure) -> Failure | None:
     if failure.check(SSL.Error, KojiTLSError):
         return failure
     for reason in getattr(failure.value, "reasons", None) or ():
@@ -259,7 +261,7 @@ class HubTransport:
         reactor: Any,
         tls_policy: IPolicyForHTTPS,
         *,
-        timeout: Optional[float] = None,
+        timeout: float | None = None,
         max_response_size: int = 1 << 30,
         max_connections_per_host: int = 16,
         persistent: bool = True,
@@ -280,7 +282,7 @@ class HubTransport:
             agent, cookiejar=_NoCookies(), data_to_body_producer=_BytesProducer
         )
         #: The hub's ``Koji-Version`` header from the latest answer.
-        self.hub_version: Optional[str] = None
+        self.hub_version: str | None = None
 
     def post(
         self,
@@ -289,7 +291,7 @@ class HubTransport:
         decoder: Decoder,
         *,
         method: str = "",
-        headers: Optional[dict[bytes, bytes]] = None,
+        headers: dict[bytes, bytes] | None = None,
     ) -> defer.Deferred:
         """POST ``body`` to ``url`` and decode the answer with ``decoder``.
 
@@ -360,7 +362,9 @@ class HubTransport:
 def _http_error(body: str, response, url: str, method: str) -> None:
     phrase = response.phrase.decode("latin-1", "replace")
     detail = body.strip()
-    message = f"{url} answered {method or 'the call'} with HTTP {response.code} {phrase}"
+    message = (
+        f"{url} answered {method or 'the call'} with HTTP {response.code} {phrase}"
+    )
     if detail:
         message += f": {detail[:300]}"
     raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
@@ -416,8 +420,10 @@ def _apply_timeout(
     def done(outcome):
         if delayed.active():
             delayed.cancel()
-        if timed_out and isinstance(outcome, Failure) and outcome.check(
-            defer.CancelledError
+        if (
+            timed_out
+            and isinstance(outcome, Failure)
+            and outcome.check(defer.CancelledError)
         ):
             raise KojiTimeoutError(
                 f"{method or 'the call'} to {url} took longer than {timeout:g} s "
