@@ -1,0 +1,175 @@
+"""Which failed hub calls are tried again, how often, and how long to wait.
+
+:class:`RetryPolicy` follows the official koji client's rules:
+
+* A transient failure (the connection refused, reset or closed early, a
+  timeout, HTTP 502/503/504 from a proxy in front of a restarting hub) is
+  retried for a logged-in session always, and for an anonymous one only
+  with ``anon_retry``.  The first retry follows at once (on the next
+  reactor turn); later ones wait ``retry_interval`` seconds.  Once
+  ``max_retries`` retries have failed too, the last error is raised.
+* A fault is the hub's considered answer and is never retried, except
+  ServerOffline (1014) with ``offline_retry``: that waits
+  ``offline_retry_interval`` seconds and does not count as a retry.
+* TLS failures, unreadable answers, other HTTP statuses and cancellation
+  are never retried.
+
+The policy holds no reactor: :meth:`RetryPolicy.run` is given the clock to
+wait on, so tests drive it with :class:`twisted.internet.task.Clock`.  It
+wraps a zero-argument *attempt* callable, so a logged-in call can resend
+the very same request (same callnum) on every attempt.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+
+from txkoji.exceptions import (
+    KojiConnectionError,
+    KojiHTTPError,
+    KojiTimeoutError,
+    ServerOffline,
+)
+
+#: HTTP statuses a proxy answers while the hub behind it restarts.
+RETRIED_HTTP_STATUSES = frozenset({502, 503, 504})
+
+
+class Verdict(enum.Enum):
+    """What to do after a failed attempt."""
+
+    #: Raise the error.
+    GIVE_UP = "give up"
+    #: A transient failure: retry, counting the retry.
+    RETRY = "retry"
+    #: The hub said it is offline: wait, retry, count nothing.
+    OFFLINE = "offline"
+
+
+def is_transient(error: BaseException) -> bool:
+    """Tell whether ``error`` is a failure a repeat of the call may cure:
+    the connection refused, reset or closed early, a timeout, or HTTP
+    502/503/504."""
+    if isinstance(error, KojiHTTPError):
+        return error.status in RETRIED_HTTP_STATUSES
+    return isinstance(error, (KojiConnectionError, KojiTimeoutError))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The retry options of a profile, and the loop that applies them.
+
+    :ivar max_retries: how many retries of transient failures, at most.
+    :ivar retry_interval: seconds between retries after the first.
+    :ivar anon_retry: retry transient failures of anonymous calls too.
+    :ivar offline_retry: retry calls the hub answers with ServerOffline.
+    :ivar offline_retry_interval: seconds to wait after a ServerOffline.
+    """
+
+    max_retries: int = 30
+    retry_interval: float = 20
+    anon_retry: bool = False
+    offline_retry: bool = False
+    offline_retry_interval: float = 20
+
+    log = Logger()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RetryPolicy:
+        """Build the policy from a profile's resolved options (the
+        ``max_retries``, ``retry_interval``, ``anon_retry``, ``offline_retry``
+        and ``offline_retry_interval`` keys)."""
+        return cls(
+            max_retries=config["max_retries"],
+            retry_interval=config["retry_interval"],
+            anon_retry=config["anon_retry"],
+            offline_retry=config["offline_retry"],
+            offline_retry_interval=config["offline_retry_interval"],
+        )
+
+    def verdict(self, error: BaseException, *, logged_in: bool) -> Verdict:
+        """Decide what follows a failed attempt, ignoring how many retries
+        were made already.
+
+        :param error: what the attempt failed with.
+        :param logged_in: whether the call belongs to a logged-in session.
+        """
+        if isinstance(error, ServerOffline):
+            return Verdict.OFFLINE if self.offline_retry else Verdict.GIVE_UP
+        if is_transient(error) and (logged_in or self.anon_retry):
+            return Verdict.RETRY
+        return Verdict.GIVE_UP
+
+    def run(
+        self,
+        attempt: Callable[[], defer.Deferred],
+        *,
+        clock: IReactorTime,
+        method: str,
+        logged_in: bool = False,
+    ) -> defer.Deferred:
+        """Call ``attempt()`` until it succeeds or the policy gives up.
+
+        :param attempt: makes one try of the call and returns a Deferred;
+            called once per attempt, so it can resend the same request.
+        :param clock: what to wait on between attempts.
+        :param method: the hub method, for the log.
+        :param logged_in: whether the call belongs to a logged-in session.
+        :returns: a Deferred firing with the first successful attempt's
+            value.  It fails with the error of the last attempt when that
+            error is not retried or the retries are used up, and with
+            ``CancelledError`` when cancelled; cancelling it during an
+            attempt cancels the attempt, during a wait ends the wait, and
+            either way no further attempt is made.
+        """
+        return defer.Deferred.fromCoroutine(
+            self._loop(attempt, clock, method, logged_in)
+        )
+
+    async def _loop(
+        self,
+        attempt: Callable[[], defer.Deferred],
+        clock: IReactorTime,
+        method: str,
+        logged_in: bool,
+    ) -> Any:
+        retries = 0
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                return await attempt()
+            except Exception as error:
+                verdict = self.verdict(error, logged_in=logged_in)
+                if verdict is Verdict.OFFLINE:
+                    # A hub that says it is offline is reachable and healthy
+                    # enough to answer: start counting failures afresh.
+                    retries = 0
+                    delay = self.offline_retry_interval
+                    limit = "offline retries are not counted"
+                elif verdict is Verdict.RETRY and retries < self.max_retries:
+                    retries += 1
+                    delay = 0 if retries == 1 else self.retry_interval
+                    limit = f"retry {retries} of {self.max_retries}"
+                else:
+                    raise
+                self.log.info(
+                    "retrying {method} in {delay:g} s (attempt {attempt}; {limit}) "
+                    "after: {error}",
+                    method=method,
+                    delay=delay,
+                    attempt=tries + 1,
+                    limit=limit,
+                    error=str(error),
+                )
+            # Even the immediate retry waits for the next reactor turn, so
+            # it never starts inside the failed request's own callbacks.
+            await deferLater(clock, delay)
