@@ -27,6 +27,7 @@ from txkoji import config as koji_config
 from txkoji.codec import ResponseDecoder, encode_call, pack_params
 from txkoji.multicall import MultiCall
 from txkoji.results import ResultType, result_type
+from txkoji.retry import RetryPolicy
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
 
@@ -104,6 +105,9 @@ class Connection:
             max_response_size=self.config["max_response_size"],
             max_connections_per_host=self.config["max_connections_per_host"],
         )
+        self._retry = RetryPolicy.from_config(self.config)
+        # Calls beyond max_concurrency wait here in FIFO order; cancelling a
+        # waiting call's Deferred takes it out of the queue.
         self._in_flight = defer.DeferredSemaphore(self.config["max_concurrency"])
 
     @classmethod
@@ -181,7 +185,10 @@ class Connection:
             decoder = ResponseDecoder(method, rtype.record_class, rtype.shape)
             return self._transport.post(self.url, body, decoder, method=method)
 
-        return self._in_flight.run(post)
+        def attempts() -> defer.Deferred:
+            return self._retry.run(post, clock=self.reactor, method=method)
+
+        return self._in_flight.run(attempts)
 
     def close(self) -> defer.Deferred:
         """Close the connection's pooled HTTP connections.
