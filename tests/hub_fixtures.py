@@ -1,0 +1,41 @@
+"""Pytest fixtures serving the fake hub (import them in conftest.py).
+
+``hub_server``: a started :class:`~txkoji.testing.HubServer` over HTTP on
+127.0.0.1, stopped after the test.  ``tls_hub_server``: the same over
+HTTPS, with the certificates of ``hub_pki`` (a
+:class:`~txkoji.testing.certs.TestPKI` in a temporary directory: CA,
+server certificate for localhost/127.0.0.1, client certificate for
+alice).  The TLS server asks for, but does not require, a client
+certificate verified against that CA.
+"""
+
+import pytest
+import pytest_twisted
+
+from txkoji.testing import HubServer, server_tls_options
+from txkoji.testing.certs import TestPKI, write_test_pki
+
+
+@pytest_twisted.async_yield_fixture()
+async def hub_server():
+    """A fake hub served over HTTP for one test."""
+    server = HubServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def hub_pki(tmp_path) -> TestPKI:
+    """Test certificates written under the test's temporary directory."""
+    return write_test_pki(tmp_path / "pki")
+
+
+@pytest_twisted.async_yield_fixture()
+async def tls_hub_server(hub_pki):
+    """A fake hub served over HTTPS with ``hub_pki``'s certificates."""
+    tls = server_tls_options(hub_pki.server_cert, hub_pki.server_key, hub_pki.ca_cert)
+    server = HubServer(tls=tls)
+    await server.start()
+    yield server
+    await server.stop()

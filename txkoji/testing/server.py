@@ -1,0 +1,173 @@
+"""Serve a fake hub on 127.0.0.1 over HTTP or HTTPS.
+
+::
+
+    server = HubServer()                       # the bundled data set
+    await server.start()                       # port 0: a free port
+    koji = Connection(server.url)              # http://127.0.0.1:PORT/kojihub
+    ...
+    await server.stop()
+
+The site root holds the hub at ``/kojihub``; :attr:`HubServer.root` is the
+root resource, so ``/kojihub/ssllogin`` and others can be added under
+``server.hub`` with ``putChild``-style resources later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer, ssl
+from twisted.internet.interfaces import IListeningPort
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from txkoji.testing.hub import FakeHub
+
+
+def server_tls_options(
+    cert_file: str | Path,
+    key_file: str | Path,
+    client_ca: str | Path | None = None,
+    require_client_cert: bool = False,
+) -> ssl.CertificateOptions:
+    """Return TLS server options for a hub.
+
+    :param cert_file: the server certificate (PEM).
+    :param key_file: its private key (PEM).
+    :param client_ca: a CA file; when given, the server asks for a client
+        certificate and verifies any presented against it.
+    :param require_client_cert: refuse handshakes without a client
+        certificate (needs ``client_ca``).
+    """
+    cert = ssl.PrivateCertificate.loadPEM(
+        Path(cert_file).read_bytes() + Path(key_file).read_bytes()
+    )
+    if client_ca is None:
+        if require_client_cert:
+            raise ValueError("require_client_cert needs client_ca")
+        return ssl.CertificateOptions(
+            privateKey=cert.privateKey.original, certificate=cert.original
+        )
+    authority = ssl.Certificate.loadPEM(Path(client_ca).read_bytes())
+    return ssl.CertificateOptions(
+        privateKey=cert.privateKey.original,
+        certificate=cert.original,
+        verify=True,
+        caCerts=[authority.original],
+        requireCertificate=require_client_cert,
+    )
+
+
+class _CountingFactory(WrappingFactory):
+    """Counts TCP connections and can close them all."""
+
+    def __init__(self, wrapped: Any) -> None:
+        super().__init__(wrapped)
+        self.connections_made = 0
+        self._closed: dict[ProtocolWrapper, defer.Deferred[None]] = {}
+
+    def registerProtocol(self, p: ProtocolWrapper) -> None:
+        super().registerProtocol(p)
+        self.connections_made += 1
+        self._closed[p] = defer.Deferred()
+
+    def unregisterProtocol(self, p: ProtocolWrapper) -> None:
+        super().unregisterProtocol(p)
+        self._closed.pop(p).callback(None)
+
+    def close_all(self) -> defer.Deferred[Any]:
+        waits = list(self._closed.values())
+        for p in list(self.protocols):
+            p.transport.abortConnection()
+        return defer.gatherResults(waits)
+
+
+class HubServer:
+    """A :class:`~txkoji.testing.hub.FakeHub` listening on 127.0.0.1.
+
+    :ivar hub: the hub served.
+    :ivar root: the site's root resource (the hub is its ``kojihub`` child).
+    """
+
+    def __init__(
+        self,
+        reactor: Any = None,
+        hub: FakeHub | None = None,
+        tls: Any = None,
+    ) -> None:
+        """:param reactor: the reactor to listen with (the global one by
+            default); also the new hub's clock when ``hub`` is None.
+        :param hub: the hub to serve; a new one on the bundled data when
+            None.
+        :param tls: TLS server options (e.g. :func:`server_tls_options`)
+            to serve HTTPS; plain HTTP when None.
+        """
+        if reactor is None:
+            from twisted.internet import reactor as global_reactor
+
+            reactor = global_reactor
+        self._reactor = reactor
+        self.hub = hub if hub is not None else FakeHub(reactor)
+        self.root = Resource()
+        self.root.putChild(b"kojihub", self.hub)
+        self._tls = tls
+        self._factory: _CountingFactory | None = None
+        self._port: IListeningPort | None = None
+        self._port_number: int | None = None
+
+    def start(self, port: int = 0) -> defer.Deferred[HubServer]:
+        """Listen on 127.0.0.1 ``port`` (0: a free one).
+
+        :returns: a Deferred firing with this server once it listens.
+        """
+        site: Any = Site(self.root)
+        site.displayTracebacks = False
+        site.log = lambda request: None
+        if self._tls is not None:
+            site = TLSMemoryBIOFactory(self._tls, False, site)
+        self._factory = _CountingFactory(site)
+        self._port = self._reactor.listenTCP(port, self._factory, interface="127.0.0.1")
+        self._port_number = self._port.getHost().port
+        return defer.succeed(self)
+
+    @property
+    def port(self) -> int:
+        """The TCP port listened on (kept after :meth:`stop`)."""
+        if self._port_number is None:
+            raise RuntimeError("the server was never started")
+        return self._port_number
+
+    @property
+    def url(self) -> str:
+        """The hub URL, ``http(s)://127.0.0.1:PORT/kojihub``."""
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/kojihub"
+
+    @property
+    def connections_made(self) -> int:
+        """How many TCP connections the server has accepted."""
+        return self._factory.connections_made if self._factory else 0
+
+    @property
+    def open_connections(self) -> int:
+        """How many accepted TCP connections are still open."""
+        return len(self._factory.protocols) if self._factory else 0
+
+    def stop(self) -> defer.Deferred[None]:
+        """Stop listening, cancel delayed answers and close every open
+        connection.
+
+        :returns: a Deferred firing with None once all are closed.
+        """
+        self.hub.cancel_pending()
+        if self._port is None or self._factory is None:
+            return defer.succeed(None)
+        port, factory = self._port, self._factory
+        self._port = None
+        stopped = defer.maybeDeferred(port.stopListening)
+        closed = factory.close_all()
+        return defer.gatherResults([stopped, closed]).addCallback(lambda _: None)

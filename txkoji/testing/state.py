@@ -1,0 +1,161 @@
+"""The in-memory data of one fake hub, and lookups over it."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from twisted.internet.interfaces import IReactorTime
+
+from txkoji.exceptions import GenericError, ParameterError
+from txkoji.testing.dataset import load_dataset
+
+_BY_ID_TABLES = (
+    "users",
+    "packages",
+    "builds",
+    "tasks",
+    "tags",
+    "targets",
+    "channels",
+    "hosts",
+)
+
+
+class HubState:
+    """The data one hub serves, in tables keyed by id.
+
+    :ivar users, packages, builds, tasks, tags, targets, channels, hosts:
+        dicts of records keyed by id (tasks also hold ``request`` and
+        ``result``, which methods hand out only when asked).
+    :ivar build_types: build id -> list of btypes (``rpm``, ``image``...).
+    :ivar tag_parents: tag id -> parent tag ids, by inheritance priority.
+    :ivar tagged_builds: ``{tag_id, build_id, owner_id, create_event}``
+        entries.
+    :ivar tag_packages: package list entries ``{tag_id, package_id,
+        owner_id, blocked, extra_arches, create_event}``.
+    :ivar host_channels: ``(host_id, channel_id)`` pairs.
+    :ivar last_event: ``{id, ts}`` of the newest event.
+    :ivar clock: the time source for "now" (e.g. build age filters).
+    """
+
+    def __init__(self, clock: IReactorTime, dataset: Mapping[str, Any] | None = None):
+        """:param clock: the hub's reactor or a ``Clock``.
+        :param dataset: data in the shape of
+            :func:`~txkoji.testing.dataset.load_dataset`, deep-copied; the
+            bundled data set when None.
+        """
+        data = load_dataset() if dataset is None else copy.deepcopy(dict(dataset))
+        self.clock = clock
+        for table in _BY_ID_TABLES:
+            setattr(self, table, {row["id"]: row for row in data[table]})
+        self.build_types: dict[int, list[str]] = data["build_types"]
+        self.tag_parents: dict[int, list[int]] = data["tag_parents"]
+        self.tagged_builds: list[dict[str, Any]] = data["tagged_builds"]
+        self.tag_packages: list[dict[str, Any]] = data["tag_packages"]
+        self.host_channels: list[tuple[int, int]] = [
+            tuple(pair) for pair in data["host_channels"]
+        ]
+        self.last_event: dict[str, Any] = data["last_event"]
+
+    def find(self, table: str, info: Any, strict: bool = False, what: str = "") -> Any:
+        """Return the record of ``table`` that ``info`` names: an id, a
+        name, or a struct with ``id`` or ``name``.
+
+        :param strict: raise instead of returning None when there is none.
+        :param what: the noun for the error, e.g. ``tag``.
+        :raises GenericError: ``No such WHAT: INFO`` when strict.
+        :raises ParameterError: when ``info`` is of no usable type.
+        """
+        rows: dict[int, dict[str, Any]] = getattr(self, table)
+        if isinstance(info, Mapping):
+            info = info.get("id", info.get("name"))
+        if isinstance(info, bool) or not isinstance(info, (int, str)):
+            raise ParameterError(f"Invalid type for {what or table} info: {info!r}")
+        if isinstance(info, int):
+            found = rows.get(info)
+        else:
+            found = next(
+                (r for r in rows.values() if self._named(table, r, info)), None
+            )
+        if found is None and strict:
+            raise GenericError(f"No such {what or table}: {info!r}")
+        return found
+
+    @staticmethod
+    def _named(table: str, row: dict[str, Any], name: str) -> bool:
+        if table == "builds":
+            return row["nvr"] == name
+        if table == "users" and name in row["krb_principals"]:
+            return True
+        return row["name"] == name
+
+    def find_id(self, table: str, info: Any) -> int | None:
+        """Return the id of the record ``info`` names, or None; an id is
+        returned as is, even with no such record (as hub filters do)."""
+        if isinstance(info, int) and not isinstance(info, bool):
+            return info
+        found = self.find(table, info)
+        return found["id"] if found else None
+
+    def tag_lineage(self, tag_id: int, inherit: bool) -> list[int]:
+        """Return ``tag_id`` followed, when ``inherit``, by its ancestors
+        in inheritance order (depth first by parent priority, each once)."""
+        order: list[int] = []
+
+        def visit(tid: int) -> None:
+            if tid in order:
+                return
+            order.append(tid)
+            if inherit:
+                for parent in self.tag_parents.get(tid, []):
+                    visit(parent)
+
+        visit(tag_id)
+        return order
+
+    def now(self) -> float:
+        """Return the hub's current time in epoch seconds."""
+        return self.clock.seconds()
+
+
+def select(
+    rows: Iterable[dict[str, Any]], fields: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Return copies of ``rows`` holding only ``fields``."""
+    fields = tuple(fields)
+    return [{name: row[name] for name in fields} for row in rows]
+
+
+def _order_key(value: Any) -> tuple[bool, Any]:
+    return (value is None, 0 if value is None else value)
+
+
+def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
+    """Apply Koji ``queryOpts`` to ``rows``: ``order`` (a field, ``-field``
+    for descending; nils sort last ascending and first descending, as in
+    PostgreSQL), ``offset``, ``limit`` and ``countOnly``.
+
+    :returns: the list, or its length with ``countOnly``.
+    :raises ParameterError: for a malformed ``queryOpts``.
+    """
+    if query_opts is None:
+        return rows
+    if not isinstance(query_opts, Mapping):
+        raise ParameterError(f"queryOpts must be a struct, not {query_opts!r}")
+    order = query_opts.get("order")
+    if order:
+        field_name = order.lstrip("-")
+        if rows and field_name not in rows[0]:
+            raise ParameterError(f"Invalid order field: {field_name}")
+        rows = sorted(
+            rows,
+            key=lambda row: _order_key(row[field_name]),
+            reverse=order.startswith("-"),
+        )
+    if query_opts.get("countOnly"):
+        return len(rows)
+    offset = query_opts.get("offset") or 0
+    limit = query_opts.get("limit")
+    return rows[offset : None if limit is None else offset + limit]
