@@ -18,20 +18,22 @@ A connection composes the pieces: the profile's options
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txkoji import config as koji_config
 from txkoji.codec import ResponseDecoder, encode_call, pack_params
+from txkoji.exceptions import KojiException
 from txkoji.multicall import MultiCall
 from txkoji.results import ResultType, result_type
 from txkoji.retry import RetryPolicy
+from txkoji.session_calls import MULTICALL_TYPE, SessionCalls, multicall_body
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
-
-MULTICALL_TYPE = ResultType()
 
 
 def profiles(files: Sequence[str] | None = None) -> list[str]:
@@ -76,6 +78,10 @@ class Connection:
 
     log = Logger()
 
+    #: At most this many calls of a logged-in session go in one multicall
+    #: when they queue up behind the request in flight (1: never batch).
+    max_session_batch = 100
+
     def __init__(
         self,
         profile: str | None = None,
@@ -92,9 +98,7 @@ class Connection:
         self.url: str = self.config["server"]
         self.weburl: str | None = self.config["weburl"]
         self.topurl: str | None = self.config["topurl"]
-        self.session_id: int | None = None
-        self.session_key: str | None = None
-        self.callnum: int | None = None
+        self._session_calls = SessionCalls(self, self.max_session_batch)
         self._transport = HubTransport(
             reactor,
             HubTLSPolicy(
@@ -125,6 +129,26 @@ class Connection:
         header, or ``None`` before the first answer."""
         return self._transport.hub_version
 
+    @property
+    def session_id(self) -> int | None:
+        """The hub session's id, or ``None`` when not logged in."""
+        session = self._session_calls.session
+        return session.session_id if session else None
+
+    @property
+    def session_key(self) -> str | None:
+        """The hub session's key (a secret), or ``None`` when not logged
+        in."""
+        session = self._session_calls.session
+        return session.key if session else None
+
+    @property
+    def callnum(self) -> int | None:
+        """The number the session's next call will carry, or ``None`` when
+        not logged in."""
+        session = self._session_calls.session
+        return session.callnum if session else None
+
     def __getattr__(self, name: str) -> HubMethod:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -146,10 +170,13 @@ class Connection:
             or ``OverflowError`` when an argument cannot be sent.
         """
         try:
-            body = encode_call(method, pack_params(args, kwargs))
+            params = pack_params(args, kwargs)
+            body = encode_call(method, params)
         except (TypeError, ValueError, OverflowError):
             return defer.fail()
         rtype = result_type(method)
+        if self._session_calls.session is not None:
+            return self._session_calls.call(method, params, body, rtype)
         d = self._send(method, body, rtype)
         d.addCallback(rtype.finish, self)
         return d
@@ -174,25 +201,68 @@ class Connection:
 
         :returns: a Deferred firing with the raw answer entries.
         """
-        body = encode_call(
-            "system.multicall",
-            [[{"methodName": method, "params": params} for method, params in calls]],
-        )
-        return self._send("system.multicall", body, MULTICALL_TYPE)
+        if self._session_calls.session is not None:
+            return self._session_calls.multicall(calls)
+        return self._send("system.multicall", multicall_body(calls), MULTICALL_TYPE)
+
+    def _post(
+        self,
+        method: str,
+        body: bytes,
+        rtype: ResultType,
+        url: str,
+        headers: dict[bytes, bytes] | None = None,
+    ) -> defer.Deferred:
+        """Make one attempt at a request."""
+        decoder = ResponseDecoder(method, rtype.record_class, rtype.shape)
+        return self._transport.post(url, body, decoder, method=method, headers=headers)
 
     def _send(self, method: str, body: bytes, rtype: ResultType) -> defer.Deferred:
-        def post() -> defer.Deferred:
-            decoder = ResponseDecoder(method, rtype.record_class, rtype.shape)
-            return self._transport.post(self.url, body, decoder, method=method)
+        post = partial(self._post, method, body, rtype, self.url)
 
         def attempts() -> defer.Deferred:
             return self._retry.run(post, clock=self.reactor, method=method)
 
         return self._in_flight.run(attempts)
 
-    def close(self) -> defer.Deferred:
-        """Close the connection's pooled HTTP connections.
+    def login(self, authtype: str | None = None) -> defer.Deferred:
+        """Log in to the hub; later calls carry the session.
 
-        :returns: a Deferred firing with ``None`` when they are closed.
+        :param authtype: ``"ssl"`` or ``"kerberos"`` (also ``"gssapi"``);
+            default: the profile's ``authtype``, else ``ssl`` when ``cert``
+            is a readable file, else Kerberos.
+        :returns: a Deferred firing with ``True`` once logged in.  It fails
+            with a :class:`~txkoji.exceptions.KojiLoginException` subclass
+            (see :mod:`txkoji.auth.errors`), at once and without a request
+            for an unsupported ``authtype``.
         """
-        return self._transport.close()
+        return self._session_calls.login(authtype)
+
+    def logout(self) -> defer.Deferred:
+        """End the hub session, after the session's calls already made.
+
+        :returns: a Deferred firing with ``None`` (at once when not logged
+            in).  The session is forgotten whatever the hub answers; the
+            Deferred fails with the hub's error unless that error says the
+            session is already gone (AuthError).
+        """
+        return self._session_calls.logout()
+
+    def close(self) -> defer.Deferred:
+        """Log out when logged in, then close the connection's pooled HTTP
+        connections.
+
+        :returns: a Deferred firing with ``None`` when they are closed (a
+            failed logout is logged, not raised).
+        """
+        d = self.logout()
+
+        def logout_failed(failure: Failure) -> None:
+            failure.trap(KojiException)
+            self.log.warn(
+                "logout from {url} failed: {error}", url=self.url, error=failure.value
+            )
+
+        d.addErrback(logout_failed)
+        d.addCallback(lambda _: self._transport.close())
+        return d

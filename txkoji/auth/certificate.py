@@ -1,0 +1,68 @@
+"""Login with an SSL client certificate.
+
+The profile's ``cert`` (a PEM file holding the certificate and its key) is
+presented during the TLS handshake of a connection opened for the login
+alone, while the hub's own certificate is verified as for every call
+(against ``serverca`` or the system trust store, host name included).
+A hub whose web server asks for client certificates in the handshake
+(optionally or always) works; one that asks for it only after the
+handshake, for the ``/ssllogin`` location alone (TLS 1.3 post-handshake
+authentication), does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hyperlink import URL
+from twisted.internet import defer
+
+from txkoji.auth.errors import LoginTLSError
+from txkoji.auth.exchange import login_body, login_tls_policy, login_url, post_login
+from txkoji.exceptions import KojiLoginException
+from txkoji.session import Session
+
+
+def ssl_login(
+    reactor: Any,
+    config: Mapping[str, Any],
+    server: str,
+    renewing: Session | None = None,
+) -> defer.Deferred:
+    """Log in to hub ``server`` with the profile's client certificate.
+
+    :param config: the profile's options (``cert``, ``serverca``,
+        ``no_ssl_verify``, ``auth_timeout``).
+    :param renewing: the expired session to renew, if any.
+    :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
+        It fails with a :class:`~txkoji.exceptions.KojiLoginException`
+        subclass (see :func:`~txkoji.auth.exchange.post_login`); with
+        :class:`~txkoji.auth.errors.LoginTLSError` when ``cert`` cannot be
+        loaded; with a plain ``KojiLoginException`` when there is no
+        ``cert`` or the hub URL is not https.
+    """
+    cert = config.get("cert")
+    if not cert:
+        return defer.fail(
+            KojiLoginException("ssl login needs a client certificate (cert option)")
+        )
+    if URL.from_text(server).scheme != "https":
+        return defer.fail(
+            KojiLoginException(f"ssl login needs an https hub URL, not {server}")
+        )
+    try:
+        policy = login_tls_policy(config, "ssl", cert)
+    except LoginTLSError:
+        return defer.fail()
+    answer = post_login(
+        reactor,
+        login_url(server),
+        login_body(renewing is not None),
+        policy,
+        authtype="ssl",
+        timeout=config.get("auth_timeout") or 60,
+        headers=renewing.login_headers() if renewing else None,
+    )
+    answer.addCallback(lambda answer: Session.from_login(answer.value, "ssl"))
+    return answer

@@ -1,0 +1,177 @@
+"""Login with GSSAPI (Kerberos) through pyspnego.
+
+The client builds a Kerberos context for the service ``HTTP@<host>``,
+sends its first token preemptively as ``Authorization: Negotiate <token>``
+with ``sslLogin`` to ``<server>/ssllogin`` (over https, as the official
+client forces), and, when the hub answers with its own
+``WWW-Authenticate: Negotiate <token>``, checks that token (mutual
+authentication).
+
+Credentials: the default credential cache (after ``kinit``), the
+profile's ``principal`` from that cache, or ``principal`` + ``keytab``
+(tickets fetched from the keytab into memory; no ``kinit`` and no change
+to the default cache).
+
+The host of the service name follows the profile:
+``krb_canon_host`` uses the canonical name DNS gives for the hub's host;
+otherwise ``krb_rdns`` (the default) uses the name reverse DNS gives for
+its address; with both off the URL's host is used as written.
+
+Getting tickets and DNS lookups block, so they run in the reactor's
+thread pool.  Tokens are never logged nor put in messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from hyperlink import URL
+from twisted.internet import defer, threads
+
+from txkoji.auth.errors import KerberosCredentialsError, MutualAuthError
+from txkoji.auth.exchange import login_body, login_tls_policy, login_url, post_login
+from txkoji.session import Session
+
+
+def service_host(host: str, *, rdns: bool, canon_host: bool) -> str:
+    """Return the host name of the hub's ``HTTP@host`` service principal.
+
+    Blocks on DNS.  A failed lookup keeps ``host``.
+    """
+    try:
+        if canon_host:
+            infos = socket.getaddrinfo(host, None, flags=socket.AI_CANONNAME)
+            return infos[0][3] or host
+        if rdns:
+            address = socket.getaddrinfo(host, None)[0][4][0]
+            return socket.gethostbyaddr(address)[0]
+    except OSError:
+        pass
+    return host
+
+
+def _credential(principal: str | None, keytab: str | None) -> Any:
+    """Return what ``spnego.client`` takes as ``username``."""
+    import spnego
+
+    if keytab:
+        return spnego.KerberosKeytab(os.path.abspath(keytab), principal)
+    return principal
+
+
+def _start(host: str, principal: str | None, keytab: str | None) -> tuple[Any, bytes]:
+    """Create the client context and its first token (blocks: may ask the
+    KDC for tickets).
+
+    :raises KerberosCredentialsError: when there are no usable credentials.
+    """
+    try:
+        import spnego
+        from spnego.exceptions import SpnegoError
+    except ImportError:
+        raise KerberosCredentialsError(
+            "GSSAPI login needs pyspnego with Kerberos support "
+            "(pip install 'txkoji[kerberos]')"
+        ) from None
+    who = principal or "the default credential cache"
+    try:
+        context = spnego.client(
+            _credential(principal, keytab),
+            hostname=host,
+            service="HTTP",
+            protocol="kerberos",
+            context_req=spnego.ContextReq.mutual_auth,
+        )
+        token = context.step()
+    except SpnegoError as error:
+        raise KerberosCredentialsError(
+            f"no Kerberos credentials for HTTP@{host} from {who}"
+            f"{' with keytab ' + keytab if keytab else ''}: {error}",
+            str(error),
+        ) from None
+    return context, token
+
+
+def _check_mutual(context: Any, token: bytes | None, server: str) -> None:
+    """Verify the hub's Negotiate answer token, when it sent one."""
+    if token is None:
+        return
+    from spnego.exceptions import SpnegoError
+
+    try:
+        context.step(token)
+    except SpnegoError as error:
+        raise MutualAuthError(
+            f"the hub at {server} failed mutual authentication: {error}",
+            str(error),
+        ) from None
+    if not context.complete:
+        raise MutualAuthError(
+            f"the hub at {server} sent a Negotiate token that does not "
+            "complete the authentication"
+        )
+
+
+def gssapi_login(
+    reactor: Any,
+    config: Mapping[str, Any],
+    server: str,
+    renewing: Session | None = None,
+) -> defer.Deferred:
+    """Log in to hub ``server`` with Kerberos.
+
+    :param config: the profile's options (``principal``, ``keytab``,
+        ``krb_rdns``, ``krb_canon_host``, ``serverca``, ``no_ssl_verify``,
+        ``auth_timeout``).
+    :param renewing: the expired session to renew, if any.
+    :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
+        It fails with :class:`~txkoji.auth.errors.KerberosCredentialsError`
+        without usable credentials, :class:`~txkoji.auth.errors.MutualAuthError`
+        when the hub's token does not verify, or another
+        :class:`~txkoji.exceptions.KojiLoginException` subclass (see
+        :func:`~txkoji.auth.exchange.post_login`).
+    """
+    return defer.Deferred.fromCoroutine(
+        _gssapi_login(reactor, config, server, renewing)
+    )
+
+
+async def _gssapi_login(
+    reactor: Any,
+    config: Mapping[str, Any],
+    server: str,
+    renewing: Session | None,
+) -> Session:
+    url = login_url(server, https=True)
+    host = URL.from_text(url).host
+    policy = login_tls_policy(config, "gssapi")
+
+    def start() -> tuple[Any, bytes]:
+        target = service_host(
+            host,
+            rdns=bool(config.get("krb_rdns", True)),
+            canon_host=bool(config.get("krb_canon_host")),
+        )
+        return _start(target, config.get("principal"), config.get("keytab"))
+
+    context, token = await threads.deferToThreadPool(
+        reactor, reactor.getThreadPool(), start
+    )
+    headers = {b"Authorization": b"Negotiate " + base64.b64encode(token)}
+    if renewing is not None:
+        headers.update(renewing.login_headers())
+    answer = await post_login(
+        reactor,
+        url,
+        login_body(renewing is not None),
+        policy,
+        authtype="gssapi",
+        timeout=config.get("auth_timeout") or 60,
+        headers=headers,
+    )
+    _check_mutual(context, answer.negotiate, server)
+    return Session.from_login(answer.value, "gssapi")
