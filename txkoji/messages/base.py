@@ -1,0 +1,184 @@
+"""What every message type shares: reading STOMP frames and protonmsg
+messages into ``(headers, body)``, and the errors for bad ones."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from twisted.internet import defer
+
+from txkoji.exceptions import KojiException
+
+
+class MalformedMessage(KojiException, ValueError):
+    """A message-bus message lacks what its type must carry, or its body is
+    not a JSON object."""
+
+
+class UnknownMessageType(MalformedMessage):
+    """A message's ``type`` is none txkoji knows."""
+
+
+def decode_body(body: Any, kind: str) -> dict[str, Any]:
+    """Return a message body as a dict.
+
+    :param body: JSON text (``str`` or ``bytes``), or an already decoded
+        mapping.
+    :param kind: the message type, for error messages.
+    :raises MalformedMessage: when the body is not a JSON object.
+    """
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedMessage(f"{kind} message body is not UTF-8")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError as e:
+            raise MalformedMessage(f"{kind} message body is not JSON: {e}")
+    if not isinstance(body, Mapping):
+        raise MalformedMessage(
+            f"{kind} message body is not a JSON object: {type(body).__name__}"
+        )
+    return dict(body)
+
+
+def frame_parts(frame: Any, kind: str) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """Return ``(headers, body)`` of a STOMP frame (an object with
+    ``.headers`` and a JSON ``.body``).
+
+    :raises MalformedMessage: when either is missing or unreadable.
+    """
+    headers = getattr(frame, "headers", None)
+    if not isinstance(headers, Mapping) or not hasattr(frame, "body"):
+        raise MalformedMessage(f"{kind} frame has no headers or no body")
+    return headers, decode_body(frame.body, kind)
+
+
+def amqp_parts(message: Any, kind: str) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """Return ``(properties, body)`` of a protonmsg message: a mapping with
+    ``properties`` and ``body`` keys, or an object with those attributes
+    (a ``proton.Message``).
+
+    :raises MalformedMessage: when either is missing or unreadable.
+    """
+    if isinstance(message, Mapping):
+        properties, body = message.get("properties"), message.get("body")
+    else:
+        properties = getattr(message, "properties", None)
+        body = getattr(message, "body", None)
+    if not isinstance(properties, Mapping) or body is None:
+        raise MalformedMessage(f"{kind} message has no properties or no body")
+    return properties, decode_body(body, kind)
+
+
+def require(mapping: Mapping[str, Any], key: str, kind: str, where: str) -> Any:
+    """Return ``mapping[key]``, which must be there and not nil.
+
+    :param where: ``"headers"`` or ``"body"``, for the error message.
+    :raises MalformedMessage: naming the message type and the missing key.
+    """
+    value = mapping.get(key)
+    if value is None:
+        raise MalformedMessage(f"{kind} message has no {key!r} in its {where}")
+    return value
+
+
+def require_struct(body: Mapping[str, Any], key: str, kind: str) -> dict[str, Any]:
+    """Return ``body[key]``, which must be a JSON object.
+
+    :raises MalformedMessage: naming the message type and the key.
+    """
+    value = require(body, key, kind, "body")
+    if not isinstance(value, Mapping):
+        raise MalformedMessage(f"{kind} message's {key!r} is not an object")
+    return dict(value)
+
+
+def name_of(
+    headers: Mapping[str, Any], body: Mapping[str, Any], key: str, kind: str
+) -> str:
+    """Return a name the headers carry as ``key``, or else the ``name`` of
+    the body's ``key`` struct (protonmsg sends both; STOMP frames often
+    only the header).
+
+    :raises MalformedMessage: when neither has it.
+    """
+    if headers.get(key) is not None:
+        return headers[key]
+    value = body.get(key)
+    if isinstance(value, Mapping) and value.get("name") is not None:
+        return value["name"]
+    raise MalformedMessage(f"{kind} message names no {key}")
+
+
+class Message(ABC):
+    """Base of the message types.
+
+    Build one with :meth:`from_frame` (a STOMP frame, as txkoji 0.10 did)
+    or :meth:`from_message` (a protonmsg message).
+
+    :cvar types: the ``type`` header values this class reads.
+    """
+
+    types: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_frame(cls, frame: Any, connection: Any) -> Message:
+        """Build the message from a STOMP frame.
+
+        :raises MalformedMessage: when the frame is not this type's, or
+            lacks what the type carries.
+        """
+        headers, body = frame_parts(frame, cls.__name__)
+        return cls._checked(headers, body, connection)
+
+    @classmethod
+    def from_message(cls, message: Any, connection: Any) -> Message:
+        """Build the message from a protonmsg message (properties and a
+        JSON body; a mapping or a ``proton.Message``).
+
+        :raises MalformedMessage: when the message is not this type's, or
+            lacks what the type carries.
+        """
+        properties, body = amqp_parts(message, cls.__name__)
+        return cls._checked(properties, body, connection)
+
+    @classmethod
+    def _checked(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> Message:
+        kind = headers.get("type")
+        if kind is not None and kind not in cls.types:
+            raise MalformedMessage(f"a {kind} message is not a {cls.__name__}")
+        return cls.from_parts(headers, body, connection)
+
+    @classmethod
+    @abstractmethod
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> Message:
+        """Build the message from its headers (or properties) and decoded
+        body.
+
+        :raises MalformedMessage: when something the type carries is
+            missing.
+        """
+
+
+class UserNamed:
+    """Mixin for messages whose headers name the user who acted."""
+
+    _user: str | None
+
+    def user(self) -> defer.Deferred:
+        """Return the name of the user who acted.
+
+        :returns: a Deferred firing with the name (``None`` when the
+            message did not say).
+        """
+        return defer.succeed(self._user)
