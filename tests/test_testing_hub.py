@@ -31,8 +31,6 @@ from txkoji.exceptions import (
 from txkoji.testing import FakeHub, HubServer, load_dataset
 from txkoji.testing.faults import FaultRule
 
-pytest_plugins = ["tests.hub_fixtures"]
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
