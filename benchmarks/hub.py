@@ -55,8 +55,9 @@ class Counters:
     def reset(self) -> None:
         """Zero every counter."""
         self.connections = 0
-        self.open_connections = 0
-        self.peak_open_connections = 0
+        # A live gauge: connections still open stay counted as open.
+        self.open_connections = getattr(self, "open_connections", 0)
+        self.peak_open_connections = self.open_connections
         self.requests = 0
         self.logins = 0
         self.out_of_order = 0
@@ -101,6 +102,12 @@ class HubProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.counted = False
+
+    def _count(self) -> None:
+        """Count this connection, at its first request that is not the
+        benchmark's own control call (so those never show in the figures)."""
+        self.counted = True
         counters = self.counters
         counters.connections += 1
         counters.open_connections += 1
@@ -109,7 +116,8 @@ class HubProtocol(asyncio.Protocol):
         )
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.counters.open_connections -= 1
+        if self.counted:
+            self.counters.open_connections -= 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -163,13 +171,20 @@ class HubProtocol(asyncio.Protocol):
         self, verb: bytes, path: bytes, headers: dict[bytes, bytes], body: bytes
     ) -> bytes:
         counters = self.counters
-        counters.requests += 1
         close = bool(headers[b":close"])
         if verb != b"POST":
             return http_response(b"POST only\n", status="405 Method Not Allowed")
         method = _method_name(body)
         if method is None:
             return http_response(b"Invalid request\n", status="400 Bad Request")
+        if method == "benchmark.stats":
+            return http_response(payloads.response(counters.as_dict()), close=close)
+        if method == "benchmark.reset":
+            counters.reset()
+            return http_response(payloads.response(True), close=close)
+        if not self.counted:
+            self._count()
+        counters.requests += 1
         if path.split(b"?")[0].endswith(b"/ssllogin") or method == "login":
             return self._login(close)
         session = headers.get(b"koji-session-id")
@@ -179,13 +194,7 @@ class HubProtocol(asyncio.Protocol):
         answer = table.get(method)
         if answer is not None:
             return answer
-        if method == "benchmark.stats":
-            body = payloads.response(counters.as_dict())
-        elif method == "benchmark.reset":
-            counters.reset()
-            body = payloads.response(True)
-        else:
-            body = payloads.fault(1000, f"Invalid method: {method}")
+        body = payloads.fault(1000, f"Invalid method: {method}")
         return http_response(body, close=close)
 
     def _login(self, close: bool) -> bytes:

@@ -1,0 +1,156 @@
+"""cProfile of txkoji's sequential getTaskInfo workload.
+
+::
+
+    .venv/bin/python benchmarks/profile.py [--calls 2000] [--top 25]
+        [--save benchmarks/.work/seq.pstats]
+
+Starts the canned-answer hub, warms a connection up, then profiles
+``--calls`` sequential ``getTaskInfo(n, request=True)`` calls.  Prints
+where the time goes by source file (our modules, Twisted's, treq's...),
+then the top functions by own time and by cumulative time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# This file is named like the stdlib's ``profile``, which ``cProfile``
+# imports: drop our directory from the path before importing it.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import pstats  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(HERE))
+
+from twisted.internet import defer  # noqa: E402
+
+import txkoji  # noqa: E402
+
+GROUP_MARKERS = ("txkoji/", "twisted/", "treq/", "munch/", "zope/", "hyperlink/")
+
+
+def group_of(filename: str) -> str:
+    """A short name for where a function lives: ``txkoji/codec.py``,
+    ``twisted/web/_newclient.py``, ``<built-in>``, ``python/<module>``."""
+    if filename.startswith("~") or filename.startswith("<"):
+        return "<built-in>"
+    for marker in GROUP_MARKERS:
+        at = filename.rfind("/" + marker)
+        if at >= 0:
+            return filename[at + 1 :]
+    return "python/" + os.path.basename(filename)
+
+
+def by_file(stats: pstats.Stats) -> list[tuple[str, float, int]]:
+    """Own time and call count summed per source file, largest first."""
+    totals: dict[str, list] = defaultdict(lambda: [0.0, 0])
+    for (filename, _, _), (_, ncalls, tottime, _, _) in stats.stats.items():
+        entry = totals[group_of(filename)]
+        entry[0] += tottime
+        entry[1] += ncalls
+    ranked = sorted(totals.items(), key=lambda item: -item[1][0])
+    return [(name, own, calls) for name, (own, calls) in ranked]
+
+
+async def profiled(reactor, url: str, calls: int, profiler: cProfile.Profile):
+    """Warm up, then profile the sequential calls; return CPU and wall."""
+    conn = txkoji.Connection(server=url)
+    for index in range(20):
+        await conn.getTaskInfo(index, request=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.perf_counter()
+    profiler.enable()
+    for index in range(calls):
+        await conn.getTaskInfo(index, request=True)
+    profiler.disable()
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+    await conn.close()
+    return cpu, wall
+
+
+def main() -> None:
+    """Start the hub, profile, print the summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--save", help="also write the raw pstats here")
+    args = parser.parse_args()
+    hub = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "hub.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = json.loads(hub.stdout.readline())["http"]
+        profiler = cProfile.Profile()
+        outcome = []
+
+        def run(reactor):
+            url = f"http://127.0.0.1:{port}/kojihub"
+            d = defer.Deferred.fromCoroutine(
+                profiled(reactor, url, args.calls, profiler)
+            )
+            d.addCallback(outcome.append)
+            return d
+
+        _react(run)
+    finally:
+        hub.terminate()
+        hub.wait(10)
+    cpu, wall = outcome[0]
+    stats = pstats.Stats(profiler)
+    if args.save:
+        stats.dump_stats(args.save)
+    total = stats.total_tt
+    print(
+        f"{args.calls} sequential getTaskInfo under cProfile: "
+        f"{cpu * 1e6 / args.calls:.0f} us CPU/call, {wall:.2f} s wall, "
+        f"{stats.total_calls / args.calls:.0f} function calls/call"
+    )
+    print("\nown time by source file (share of profiled time, us per call):")
+    for name, own, ncalls in by_file(stats)[: args.top // 2 + 3]:
+        print(
+            f"  {100 * own / total:5.1f}%  {own * 1e6 / args.calls:7.1f} us  "
+            f"{ncalls / args.calls:6.1f} calls  {name}"
+        )
+    for order in ("tottime", "cumulative"):
+        buffer = io.StringIO()
+        pstats.Stats(profiler, stream=buffer).sort_stats(order).print_stats(args.top)
+        text = buffer.getvalue()
+        start = text.find("   ncalls")
+        print(f"\ntop {args.top} by {order}:")
+        print(text[start:].rstrip())
+
+
+def _react(run) -> None:
+    """Run ``run(reactor)`` to completion without exiting the process."""
+    from twisted.internet import reactor
+
+    failures = []
+
+    def start():
+        d = run(reactor)
+        d.addErrback(failures.append)
+        d.addBoth(lambda _: reactor.stop())
+
+    reactor.callWhenRunning(start)
+    reactor.run()
+    if failures:
+        failures[0].raiseException()
+
+
+if __name__ == "__main__":
+    main()
