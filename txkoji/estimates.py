@@ -89,12 +89,12 @@ async def _average_build_durations(
     first = connection.MultiCall()
     for package in packages:
         if is_container(package):
-            first.getPackageID(package)
+            first.getPackage(package)
         else:
             first.getAverageBuildDuration(package)
     answers = list(await first())
     containers = [
-        (index, answers[index])
+        (index, answers[index]["id"])
         for index, package in enumerate(packages)
         if is_container(package) and answers[index] is not None
     ]
@@ -132,9 +132,10 @@ async def _average_last_builds(
 ) -> timedelta | None:
     package_id = package
     if not isinstance(package, int):
-        package_id = await connection.getPackageID(package)
-        if package_id is None:
+        record = await connection.getPackage(package)
+        if record is None:
             return None
+        package_id = record["id"]
     builds = await connection.listBuilds(
         packageID=package_id, **_last_builds_opts(limit)
     )
