@@ -1,0 +1,476 @@
+"""Streaming XML-RPC decoding in Koji's dialect (the decoding half of
+:mod:`txkoji.codec`).
+
+The C-accelerated ElementTree parser builds elements as the bytes arrive;
+after every chunk the decoder converts the elements that are complete
+(every child of an open array or struct but the last) into Python values
+and deletes them, so the tree never holds more than about one chunk of the
+document, and the values are built once, straight into their final classes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from base64 import b64decode
+from datetime import datetime
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser, tostring
+
+from munch import Munch
+
+from txkoji.exceptions import KojiProtocolError, fault_for
+
+#: How many characters of the document an error message quotes.
+EXCERPT_CHARS = 100
+
+_TAIL_BYTES = 256
+
+_DATETIME = re.compile(
+    r"\s*([0-9]{4})-?([0-9]{2})-?([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\s*\Z"
+)
+
+
+class _Invalid(Exception):
+    """An element that is well-formed XML but not valid XML-RPC."""
+
+    def __init__(self, problem: str, element: Element) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.element = element
+
+
+class Plan:
+    """Which class the structs at one place of a value are built as.
+
+    :ivar struct_class: the class of a struct found here.
+    :ivar items: the plan for the items of an array found here.
+    :ivar members: the plan for the member values of a struct found here.
+    """
+
+    __slots__ = ("struct_class", "items", "members")
+
+    def __init__(
+        self, struct_class: type, items: Plan | None = None, members: Plan | None = None
+    ) -> None:
+        self.struct_class = struct_class
+        self.items = self if items is None else items
+        self.members = self if members is None else members
+
+
+def plan_for(record_class: type | None, shape: str, struct_class: type) -> Plan:
+    """Return the :class:`Plan` for a top-level value.
+
+    :param record_class: the class records are built as, or None.
+    :param shape: ``"one"``, ``"list"`` or ``"descendents"`` (see
+        :class:`~txkoji.codec.ResponseDecoder`); any other shape builds no
+        records.
+    :param struct_class: the class of every other struct.
+    """
+    plain = Plan(struct_class)
+    if record_class is None:
+        return plain
+    if shape == "one":
+        return Plan(record_class, plain, plain)
+    if shape == "list":
+        return Plan(struct_class, Plan(record_class, plain, plain), plain)
+    if shape == "descendents":
+        children = Plan(struct_class, Plan(record_class, plain, plain), plain)
+        return Plan(struct_class, plain, children)
+    return plain
+
+
+def _leaf_text(element: Element) -> str:
+    if len(element):
+        raise _Invalid(f"<{element.tag}> cannot hold elements", element)
+    return element.text or ""
+
+
+def _int(element: Element) -> int:
+    text = _leaf_text(element)
+    if text.isascii() and "_" not in text:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    raise _Invalid(f"<{element.tag}> is not an integer", element)
+
+
+def _boolean(element: Element) -> bool:
+    text = _leaf_text(element).strip()
+    if text == "1":
+        return True
+    if text == "0":
+        return False
+    raise _Invalid("<boolean> is neither 0 nor 1", element)
+
+
+def _double(element: Element) -> float:
+    text = _leaf_text(element)
+    if text.isascii() and "_" not in text:
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(value):
+                return value
+    raise _Invalid("<double> is not a finite number", element)
+
+
+def _datetime(element: Element) -> datetime:
+    match = _DATETIME.match(_leaf_text(element))
+    if match is not None:
+        try:
+            return datetime(*map(int, match.groups()))
+        except ValueError:
+            pass
+    raise _Invalid("<dateTime.iso8601> is not a date and time", element)
+
+
+def _base64(element: Element) -> bytes:
+    try:
+        return b64decode("".join(_leaf_text(element).split()), validate=True)
+    except ValueError:
+        raise _Invalid("<base64> is not base64", element)
+
+
+def _nil(element: Element) -> None:
+    _leaf_text(element)
+
+
+def _string(element: Element) -> str:
+    return _leaf_text(element)
+
+
+_LEAVES = {
+    "string": _string,
+    "int": _int,
+    "i4": _int,
+    "i8": _int,
+    "boolean": _boolean,
+    "double": _double,
+    "dateTime.iso8601": _datetime,
+    "base64": _base64,
+    "nil": _nil,
+}
+
+
+def _expect(element: Element, tag: str, children: int | None = 1) -> None:
+    if element.tag != tag:
+        raise _Invalid(f"expected <{tag}>, found <{element.tag}>", element)
+    if children is not None and len(element) != children:
+        raise _Invalid(f"<{tag}> must hold {children} element(s)", element)
+
+
+class TreeDecoder:
+    """Parses one XML-RPC document fed in chunks and converts its values.
+
+    :param method: the hub method, named in error messages.
+    :param plan: where the top-level value builds records.
+    """
+
+    def __init__(self, method: str | None, plan: Plan) -> None:
+        self.method = method
+        self._plan = plan
+        self._builder = TreeBuilder()
+        # The document's root becomes a child of this element, so the
+        # decoder can reach the tree while it is being built.
+        self._document = self._builder.start("document", {})
+        self._parser = XMLParser(target=self._builder)
+        self._partial: dict[Element, Any] = {}
+        self._prolog: bytes | None = b""
+        self._tail = b""
+        self._lines = 0
+        self._error: KojiProtocolError | None = None
+        self._top: Element | None = None
+
+    # -- errors ---------------------------------------------------------
+
+    def _fail(self, problem: str, excerpt: str) -> KojiProtocolError:
+        what = f"answer to {self.method}" if self.method else "call"
+        excerpt = excerpt[:EXCERPT_CHARS]
+        self._error = KojiProtocolError(
+            f"malformed XML-RPC {what}: {problem}, near {excerpt!r}",
+            self.method,
+            excerpt,
+        )
+        return self._error
+
+    def _fail_at(
+        self, problem: str, window: bytes, first_line: int, position: tuple[int, int]
+    ) -> KojiProtocolError:
+        line, column = position
+        offset = 0
+        for _ in range(line - first_line):
+            offset = window.find(b"\n", offset) + 1
+        offset += column
+        start = max(0, offset - EXCERPT_CHARS // 2)
+        text = window[start : start + EXCERPT_CHARS].decode("utf-8", "replace")
+        return self._fail(problem, text)
+
+    def fail_element(self, invalid: _Invalid) -> KojiProtocolError:
+        """Return (and remember) the protocol error for ``invalid``, quoting
+        the offending element."""
+        text = tostring(invalid.element, encoding="unicode")
+        return self._fail(invalid.problem, text)
+
+    # -- parsing --------------------------------------------------------
+
+    def _check_prolog(self, data: bytes) -> None:
+        prolog = self._prolog + data
+        self._prolog = prolog
+        if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+            raise self._fail("a DOCTYPE or entity declaration is refused", repr(prolog))
+        start = prolog.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf")
+        if start[:1] not in (b"", b"<") or start[1:2] == b"\x00":
+            raise self._fail("not a UTF-8 XML document", repr(prolog))
+
+    def feed_xml(self, data: bytes) -> None:
+        """Parse ``data``, the next chunk of the document.
+
+        :raises KojiProtocolError: when the document cannot be XML-RPC.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._prolog is not None:
+            self._check_prolog(data)
+        try:
+            self._parser.feed(data)
+        except ParseError as error:
+            first_line = 1 + self._lines - self._tail.count(b"\n")
+            raise self._fail_at(
+                str(error), self._tail + data, first_line, error.position
+            )
+        self._lines += data.count(b"\n")
+        self._tail = (self._tail + data[-_TAIL_BYTES:])[-_TAIL_BYTES:]
+        if self._prolog is not None and len(self._document):
+            self._prolog = None
+
+    def close_xml(self) -> Element:
+        """Finish parsing and return the document's root element.
+
+        :raises KojiProtocolError: when the document is truncated or not XML.
+        """
+        if self._error is not None:
+            raise self._error
+        self._builder.end("document")
+        try:
+            self._parser.close()
+        except ParseError as error:
+            first_line = 1 + self._lines - self._tail.count(b"\n")
+            raise self._fail_at(str(error), self._tail, first_line, error.position)
+        if not len(self._document):
+            raise self._fail("empty document", "")
+        return self._document[0]
+
+    # -- converting -----------------------------------------------------
+
+    def value(self, value: Element, plan: Plan) -> Any:
+        """Return the Python value of the ``<value>`` element ``value``."""
+        count = len(value)
+        if not count:
+            return value.text or ""
+        if count != 1:
+            raise _Invalid("<value> must hold one element", value)
+        typed = value[0]
+        tag = typed.tag
+        if tag == "struct":
+            obj = self._partial.pop(typed, None)
+            if obj is None:
+                obj = plan.struct_class.__new__(plan.struct_class)
+            self._fill_struct(typed, obj, plan.members)
+            return obj
+        if tag == "array":
+            if len(typed) != 1:
+                raise _Invalid("<array> must hold one <data>", typed)
+            data = typed[0]
+            _expect(data, "data", None)
+            items = self._partial.pop(data, None)
+            if items is None:
+                items = []
+            self._fill_array(data, items, plan.items)
+            return items
+        leaf = _LEAVES.get(tag)
+        if leaf is None:
+            if tag[-4:] != "}nil":
+                raise _Invalid(f"unknown type <{tag}>", typed)
+            leaf = _nil
+        return leaf(typed)
+
+    def _fill_struct(self, members: Any, obj: Any, plan: Plan) -> None:
+        value_of = self.value
+        for member in members:
+            if len(member) != 2:
+                raise _Invalid("<member> must hold <name> and <value>", member)
+            name, value = member
+            if name.tag != "name" or value.tag != "value" or len(name):
+                raise _Invalid("<member> must hold <name> and <value>", member)
+            obj[name.text or ""] = value_of(value, plan)
+
+    def _fill_array(self, items: Any, out: list, plan: Plan) -> None:
+        value_of = self.value
+        append = out.append
+        for item in items:
+            if item.tag != "value":
+                raise _Invalid(f"expected <value>, found <{item.tag}>", item)
+            append(value_of(item, plan))
+
+    def convert_complete(self, value: Element, plan: Plan) -> None:
+        """Convert and drop the complete parts of ``value``, which is still
+        being parsed: along the open path from ``value`` down, every child
+        of an array or struct but the last is complete."""
+        partial = self._partial
+        try:
+            while len(value) == 1:
+                typed = value[0]
+                if typed.tag == "array":
+                    if len(typed) != 1 or typed[0].tag != "data":
+                        return
+                    data = typed[0]
+                    done = len(data) - 1
+                    if done > 0:
+                        items = partial.get(data)
+                        if items is None:
+                            items = partial[data] = []
+                        self._fill_array(data[:done], items, plan.items)
+                        del data[:done]
+                    if done < 0:
+                        return
+                    value, plan = data[-1], plan.items
+                elif typed.tag == "struct":
+                    done = len(typed) - 1
+                    if done > 0:
+                        obj = partial.get(typed)
+                        if obj is None:
+                            cls = plan.struct_class
+                            obj = partial[typed] = cls.__new__(cls)
+                        self._fill_struct(typed[:done], obj, plan.members)
+                        del typed[:done]
+                    if done < 0 or len(typed[-1]) != 2:
+                        return
+                    value, plan = typed[-1][1], plan.members
+                else:
+                    return
+        except _Invalid as invalid:
+            raise self.fail_element(invalid)
+
+
+class ResponseDecoder(TreeDecoder):
+    """Decodes one ``methodResponse`` while its body streams in.
+
+    Feed each chunk of the HTTP body to :meth:`feed` as it arrives (it is
+    parsed, and its complete values converted, at once); then
+    :meth:`close` returns the value.
+
+    :param method: the hub method called, for fault exceptions and error
+        messages.
+    :param record_class: the class records are built as, or None for no
+        records.
+    :param shape: where the records sit: ``"one"``, the top-level value
+        when it is a struct; ``"list"``, the structs that are items of the
+        top-level array; ``"descendents"``, the structs in the arrays that
+        are the member values of the top-level struct.  Any other shape
+        builds no records.
+    :param struct_class: the class of every struct that is not a record.
+
+    Records and structs are built as ordinary instances of their classes,
+    equal to ``cls(plain_dict)``: made with ``cls.__new__`` and filled item
+    by item, without calling ``__init__``.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        record_class: type | None = None,
+        shape: str = "one",
+        struct_class: type = Munch,
+    ) -> None:
+        super().__init__(method, plan_for(record_class, shape, struct_class))
+        self._fault_plan = Plan(dict)
+
+    def _top_value(self) -> Element | None:
+        if self._top is None:
+            node = self._document
+            for tag in ("methodResponse", "params", "param", "value"):
+                if not len(node) or node[0].tag != tag:
+                    return None
+                node = node[0]
+            self._top = node
+        return self._top
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``, the next chunk of the body.
+
+        :raises KojiProtocolError: as soon as the document cannot be a valid
+            answer (a DOCTYPE, malformed XML, an invalid value).
+        """
+        self.feed_xml(data)
+        top = self._top_value()
+        if top is not None:
+            self.convert_complete(top, self._plan)
+
+    def close(self) -> Any:
+        """Finish decoding and return the answer's value.
+
+        :raises KojiFault: the exception for the hub's fault (chosen with
+            :func:`~txkoji.exceptions.fault_for`, the method attached).
+        :raises KojiProtocolError: when the document was truncated,
+            malformed, or not a valid answer.
+        """
+        root = self.close_xml()
+        try:
+            _expect(root, "methodResponse")
+            body = root[0]
+            if body.tag == "fault":
+                _expect(body, "fault")
+                _expect(body[0], "value", None)
+                fault = self.value(body[0], self._fault_plan)
+            else:
+                _expect(body, "params")
+                _expect(body[0], "param")
+                _expect(body[0][0], "value", None)
+                return self.value(body[0][0], self._plan)
+        except _Invalid as invalid:
+            raise self.fail_element(invalid)
+        if not isinstance(fault, dict):
+            raise self._fail("a fault must be a struct", tostring(root, "unicode"))
+        code = fault.get("faultCode")
+        string = fault.get("faultString")
+        if type(code) is not int or not isinstance(string, str):
+            raise self._fail(
+                "a fault needs an int faultCode and a string faultString",
+                tostring(root, "unicode"),
+            )
+        raise fault_for(code, string, self.method)
+
+
+def decode_call(body: bytes) -> tuple[str, list]:
+    """Parse a ``methodCall`` document.
+
+    :returns: ``(method, params)``, structs as plain dicts.
+    :raises KojiProtocolError: when ``body`` is not a valid call (the same
+        rules as :class:`ResponseDecoder`).
+    """
+    plan = Plan(dict)
+    decoder = TreeDecoder(None, plan)
+    decoder.feed_xml(body)
+    root = decoder.close_xml()
+    try:
+        _expect(root, "methodCall", None)
+        if not len(root) or len(root) > 2:
+            raise _Invalid("<methodCall> holds <methodName> and <params>", root)
+        _expect(root[0], "methodName", 0)
+        method = (root[0].text or "").strip()
+        if not method:
+            raise _Invalid("<methodName> is empty", root[0])
+        params = []
+        if len(root) == 2:
+            _expect(root[1], "params", None)
+            for param in root[1]:
+                _expect(param, "param")
+                _expect(param[0], "value", None)
+                params.append(decoder.value(param[0], plan))
+    except _Invalid as invalid:
+        raise decoder.fail_element(invalid)
+    return method, params
