@@ -6,7 +6,8 @@
         [--save benchmarks/.work/seq.pstats]
 
 Starts the canned-answer hub, warms a connection up, then profiles
-``--calls`` sequential ``getTaskInfo(n, request=True)`` calls.  Prints
+``--calls`` sequential ``getTaskInfo(n, request=True)`` calls (or, with
+``--target``, the same requests through one of the no-XML floors).  Prints
 where the time goes by source file (our modules, Twisted's, treq's...),
 then the top functions by own time and by cumulative time.
 """
@@ -37,19 +38,21 @@ from twisted.internet import defer  # noqa: E402
 
 import txkoji  # noqa: E402
 
-GROUP_MARKERS = ("txkoji/", "twisted/", "treq/", "munch/", "zope/", "hyperlink/")
-
 
 def group_of(filename: str) -> str:
     """A short name for where a function lives: ``txkoji/codec.py``,
-    ``twisted/web/_newclient.py``, ``<built-in>``, ``python/<module>``."""
-    if filename.startswith("~") or filename.startswith("<"):
+    ``twisted/web/_newclient.py``, ``idna/core.py``, ``stdlib/parse.py``,
+    ``<built-in>``."""
+    if filename.startswith(("~", "<")):
         return "<built-in>"
-    for marker in GROUP_MARKERS:
-        at = filename.rfind("/" + marker)
+    for marker in ("/site-packages/", "/work/main/"):
+        at = filename.rfind(marker)
         if at >= 0:
-            return filename[at + 1 :]
-    return "python/" + os.path.basename(filename)
+            return filename[at + len(marker) :]
+    repo = os.path.dirname(HERE) + "/"
+    if filename.startswith(repo):
+        return filename[len(repo) :]
+    return "stdlib/" + os.path.basename(filename)
 
 
 def by_file(stats: pstats.Stats) -> list[tuple[str, float, int]]:
@@ -63,21 +66,35 @@ def by_file(stats: pstats.Stats) -> list[tuple[str, float, int]]:
     return [(name, own, calls) for name, (own, calls) in ranked]
 
 
-async def profiled(reactor, url: str, calls: int, profiler: cProfile.Profile):
+def caller(reactor, target: str, url: str):
+    """Return ``(call(index) -> Deferred, close() -> Deferred)`` for the
+    profiled client: txkoji, or one of the floors of ``clients/floor.py``."""
+    if target == "txkoji":
+        conn = txkoji.Connection(server=url)
+        return (lambda index: conn.getTaskInfo(index, request=True)), conn.close
+    sys.path.insert(0, os.path.join(HERE, "clients"))
+    import floor
+
+    post, pool = floor.poster(reactor, target, url)
+    body = floor.request_body("seq", 1)
+    return (lambda index: post(body)), pool.closeCachedConnections
+
+
+async def profiled(reactor, target, url: str, calls: int, profiler):
     """Warm up, then profile the sequential calls; return CPU and wall."""
-    conn = txkoji.Connection(server=url)
+    call, close = caller(reactor, target, url)
     for index in range(20):
-        await conn.getTaskInfo(index, request=True)
+        await call(index)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     wall = time.perf_counter()
     profiler.enable()
     for index in range(calls):
-        await conn.getTaskInfo(index, request=True)
+        await call(index)
     profiler.disable()
     wall = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
-    await conn.close()
+    await close()
     return cpu, wall
 
 
@@ -87,6 +104,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--save", help="also write the raw pstats here")
+    parser.add_argument(
+        "--target",
+        default="txkoji",
+        choices=("txkoji", "agent", "agent-cached", "treq", "treq-tuned"),
+        help="txkoji, or a no-XML floor of clients/floor.py to compare with",
+    )
     args = parser.parse_args()
     hub = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "hub.py")],
@@ -101,7 +124,7 @@ def main() -> None:
         def run(reactor):
             url = f"http://127.0.0.1:{port}/kojihub"
             d = defer.Deferred.fromCoroutine(
-                profiled(reactor, url, args.calls, profiler)
+                profiled(reactor, args.target, url, args.calls, profiler)
             )
             d.addCallback(outcome.append)
             return d
@@ -116,7 +139,7 @@ def main() -> None:
         stats.dump_stats(args.save)
     total = stats.total_tt
     print(
-        f"{args.calls} sequential getTaskInfo under cProfile: "
+        f"{args.target}: {args.calls} sequential getTaskInfo under cProfile: "
         f"{cpu * 1e6 / args.calls:.0f} us CPU/call, {wall:.2f} s wall, "
         f"{stats.total_calls / args.calls:.0f} function calls/call"
     )
