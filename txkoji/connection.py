@@ -154,6 +154,12 @@ class Connection:
             raise AttributeError(name)
         return HubMethod(self, name)
 
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a txkoji Connection holds a connection pool and a reactor; it "
+            "cannot be copied or pickled (make a new one from the profile)"
+        )
+
     def __repr__(self) -> str:
         name = f"profile {self.profile!r}" if self.profile else self.url
         return f"<txkoji.Connection to {name}>"

@@ -230,11 +230,14 @@ def _reason_text(failure: Failure) -> str:
     return text
 
 
-def _tls_failure(failure: Failure) -> Failure | None:
-    if failure.check(SSL.Error, KojiTLSError):
+def _find_reason(failure: Failure, *kinds: type) -> Failure | None:
+    """Return ``failure``, or the first failure nested in its ``reasons``
+    (Twisted's ``ResponseNeverReceived`` and kin), that is one of
+    ``kinds``."""
+    if failure.check(*kinds):
         return failure
     for reason in getattr(failure.value, "reasons", None) or ():
-        found = _tls_failure(reason)
+        found = _find_reason(reason, *kinds)
         if found is not None:
             return found
     return None
@@ -371,12 +374,13 @@ def _http_error(body: str, response, url: str, method: str) -> None:
 
 
 def _translate_failure(failure: Failure, url: str, method: str) -> Failure:
-    if failure.check(KojiException, defer.CancelledError):
+    if failure.check(KojiException):
         return failure
-    tls = _tls_failure(failure)
+    cancelled = _find_reason(failure, defer.CancelledError)
+    if cancelled is not None:
+        return cancelled
+    tls = _find_reason(failure, SSL.Error)
     if tls is not None:
-        if tls.check(KojiTLSError):
-            return tls
         raise KojiTLSError(
             f"TLS with {url} failed: {_reason_text(tls)} (is the hub's "
             "certificate trusted, valid, and issued for this host name?)",
