@@ -50,11 +50,40 @@ def _value(obj: object, out: list[str]) -> None:
         raise TypeError(f"cannot serialize {type(obj).__name__}")
 
 
+RESPONSE_HEAD = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"
+RESPONSE_TAIL = "\n</param>\n</params>\n</methodResponse>\n"
+
+
+def value_xml(obj: object) -> str:
+    """Return the ``<value>`` element of ``obj``."""
+    out: list[str] = []
+    _value(obj, out)
+    return "".join(out)
+
+
 def response(obj: object) -> bytes:
     """Return the ``methodResponse`` document answering ``obj``."""
-    out = ["<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"]
-    _value(obj, out)
-    out.append("\n</param>\n</params>\n</methodResponse>\n")
+    return (RESPONSE_HEAD + value_xml(obj) + RESPONSE_TAIL).encode("utf-8")
+
+
+def multicall_response(methods: list[str], values: dict[str, str]) -> bytes:
+    """Answer a ``system.multicall`` of ``methods`` from ``values`` (method
+    name to ``<value>`` XML); unknown methods get a fault entry."""
+    out = [RESPONSE_HEAD, "<value><array><data>"]
+    for method in methods:
+        value = values.get(method)
+        if value is None:
+            _value(
+                {
+                    "faultCode": 1000,
+                    "faultString": f"Invalid method: {method}",
+                    "traceback": "",
+                },
+                out,
+            )
+        else:
+            out.append(f"<value><array><data>{value}</data></array></value>")
+    out.append("</data></array></value>" + RESPONSE_TAIL)
     return "".join(out).encode("utf-8")
 
 
@@ -193,20 +222,26 @@ def multicall_builds(count: int = MULTICALL_SIZE) -> list[list[dict]]:
     return [[build(2700000 + index)] for index in range(count)]
 
 
-def hub_answers() -> dict[str, bytes]:
-    """Map each hub method the benchmark calls to its answer's bytes."""
+def small_values() -> dict[str, object]:
+    """The answers of the small methods, which multicalls may hold too."""
     return {
-        "getTaskInfo": response(task()),
-        "getBuild": response(build()),
-        "listBuilds": response(list_builds()),
-        "system.multicall": response(multicall_builds()),
-        "multiCall": response(multicall_builds()),
-        "getLoggedInUser": response(user()),
-        "getKojiVersion": response("1.35.3"),
-        "getAPIVersion": response(1),
-        "logout": response(None),
-        "echo": response("ok"),
+        "getTaskInfo": task(),
+        "getBuild": build(),
+        "getLoggedInUser": user(),
+        "getKojiVersion": "1.35.3",
+        "getAPIVersion": 1,
+        "logout": None,
+        "echo": "ok",
     }
+
+
+def hub_answers() -> dict[str, bytes]:
+    """Map each hub method the benchmark calls to its answer's bytes (the
+    multicall entry answers the benchmark's 1000 getBuild calls)."""
+    answers = {name: response(value) for name, value in small_values().items()}
+    answers["listBuilds"] = response(list_builds())
+    answers["system.multicall"] = answers["multiCall"] = response(multicall_builds())
+    return answers
 
 
 if __name__ == "__main__":

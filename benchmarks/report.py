@@ -126,7 +126,7 @@ def workload_table(workload: str, table: dict) -> list[str]:
     head = (
         "| client | CPU us/call | calls/s | wall s | peak RSS MB | conns (peak open) |"
     )
-    rule = "|---|---:|---:|---:|---:|---:|"
+    rule = "|---|---:|---:|---:|---:|---:|---:|"
     if big:
         head += " growth MB | result MB | growth/result | type |"
         rule += "---:|---:|---:|---|"
@@ -143,7 +143,7 @@ def workload_table(workload: str, table: dict) -> list[str]:
         row = (
             f"| {spec.label} | {cell.spread('cpu_us_per_call', '.0f')} "
             f"| {cell.spread('calls_per_s', '.0f')} | {cell.spread('wall_s', '.3f')} "
-            f"| {_mb(cell.median('maxrss_kb'))} | {conns} |"
+            f"| {_mb(cell.median('maxrss_kb'))} | {conns} | {cell.hub('requests')} |"
         )
         if big:
             growth, size = cell.median("growth_kb"), cell.median("result_bytes")
@@ -268,7 +268,8 @@ def render(raw: list[dict], meta: dict, profile_text: str | None) -> str:
         "calls, divided by the calls: the headline, since the hub shares the "
         "cores. For listBuilds a call is the one 10 MB call; for the multicall, "
         "one of its 1000 calls. *conns* is connections the hub saw opened, and "
-        "the most open at once. *growth* is the peak RSS during the call minus "
+        "(the most open at once); *reqs* the HTTP requests it answered, "
+        "warm-up and login included. *growth* is the peak RSS during the call minus "
         "the RSS before it.",
         "",
     ]
