@@ -1,0 +1,312 @@
+"""Message-bus messages from STOMP frames and protonmsg messages."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import pytest_twisted
+
+from tests.fake_connection import WEBURL, FakeConnection, build_record, task_record
+from txkoji.build import Build
+from txkoji.messages import (
+    MESSAGE_TYPES,
+    BuildPromote,
+    BuildStateChange,
+    Import,
+    MalformedMessage,
+    PackageListChange,
+    RepoDone,
+    RepoInit,
+    RPMSign,
+    TagUntag,
+    TaskStateChange,
+    UnknownMessageType,
+    parse_frame,
+    parse_message,
+)
+from txkoji.package import Package
+from txkoji.task import Task
+
+BUILD = build_record(1002)
+TAG = {"id": 4, "name": "f40-updates"}
+USER = {"id": 1, "name": "kojiadmin"}
+RPM = {"id": 777, "name": "bash", "version": "5.2.26", "release": "2.fc40"}
+REPO = {"id": 8, "tag_id": 2, "tag_name": "f40-build", "state": 1}
+
+# type: (properties, body) as protonmsg sends them (koji-protocol.md §12)
+PROTON = {
+    "BuildStateChange": (
+        {"type": "BuildStateChange", "name": "bash", "attribute": "state"}
+        | {"old": "BUILDING", "new": "COMPLETE"},
+        {"attribute": "state", "old": 0, "new": 1, "info": BUILD, "btypes": {}},
+    ),
+    "TaskStateChange": (
+        {"type": "TaskStateChange", "id": 50012, "method": "buildArch"}
+        | {"attribute": "state", "old": "OPEN", "new": "CLOSED"},
+        {"attribute": "state", "old": 1, "new": 2, "info": task_record(50012)},
+    ),
+    "Tag": (
+        {"type": "Tag", "tag": "f40-updates", "name": "bash", "user": "kojiadmin"},
+        {"tag": TAG, "build": BUILD, "user": USER, "force": False},
+    ),
+    "Untag": (
+        {"type": "Untag", "tag": "f40-updates", "name": "bash", "user": "kojiadmin"},
+        {"tag": TAG, "build": BUILD, "user": USER},
+    ),
+    "PackageListChange": (
+        {"type": "PackageListChange", "tag": "f40", "package": "bash"}
+        | {"action": "block", "user": "kojiadmin"},
+        {"tag": TAG, "package": {"id": 1, "name": "bash"}, "user": USER},
+    ),
+    "Import": (
+        {"type": "Import", "importType": "build", "name": "bash"},
+        {"type": "build", "build": BUILD},
+    ),
+    "RPMSign": (
+        {"type": "RPMSign", "sigkey": "a15b79cc", "rpm_name": "bash"},
+        {"sigkey": "a15b79cc", "sighash": "ab", "build": BUILD, "rpm": RPM},
+    ),
+    "RepoInit": (
+        {"type": "RepoInit", "tag": "f40-build", "repo_id": 8, "task_id": 50310},
+        {"tag": {"id": 2, "name": "f40-build"}, "repo_id": 8, "task_id": 50310},
+    ),
+    "RepoDone": (
+        {"type": "RepoDone", "tag": "f40-build", "repo_id": 8, "expire": False},
+        {"repo": REPO, "expire": False},
+    ),
+    "BuildPromote": (
+        {"type": "BuildPromote", "build_id": 1002, "user": "kojiadmin"}
+        | {"draft_release": "2.fc40,draft_1002", "target_release": "2.fc40"},
+        {"build": BUILD, "user": USER},
+    ),
+}
+
+EXPECTED_CLASS = {
+    "BuildStateChange": BuildStateChange,
+    "TaskStateChange": TaskStateChange,
+    "Tag": TagUntag,
+    "Untag": TagUntag,
+    "PackageListChange": PackageListChange,
+    "Import": Import,
+    "RPMSign": RPMSign,
+    "RepoInit": RepoInit,
+    "RepoDone": RepoDone,
+    "BuildPromote": BuildPromote,
+}
+
+EXPECTED_URL = {
+    "BuildStateChange": f"{WEBURL}/buildinfo?buildID=1002",
+    "TaskStateChange": f"{WEBURL}/taskinfo?taskID=50012",
+    "Tag": f"{WEBURL}/buildinfo?buildID=1002",
+    "Untag": f"{WEBURL}/buildinfo?buildID=1002",
+    "PackageListChange": f"{WEBURL}/packageinfo?packageID=1",
+    "Import": f"{WEBURL}/buildinfo?buildID=1002",
+    "RPMSign": f"{WEBURL}/rpminfo?rpmID=777",
+    "RepoInit": f"{WEBURL}/repoinfo?repoID=8",
+    "RepoDone": f"{WEBURL}/repoinfo?repoID=8",
+    "BuildPromote": f"{WEBURL}/buildinfo?buildID=1002",
+}
+
+
+def frame(headers, body):
+    return SimpleNamespace(headers=headers, body=json.dumps(body))
+
+
+def test_every_section_12_type_is_known():
+    assert set(MESSAGE_TYPES) == set(PROTON)
+
+
+@pytest.mark.parametrize("kind", sorted(PROTON))
+@pytest.mark.parametrize("form", ["dict", "object", "bytes body", "frame"])
+def test_parse_each_type_in_each_form(kind, form):
+    props, body = PROTON[kind]
+    conn = FakeConnection()
+    if form == "dict":
+        msg = parse_message({"properties": props, "body": json.dumps(body)}, conn)
+    elif form == "object":
+        msg = parse_message(SimpleNamespace(properties=props, body=body), conn)
+    elif form == "bytes body":
+        raw = json.dumps(body).encode()
+        msg = parse_message({"properties": props, "body": raw}, conn)
+    else:
+        msg = parse_frame(frame(props, body), conn)
+    assert type(msg) is EXPECTED_CLASS[kind]
+    assert msg.url == EXPECTED_URL[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(PROTON))
+def test_class_from_message_and_from_frame(kind):
+    props, body = PROTON[kind]
+    cls = EXPECTED_CLASS[kind]
+    conn = FakeConnection()
+    assert type(cls.from_message({"properties": props, "body": body}, conn)) is cls
+    assert type(cls.from_frame(frame(props, body), conn)) is cls
+
+
+def test_build_state_change_fields():
+    props, body = PROTON["BuildStateChange"]
+    conn = FakeConnection()
+    msg = BuildStateChange.from_message({"properties": props, "body": body}, conn)
+    assert isinstance(msg.build, Build) and msg.build.connection is conn
+    assert (msg.event, msg.old) == ("COMPLETE", "BUILDING")
+    assert msg.user().result == "alice"
+
+
+def test_state_names_from_body_numbers_when_headers_lack_them():
+    _, body = PROTON["BuildStateChange"]
+    msg = BuildStateChange.from_frame(frame({}, body), FakeConnection())
+    assert (msg.event, msg.old) == ("COMPLETE", "BUILDING")
+    body = dict(body, old=None)
+    assert BuildStateChange.from_frame(frame({}, body), None).old is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_task_state_change_user_and_tag_through_the_cache(tmp_path):
+    from txkoji.cache import Cache
+
+    conn = FakeConnection(
+        {
+            "getUser": {"id": 2, "name": "alice"},
+            "getTag": {"id": 2, "name": "f40-build"},
+        }
+    )
+    conn.cache = Cache(conn, str(tmp_path))
+    props, body = PROTON["TaskStateChange"]
+    msg = parse_message({"properties": props, "body": body}, conn)
+    assert isinstance(msg.task, Task) and msg.event == "CLOSED"
+    assert await msg.user() == "alice"
+    assert await msg.tag() == "f40-build"
+    assert conn.calls == [("getUser", (2,), {}), ("getTag", (2,), {})]
+
+
+@pytest_twisted.ensureDeferred
+async def test_task_tag_by_name_or_absent_needs_no_lookup():
+    conn = FakeConnection()
+    newrepo = TaskStateChange.from_frame(
+        frame({"new": "OPEN"}, {"info": task_record(50310)}), conn
+    )
+    assert await newrepo.tag() == "f40-build"
+    no_request = TaskStateChange.from_frame(
+        frame({"new": "OPEN"}, {"info": task_record(50310, request=False)}), conn
+    )
+    assert await no_request.tag() is None
+    assert conn.calls == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_tag_untag_fields():
+    props, body = PROTON["Untag"]
+    msg = parse_message({"properties": props, "body": body}, FakeConnection())
+    assert (msg.event, msg.tag) == ("Untag", "f40-updates")
+    assert await msg.user() == "kojiadmin"
+
+
+def test_tag_untag_names_from_body_structs():
+    _, body = PROTON["Tag"]
+    msg = TagUntag.from_frame(frame({"type": "Tag"}, body), FakeConnection())
+    assert msg.tag == "f40-updates"
+    assert msg.user().result == "kojiadmin"
+
+
+def test_other_message_fields():
+    conn = FakeConnection()
+
+    def parsed(kind):
+        props, body = PROTON[kind]
+        return parse_message({"properties": props, "body": body}, conn)
+
+    plc = parsed("PackageListChange")
+    assert isinstance(plc.package, Package)
+    assert (plc.tag, plc.action, plc.user().result) == ("f40", "block", "kojiadmin")
+    assert parsed("Import").import_type == "build"
+    sign = parsed("RPMSign")
+    assert (sign.sigkey, sign.rpm.name) == ("a15b79cc", "bash")
+    init = parsed("RepoInit")
+    assert (init.repo_id, init.tag, init.task_id) == (8, "f40-build", 50310)
+    done = parsed("RepoDone")
+    assert (done.repo_id, done.tag, done.expire) == (8, "f40-build", False)
+    promote = parsed("BuildPromote")
+    assert promote.target_release == "2.fc40"
+    assert promote.user().result == "kojiadmin"
+
+
+@pytest.mark.parametrize(
+    "message, error, text",
+    [
+        ({"properties": {"type": "Frob"}, "body": "{}"}, UnknownMessageType, "Frob"),
+        ({"properties": {}, "body": "{}"}, MalformedMessage, "no 'type'"),
+        ({"properties": {"type": "Tag"}}, MalformedMessage, "no body"),
+        ({"body": "{}"}, MalformedMessage, "no properties"),
+        (
+            {"properties": {"type": "Tag"}, "body": "{nope"},
+            MalformedMessage,
+            "not JSON",
+        ),
+        (
+            {"properties": {"type": "Tag"}, "body": "[1]"},
+            MalformedMessage,
+            "not a JSON object",
+        ),
+        (
+            {"properties": {"type": "Tag"}, "body": b"\xff"},
+            MalformedMessage,
+            "not UTF-8",
+        ),
+        (
+            {"properties": {"type": "BuildStateChange", "new": "COMPLETE"}, "body": {}},
+            MalformedMessage,
+            "BuildStateChange message has no 'info'",
+        ),
+        (
+            {"properties": {"type": "BuildStateChange"}, "body": {"info": BUILD}},
+            MalformedMessage,
+            "no new state",
+        ),
+        (
+            {"properties": {"type": "Tag"}, "body": {"build": BUILD}},
+            MalformedMessage,
+            "Tag message names no tag",
+        ),
+        (
+            {"properties": {"type": "TaskStateChange"}, "body": {"info": "x"}},
+            MalformedMessage,
+            "'info' is not an object",
+        ),
+        (
+            {"properties": {"type": "RepoInit", "tag": "t"}, "body": {}},
+            MalformedMessage,
+            "repo_id",
+        ),
+        (
+            {"properties": {"type": "RepoDone"}, "body": {"repo": {"id": 1}}},
+            MalformedMessage,
+            "names no tag",
+        ),
+        (
+            {"properties": {"type": "RPMSign"}, "body": {"build": BUILD, "rpm": RPM}},
+            MalformedMessage,
+            "sigkey",
+        ),
+    ],
+)
+def test_malformed_messages_name_the_problem(message, error, text):
+    with pytest.raises(error, match=text):
+        parse_message(message, FakeConnection())
+
+
+def test_frame_of_another_type_is_refused():
+    props, body = PROTON["Tag"]
+    with pytest.raises(MalformedMessage, match="a Tag message is not a Build"):
+        BuildStateChange.from_frame(frame(props, body), FakeConnection())
+
+
+def test_frame_without_headers_is_malformed():
+    with pytest.raises(MalformedMessage, match="no headers"):
+        parse_frame(SimpleNamespace(body="{}"), FakeConnection())
+
+
+def test_malformed_message_is_a_koji_exception():
+    from txkoji.exceptions import KojiException
+
+    assert issubclass(UnknownMessageType, MalformedMessage)
+    assert issubclass(MalformedMessage, KojiException)
