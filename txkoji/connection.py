@@ -26,6 +26,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji import config as koji_config
+from txkoji import record_types  # noqa: F401 - registers the result types
 from txkoji.codec import ResponseDecoder, encode_call, pack_params
 from txkoji.exceptions import KojiException
 from txkoji.multicall import MultiCall
@@ -34,6 +35,7 @@ from txkoji.retry import RetryPolicy
 from txkoji.session_calls import MULTICALL_TYPE, SessionCalls, multicall_body
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
+from txkoji.weblinks import fetch_from_web, profile_for_web_url
 
 
 def profiles(files: Sequence[str] | None = None) -> list[str]:
@@ -196,6 +198,32 @@ class Connection:
         """
         kwargs.setdefault("request", True)
         return self.call("getTaskInfo", task_id, **kwargs)
+
+    def from_web(self, url: str) -> defer.Deferred:
+        """Fetch the object a kojiweb info page URL shows
+        (``buildinfo?buildID=1``, ``taskinfo?taskID=2``, ...).
+
+        :returns: a Deferred firing with the typed record, or ``None`` when
+            ``url`` is not such a page or the hub has no such object.  It
+            fails as the hub call does.
+        """
+        return fetch_from_web(self, url)
+
+    @classmethod
+    def connect_from_web(
+        cls, url: str, config_files: Sequence[str] | None = None, **options: Any
+    ) -> Connection | None:
+        """Return a connection to the profile whose ``weburl`` prefixes the
+        kojiweb ``url``, or ``None`` when no profile matches.
+
+        :param config_files: read these files instead of the standard
+            locations.
+        :param options: passed on to :class:`Connection`.
+        """
+        profile = profile_for_web_url(url, config_files)
+        if profile is None:
+            return None
+        return cls(profile, config_files=config_files, **options)
 
     def MultiCall(self, strict: bool = False, batch: int | None = None) -> MultiCall:
         """Return a new :class:`~txkoji.multicall.MultiCall` on this
