@@ -1,0 +1,107 @@
+"""The example scripts, the demo and README.rst's Python examples, each run
+as a program against the fake hub."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+from twisted.internet import utils
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``python *args`` from the checkout without blocking the reactor.
+
+    :returns: its standard output.
+    :raises AssertionError: when it exits non-zero (with its output).
+    """
+    out, err, code = await utils.getProcessOutputAndValue(
+        sys.executable, args, env=env or dict(os.environ), path=str(ROOT)
+    )
+    text = out.decode()
+    assert code == 0, f"{args} exited {code}:\n{text}\n{err.decode()}"
+    return text
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        ("user.py", ["alice"], r"user alice \(id 2\), kerberos principals: alice@"),
+        ("task.py", ["50012"], r"task 50012: buildArch \(x86_64\) is CLOSED"),
+        ("tag.py", ["f40-build"], r"tag f40-build \(id 2\): arches x86_64 aarch64"),
+        ("latest_build.py", ["bash"], r"bash-5\.2\.26-2\.fc40 completed 20"),
+        (
+            "durations.py",
+            ["bash", "legacy-tool"],
+            r"bash: 0:0.*\nlegacy-tool: no build",
+        ),
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_example_script_against_the_fake_hub(hub_server, script, args, expected):
+    out = await run_python(
+        str(EXAMPLES / script),
+        "--server",
+        hub_server.url,
+        "--weburl",
+        "https://koji.test/koji",
+        *args,
+    )
+    assert re.search(expected, out), out
+
+
+@pytest_twisted.ensureDeferred
+async def test_example_script_takes_a_profile(hub_server, tmp_path):
+    home = tmp_path / "home"
+    (home / ".koji").mkdir(parents=True)
+    (home / ".koji" / "config").write_text(f"[fake]\nserver = {hub_server.url}\n")
+    env = dict(os.environ, HOME=str(home))
+    out = await run_python(
+        str(EXAMPLES / "user.py"), "--profile", "fake", "bob", env=env
+    )
+    assert "user bob (id 3)" in out
+
+
+@pytest.mark.parametrize("tls", [False, True])
+@pytest_twisted.ensureDeferred
+async def test_demo_runs_against_its_own_fake_hub(tls):
+    out = await run_python(str(EXAMPLES / "demo.py"), *(["--tls"] if tls else []))
+    assert ("https://" if tls else "http://") + "127.0.0.1:" in out
+    assert "bash-5.2.26-1.fc40" in out
+    assert "50102 buildArch         x86_64" in out
+    assert "legacy-tool  no history" in out
+
+
+def readme_python_blocks() -> list[str]:
+    """Return the ``.. code-block:: python`` bodies of README.rst."""
+    text = (ROOT / "README.rst").read_text()
+    blocks = []
+    for match in re.finditer(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text):
+        lines = match.group(1).splitlines()
+        blocks.append("\n".join(line[4:] for line in lines) + "\n")
+    return blocks
+
+
+def test_readme_has_python_examples():
+    assert len(readme_python_blocks()) >= 4
+
+
+@pytest.mark.parametrize("index", range(len(readme_python_blocks())))
+@pytest_twisted.ensureDeferred
+async def test_readme_python_example_runs(hub_server, tmp_path, index):
+    home = tmp_path / "home"
+    (home / ".koji").mkdir(parents=True)
+    (home / ".koji" / "config").write_text(
+        f"[fedora]\nserver = {hub_server.url}\nweburl = https://koji.test/koji\n"
+    )
+    script = tmp_path / f"readme_{index}.py"
+    script.write_text(readme_python_blocks()[index])
+    out = await run_python(str(script), env=dict(os.environ, HOME=str(home)))
+    assert out.strip()
