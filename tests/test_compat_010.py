@@ -1,0 +1,200 @@
+"""Code written for txkoji 0.10 keeps working: only 0.10's import paths,
+names and call styles (inlineCallbacks, ``from_frame``, ``Task.fromDict``)
+against the fake hub over loopback HTTP."""
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer
+
+from txkoji import Connection, build_states, estimates, task_states
+from txkoji.build import Build
+from txkoji.cache import Cache
+from txkoji.channel import Channel
+from txkoji.messages import BuildStateChange, TagUntag, TaskStateChange
+from txkoji.package import Package
+from txkoji.task import NoDescendentsError, Task
+
+WEBURL = "https://koji.test/koji"
+
+
+class Frame:
+    """What a stompest frame looks like to txkoji 0.10."""
+
+    def __init__(self, headers, body):
+        self.headers = headers
+        self.body = json.dumps(body)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, hub_server):
+    """A home directory whose koji config has a profile for the fake hub."""
+    config = tmp_path / ".koji" / "config.d"
+    config.mkdir(parents=True)
+    (config / "fake.conf").write_text(
+        f"[fakehub]\nserver = {hub_server.url}\nweburl = {WEBURL}\n"
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest_twisted.async_yield_fixture()
+async def koji(home):
+    connection = Connection("fakehub")
+    yield connection
+    await connection.close()
+
+
+@pytest_twisted.inlineCallbacks
+def test_build_api(koji):
+    build = yield koji.getBuild(1001)
+    assert isinstance(build, Build)
+    assert build.url == WEBURL + "/buildinfo?buildID=1001"
+    assert isinstance(build.completed, datetime)
+    assert build.duration == build.completed - build.started
+    assert build.gitbuildhash == "03e9c0ffee50001"
+    assert build.task_id == 50001
+    task = yield build.task()
+    assert isinstance(task, Task) and task.id == 50001
+    target = yield build.target()
+    assert target == "f40-candidate"
+    tags = yield build.tags()
+    assert [t.name for t in tags] == ["f40"]
+    estimate = yield build.estimate_completion()
+    assert estimate == build.completed
+    assert build_states.to_str(build.state) == "COMPLETE"
+    assert build.state == build_states.COMPLETE
+
+
+@pytest_twisted.inlineCallbacks
+def test_container_build_task_id(koji):
+    build = yield koji.getBuild(1030)
+    assert build.task_id == 50080
+    target = yield build.target()
+    assert target == "f40-container-candidate"
+
+
+@pytest_twisted.inlineCallbacks
+def test_building_build_estimate(koji):
+    build = yield koji.getBuild(1004)
+    average = yield koji.getAverageBuildDuration("bash")
+    estimate = yield build.estimate_completion()
+    assert estimate == build.started + average
+
+
+@pytest_twisted.inlineCallbacks
+def test_task_api(koji):
+    task = yield koji.getTaskInfo(50012)
+    assert task.arch == "x86_64"
+    assert task.arches == ["x86_64"]
+    assert task.package == "bash"
+    assert task.tag == 2
+    assert task.state_name == "CLOSED"
+    assert task_states.to_str(task.state) == "CLOSED"
+    assert task.url == WEBURL + "/taskinfo?taskID=50012"
+    assert isinstance(task.channel, Channel)
+    assert task.duration == task.completed - task.started
+    assert task.created < task.started
+    assert not task.is_scratch
+    root = yield koji.getTaskInfo(50001)
+    assert root.target == "f40-candidate"
+    arches = yield root.descendents(method="buildArch")
+    assert sorted(t.arch for t in arches) == ["aarch64", "x86_64"]
+    scratch = yield koji.getTaskInfo(50200)
+    assert scratch.is_scratch
+
+
+@pytest_twisted.inlineCallbacks
+def test_open_build_task_estimate(koji):
+    task = yield koji.getTaskInfo(50100)
+    estimate = yield task.estimate_completion()
+    assert isinstance(estimate, datetime)
+    assert estimate > task.started
+
+
+@pytest_twisted.inlineCallbacks
+def test_no_descendents_error(koji):
+    info = yield koji.getTaskInfo(50010)
+    info["state"] = task_states.OPEN
+    info["completion_ts"] = None
+    info["completion_time"] = None
+    task = Task.fromDict(dict(info))
+    task.connection = koji
+    with pytest.raises(NoDescendentsError):
+        yield task.estimate_descendents()
+
+
+@pytest_twisted.inlineCallbacks
+def test_package_and_channel(koji):
+    package = yield koji.getPackage("bash")
+    assert isinstance(package, Package)
+    assert package.url == WEBURL + "/packageinfo?packageID=1"
+    channel = yield koji.getChannel(1)
+    hosts = yield channel.hosts()
+    assert sorted(h.name for h in hosts) == [
+        "aarch64-01.example.com",
+        "x86-01.example.com",
+        "x86-02.example.com",
+    ]
+    capacity = yield channel.total_capacity()
+    assert capacity == 24.0
+
+
+@pytest_twisted.inlineCallbacks
+def test_estimates(koji):
+    bash = yield estimates.average_build_duration(koji, "bash")
+    assert isinstance(bash, timedelta)
+    etcd = yield estimates.average_build_duration(koji, "etcd-container")
+    assert etcd == timedelta(seconds=1499.75)
+    last = yield estimates.average_last_builds(koji, "etcd-container")
+    assert last == etcd
+    both = yield estimates.average_build_durations(koji, ["bash", "etcd-container"])
+    assert both == [bash, etcd]
+
+
+@pytest_twisted.inlineCallbacks
+def test_from_web(koji, home):
+    build = yield koji.from_web(WEBURL + "/buildinfo?buildID=1002")
+    assert build.nvr == "bash-5.2.26-2.fc40"
+    task = yield koji.from_web(WEBURL + "/taskinfo?taskID=50012")
+    assert task.arch == "x86_64"
+    nothing = yield koji.from_web("not a url")
+    assert nothing is None
+    other = Connection.connect_from_web(WEBURL + "/taginfo?tagID=1")
+    assert other.profile == "fakehub"
+    yield other.close()
+
+
+@pytest_twisted.inlineCallbacks
+def test_messages_from_frames(koji):
+    build = yield koji.getBuild(1002)
+    msg = BuildStateChange.from_frame(
+        Frame({"type": "BuildStateChange", "new": "COMPLETE"}, {"info": build}), koji
+    )
+    assert msg.event == "COMPLETE" and msg.url == build.url
+    owner = yield msg.user()
+    assert owner == "alice"
+
+    task = yield koji.getTaskInfo(50012)
+    msg = TaskStateChange.from_frame(Frame({"new": "CLOSED"}, {"info": task}), koji)
+    tag = yield msg.tag()
+    user = yield msg.user()
+    assert (tag, user) == ("f40-build", "alice")
+
+    msg = TagUntag.from_frame(
+        Frame({"type": "Tag", "tag": "f40", "user": "bob"}, {"build": build}), koji
+    )
+    assert (msg.event, msg.tag) == ("Tag", "f40")
+    user = yield msg.user()
+    assert user == "bob"
+
+
+@pytest_twisted.inlineCallbacks
+def test_cache(koji, home):
+    cache = Cache(koji)
+    names = yield defer.gatherResults([cache.user_name(2), cache.tag_name(2)])
+    assert names == ["alice", "f40-build"]
+    assert (home / "cache" / "txkoji" / "fakehub" / "user" / "2").exists()
