@@ -220,11 +220,12 @@ class TreeDecoder:
     def _check_prolog(self, data: bytes) -> None:
         prolog = self._prolog + data
         self._prolog = prolog
+        excerpt = prolog[:EXCERPT_CHARS].decode("utf-8", "replace")
         if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-            raise self._fail("a DOCTYPE or entity declaration is refused", repr(prolog))
+            raise self._fail("a DOCTYPE or entity declaration is refused", excerpt)
         start = prolog.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf")
         if start[:1] not in (b"", b"<") or start[1:2] == b"\x00":
-            raise self._fail("not a UTF-8 XML document", repr(prolog))
+            raise self._fail("not a UTF-8 XML document", excerpt)
 
     def feed_xml(self, data: bytes) -> None:
         """Parse ``data``, the next chunk of the document.

@@ -1,0 +1,563 @@
+"""Tests for txkoji.codec: Koji's XML-RPC dialect, encoding and streaming
+decoding."""
+
+from __future__ import annotations
+
+import enum
+import math
+import xmlrpc.client
+from collections import OrderedDict
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from munch import Munch
+
+from txkoji.codec import (
+    ResponseDecoder,
+    decode_call,
+    decode_response,
+    encode_call,
+    encode_fault,
+    encode_response,
+    pack_params,
+    unpack_params,
+)
+from txkoji.exceptions import (
+    AuthError,
+    KojiFault,
+    KojiProtocolError,
+    ParameterError,
+)
+
+HEAD = b"<?xml version='1.0'?>\n"
+
+
+def answer(value_xml: str) -> bytes:
+    """A methodResponse whose one param is ``value_xml``."""
+    return (
+        HEAD
+        + b"<methodResponse><params><param>"
+        + value_xml.encode()
+        + b"</param></params></methodResponse>"
+    )
+
+
+def roundtrip(value):
+    return decode_response(encode_response(value), "m")
+
+
+def protocol_error(body: bytes, method: str = "getBuild") -> KojiProtocolError:
+    with pytest.raises(KojiProtocolError) as info:
+        decode_response(body, method)
+    return info.value
+
+
+class Build(Munch):
+    """A record class for the shape tests."""
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+# -- encoding ---------------------------------------------------------
+
+
+def test_encode_call_starts_with_xml_declaration_and_names_method():
+    body = encode_call("getBuild", [1])
+    assert body.startswith(b"<?xml version='1.0'?>")
+    assert b"<methodName>getBuild</methodName>" in body
+    assert xmlrpc.client.loads(body) == ((1,), "getBuild")
+
+
+def test_encode_none_is_nil():
+    assert b"<value><nil/></value>" in encode_response(None)
+
+
+def test_encode_bool_is_boolean_not_int():
+    assert b"<boolean>1</boolean>" in encode_response(True)
+    assert b"<boolean>0</boolean>" in encode_response(False)
+
+
+@pytest.mark.parametrize("value", [0, -(2**31), 2**31 - 1])
+def test_encode_32_bit_int_is_int(value):
+    assert f"<int>{value}</int>".encode() in encode_response(value)
+
+
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**63 - 1, -(2**63)])
+def test_encode_64_bit_int_is_i8(value):
+    assert f"<i8>{value}</i8>".encode() in encode_response(value)
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1])
+def test_encode_int_beyond_64_bits_is_overflow_naming_value(value):
+    with pytest.raises(OverflowError, match=str(value)):
+        encode_response(value)
+
+
+def test_encode_int_enum_as_int():
+    assert b"<int>1</int>" in encode_response(Color.RED)
+
+
+def test_encode_float_round_trips_exactly():
+    value = 0.1 + 0.2
+    assert roundtrip(value) == value
+    assert roundtrip(1e300) == 1e300
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_encode_nan_and_inf_refused_naming_value(value):
+    with pytest.raises(ValueError, match=repr(value)):
+        encode_response(value)
+
+
+def test_encode_string_escapes_markup_and_carriage_return():
+    body = encode_response("a & b < c > d\r\n\t")
+    assert b"a &amp; b &lt; c &gt; d&#13;\n\t" in body
+    assert roundtrip("a & b < c > d\r\n\t") == "a & b < c > d\r\n\t"
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1f", "\x0b", "\ud800", "\ufffe", "\uffff"])
+def test_encode_unrepresentable_character_refused(char):
+    with pytest.raises(ValueError, match="XML 1.0 cannot represent"):
+        encode_response(f"ab{char}")
+
+
+def test_encode_bytes_and_bytearray_as_base64():
+    assert b"<base64>AP8=</base64>" in encode_response(b"\x00\xff")
+    assert roundtrip(bytearray(b"\x00\xff")) == b"\x00\xff"
+
+
+def test_encode_datetime_as_iso8601():
+    body = encode_response(datetime(2026, 11, 20, 10, 31, 2, 5000))
+    assert b"<dateTime.iso8601>20261120T10:31:02</dateTime.iso8601>" in body
+
+
+def test_encode_list_and_tuple_as_array():
+    assert roundtrip((1, [2, "x"])) == [1, [2, "x"]]
+
+
+def test_encode_any_mapping_as_struct():
+    assert roundtrip(OrderedDict(a=1)) == {"a": 1}
+
+
+def test_encode_non_string_struct_key_is_type_error_naming_key():
+    with pytest.raises(TypeError, match="42"):
+        encode_response({42: "x"})
+
+
+def test_encode_unsupported_type_is_type_error_naming_type():
+    with pytest.raises(TypeError, match="set"):
+        encode_response({1, 2})
+
+
+def test_encode_fault_is_a_standard_fault():
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        xmlrpc.client.loads(encode_fault(1019, "bad arguments"))
+    assert info.value.faultCode == 1019
+    assert info.value.faultString == "bad arguments"
+
+
+# -- params -------------------------------------------------------------
+
+
+def test_pack_params_without_kwargs_is_args():
+    assert pack_params((1, "a"), {}) == [1, "a"]
+
+
+def test_pack_params_appends_starstar_struct():
+    params = pack_params((42,), {"state": 1, "queryOpts": {"limit": 3}})
+    assert params == [42, {"state": 1, "queryOpts": {"limit": 3}, "__starstar": True}]
+
+
+def test_unpack_params_strips_true_starstar_struct():
+    assert unpack_params([42, {"state": 1, "__starstar": True}]) == ([42], {"state": 1})
+
+
+def test_unpack_params_keeps_struct_without_true_starstar():
+    params = [{"a": 1}, {"__starstar": False}]
+    assert unpack_params(params) == (params, {})
+
+
+def test_decode_call_returns_method_and_params():
+    body = encode_call("listBuilds", pack_params([], {"packageID": 42}))
+    assert decode_call(body) == ("listBuilds", [{"packageID": 42, "__starstar": True}])
+
+
+def test_decode_call_without_params():
+    body = HEAD + b"<methodCall><methodName>getAPIVersion</methodName></methodCall>"
+    assert decode_call(body) == ("getAPIVersion", [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<methodResponse/>",
+        b"<methodCall><params/></methodCall>",
+        b"<methodCall><methodName>x</methodName><params><param/></params></methodCall>",
+        b"<methodCall><methodName>x</methodName>",
+    ],
+)
+def test_decode_call_malformed_is_protocol_error(body):
+    with pytest.raises(KojiProtocolError):
+        decode_call(body)
+
+
+# -- decoding values ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("xml", "value"),
+    [
+        ("<value><int>7</int></value>", 7),
+        ("<value><i4>-7</i4></value>", -7),
+        ("<value><i8>9000000000</i8></value>", 9000000000),
+        ("<value><boolean>1</boolean></value>", True),
+        ("<value><boolean>0</boolean></value>", False),
+        ("<value><string>a&amp;b&#13;</string></value>", "a&b\r"),
+        ("<value>bare text</value>", "bare text"),
+        ("<value></value>", ""),
+        ("<value><string/></value>", ""),
+        ("<value><double>-1.5</double></value>", -1.5),
+        ("<value><base64>AP8=\n</base64></value>", b"\x00\xff"),
+        ("<value><nil/></value>", None),
+        ("<value><array><data/></array></value>", []),
+        ("<value><struct/></value>", Munch()),
+    ],
+)
+def test_decode_every_type(xml, value):
+    result = decode_response(answer(xml), "m")
+    assert result == value
+    assert type(result) is type(value)
+
+
+@pytest.mark.parametrize("text", ["20261120T10:31:02", "2026-11-20T10:31:02"])
+def test_decode_datetime_both_forms(text):
+    xml = f"<value><dateTime.iso8601>{text}</dateTime.iso8601></value>"
+    assert decode_response(answer(xml), "m") == datetime(2026, 11, 20, 10, 31, 2)
+
+
+def test_decode_namespaced_nil():
+    body = (
+        b"<methodResponse xmlns:ex='http://ws.apache.org/xmlrpc/namespaces/"
+        b"extensions'><params><param><value><ex:nil/></value></param></params>"
+        b"</methodResponse>"
+    )
+    assert decode_response(body, "m") is None
+
+
+def test_decode_ignores_whitespace_between_elements():
+    body = answer(
+        "<value>\n <struct>\n  <member>\n   <name>a</name>\n   <value><array>"
+        " <data>\n <value><int>1</int></value>\n </data> </array></value>\n"
+        "  </member>\n </struct>\n</value>\n"
+    )
+    assert decode_response(body, "m") == {"a": [1]}
+
+
+def test_decode_structs_are_munch():
+    result = decode_response(
+        answer(
+            "<value><struct><member><name>a</name>"
+            "<value><struct/></value></member></struct>"
+            "</value>"
+        ),
+        "m",
+    )
+    assert type(result) is Munch and type(result.a) is Munch
+
+
+def test_decode_matches_stdlib_on_hub_style_document():
+    value = {"id": 1, "nested": [None, 5, "x", {"y": 1.25}], "ok": True}
+    body = xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True)
+    assert decode_response(body.encode(), "m") == value
+
+
+# -- faults -----------------------------------------------------------------
+
+
+def test_known_fault_code_raises_its_class_with_method():
+    with pytest.raises(ParameterError) as info:
+        decode_response(encode_fault(1019, "wrong arguments"), "listBuilds")
+    assert info.value.faultCode == 1019
+    assert info.value.faultString == "wrong arguments"
+    assert info.value.method == "listBuilds"
+
+
+def test_fault_subclass_is_caught_by_parent_class():
+    with pytest.raises(AuthError):
+        decode_response(encode_fault(1007, "expired"), "getLoggedInUser")
+
+
+def test_unknown_fault_code_raises_plain_fault_keeping_code():
+    with pytest.raises(KojiFault) as info:
+        decode_response(encode_fault(4242, "odd"), "m")
+    assert type(info.value) is KojiFault
+    assert info.value.faultCode == 4242
+    assert info.value.method == "m"
+
+
+def test_fault_without_code_is_protocol_error():
+    body = (
+        HEAD + b"<methodResponse><fault><value><struct><member><name>"
+        b"faultString</name><value>x</value></member></struct></value>"
+        b"</fault></methodResponse>"
+    )
+    protocol_error(body)
+
+
+# -- records and shapes -------------------------------------------------
+
+
+def shaped(value, shape):
+    return decode_response(encode_response(value), "m", record_class=Build, shape=shape)
+
+
+def test_shape_one_builds_top_struct_as_record():
+    result = shaped({"id": 1, "extra": {"a": 1}}, "one")
+    assert type(result) is Build and type(result.extra) is Munch
+    assert result == Build({"id": 1, "extra": {"a": 1}})
+
+
+def test_shape_list_builds_top_array_items_as_records():
+    result = shaped([{"id": 1, "extra": {"a": 1}}, 5, [{"id": 2}]], "list")
+    assert type(result[0]) is Build and type(result[0].extra) is Munch
+    assert result[1] == 5 and type(result[2][0]) is Munch
+
+
+def test_shape_list_leaves_top_struct_plain():
+    result = shaped({"x": [{"id": 1}]}, "list")
+    assert type(result) is Munch and type(result.x[0]) is Munch
+
+
+def test_shape_descendents_builds_items_of_member_arrays():
+    result = shaped({"7": [{"id": 8, "extra": {}}], "9": []}, "descendents")
+    assert type(result) is Munch
+    assert type(result["7"][0]) is Build and type(result["7"][0].extra) is Munch
+
+
+@pytest.mark.parametrize("shape", ["timedelta", "other"])
+def test_other_shapes_build_no_records(shape):
+    assert type(shaped({"a": 1}, shape)) is Munch
+
+
+def test_no_record_class_builds_no_records():
+    result = decode_response(encode_response([{"id": 1}]), "m", shape="list")
+    assert type(result[0]) is Munch
+
+
+def test_struct_class_is_configurable():
+    result = decode_response(encode_response({"a": {}}), "m", struct_class=dict)
+    assert type(result) is dict and type(result["a"]) is dict
+
+
+def test_records_survive_chunked_streaming():
+    value = [{"id": n, "tags": [{"n": n}]} for n in range(50)]
+    body = encode_response(value)
+    decoder = ResponseDecoder("listBuilds", Build, "list")
+    for start in range(0, len(body), 7):
+        decoder.feed(body[start : start + 7])
+    result = decoder.close()
+    assert result == value
+    assert all(type(item) is Build for item in result)
+    assert all(type(item.tags[0]) is Munch for item in result)
+
+
+# -- streaming -------------------------------------------------------------
+
+
+def test_split_at_every_offset_gives_same_result():
+    value = {"a": [1, "x&y", None, {"b": 2**40}], "c": b"\x01", "d": 1.5}
+    body = encode_response(value)
+    for cut in range(len(body) + 1):
+        decoder = ResponseDecoder("m")
+        decoder.feed(body[:cut])
+        decoder.feed(body[cut:])
+        assert decoder.close() == value
+
+
+def test_byte_by_byte_feeding():
+    value = [{"k": "v", "n": [1, 2, [3, {"z": None}]]}, "\u00e9\u4e2d"]
+    body = encode_response(value)
+    decoder = ResponseDecoder("m")
+    for index in range(len(body)):
+        decoder.feed(body[index : index + 1])
+    assert decoder.close() == value
+
+
+def test_error_raised_again_on_close_after_feed_failed():
+    decoder = ResponseDecoder("m")
+    with pytest.raises(KojiProtocolError):
+        decoder.feed(b"<methodResponse><params><<<")
+    with pytest.raises(KojiProtocolError):
+        decoder.close()
+
+
+# -- refusals -----------------------------------------------------------------
+
+
+def test_doctype_refused_at_feed_before_close():
+    decoder = ResponseDecoder("m")
+    with pytest.raises(KojiProtocolError, match="DOCTYPE"):
+        decoder.feed(b"<?xml version='1.0'?>\n<!DOCTYPE methodResponse>")
+
+
+def test_entity_declaration_refused_even_split_across_chunks():
+    doc = (
+        b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'>]>"
+        b"<methodResponse><params><param><value>&a;</value></param></params>"
+        b"</methodResponse>"
+    )
+    decoder = ResponseDecoder("m")
+    decoder.feed(doc[:26])
+    with pytest.raises(KojiProtocolError, match="DOCTYPE"):
+        decoder.feed(doc[26:])
+
+
+def test_utf16_document_refused():
+    protocol_error(answer("<value>x</value>").decode().encode("utf-16"))
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"", "no element found"),
+        (b"not xml", "not a UTF-8 XML document"),
+        (b"<methodResponse><params>", "no element found"),
+        (answer("<value><int>1</int></value>")[:-10], "unclosed token"),
+        (b"<methodCall><params/></methodCall>", "methodResponse"),
+        (b"<methodResponse></methodResponse>", "methodResponse"),
+        (b"<methodResponse><params></params></methodResponse>", "params"),
+        (
+            b"<methodResponse><params><param><value>1</value></param><param>"
+            b"<value>2</value></param></params></methodResponse>",
+            "params",
+        ),
+        (answer("<value><int>x1</int></value>"), "not an integer"),
+        (answer("<value><int>1_0</int></value>"), "not an integer"),
+        (answer("<value><int></int></value>"), "not an integer"),
+        (answer("<value><boolean>2</boolean></value>"), "neither 0 nor 1"),
+        (answer("<value><base64>A</base64></value>"), "not base64"),
+        (answer("<value><base64>@@@@</base64></value>"), "not base64"),
+        (answer("<value><double>nan</double></value>"), "finite"),
+        (answer("<value><dateTime.iso8601>x</dateTime.iso8601></value>"), "date"),
+        (answer("<value><foo>1</foo></value>"), "unknown type"),
+        (answer("<value><int>1</int><int>2</int></value>"), "one element"),
+        (answer("<value><string><b/></string></value>"), "cannot hold"),
+        (answer("<value><array/></value>"), "one <data>"),
+        (answer("<value><array><data><int>1</int></data></array></value>"), "<value>"),
+        (
+            answer("<value><struct><member><name>a</name></member></struct></value>"),
+            "<member>",
+        ),
+        (answer("<value><undeclared:nil/></value>"), "unbound prefix"),
+        (answer("<value>&nbsp;</value>"), "undefined entity"),
+    ],
+)
+def test_malformed_answer_is_protocol_error(body, problem):
+    error = protocol_error(body, "getBuild")
+    assert problem in str(error)
+    assert "getBuild" in str(error)
+    assert error.method == "getBuild"
+    assert len(error.excerpt) <= 100
+
+
+def test_error_message_quotes_excerpt_near_problem():
+    filler = "".join(f"<value><int>{n}</int></value>" for n in range(200))
+    body = answer(
+        f"<value><array><data>{filler}<value><int>oops</int></value>"
+        f"{filler}</data></array></value>"
+    )
+    error = protocol_error(body)
+    assert "oops" in error.excerpt
+    assert repr(error.excerpt) in str(error)
+
+
+def test_syntax_error_excerpt_is_near_the_problem():
+    filler = "".join(f"<value><int>{n}</int></value>\n" for n in range(200))
+    body = answer(
+        f"<value><array><data>{filler}<value><int>1</in></value>"
+        f"{filler}</data></array></value>"
+    )
+    decoder = ResponseDecoder("m")
+    with pytest.raises(KojiProtocolError) as info:
+        for start in range(0, len(body), 1000):
+            decoder.feed(body[start : start + 1000])
+    assert "</in>" in info.value.excerpt
+
+
+# -- properties ---------------------------------------------------------------
+
+xml_text = st.text(
+    st.characters(
+        blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff"
+    ).filter(lambda c: c in "\t\n\r" or c >= " ")
+)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.sampled_from([2**31 - 1, 2**31, -(2**31), -(2**31) - 1])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | xml_text
+    | st.binary()
+    | st.datetimes(min_value=datetime(1000, 1, 1)).map(
+        lambda d: d.replace(microsecond=0)
+    )
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(xml_text, inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_decode_of_encode_is_identity(value):
+    assert roundtrip(value) == value
+
+
+@settings(max_examples=100, deadline=None)
+@given(values, st.integers(1, 50))
+def test_chunked_decode_equals_whole_decode(value, size):
+    body = encode_response(value)
+    decoder = ResponseDecoder("m", Build, "list")
+    for start in range(0, len(body), size):
+        decoder.feed(body[start : start + size])
+    assert decoder.close() == decode_response(body, "m")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=20), st.lists(values, max_size=3))
+def test_decode_call_of_encode_call_is_identity(method, params):
+    method = "m" + "".join(c for c in method if c.isalnum())
+    assert decode_call(encode_call(method, params)) == (method, params)
+
+
+@settings(max_examples=150, deadline=None)
+@given(values, st.data())
+def test_any_truncation_is_protocol_error(value, data):
+    body = encode_response(value)
+    # The last ``</methodResponse>\n``'s newline is optional.
+    cut = data.draw(st.integers(0, len(body) - 2))
+    with pytest.raises(KojiProtocolError):
+        decode_response(body[:cut], "m")
+
+
+@settings(max_examples=300, deadline=None)
+@given(values, st.data())
+def test_mangled_document_raises_only_koji_errors(value, data):
+    body = bytearray(encode_response(value))
+    for _ in range(data.draw(st.integers(1, 4))):
+        index = data.draw(st.integers(0, len(body) - 1))
+        body[index] = data.draw(st.integers(0, 255))
+    try:
+        decode_response(bytes(body), "m")
+    except (KojiProtocolError, KojiFault):
+        pass
