@@ -9,12 +9,87 @@ profile's ``no_ssl_verify``), which logs a warning.
 
 from __future__ import annotations
 
+from OpenSSL import SSL
+from service_identity import CertificateError, VerificationError
+from service_identity.cryptography import (
+    verify_certificate_hostname,
+    verify_certificate_ip_address,
+)
 from twisted.internet import ssl
+from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.logger import Logger
 from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
 from txkoji.exceptions import KojiTLSError
+
+#: OpenSSL's certificate verification results (X509_V_ERR_*) worth naming.
+VERIFY_ERRORS = {
+    9: "is not valid yet",
+    10: "has expired",
+    18: "is self-signed and not trusted (trust comes from serverca, else the "
+    "system trust store)",
+    19: "chains up to a CA that is not trusted (trust comes from serverca, else "
+    "the system trust store)",
+    20: "was issued by a CA that is not trusted (trust comes from serverca, else "
+    "the system trust store)",
+    21: "cannot be verified against the trusted CAs",
+    23: "has been revoked",
+}
+
+
+def _check_identity(certificate, host: str) -> None:
+    """Raise ``VerificationError`` or ``CertificateError`` unless the
+    (cryptography) ``certificate`` is issued for ``host``, a DNS name or an
+    IP address."""
+    if isIPAddress(host) or isIPv6Address(host):
+        verify_certificate_ip_address(certificate, host)
+    else:
+        verify_certificate_hostname(certificate, host)
+
+
+@implementer(IOpenSSLClientConnectionCreator)
+class _ExplainingCreator:
+    """Twisted's client TLS settings for one host, with a verification step
+    that remembers why a hub certificate was refused.
+
+    OpenSSL checks the chain (trust, dates); then the leaf certificate must
+    be issued for the host, as Twisted's own check requires.  When either
+    fails, :meth:`verify_problem` says what was wrong instead of a bare
+    "certificate verify failed".
+    """
+
+    def __init__(self, creator, host: str) -> None:
+        self._creator = creator
+        self._host = host
+        self._problem: str | None = None
+
+    def clientConnectionForTLS(self, tlsProtocol):
+        connection = self._creator.clientConnectionForTLS(tlsProtocol)
+        connection.set_verify(
+            SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, self._verify
+        )
+        return connection
+
+    def _verify(self, connection, certificate, errno: int, depth: int, ok: int):
+        if not ok:
+            self._problem = VERIFY_ERRORS.get(
+                errno, f"failed verification (OpenSSL error {errno})"
+            )
+            return False
+        if depth == 0:
+            try:
+                _check_identity(certificate.to_cryptography(), self._host)
+            except (VerificationError, CertificateError) as error:
+                self._problem = f"is not issued for {self._host} ({error})"
+                return False
+        return True
+
+    def verify_problem(self) -> str | None:
+        """Return why the latest refused certificate was refused, or
+        ``None`` when none was."""
+        return self._problem
 
 
 def _read_pem(path: str, what: str) -> bytes:
@@ -87,6 +162,7 @@ class HubTLSPolicy:
         verify: bool = True,
     ) -> None:
         self.verify = verify
+        self._creators: dict[bytes, _ExplainingCreator] = {}
         self._trust_root = load_trust_root(serverca) if serverca else None
         self._client_cert = load_client_certificate(cert) if cert else None
         if not verify:
@@ -99,11 +175,21 @@ class HubTLSPolicy:
         """Return the TLS connection creator for ``hostname:port``."""
         if not self.verify:
             return ssl.CertificateOptions(verify=False, **self._client_kwargs())
-        return ssl.optionsForClientTLS(
-            hostname.decode("ascii"),
-            trustRoot=self._trust_root,
-            clientCertificate=self._client_cert,
+        host = hostname.decode("ascii")
+        creator = _ExplainingCreator(
+            ssl.optionsForClientTLS(
+                host, trustRoot=self._trust_root, clientCertificate=self._client_cert
+            ),
+            host,
         )
+        self._creators[hostname] = creator
+        return creator
+
+    def verify_problem(self, hostname: bytes) -> str | None:
+        """Return what was wrong with ``hostname``'s certificate on the
+        latest connection to it (e.g. ``"has expired"``), or ``None``."""
+        creator = self._creators.get(hostname)
+        return creator.verify_problem() if creator else None
 
     def _client_kwargs(self) -> dict:
         if self._client_cert is None:

@@ -16,6 +16,7 @@ from typing import Protocol as TypingProtocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from OpenSSL import SSL
+from service_identity import VerificationError
 from treq.client import HTTPClient
 from twisted.internet import defer
 from twisted.internet import error as neterror
@@ -271,6 +272,7 @@ class HubTransport:
         connect_timeout: float = 60.0,
     ) -> None:
         self.reactor = reactor
+        self._tls_policy = tls_policy
         self.timeout = timeout
         self.max_response_size = max_response_size
         self.pool = webclient.HTTPConnectionPool(reactor, persistent=persistent)
@@ -348,7 +350,7 @@ class HubTransport:
             return body_done
 
         requesting.addCallback(got_response)
-        requesting.addErrback(_translate_failure, shown, method)
+        requesting.addErrback(_translate_failure, shown, method, self._tls_policy)
         requesting.chainDeferred(result)
         if self.timeout:
             _apply_timeout(result, self.reactor, self.timeout, shown, method)
@@ -373,17 +375,26 @@ def _http_error(body: str, response, url: str, method: str) -> None:
     raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
 
 
-def _translate_failure(failure: Failure, url: str, method: str) -> Failure:
+def _translate_failure(
+    failure: Failure, url: str, method: str, tls_policy: IPolicyForHTTPS
+) -> Failure:
     if failure.check(KojiException):
         return failure
     cancelled = _find_reason(failure, defer.CancelledError)
     if cancelled is not None:
         return cancelled
+    host = urlsplit(url).hostname or ""
     tls = _find_reason(failure, SSL.Error)
     if tls is not None:
+        explain = getattr(tls_policy, "verify_problem", None)
+        problem = explain(host.encode("idna")) if explain else None
+        detail = f"the hub's certificate {problem}" if problem else _reason_text(tls)
+        raise KojiTLSError(f"TLS with {url} failed: {detail}", url)
+    mismatch = _find_reason(failure, VerificationError)
+    if mismatch is not None:
         raise KojiTLSError(
-            f"TLS with {url} failed: {_reason_text(tls)} (is the hub's "
-            "certificate trusted, valid, and issued for this host name?)",
+            f"TLS with {url} failed: the hub's certificate is not issued for "
+            f"{host} ({_reason_text(mismatch)})",
             url,
         )
     if failure.check(neterror.ConnectionRefusedError):
