@@ -10,9 +10,12 @@ document, and the values are built once, straight into their final classes.
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from base64 import b64decode
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser, tostring
@@ -29,6 +32,25 @@ _TAIL_BYTES = 256
 _DATETIME = re.compile(
     r"\s*([0-9]{4})-?([0-9]{2})-?([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\s*\Z"
 )
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector from running inside the block.
+
+    Decoding allocates elements and containers by the hundred thousand,
+    none of them in reference cycles; collections triggered by those
+    allocations would only scan them in vain (about 15% of a large
+    decode).  The collector's state is restored on the way out.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _Invalid(Exception):
@@ -80,68 +102,48 @@ def plan_for(record_class: type | None, shape: str, struct_class: type) -> Plan:
     return plain
 
 
-def _leaf_text(element: Element) -> str:
-    if len(element):
-        raise _Invalid(f"<{element.tag}> cannot hold elements", element)
-    return element.text or ""
+# Converters of the text of the scalar types: each raises ValueError for
+# text that is not a value of its type.
 
 
-def _int(element: Element) -> int:
-    text = _leaf_text(element)
+def _int(text: str) -> int:
     if text.isascii() and "_" not in text:
-        try:
-            return int(text)
-        except ValueError:
-            pass
-    raise _Invalid(f"<{element.tag}> is not an integer", element)
+        return int(text)
+    raise ValueError(text)
 
 
-def _boolean(element: Element) -> bool:
-    text = _leaf_text(element).strip()
-    if text == "1":
-        return True
-    if text == "0":
-        return False
-    raise _Invalid("<boolean> is neither 0 nor 1", element)
+def _boolean(text: str) -> bool:
+    return _BOOLEANS[text.strip()]
 
 
-def _double(element: Element) -> float:
-    text = _leaf_text(element)
+def _double(text: str) -> float:
     if text.isascii() and "_" not in text:
-        try:
-            value = float(text)
-        except ValueError:
-            pass
-        else:
-            if math.isfinite(value):
-                return value
-    raise _Invalid("<double> is not a finite number", element)
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    raise ValueError(text)
 
 
-def _datetime(element: Element) -> datetime:
-    match = _DATETIME.match(_leaf_text(element))
-    if match is not None:
-        try:
-            return datetime(*map(int, match.groups()))
-        except ValueError:
-            pass
-    raise _Invalid("<dateTime.iso8601> is not a date and time", element)
+def _datetime(text: str) -> datetime:
+    match = _DATETIME.match(text)
+    if match is None:
+        raise ValueError(text)
+    return datetime(*map(int, match.groups()))
 
 
-def _base64(element: Element) -> bytes:
-    try:
-        return b64decode("".join(_leaf_text(element).split()), validate=True)
-    except ValueError:
-        raise _Invalid("<base64> is not base64", element)
+def _base64(text: str) -> bytes:
+    return b64decode("".join(text.split()), validate=True)
 
 
-def _nil(element: Element) -> None:
-    _leaf_text(element)
+def _nil(text: str) -> None:
+    return None
 
 
-def _string(element: Element) -> str:
-    return _leaf_text(element)
+def _string(text: str) -> str:
+    return text
 
+
+_BOOLEANS = {"1": True, "0": False}
 
 _LEAVES = {
     "string": _string,
@@ -154,6 +156,22 @@ _LEAVES = {
     "base64": _base64,
     "nil": _nil,
 }
+
+_MISMATCHES = {
+    _int: "is not an integer",
+    _boolean: "is neither 0 nor 1",
+    _double: "is not a finite number",
+    _datetime: "is not a date and time",
+    _base64: "is not base64",
+}
+
+
+def _leaf(tag: str) -> Any:
+    """Return the converter of scalar type ``tag`` (None for another)."""
+    leaf = _LEAVES.get(tag)
+    if leaf is None and tag[-4:] == "}nil":
+        return _nil
+    return leaf
 
 
 def _expect(element: Element, tag: str, children: int | None = 1) -> None:
@@ -276,6 +294,15 @@ class TreeDecoder:
             raise _Invalid("<value> must hold one element", value)
         typed = value[0]
         tag = typed.tag
+        if not len(typed):
+            if tag == "string":
+                return typed.text or ""
+            leaf = _LEAVES.get(tag) or _leaf(tag)
+            if leaf is not None:
+                try:
+                    return leaf(typed.text or "")
+                except (ValueError, KeyError):
+                    raise _Invalid(f"<{tag}> {_MISMATCHES[leaf]}", typed)
         if tag == "struct":
             obj = self._partial.pop(typed, None)
             if obj is None:
@@ -292,12 +319,9 @@ class TreeDecoder:
                 items = []
             self._fill_array(data, items, plan.items)
             return items
-        leaf = _LEAVES.get(tag)
-        if leaf is None:
-            if tag[-4:] != "}nil":
-                raise _Invalid(f"unknown type <{tag}>", typed)
-            leaf = _nil
-        return leaf(typed)
+        if _leaf(tag) is not None:
+            raise _Invalid(f"<{tag}> cannot hold elements", typed)
+        raise _Invalid(f"unknown type <{tag}>", typed)
 
     def _fill_struct(self, members: Any, obj: Any, plan: Plan) -> None:
         value_of = self.value
@@ -406,10 +430,11 @@ class ResponseDecoder(TreeDecoder):
         :raises KojiProtocolError: as soon as the document cannot be a valid
             answer (a DOCTYPE, malformed XML, an invalid value).
         """
-        self.feed_xml(data)
-        top = self._top_value()
-        if top is not None:
-            self.convert_complete(top, self._plan)
+        with _collection_paused():
+            self.feed_xml(data)
+            top = self._top_value()
+            if top is not None:
+                self.convert_complete(top, self._plan)
 
     def close(self) -> Any:
         """Finish decoding and return the answer's value.
@@ -419,7 +444,10 @@ class ResponseDecoder(TreeDecoder):
         :raises KojiProtocolError: when the document was truncated,
             malformed, or not a valid answer.
         """
-        root = self.close_xml()
+        with _collection_paused():
+            return self._finish(self.close_xml())
+
+    def _finish(self, root: Element) -> Any:
         try:
             _expect(root, "methodResponse")
             body = root[0]
