@@ -123,9 +123,8 @@ def _mb(kb: float | None) -> str:
 def workload_table(workload: str, table: dict) -> list[str]:
     """The table of one workload, a row per client that ran it."""
     big = workload == "listbuilds"
-    head = (
-        "| client | CPU us/call | calls/s | wall s | peak RSS MB | conns (peak open) |"
-    )
+    head = "| client | CPU us/call | calls/s | wall s | peak RSS MB | conns (peak) |"
+    head += " reqs |"
     rule = "|---|---:|---:|---:|---:|---:|---:|"
     if big:
         head += " growth MB | result MB | growth/result | type |"
@@ -203,7 +202,7 @@ def target_lines(table: dict) -> list[str]:
         disorder = auth.hub("out_of_order")
         lines.append(
             f"| authenticated: calls reaching the hub out of callnum order "
-            f"| {disorder} | | | | 0 | {'yes' if disorder == 0 else 'NO'} |"
+            f"| {disorder} | | | 0 | {'yes' if disorder == 0 else 'NO'} |"
         )
     return lines + [""]
 

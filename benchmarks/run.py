@@ -134,8 +134,9 @@ def versions(pythons: dict[str, str]) -> dict[str, dict]:
     )
     found = {}
     for venv, python in pythons.items():
+        # Run outside the checkout: its txkoji.egg-info would be found first.
         done = subprocess.run(
-            [python, "-c", probe], capture_output=True, text=True, check=True
+            [python, "-c", probe], capture_output=True, text=True, check=True, cwd=WORK
         )
         found[venv] = json.loads(done.stdout)
     return found
