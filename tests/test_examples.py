@@ -42,6 +42,11 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
             ["bash", "legacy-tool"],
             r"bash: 0:0.*\nlegacy-tool: no build",
         ),
+        (
+            "asyncio_app.py",
+            ["1001", "1003"],
+            r"bash-5\.2\.26-1\.fc40: COMPLETE\nbash-5\.2\.26-3\.fc40: FAILED",
+        ),
     ],
 )
 @pytest_twisted.ensureDeferred
