@@ -325,12 +325,25 @@ class TreeDecoder:
 
     def _fill_struct(self, members: Any, obj: Any, plan: Plan) -> None:
         value_of = self.value
+        leaves = _LEAVES
         for member in members:
             if len(member) != 2:
                 raise _Invalid("<member> must hold <name> and <value>", member)
             name, value = member
             if name.tag != "name" or value.tag != "value" or len(name):
                 raise _Invalid("<member> must hold <name> and <value>", member)
+            # Most members are scalars: convert those here, sparing a call
+            # of value(), which handles everything else (and explains any
+            # scalar that does not convert).
+            if len(value) == 1:
+                typed = value[0]
+                leaf = leaves.get(typed.tag)
+                if leaf is not None and not len(typed):
+                    try:
+                        obj[name.text or ""] = leaf(typed.text or "")
+                        continue
+                    except (ValueError, KeyError):
+                        pass
             obj[name.text or ""] = value_of(value, plan)
 
     def _fill_array(self, items: Any, out: list, plan: Plan) -> None:
