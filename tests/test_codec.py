@@ -465,6 +465,31 @@ def test_malformed_answer_is_protocol_error(body, problem):
     assert len(error.excerpt) <= 100
 
 
+@pytest.mark.parametrize("chunk", [None, 100])
+def test_absurd_nesting_is_protocol_error_not_recursion_error(chunk):
+    depth = 5000
+    body = answer("<value><array><data>" * depth + "</data></array></value>" * depth)
+    decoder = ResponseDecoder("m")
+    with pytest.raises(KojiProtocolError, match="nest deeper"):
+        for start in range(0, len(body), chunk or len(body)):
+            decoder.feed(body[start : start + (chunk or len(body))])
+        decoder.close()
+
+
+def test_nesting_within_limit_decodes():
+    value = [[[[[[[[[[{"a": [[[[[{"b": 1}]]]]]}]]]]]]]]]]
+    assert roundtrip(value) == value
+
+
+def test_excerpt_of_large_invalid_element_is_short():
+    items = "".join(f"<value><int>{n}</int></value>" for n in range(10000))
+    body = answer(f"<value><array><data>{items}</data><data/></array></value>")
+    error = protocol_error(body)
+    assert "one <data>" in str(error)
+    assert len(error.excerpt) <= 100
+    assert len(str(error)) < 300
+
+
 def test_error_message_quotes_excerpt_near_problem():
     filler = "".join(f"<value><int>{n}</int></value>" for n in range(200))
     body = answer(

@@ -11,27 +11,23 @@ document, and the values are built once, straight into their final classes.
 from __future__ import annotations
 
 import gc
-import math
-import re
-from base64 import b64decode
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser, tostring
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from munch import Munch
 
+from txkoji._codec_values import LEAVES, MISMATCHES, Plan, leaf_for, plan_for
 from txkoji.exceptions import KojiProtocolError, fault_for
 
 #: How many characters of the document an error message quotes.
 EXCERPT_CHARS = 100
 
-_TAIL_BYTES = 256
+#: How deeply arrays and structs may nest (deeper would exhaust the stack).
+MAX_DEPTH = 100
 
-_DATETIME = re.compile(
-    r"\s*([0-9]{4})-?([0-9]{2})-?([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\s*\Z"
-)
+_TAIL_BYTES = 256
 
 
 @contextmanager
@@ -53,6 +49,19 @@ def _collection_paused() -> Iterator[None]:
         gc.enable()
 
 
+def _excerpt_of(element: Element) -> str:
+    """Return the start of ``element``, re-serialized (its start tags and
+    texts, up to about :data:`EXCERPT_CHARS`)."""
+    parts, size = [], 0
+    for node in element.iter():
+        part = f"<{node.tag}>{node.text or ''}"
+        parts.append(part)
+        size += len(part)
+        if size >= EXCERPT_CHARS:
+            break
+    return "".join(parts)
+
+
 class _Invalid(Exception):
     """An element that is well-formed XML but not valid XML-RPC."""
 
@@ -62,116 +71,7 @@ class _Invalid(Exception):
         self.element = element
 
 
-class Plan:
-    """Which class the structs at one place of a value are built as.
-
-    :ivar struct_class: the class of a struct found here.
-    :ivar items: the plan for the items of an array found here.
-    :ivar members: the plan for the member values of a struct found here.
-    """
-
-    __slots__ = ("struct_class", "items", "members")
-
-    def __init__(
-        self, struct_class: type, items: Plan | None = None, members: Plan | None = None
-    ) -> None:
-        self.struct_class = struct_class
-        self.items = self if items is None else items
-        self.members = self if members is None else members
-
-
-def plan_for(record_class: type | None, shape: str, struct_class: type) -> Plan:
-    """Return the :class:`Plan` for a top-level value.
-
-    :param record_class: the class records are built as, or None.
-    :param shape: ``"one"``, ``"list"`` or ``"descendents"`` (see
-        :class:`~txkoji.codec.ResponseDecoder`); any other shape builds no
-        records.
-    :param struct_class: the class of every other struct.
-    """
-    plain = Plan(struct_class)
-    if record_class is None:
-        return plain
-    if shape == "one":
-        return Plan(record_class, plain, plain)
-    if shape == "list":
-        return Plan(struct_class, Plan(record_class, plain, plain), plain)
-    if shape == "descendents":
-        children = Plan(struct_class, Plan(record_class, plain, plain), plain)
-        return Plan(struct_class, plain, children)
-    return plain
-
-
-# Converters of the text of the scalar types: each raises ValueError for
-# text that is not a value of its type.
-
-
-def _int(text: str) -> int:
-    if text.isascii() and "_" not in text:
-        return int(text)
-    raise ValueError(text)
-
-
-def _boolean(text: str) -> bool:
-    return _BOOLEANS[text.strip()]
-
-
-def _double(text: str) -> float:
-    if text.isascii() and "_" not in text:
-        value = float(text)
-        if math.isfinite(value):
-            return value
-    raise ValueError(text)
-
-
-def _datetime(text: str) -> datetime:
-    match = _DATETIME.match(text)
-    if match is None:
-        raise ValueError(text)
-    return datetime(*map(int, match.groups()))
-
-
-def _base64(text: str) -> bytes:
-    return b64decode("".join(text.split()), validate=True)
-
-
-def _nil(text: str) -> None:
-    return None
-
-
-def _string(text: str) -> str:
-    return text
-
-
-_BOOLEANS = {"1": True, "0": False}
-
-_LEAVES = {
-    "string": _string,
-    "int": _int,
-    "i4": _int,
-    "i8": _int,
-    "boolean": _boolean,
-    "double": _double,
-    "dateTime.iso8601": _datetime,
-    "base64": _base64,
-    "nil": _nil,
-}
-
-_MISMATCHES = {
-    _int: "is not an integer",
-    _boolean: "is neither 0 nor 1",
-    _double: "is not a finite number",
-    _datetime: "is not a date and time",
-    _base64: "is not base64",
-}
-
-
-def _leaf(tag: str) -> Any:
-    """Return the converter of scalar type ``tag`` (None for another)."""
-    leaf = _LEAVES.get(tag)
-    if leaf is None and tag[-4:] == "}nil":
-        return _nil
-    return leaf
+_CONTAINERS = frozenset(("struct", "array"))
 
 
 def _expect(element: Element, tag: str, children: int | None = 1) -> None:
@@ -202,6 +102,7 @@ class TreeDecoder:
         self._lines = 0
         self._error: KojiProtocolError | None = None
         self._top: Element | None = None
+        self._depth = 0
 
     # -- errors ---------------------------------------------------------
 
@@ -230,8 +131,7 @@ class TreeDecoder:
     def fail_element(self, invalid: _Invalid) -> KojiProtocolError:
         """Return (and remember) the protocol error for ``invalid``, quoting
         the offending element."""
-        text = tostring(invalid.element, encoding="unicode")
-        return self._fail(invalid.problem, text)
+        return self._fail(invalid.problem, _excerpt_of(invalid.element))
 
     # -- parsing --------------------------------------------------------
 
@@ -297,35 +197,44 @@ class TreeDecoder:
         if not len(typed):
             if tag == "string":
                 return typed.text or ""
-            leaf = _LEAVES.get(tag) or _leaf(tag)
+            leaf = LEAVES.get(tag) or leaf_for(tag)
             if leaf is not None:
                 try:
                     return leaf(typed.text or "")
                 except (ValueError, KeyError):
-                    raise _Invalid(f"<{tag}> {_MISMATCHES[leaf]}", typed)
-        if tag == "struct":
+                    raise _Invalid(f"<{tag}> {MISMATCHES[leaf]}", typed)
+        if tag in _CONTAINERS:
+            self._depth += 1
+            try:
+                return self._container(typed, plan)
+            finally:
+                self._depth -= 1
+        if leaf_for(tag) is not None:
+            raise _Invalid(f"<{tag}> cannot hold elements", typed)
+        raise _Invalid(f"unknown type <{tag}>", typed)
+
+    def _container(self, typed: Element, plan: Plan) -> Any:
+        if self._depth > MAX_DEPTH:
+            raise _Invalid(f"values nest deeper than {MAX_DEPTH} levels", typed)
+        if typed.tag == "struct":
             obj = self._partial.pop(typed, None)
             if obj is None:
                 obj = plan.struct_class.__new__(plan.struct_class)
             self._fill_struct(typed, obj, plan.members)
             return obj
-        if tag == "array":
-            if len(typed) != 1:
-                raise _Invalid("<array> must hold one <data>", typed)
-            data = typed[0]
-            _expect(data, "data", None)
-            items = self._partial.pop(data, None)
-            if items is None:
-                items = []
-            self._fill_array(data, items, plan.items)
-            return items
-        if _leaf(tag) is not None:
-            raise _Invalid(f"<{tag}> cannot hold elements", typed)
-        raise _Invalid(f"unknown type <{tag}>", typed)
+        if len(typed) != 1:
+            raise _Invalid("<array> must hold one <data>", typed)
+        data = typed[0]
+        _expect(data, "data", None)
+        items = self._partial.pop(data, None)
+        if items is None:
+            items = []
+        self._fill_array(data, items, plan.items)
+        return items
 
     def _fill_struct(self, members: Any, obj: Any, plan: Plan) -> None:
         value_of = self.value
-        leaves = _LEAVES
+        leaves = LEAVES
         for member in members:
             if len(member) != 2:
                 raise _Invalid("<member> must hold <name> and <value>", member)
@@ -476,13 +385,13 @@ class ResponseDecoder(TreeDecoder):
         except _Invalid as invalid:
             raise self.fail_element(invalid)
         if not isinstance(fault, dict):
-            raise self._fail("a fault must be a struct", tostring(root, "unicode"))
+            raise self._fail("a fault must be a struct", _excerpt_of(root))
         code = fault.get("faultCode")
         string = fault.get("faultString")
         if type(code) is not int or not isinstance(string, str):
             raise self._fail(
                 "a fault needs an int faultCode and a string faultString",
-                tostring(root, "unicode"),
+                _excerpt_of(root),
             )
         raise fault_for(code, string, self.method)
 
