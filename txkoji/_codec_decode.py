@@ -11,8 +11,7 @@ document, and the values are built once, straight into their final classes.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
@@ -30,9 +29,9 @@ MAX_DEPTH = 100
 _TAIL_BYTES = 256
 
 
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector from running inside the block.
+def _without_collection(function: Callable[..., Any], *args: Any) -> Any:
+    """Return ``function(*args)``, run with the cyclic garbage collector
+    paused.
 
     Decoding allocates elements and containers by the hundred thousand,
     none of them in reference cycles; collections triggered by those
@@ -40,11 +39,10 @@ def _collection_paused() -> Iterator[None]:
     decode).  The collector's state is restored on the way out.
     """
     if not gc.isenabled():
-        yield
-        return
+        return function(*args)
     gc.disable()
     try:
-        yield
+        return function(*args)
     finally:
         gc.enable()
 
@@ -136,14 +134,18 @@ class TreeDecoder:
     # -- parsing --------------------------------------------------------
 
     def _check_prolog(self, data: bytes) -> None:
-        prolog = self._prolog + data
+        prolog = self._prolog + data if self._prolog else data
         self._prolog = prolog
-        excerpt = prolog[:EXCERPT_CHARS].decode("utf-8", "replace")
         if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-            raise self._fail("a DOCTYPE or entity declaration is refused", excerpt)
-        start = prolog.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf")
-        if start[:1] not in (b"", b"<") or start[1:2] == b"\x00":
-            raise self._fail("not a UTF-8 XML document", excerpt)
+            problem = "a DOCTYPE or entity declaration is refused"
+        else:
+            start = prolog
+            if start[:1] != b"<":
+                start = start.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf")
+            if start[:1] in (b"", b"<") and start[1:2] != b"\x00":
+                return
+            problem = "not a UTF-8 XML document"
+        raise self._fail(problem, prolog[:EXCERPT_CHARS].decode("utf-8", "replace"))
 
     def feed_xml(self, data: bytes) -> None:
         """Parse ``data``, the next chunk of the document.
@@ -352,11 +354,13 @@ class ResponseDecoder(TreeDecoder):
         :raises KojiProtocolError: as soon as the document cannot be a valid
             answer (a DOCTYPE, malformed XML, an invalid value).
         """
-        with _collection_paused():
-            self.feed_xml(data)
-            top = self._top_value()
-            if top is not None:
-                self.convert_complete(top, self._plan)
+        _without_collection(self._feed, data)
+
+    def _feed(self, data: bytes) -> None:
+        self.feed_xml(data)
+        top = self._top_value()
+        if top is not None:
+            self.convert_complete(top, self._plan)
 
     def close(self) -> Any:
         """Finish decoding and return the answer's value.
@@ -366,10 +370,10 @@ class ResponseDecoder(TreeDecoder):
         :raises KojiProtocolError: when the document was truncated,
             malformed, or not a valid answer.
         """
-        with _collection_paused():
-            return self._finish(self.close_xml())
+        return _without_collection(self._finish)
 
-    def _finish(self, root: Element) -> Any:
+    def _finish(self) -> Any:
+        root = self.close_xml()
         try:
             _expect(root, "methodResponse")
             body = root[0]
