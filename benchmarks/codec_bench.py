@@ -4,7 +4,8 @@ Run with ``python benchmarks/codec_bench.py``.  Three realistic answers are
 generated: a ~2.7 KB ``getTaskInfo`` with ``request`` params, a ~1 KB
 ``getBuild`` with ``<nil/>`` and ``<i8>`` values, and a ~10 MB
 ``listBuilds`` of such builds.  For each, the best per-decode time of
-several rounds is printed for ``ResponseDecoder`` (fed in 64 KiB chunks, as
+several rounds (process CPU time, steadier than wall time on a shared
+machine) is printed for ``ResponseDecoder`` (fed in 64 KiB chunks, as
 an HTTP body arrives, building records) and ``xmlrpc.client.loads``; for
 the 10 MB answer also the peak memory a decode allocates (tracemalloc)
 beside the size of the decoded result.
@@ -96,7 +97,8 @@ def task_info() -> dict:
 
 
 def best_time(decode: Callable[[], Any], rounds: int) -> float:
-    """Return the best of ``rounds`` timings of ``decode()``, in seconds."""
+    """Return the best of ``rounds`` CPU timings of ``decode()``, in
+    seconds."""
     best = float("inf")
     for _ in range(rounds):
         start = time.process_time()
