@@ -161,8 +161,11 @@ def workload_table(workload: str, table: dict) -> list[str]:
 def target_lines(table: dict) -> list[str]:
     """The issue's targets, as measured (medians)."""
     lines = [
-        "| target | txkoji | competitor | ratio | goal | met |",
-        "|---|---:|---:|---:|---:|---|",
+        "Judged on medians; *best-run ratio* divides the two clients' best "
+        "runs (least disturbed by other load on a shared machine).",
+        "",
+        "| target | txkoji | competitor | ratio | best-run ratio | goal | met |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for label, workload, figure, rival, goal, lower in TARGETS:
         ours = table.get(("txkoji", workload))
@@ -171,14 +174,16 @@ def target_lines(table: dict) -> list[str]:
         a = ours.median(key) if ours else None
         b = theirs.median(key) if theirs else None
         if a is None or b is None:
-            lines.append(f"| {label} | - | - | - | {goal} | not measured |")
+            lines.append(f"| {label} | - | - | - | - | {goal} | not measured |")
             continue
+        pick = min if lower else max
+        best = pick(ours.values(key)) / pick(theirs.values(key))
         ratio = a / b
         met = ratio <= goal if lower else ratio >= goal
         sign = "<=" if lower else ">="
         lines.append(
-            f"| {label} | {a:.4g} | {b:.4g} | {ratio:.2f}x | {sign} {goal}x "
-            f"| {'yes' if met else 'NO'} |"
+            f"| {label} | {a:.4g} | {b:.4g} | {ratio:.2f}x | {best:.2f}x "
+            f"| {sign} {goal}x | {'yes' if met else 'NO'} |"
         )
     big = table.get(("txkoji", "listbuilds"))
     growth = big.median("growth_kb") if big else None
@@ -187,14 +192,14 @@ def target_lines(table: dict) -> list[str]:
         ratio = growth * 1024 / size
         lines.append(
             f"| listBuilds peak memory growth vs decoded result size "
-            f"| {growth / 1024:.1f} MB | {size / 2**20:.1f} MB | {ratio:.2f}x "
+            f"| {growth / 1024:.1f} MB | {size / 2**20:.1f} MB | {ratio:.2f}x | "
             f"| <= 2x | {'yes' if ratio <= 2 else 'NO'} |"
         )
     conc = table.get(("txkoji", "conc"))
     if conc and conc.ok:
         peak = conc.hub("peak_open_connections")
         lines.append(
-            f"| concurrent: connections open at once (bounded) | {peak} | | | "
+            f"| concurrent: connections open at once (bounded) | {peak} | | | | "
             f"bounded | {'yes' if peak is not None and peak <= 64 else 'NO'} |"
         )
     auth = table.get(("txkoji", "auth"))
@@ -202,7 +207,7 @@ def target_lines(table: dict) -> list[str]:
         disorder = auth.hub("out_of_order")
         lines.append(
             f"| authenticated: calls reaching the hub out of callnum order "
-            f"| {disorder} | | | 0 | {'yes' if disorder == 0 else 'NO'} |"
+            f"| {disorder} | | | | 0 | {'yes' if disorder == 0 else 'NO'} |"
         )
     return lines + [""]
 

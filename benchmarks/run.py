@@ -171,6 +171,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--output", default=os.path.join(HERE, "RESULTS.md"), help="report file"
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the report from .work/results.json without running",
+    )
     return parser.parse_args()
 
 
@@ -192,6 +197,12 @@ def selected(args) -> list[tuple[ClientSpec, str]]:
 def main() -> None:
     """Set up, run every cell ``--runs`` times, write the report."""
     args = parse_args()
+    if args.render_only:
+        with open(os.path.join(WORK, "results.json"), encoding="utf-8") as saved:
+            last = json.load(saved)
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(report.render(last["raw"], last["meta"], last.get("profile")))
+        return
     cells = selected(args)
     started = time.time()
     load_before = os.getloadavg()
@@ -242,7 +253,7 @@ def main() -> None:
         "machine": report.machine(),
     }
     with open(os.path.join(WORK, "results.json"), "w", encoding="utf-8") as out:
-        json.dump({"meta": meta, "raw": raw}, out, indent=1)
+        json.dump({"meta": meta, "raw": raw, "profile": profile_text}, out, indent=1)
     with open(args.output, "w", encoding="utf-8") as out:
         out.write(report.render(raw, meta, profile_text))
     print(f"wrote {args.output} in {meta['duration_s']:.0f} s")
