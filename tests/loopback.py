@@ -7,14 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock, LoopingCall, deferLater
 from twisted.logger import globalLogPublisher
 from zope.interface import directlyProvides, providedBy
 
 
 class ClockedReactor:
     """The global reactor for I/O, ``clock`` for time: what a Connection
-    schedules (timeouts, retry waits) waits for ``clock.advance``."""
+    schedules (timeouts, retry waits) waits for ``clock.advance``.
+
+    Looping calls stay on the real reactor: ``HostnameEndpoint`` paces its
+    connection attempts with one, and reports a refused connection only on
+    its next tick.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -24,7 +29,9 @@ class ClockedReactor:
         return getattr(reactor, name)
 
     def callLater(self, delay: float, f: Callable, *args: Any, **kwargs: Any):
-        """Schedule on the clock."""
+        """Schedule on the clock (a looping call: on the reactor)."""
+        if isinstance(f, LoopingCall):
+            return reactor.callLater(delay, f, *args, **kwargs)
         return self.clock.callLater(delay, f, *args, **kwargs)
 
     def seconds(self) -> float:
