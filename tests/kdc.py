@@ -30,6 +30,8 @@ import pytest
 REALM = "TXKOJI.TEST"
 SERVICE = "HTTP/localhost"
 USER = "alice"
+#: A principal the KDC knows but the fake hub has no user for.
+OUTSIDER = "carol"
 #: A principal the KDC has never heard of.
 STRANGER = "mallory"
 
@@ -57,6 +59,9 @@ class KDC:
     :ivar user: the user principal, with realm.
     :ivar user_password: the user's password.
     :ivar user_keytab: a keytab holding the user's key.
+    :ivar outsider: a principal with a key (in ``outsider_keytab``) that
+        no hub user matches.
+    :ivar stranger: a principal the KDC does not know.
     :ivar ccache: the credential cache ``KRB5CCNAME`` names.
     """
 
@@ -66,6 +71,9 @@ class KDC:
     user: str
     user_password: str
     user_keytab: str
+    outsider: str
+    outsider_keytab: str
+    stranger: str
     ccache: str
 
     def kinit(self) -> None:
@@ -196,12 +204,17 @@ def _start_realm(directory: str) -> tuple[KDC, subprocess.Popen]:
         user=f"{USER}@{REALM}",
         user_password="pw-" + os.urandom(8).hex(),
         user_keytab=os.path.join(directory, "alice.keytab"),
+        outsider=f"{OUTSIDER}@{REALM}",
+        outsider_keytab=os.path.join(directory, "carol.keytab"),
+        stranger=f"{STRANGER}@{REALM}",
         ccache=env["KRB5CCNAME"],
     )
     _kadmin(f"addprinc -randkey {SERVICE}", env)
     _kadmin(f"ktadd -k {realm.service_keytab} {SERVICE}", env)
     _kadmin(f"addprinc -pw {realm.user_password} {USER}", env)
     _kadmin(f"ktadd -k {realm.user_keytab} -norandkey {USER}", env)
+    _kadmin(f"addprinc -randkey {OUTSIDER}", env)
+    _kadmin(f"ktadd -k {realm.outsider_keytab} {OUTSIDER}", env)
     kdc = subprocess.Popen(
         [_tool("krb5kdc"), "-n", "-r", REALM],
         env=env,

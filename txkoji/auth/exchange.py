@@ -141,7 +141,7 @@ def post_login(
         _exchange(HTTPClient(agent), url, body, request_headers, authtype, shown)
     )
     exchange.addTimeout(timeout, reactor)
-    exchange.addErrback(_translate, shown, authtype, timeout)
+    exchange.addErrback(_translate, shown, authtype, timeout, tls_policy)
     return exchange
 
 
@@ -195,7 +195,11 @@ async def _exchange(
 
 
 def _translate(
-    failure: Failure, shown: str, authtype: str, timeout: float
+    failure: Failure,
+    shown: str,
+    authtype: str,
+    timeout: float,
+    tls_policy: IPolicyForHTTPS,
 ) -> Failure | None:
     if failure.check(KojiLoginException):
         return failure
@@ -205,9 +209,17 @@ def _translate(
             f"{timeout:g} s (auth_timeout)"
         )
     try:
-        failure = _translate_failure(failure, shown, "sslLogin")
+        failure = _translate_failure(failure, shown, "sslLogin", tls_policy)
     except KojiTLSError as error:
-        raise LoginTLSError(f"{authtype} login failed: {error}") from None
+        hint = ""
+        if "alert" in str(error):
+            # The hub's TLS stack answered the handshake with an alert: it
+            # refused what the client presented.
+            hint = (
+                " (the hub refused the client's certificate: is it issued "
+                "by a CA the hub trusts, and still valid?)"
+            )
+        raise LoginTLSError(f"{authtype} login failed: {error}{hint}") from None
     except KojiConnectionError as error:
         raise LoginUnreachable(f"{authtype} login failed: {error}") from None
     if failure.check(KojiException):

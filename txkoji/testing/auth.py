@@ -28,6 +28,7 @@ import binascii
 import weakref
 from typing import Any
 
+from cryptography.x509.oid import NameOID
 from twisted.internet.interfaces import ISSLTransport
 from twisted.web.server import Request
 
@@ -129,7 +130,10 @@ def _certificate_name(request: Request) -> str | None:
     certificate = transport.getPeerCertificate()
     if certificate is None:
         return None
-    return certificate.get_subject().CN
+    names = certificate.to_cryptography().subject.get_attributes_for_oid(
+        NameOID.COMMON_NAME
+    )
+    return str(names[0].value) if names else None
 
 
 def _unauthorized(request: Request, reason: str) -> bytes:

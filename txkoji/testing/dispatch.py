@@ -48,8 +48,11 @@ class CallContext:
         client address, TLS transport).
     :ivar method: the name of the top-level method called (for a
         multicall, ``system.multicall`` or ``multiCall``).
-    :ivar session: the caller's session; None for anonymous calls (the
-        slot for the login and session machinery).
+    :ivar session: the caller's session
+        (:class:`~txkoji.testing.sessions.HubSession`); None for anonymous
+        calls.
+    :ivar callnum: the call number the request carried, if any.
+    :ivar wrote: set once a write method succeeded in this call.
     """
 
     hub: FakeHub
@@ -57,6 +60,8 @@ class CallContext:
     request: Request | None
     method: str
     session: Any = None
+    callnum: int | None = None
+    wrote: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,10 @@ def call_method(ctx: CallContext, name: str, params: list) -> Any:
     """
     method = ctx.hub.methods.lookup(name)
     args, kwargs = unpack_params(params)
-    return method(ctx, args, kwargs)
+    value = method(ctx, args, kwargs)
+    if method.write:
+        ctx.wrote = True
+    return value
 
 
 def fault_of(err: BaseException) -> tuple[int, str]:

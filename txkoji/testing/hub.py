@@ -18,6 +18,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from txkoji.codec import decode_call, encode_fault, encode_response
 from txkoji.exceptions import KojiFault, KojiProtocolError
+from txkoji.testing.auth import LOGIN_PATH, LoginGate
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
     CallContext,
@@ -26,6 +27,7 @@ from txkoji.testing.dispatch import (
     fault_of,
 )
 from txkoji.testing.faults import FaultInjector, FaultRule
+from txkoji.testing.sessions import SessionStore
 from txkoji.testing.state import HubState
 
 #: The version a fake hub reports, in ``Koji-Version`` and getKojiVersion.
@@ -56,6 +58,10 @@ class FakeHub(Resource):
     :ivar max_request_length: the largest body accepted, in bytes.
     :ivar calls: the names of the methods called so far, in order
         (multicall sub-calls included), for tests to assert on.
+    :ivar sessions: the :class:`~txkoji.testing.sessions.SessionStore`.
+    :ivar login_gate: the :class:`~txkoji.testing.auth.LoginGate` in front
+        of ``/kojihub/ssllogin`` (client certificates; set one with a
+        keytab for GSSAPI).
     """
 
     isLeaf = True
@@ -87,6 +93,8 @@ class FakeHub(Resource):
         self.faults = FaultInjector()
         self.max_request_length = max_request_length
         self.calls: list[str] = []
+        self.sessions = SessionStore(reactor)
+        self.login_gate = LoginGate()
         self._delayed: set[IDelayedCall] = set()
 
     def render(self, request: Request) -> Any:
@@ -100,6 +108,10 @@ class FakeHub(Resource):
 
     def render_POST(self, request: Request) -> Any:
         """Answer one XML-RPC call (see the class docs)."""
+        if request.postpath == LOGIN_PATH:
+            refusal = self.login_gate.admit(request)
+            if refusal is not None:
+                return refusal
         body = request.content.read()
         if len(body) > self.max_request_length:
             self._write_fault(request, 1000, "Request too long")
@@ -158,7 +170,10 @@ class FakeHub(Resource):
         a fault), as the body of an HTTP 200 reply."""
         ctx = CallContext(self, self.state, request, method)
         try:
-            return encode_response(self.run(ctx, method, params))
+            self.sessions.begin(ctx)
+            value = self.run(ctx, method, params)
+            self.sessions.end(ctx)
+            return encode_response(value)
         except Exception as err:
             return encode_fault(*fault_of(self._logged(err, method)))
 

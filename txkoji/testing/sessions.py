@@ -36,6 +36,9 @@ from txkoji.testing.dispatch import CallContext, hub_method
 if TYPE_CHECKING:
     from twisted.web.server import Request
 
+#: Methods that log in: they run without a session.
+LOGIN_METHODS = frozenset({"sslLogin", "login"})
+
 #: Methods a hub lets a client repeat under the same call number.
 RETRY_WHITELIST = frozenset({"host.taskWait", "host.taskUnwait", "host.getID"})
 
@@ -83,7 +86,7 @@ def request_credentials(request: Request | None) -> CallCredentials:
     def field(header: bytes, name: str) -> str | None:
         value = request.getHeader(header)
         if value is not None:
-            return value
+            return value.decode("latin-1")
         values = query.get(name)
         return values[0] if values else None
 
@@ -105,6 +108,8 @@ class SessionStore:
     :param clock: the hub's time source.
     :param renewal_timeout: seconds without a call after which a session
         expires (Koji's ``SessionRenewalTimeout``); ``None``: never.
+    :ivar header_auth: what logins answer as ``header-auth`` (False plays
+        a hub older than 1.30, whose clients use the query string).
     :ivar sessions: open sessions by id.
     :ivar logins: how many logins (renewals included) succeeded.
     """
@@ -112,6 +117,7 @@ class SessionStore:
     def __init__(self, clock: Any, renewal_timeout: float | None = None) -> None:
         self.clock = clock
         self.renewal_timeout = renewal_timeout
+        self.header_auth = True
         self.sessions: dict[int, HubSession] = {}
         self.logins = 0
         self._next_id = 1
@@ -128,7 +134,7 @@ class SessionStore:
         self._next_id += 1
         self.sessions[session.id] = session
         self.logins += 1
-        return _login_answer(session)
+        return self._login_answer(session)
 
     def renew(self, credentials: CallCredentials, user: dict[str, Any]) -> Any:
         """Renew the session ``credentials`` name, when it belongs to
@@ -142,7 +148,14 @@ class SessionStore:
         session.expired = False
         session.renewed_at = self.clock.seconds()
         self.logins += 1
-        return _login_answer(session)
+        return self._login_answer(session)
+
+    def _login_answer(self, session: HubSession) -> dict[str, Any]:
+        return {
+            "session-id": session.id,
+            "session-key": session.key,
+            "header-auth": self.header_auth,
+        }
 
     def expire(self, session_id: int | None = None) -> None:
         """Mark one session (default: every session) expired."""
@@ -182,19 +195,25 @@ class SessionStore:
         session.renewed_at = now
         return session
 
-    def committed(self, session: HubSession | None, callnum: int | None) -> None:
-        """Record that a call of ``session`` numbered ``callnum`` committed a
+    def begin(self, ctx: CallContext) -> None:
+        """Before a call runs: check the session and number it names (see
+        :meth:`open`) and put them in ``ctx``.  Logins name no session
+        (a renewal's ``sslLogin`` reads the expired one itself)."""
+        if ctx.method in LOGIN_METHODS:
+            return
+        credentials = request_credentials(ctx.request)
+        ctx.session = self.open(credentials, ctx.method)
+        ctx.callnum = credentials.callnum
+
+    def end(self, ctx: CallContext) -> None:
+        """After a call succeeded: store its number when it committed a
         write."""
-        if session is not None and callnum is not None:
-            session.lastcall = callnum
+        if ctx.wrote and ctx.session is not None and ctx.callnum is not None:
+            ctx.session.lastcall = ctx.callnum
 
     def close(self, session: HubSession) -> None:
         """End ``session``."""
         self.sessions.pop(session.id, None)
-
-
-def _login_answer(session: HubSession) -> dict[str, Any]:
-    return {"session-id": session.id, "session-key": session.key, "header-auth": True}
 
 
 def logged_in_user(ctx: CallContext) -> dict[str, Any]:
