@@ -70,6 +70,8 @@ def _start(host: str, principal: str | None, keytab: str | None) -> tuple[Any, b
     :raises KerberosCredentialsError: when there are no usable credentials.
     """
     try:
+        import gssapi
+        import krb5
         import spnego
         from spnego.exceptions import SpnegoError
     except ImportError:
@@ -87,7 +89,7 @@ def _start(host: str, principal: str | None, keytab: str | None) -> tuple[Any, b
             context_req=spnego.ContextReq.mutual_auth,
         )
         token = context.step()
-    except SpnegoError as error:
+    except (SpnegoError, krb5.Krb5Error, gssapi.exceptions.GSSError) as error:
         raise KerberosCredentialsError(
             f"no Kerberos credentials for HTTP@{host} from {who}"
             f"{' with keytab ' + keytab if keytab else ''}: {error}",

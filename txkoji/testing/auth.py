@@ -62,8 +62,8 @@ class LoginGate:
         :returns: None to let the call go on, or the body of the HTTP 401
             answer already set up on ``request``.
         """
-        header = request.getHeader(b"authorization")
-        if header is not None and header.lower().startswith("negotiate "):
+        header = (request.getHeader(b"authorization") or b"").decode("latin-1")
+        if header.lower().startswith("negotiate "):
             return self._negotiate(request, header.split(" ", 1)[1].strip())
         name = _certificate_name(request)
         if name is not None:
