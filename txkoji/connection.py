@@ -32,6 +32,7 @@ from txkoji.exceptions import KojiException
 from txkoji.multicall import MultiCall
 from txkoji.results import ResultType, result_type
 from txkoji.retry import RetryPolicy
+from txkoji.session import SessionOrder
 from txkoji.session_calls import MULTICALL_TYPE, SessionCalls, multicall_body
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
@@ -130,6 +131,13 @@ class Connection:
         """The hub's version from its latest answer's ``Koji-Version``
         header, or ``None`` before the first answer."""
         return self._transport.hub_version
+
+    @property
+    def session_order(self) -> SessionOrder:
+        """The :class:`~txkoji.session.SessionOrder` that sends the
+        logged-in session's calls (its ``max_batch`` can be tuned; its
+        ``requests_sent`` counts requests)."""
+        return self._session_calls.order
 
     @property
     def session_id(self) -> int | None:

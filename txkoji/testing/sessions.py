@@ -20,7 +20,7 @@ Session methods: ``logout``, ``getLoggedInUser``, ``exclusiveSession``,
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -48,6 +48,7 @@ class HubSession:
     """One session on the fake hub.
 
     :ivar lastcall: the number of the last call that committed a write.
+    :ivar callnums: the number of every call checked, in arrival order.
     """
 
     id: int
@@ -58,6 +59,7 @@ class HubSession:
     expired: bool = False
     exclusive: bool = False
     lastcall: int | None = None
+    callnums: list[int | None] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"<HubSession {self.id} of user {self.user_id}>"
@@ -184,6 +186,7 @@ class SessionStore:
         if session.expired:
             raise AuthExpired(f"session {session.id} has expired")
         callnum, last = credentials.callnum, session.lastcall
+        session.callnums.append(callnum)
         if callnum is not None and last is not None:
             if callnum < last:
                 raise SequenceError(f"{last} > {callnum} (session {session.id})")
