@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 #: Methods that log in: they run without a session.
 LOGIN_METHODS = frozenset({"sslLogin", "login"})
 
+#: Methods a locked-out session may still call.
+LOCK_EXEMPT = frozenset({"logout", "exclusiveSession"})
+
 #: Methods a hub lets a client repeat under the same call number.
 RETRY_WHITELIST = frozenset({"host.taskWait", "host.taskUnwait", "host.getID"})
 
@@ -171,6 +174,7 @@ class SessionStore:
         :returns: the session, or None for an anonymous call.
         :raises AuthError: unknown session or wrong key.
         :raises AuthExpired: the session expired.
+        :raises AuthLockError: another session of the user is exclusive.
         :raises SequenceError: the number is lower than the stored one.
         :raises RetryError: the number equals the stored one.
         """
@@ -185,6 +189,11 @@ class SessionStore:
             session.expired = True
         if session.expired:
             raise AuthExpired(f"session {session.id} has expired")
+        holder = self.lock_holder(session)
+        if holder is not None and method not in LOCK_EXEMPT:
+            raise AuthLockError(
+                f"session {session.id} is locked out by exclusive session {holder.id}"
+            )
         callnum, last = credentials.callnum, session.lastcall
         session.callnums.append(callnum)
         if callnum is not None and last is not None:
@@ -213,6 +222,15 @@ class SessionStore:
         write."""
         if ctx.wrote and ctx.session is not None and ctx.callnum is not None:
             ctx.session.lastcall = ctx.callnum
+
+    def lock_holder(self, session: HubSession) -> HubSession | None:
+        """Return another session of the same user holding the exclusive
+        lock, if any."""
+        for other in self.sessions.values():
+            if other is not session and other.exclusive:
+                if other.user_id == session.user_id:
+                    return other
+        return None
 
     def close(self, session: HubSession) -> None:
         """End ``session``."""
@@ -244,21 +262,19 @@ def getLoggedInUser(ctx: CallContext) -> Any:
 
 @hub_method(write=True)
 def exclusiveSession(ctx: CallContext, force: bool = False) -> None:
-    """Make the caller's session the only one of its user.
+    """Make the caller's session the only usable one of its user: the
+    user's other sessions get AuthLockError until it is shared again.
 
     :raises AuthLockError: when another session of the user holds the lock
-        and ``force`` is false.
+        and ``force`` is false (with ``force``, that session expires).
     """
-    user = logged_in_user(ctx)
-    others = [
-        session
-        for session in ctx.hub.sessions.sessions.values()
-        if session.user_id == user["id"] and session is not ctx.session
-    ]
-    if any(session.exclusive for session in others) and not force:
-        raise AuthLockError("Cannot get exclusive session")
-    for session in others:
-        ctx.hub.sessions.close(session)
+    logged_in_user(ctx)
+    holder = ctx.hub.sessions.lock_holder(ctx.session)
+    if holder is not None:
+        if not force:
+            raise AuthLockError("Cannot get exclusive session")
+        holder.expired = True
+        holder.exclusive = False
     ctx.session.exclusive = True
 
 
