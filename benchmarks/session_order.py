@@ -69,7 +69,11 @@ async def _round(koji: Connection, mode: str, plan) -> tuple[float, int, int]:
 
 
 async def main(reactor, calls: int, rounds: int) -> None:
-    pki = write_test_pki(tempfile.mkdtemp(prefix="txkoji-bench-"))
+    with tempfile.TemporaryDirectory(prefix="txkoji-bench-") as directory:
+        await _measure(reactor, write_test_pki(directory), calls, rounds)
+
+
+async def _measure(reactor, pki, calls: int, rounds: int) -> None:
     tls = server_tls_options(pki.server_cert, pki.server_key, pki.ca_cert)
     server = HubServer(reactor, tls=tls)
     await server.start()
