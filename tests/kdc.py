@@ -168,19 +168,23 @@ def _kadmin(query: str, env: dict[str, str]) -> None:
 def _wait_started(kdc: subprocess.Popen) -> None:
     """Read the KDC's log on stderr until it says it is serving."""
     deadline = time.monotonic() + _START_TIMEOUT
-    log = []
+    # Raw reads: a buffered readline could keep the awaited line in its
+    # buffer while select() waits on an empty pipe.
+    fd = kdc.stderr.fileno()
+    log = b""
     with selectors.DefaultSelector() as selector:
-        selector.register(kdc.stderr, selectors.EVENT_READ)
+        selector.register(fd, selectors.EVENT_READ)
         while time.monotonic() < deadline:
             if not selector.select(deadline - time.monotonic()):
                 break
-            line = kdc.stderr.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            log.append(line)
-            if "commencing operation" in line:
+            log += chunk
+            if b"commencing operation" in log:
                 return
-    raise RuntimeError("krb5kdc did not start: " + "".join(log)[-2000:])
+    text = log.decode("utf-8", "replace")
+    raise RuntimeError("krb5kdc did not start: " + text[-2000:])
 
 
 def _start_realm(directory: str) -> tuple[KDC, subprocess.Popen]:
@@ -221,7 +225,6 @@ def _start_realm(directory: str) -> tuple[KDC, subprocess.Popen]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         _wait_started(kdc)
@@ -234,7 +237,7 @@ def _start_realm(directory: str) -> tuple[KDC, subprocess.Popen]:
 
 
 def _drain(stream) -> None:
-    for _ in stream:
+    while stream.read(65536):
         pass
 
 
