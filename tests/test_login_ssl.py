@@ -18,6 +18,7 @@ from txkoji.auth import (
 )
 from txkoji.exceptions import (
     AuthError,
+    AuthExpired,
     KojiLoginException,
     KojiTLSError,
     RetryError,
@@ -84,6 +85,16 @@ async def test_expired_session_logs_in_again_and_retries(koji, hub) -> None:
     await koji.createTag("before")
     hub.hub.sessions.expire()
     assert await koji.createTag("after") > 0
+    assert hub.hub.sessions.logins == 2
+    assert (await koji.getLoggedInUser())["name"] == "alice"
+
+
+@pytest_twisted.ensureDeferred
+async def test_expired_again_after_logging_in_again_is_raised(koji, hub) -> None:
+    await koji.login()
+    hub.hub.faults.add(method="getLoggedInUser", fault=(1007, "expired"), times=2)
+    with pytest.raises(AuthExpired, match="expired"):
+        await koji.getLoggedInUser()
     assert hub.hub.sessions.logins == 2
     assert (await koji.getLoggedInUser())["name"] == "alice"
 

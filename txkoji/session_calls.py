@@ -17,7 +17,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from txkoji.auth import choose_authtype, log_in
+from txkoji.auth import UnsupportedAuthType, choose_authtype, log_in
 from txkoji.codec import encode_call
 from txkoji.exceptions import AuthError, AuthExpired, RetryError
 from txkoji.multicall import settle_entry
@@ -61,7 +61,7 @@ class SessionCalls:
         connection = self._connection
         try:
             method = choose_authtype(connection.config, authtype)
-        except Exception:
+        except UnsupportedAuthType:
             return defer.fail()
         d = log_in(connection.reactor, connection.config, connection.url, method)
         d.addCallback(self._logged_in)
