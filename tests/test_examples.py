@@ -100,11 +100,18 @@ def test_readme_has_python_examples():
 
 @pytest.mark.parametrize("index", range(len(readme_python_blocks())))
 @pytest_twisted.ensureDeferred
-async def test_readme_python_example_runs(hub_server, tmp_path, index):
+async def test_readme_python_example_runs(tls_hub_server, hub_pki, tmp_path, index):
+    """Each README example runs with a ``fedora`` profile pointing at the
+    fake hub over HTTPS, with a client certificate for the login example."""
     home = tmp_path / "home"
     (home / ".koji").mkdir(parents=True)
     (home / ".koji" / "config").write_text(
-        f"[fedora]\nserver = {hub_server.url}\nweburl = https://koji.test/koji\n"
+        "[fedora]\n"
+        f"server = {tls_hub_server.url}\n"
+        "weburl = https://koji.test/koji\n"
+        f"serverca = {hub_pki.ca_cert}\n"
+        f"cert = {hub_pki.client_pem}\n"
+        "authtype = ssl\n"
     )
     script = tmp_path / f"readme_{index}.py"
     script.write_text(readme_python_blocks()[index])
