@@ -1,4 +1,4 @@
-"""HTTP(S) transport to a Koji hub, over treq.
+"""HTTP(S) transport to a Koji hub.
 
 :class:`HubTransport` posts one request body and streams the answer into a
 decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
@@ -10,14 +10,14 @@ error) whose message names the URL with session secrets masked.
 
 from __future__ import annotations
 
-from http.cookiejar import CookieJar
+import functools
 from typing import Any
 from typing import Protocol as TypingProtocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from hyperlink import EncodedURL
 from OpenSSL import SSL
 from service_identity import VerificationError
-from treq.client import HTTPClient
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
@@ -59,6 +59,25 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
+@functools.lru_cache(maxsize=64)
+def normalized_url(url: str) -> bytes:
+    """Return ``url`` as the ASCII bytes a request line needs (IDNA host,
+    escaped path and query), computed once per distinct URL."""
+    return EncodedURL.from_text(url).to_uri().to_text().encode("ascii")
+
+
+def _died_before_answer(failure: Failure) -> bool:
+    """Tell whether a request failed because its connection closed before
+    any byte of an answer, the mark of a keep-alive connection the hub had
+    just closed (not a refusal, a TLS failure or a cancellation)."""
+    if not failure.check(webclient.ResponseNeverReceived):
+        return False
+    return all(
+        reason.check(neterror.ConnectionDone, neterror.ConnectionLost)
+        for reason in failure.value.reasons
+    )
+
+
 class Decoder(TypingProtocol):
     """What :meth:`HubTransport.post` streams the answer into."""
 
@@ -69,8 +88,9 @@ class Decoder(TypingProtocol):
 
 @implementer(IBodyProducer)
 class _BytesProducer:
-    """A request body already in memory, written in one go (treq's default
-    producer hands bytes to a cooperator and costs reactor turns)."""
+    """A request body already in memory, written in one go (a
+    ``FileBodyProducer`` would hand it to a cooperator and cost reactor
+    turns)."""
 
     def __init__(self, body: bytes) -> None:
         self._body = body
@@ -88,16 +108,6 @@ class _BytesProducer:
 
     def stopProducing(self) -> None:
         """Nothing to stop: the body was written at once."""
-
-
-class _NoCookies(CookieJar):
-    """The hub uses no cookies; skip treq's per-request cookie handling."""
-
-    def add_cookie_header(self, request) -> None:
-        return None
-
-    def extract_cookies(self, response, request) -> None:
-        return None
 
 
 @implementer(IAgentEndpointFactory)
@@ -152,6 +162,10 @@ class _BodyReader(Protocol):
         self._method = method
         self._received = 0
 
+    @property
+    def _shown(self) -> str:
+        return mask_url(self._url)
+
     def dataReceived(self, data: bytes) -> None:
         if self._finished is None:
             return
@@ -160,7 +174,7 @@ class _BodyReader(Protocol):
             self._abort(
                 Failure(
                     KojiResponseTooLarge(
-                        f"the answer to {self._method} from {self._url} exceeds "
+                        f"the answer to {self._method} from {self._shown} exceeds "
                         f"max_response_size ({self._limit} bytes)",
                         self._method,
                     )
@@ -197,9 +211,9 @@ class _BodyReader(Protocol):
             return
         finished.errback(
             KojiConnectionError(
-                f"the connection to {self._url} was lost after {self._received} "
+                f"the connection to {self._shown} was lost after {self._received} "
                 f"bytes of the answer to {self._method}: {_reason_text(reason)}",
-                self._url,
+                self._shown,
             )
         )
 
@@ -277,14 +291,14 @@ class HubTransport:
         self.max_response_size = max_response_size
         self.pool = webclient.HTTPConnectionPool(reactor, persistent=persistent)
         self.pool.maxPersistentPerHost = max_connections_per_host
-        self.pool.retryAutomatically = True
-        agent = webclient.Agent.usingEndpointFactory(
+        self._agent = webclient.Agent.usingEndpointFactory(
             reactor,
             _CachingEndpointFactory(reactor, tls_policy, connect_timeout),
             pool=self.pool,
         )
-        self._http = HTTPClient(
-            agent, cookiejar=_NoCookies(), data_to_body_producer=_BytesProducer
+        # The Agent copies these for each request, so they are built once.
+        self._headers = Headers(
+            {b"Content-Type": [b"text/xml"], b"User-Agent": [self.user_agent]}
         )
         #: The hub's ``Koji-Version`` header from the latest answer.
         self.hub_version: str | None = None
@@ -300,6 +314,12 @@ class HubTransport:
     ) -> defer.Deferred:
         """POST ``body`` to ``url`` and decode the answer with ``decoder``.
 
+        The request goes straight to the pooled Twisted ``Agent`` (treq's
+        per-request URL parsing and agent wrappers would cost more than the
+        rest of the call).  A request whose connection dies before any
+        answer, as a reused keep-alive connection the hub just closed does,
+        is sent once more on a fresh connection.
+
         :param method: the hub method, for error messages.
         :param headers: extra request headers (e.g. session headers).
         :returns: a Deferred firing with ``decoder.close()``'s value.  It
@@ -309,13 +329,12 @@ class HubTransport:
             decoder raises (a fault or ``KojiProtocolError``).  Cancelling it
             aborts the request.
         """
-        shown = mask_url(url)
-        request_headers = Headers(
-            {b"Content-Type": [b"text/xml"], b"User-Agent": [self.user_agent]}
-        )
+        request_headers = self._headers
         if headers:
+            request_headers = request_headers.copy()
             for name, value in headers.items():
                 request_headers.setRawHeaders(name, [value])
+        target = normalized_url(url)
         reader: list[_BodyReader] = []
 
         def cancel(_: defer.Deferred) -> None:
@@ -323,15 +342,15 @@ class HubTransport:
             if reader:
                 reader[0].cancel()
 
-        result: defer.Deferred = defer.Deferred(cancel)
-        requesting = self._http.request(
-            "POST",
-            url,
-            data=body,
-            headers=request_headers,
-            allow_redirects=False,
-            unbuffered=True,
-        )
+        def send(_: Any = None) -> defer.Deferred:
+            return self._agent.request(
+                b"POST", target, request_headers, _BytesProducer(body)
+            )
+
+        def resend_once(failure: Failure) -> Any:
+            if _died_before_answer(failure):
+                return send()
+            return failure
 
         def got_response(response) -> defer.Deferred:
             versions = response.headers.getRawHeaders(b"koji-version")
@@ -340,20 +359,23 @@ class HubTransport:
             body_done: defer.Deferred = defer.Deferred()
             if response.code != 200:
                 response.deliverBody(_ErrorBodyReader(body_done))
-                body_done.addCallback(_http_error, response, shown, method)
+                body_done.addCallback(_http_error, response, url, method)
                 return body_done
             protocol = _BodyReader(
-                decoder, self.max_response_size, body_done, shown, method
+                decoder, self.max_response_size, body_done, url, method
             )
             reader.append(protocol)
             response.deliverBody(protocol)
             return body_done
 
+        result: defer.Deferred = defer.Deferred(cancel)
+        requesting = send()
+        requesting.addErrback(resend_once)
         requesting.addCallback(got_response)
-        requesting.addErrback(_translate_failure, shown, method, self._tls_policy)
+        requesting.addErrback(translate_failure, url, method, self._tls_policy)
         requesting.chainDeferred(result)
         if self.timeout:
-            _apply_timeout(result, self.reactor, self.timeout, shown, method)
+            _apply_timeout(result, self.reactor, self.timeout, url, method)
         return result
 
     def close(self) -> defer.Deferred:
@@ -365,6 +387,7 @@ class HubTransport:
 
 
 def _http_error(body: str, response, url: str, method: str) -> None:
+    url = mask_url(url)
     phrase = response.phrase.decode("latin-1", "replace")
     detail = body.strip()
     message = (
@@ -375,15 +398,26 @@ def _http_error(body: str, response, url: str, method: str) -> None:
     raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
 
 
-def _translate_failure(
+def translate_failure(
     failure: Failure, url: str, method: str, tls_policy: IPolicyForHTTPS
 ) -> Failure:
+    """Turn a failed request into the txkoji exception a caller can act on.
+
+    :param url: the URL requested (masked here before it is shown).
+    :param method: the hub method, for the message.
+    :param tls_policy: asked why a hub certificate was refused.
+    :returns: ``failure`` itself when it already is a txkoji exception or a
+        cancellation.
+    :raises KojiTLSError: for TLS failures, with the reason when known.
+    :raises KojiConnectionError: for refused, failed and lost connections.
+    """
     if failure.check(KojiException):
         return failure
     cancelled = _find_reason(failure, defer.CancelledError)
     if cancelled is not None:
         return cancelled
     host = urlsplit(url).hostname or ""
+    url = mask_url(url)
     tls = _find_reason(failure, SSL.Error)
     if tls is not None:
         explain = getattr(tls_policy, "verify_problem", None)
@@ -440,10 +474,11 @@ def _apply_timeout(
             and isinstance(outcome, Failure)
             and outcome.check(defer.CancelledError)
         ):
+            shown = mask_url(url)
             raise KojiTimeoutError(
-                f"{method or 'the call'} to {url} took longer than {timeout:g} s "
-                "(the timeout option)",
-                url,
+                f"{method or 'the call'} to {shown} took longer than "
+                f"{timeout:g} s (the timeout option)",
+                shown,
             )
         return outcome
 

@@ -35,7 +35,7 @@ from txkoji.exceptions import (
     KojiTLSError,
 )
 from txkoji.tls import HubTLSPolicy
-from txkoji.transport import HubTransport, _translate_failure
+from txkoji.transport import HubTransport, translate_failure
 
 #: The largest login answer read, in bytes (a session is a small struct).
 MAX_ANSWER = 1 << 16
@@ -209,7 +209,7 @@ def _translate(
             f"{timeout:g} s (auth_timeout)"
         )
     try:
-        failure = _translate_failure(failure, shown, "sslLogin", tls_policy)
+        failure = translate_failure(failure, shown, "sslLogin", tls_policy)
     except KojiTLSError as error:
         hint = ""
         if "alert" in str(error):
