@@ -586,3 +586,36 @@ def test_mangled_document_raises_only_koji_errors(value, data):
         decode_response(bytes(body), "m")
     except (KojiProtocolError, KojiFault):
         pass
+
+
+# -- garbage collector and records ---------------------------------------------
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("valid", [True, False])
+def test_large_chunk_leaves_collector_as_it_was(enabled, valid):
+    import gc
+
+    body = encode_response([{"id": n, "name": "x" * 20} for n in range(2000)])
+    assert len(body) > 16384
+    if not valid:
+        body = body.replace(b"<int>1999</int>", b"<int>oops</int>")
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        decoder = ResponseDecoder("listBuilds", Build, "list")
+        try:
+            decoder.feed(body)
+            decoder.close()
+        except KojiProtocolError:
+            assert not valid
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_records_equal_records_built_from_plain_dicts():
+    value = [{"id": n, "extra": {"a": [n]}, "epoch": None} for n in range(3)]
+    result = shaped(value, "list")
+    assert result == [Build(item) for item in value]
+    assert all(type(item) is Build and dict(item) == item for item in result)

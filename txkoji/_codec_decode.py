@@ -11,40 +11,36 @@ document, and the values are built once, straight into their final classes.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from munch import Munch
 
-from txkoji._codec_values import LEAVES, MISMATCHES, Plan, leaf_for, plan_for
+from txkoji._codec_values import (
+    MAX_DEPTH,
+    Invalid,
+    Plan,
+    expect,
+    fill_array,
+    fill_struct,
+    plan_for,
+    value_of,
+)
 from txkoji.exceptions import KojiProtocolError, fault_for
 
 #: How many characters of the document an error message quotes.
 EXCERPT_CHARS = 100
 
-#: How deeply arrays and structs may nest (deeper would exhaust the stack).
-MAX_DEPTH = 100
-
 _TAIL_BYTES = 256
 
 
-def _without_collection(function: Callable[..., Any], *args: Any) -> Any:
-    """Return ``function(*args)``, run with the cyclic garbage collector
-    paused.
-
-    Decoding allocates elements and containers by the hundred thousand,
-    none of them in reference cycles; collections triggered by those
-    allocations would only scan them in vain (about 15% of a large
-    decode).  The collector's state is restored on the way out.
-    """
-    if not gc.isenabled():
-        return function(*args)
-    gc.disable()
-    try:
-        return function(*args)
-    finally:
-        gc.enable()
+#: The size from which a chunk is parsed and converted with the cyclic
+#: garbage collector paused.  Such a chunk allocates elements and
+#: containers by the thousand, none of them in reference cycles:
+#: collections triggered by those allocations would only scan them in vain
+#: (a quarter of the CPU time of a 10 MB answer).  Smaller chunks, the whole
+#: of most answers, leave the collector alone.
+PAUSE_GC_BYTES = 16384
 
 
 def _excerpt_of(element: Element) -> str:
@@ -58,25 +54,6 @@ def _excerpt_of(element: Element) -> str:
         if size >= EXCERPT_CHARS:
             break
     return "".join(parts)
-
-
-class _Invalid(Exception):
-    """An element that is well-formed XML but not valid XML-RPC."""
-
-    def __init__(self, problem: str, element: Element) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.element = element
-
-
-_CONTAINERS = frozenset(("struct", "array"))
-
-
-def _expect(element: Element, tag: str, children: int | None = 1) -> None:
-    if element.tag != tag:
-        raise _Invalid(f"expected <{tag}>, found <{element.tag}>", element)
-    if children is not None and len(element) != children:
-        raise _Invalid(f"<{tag}> must hold {children} element(s)", element)
 
 
 class TreeDecoder:
@@ -97,10 +74,12 @@ class TreeDecoder:
         self._partial: dict[Element, Any] = {}
         self._prolog: bytes | None = b""
         self._tail = b""
+        # Lines before the last chunk fed (which is counted only when the
+        # next one comes: most answers arrive whole).
         self._lines = 0
+        self._last = b""
         self._error: KojiProtocolError | None = None
         self._top: Element | None = None
-        self._depth = 0
 
     # -- errors ---------------------------------------------------------
 
@@ -126,7 +105,7 @@ class TreeDecoder:
         text = window[start : start + EXCERPT_CHARS].decode("utf-8", "replace")
         return self._fail(problem, text)
 
-    def fail_element(self, invalid: _Invalid) -> KojiProtocolError:
+    def fail_element(self, invalid: Invalid) -> KojiProtocolError:
         """Return (and remember) the protocol error for ``invalid``, quoting
         the offending element."""
         return self._fail(invalid.problem, _excerpt_of(invalid.element))
@@ -136,7 +115,8 @@ class TreeDecoder:
     def _check_prolog(self, data: bytes) -> None:
         prolog = self._prolog + data if self._prolog else data
         self._prolog = prolog
-        if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+        # Both declarations start with "<!": one scan rules them out.
+        if b"<!" in prolog and (b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog):
             problem = "a DOCTYPE or entity declaration is refused"
         else:
             start = prolog
@@ -156,6 +136,8 @@ class TreeDecoder:
             raise self._error
         if self._prolog is not None:
             self._check_prolog(data)
+        if self._last:
+            self._lines += self._last.count(b"\n")
         try:
             self._parser.feed(data)
         except ParseError as error:
@@ -163,7 +145,7 @@ class TreeDecoder:
             raise self._fail_at(
                 str(error), self._tail + data, first_line, error.position
             )
-        self._lines += data.count(b"\n")
+        self._last = data
         self._tail = (self._tail + data[-_TAIL_BYTES:])[-_TAIL_BYTES:]
         if self._prolog is not None and len(self._document):
             self._prolog = None
@@ -179,7 +161,8 @@ class TreeDecoder:
         try:
             self._parser.close()
         except ParseError as error:
-            first_line = 1 + self._lines - self._tail.count(b"\n")
+            lines = self._lines + self._last.count(b"\n")
+            first_line = 1 + lines - self._tail.count(b"\n")
             raise self._fail_at(str(error), self._tail, first_line, error.position)
         if not len(self._document):
             raise self._fail("empty document", "")
@@ -187,92 +170,16 @@ class TreeDecoder:
 
     # -- converting -----------------------------------------------------
 
-    def value(self, value: Element, plan: Plan) -> Any:
-        """Return the Python value of the ``<value>`` element ``value``."""
-        count = len(value)
-        if not count:
-            return value.text or ""
-        if count != 1:
-            raise _Invalid("<value> must hold one element", value)
-        typed = value[0]
-        tag = typed.tag
-        if not len(typed):
-            if tag == "string":
-                return typed.text or ""
-            leaf = LEAVES.get(tag) or leaf_for(tag)
-            if leaf is not None:
-                try:
-                    return leaf(typed.text or "")
-                except (ValueError, KeyError):
-                    raise _Invalid(f"<{tag}> {MISMATCHES[leaf]}", typed)
-        if tag in _CONTAINERS:
-            self._depth += 1
-            try:
-                return self._container(typed, plan)
-            finally:
-                self._depth -= 1
-        if leaf_for(tag) is not None:
-            raise _Invalid(f"<{tag}> cannot hold elements", typed)
-        raise _Invalid(f"unknown type <{tag}>", typed)
-
-    def _container(self, typed: Element, plan: Plan) -> Any:
-        if self._depth > MAX_DEPTH:
-            raise _Invalid(f"values nest deeper than {MAX_DEPTH} levels", typed)
-        if typed.tag == "struct":
-            obj = self._partial.pop(typed, None)
-            if obj is None:
-                obj = plan.struct_class.__new__(plan.struct_class)
-            self._fill_struct(typed, obj, plan.members)
-            return obj
-        if len(typed) != 1:
-            raise _Invalid("<array> must hold one <data>", typed)
-        data = typed[0]
-        _expect(data, "data", None)
-        items = self._partial.pop(data, None)
-        if items is None:
-            items = []
-        self._fill_array(data, items, plan.items)
-        return items
-
-    def _fill_struct(self, members: Any, obj: Any, plan: Plan) -> None:
-        value_of = self.value
-        leaves = LEAVES
-        for member in members:
-            if len(member) != 2:
-                raise _Invalid("<member> must hold <name> and <value>", member)
-            name, value = member
-            if name.tag != "name" or value.tag != "value" or len(name):
-                raise _Invalid("<member> must hold <name> and <value>", member)
-            # Most members are scalars: convert those here, sparing a call
-            # of value(), which handles everything else (and explains any
-            # scalar that does not convert).
-            if len(value) == 1:
-                typed = value[0]
-                leaf = leaves.get(typed.tag)
-                if leaf is not None and not len(typed):
-                    try:
-                        obj[name.text or ""] = leaf(typed.text or "")
-                        continue
-                    except (ValueError, KeyError):
-                        pass
-            obj[name.text or ""] = value_of(value, plan)
-
-    def _fill_array(self, items: Any, out: list, plan: Plan) -> None:
-        value_of = self.value
-        append = out.append
-        for item in items:
-            if item.tag != "value":
-                raise _Invalid(f"expected <value>, found <{item.tag}>", item)
-            append(value_of(item, plan))
-
     def convert_complete(self, value: Element, plan: Plan) -> None:
         """Convert and drop the complete parts of ``value``, which is still
         being parsed: along the open path from ``value`` down, every child
         of an array or struct but the last is complete."""
         partial = self._partial
+        depth = 0
         try:
-            while len(value) == 1:
+            while len(value) == 1 and depth < MAX_DEPTH:
                 typed = value[0]
+                depth += 1
                 if typed.tag == "array":
                     if len(typed) != 1 or typed[0].tag != "data":
                         return
@@ -282,7 +189,7 @@ class TreeDecoder:
                         items = partial.get(data)
                         if items is None:
                             items = partial[data] = []
-                        self._fill_array(data[:done], items, plan.items)
+                        fill_array(data[:done], items, plan.items, depth, partial)
                         del data[:done]
                     if done < 0:
                         return
@@ -294,15 +201,20 @@ class TreeDecoder:
                         if obj is None:
                             cls = plan.struct_class
                             obj = partial[typed] = cls.__new__(cls)
-                        self._fill_struct(typed[:done], obj, plan.members)
+                        fill_struct(typed[:done], obj, plan.members, depth, partial)
                         del typed[:done]
                     if done < 0 or len(typed[-1]) != 2:
                         return
                     value, plan = typed[-1][1], plan.members
                 else:
                     return
-        except _Invalid as invalid:
-            raise self.fail_element(invalid)
+        except Invalid as invalid:
+            raise self.fail_element(invalid) from None
+
+
+#: The plans of the fault struct, and of the answers decoded so far.
+_FAULT_PLAN = Plan(dict)
+_PLANS: dict[tuple, Plan] = {}
 
 
 class ResponseDecoder(TreeDecoder):
@@ -335,8 +247,13 @@ class ResponseDecoder(TreeDecoder):
         shape: str = "one",
         struct_class: type = Munch,
     ) -> None:
-        super().__init__(method, plan_for(record_class, shape, struct_class))
-        self._fault_plan = Plan(dict)
+        key = (record_class, shape, struct_class)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = plan_for(record_class, shape, struct_class)
+            if len(_PLANS) < 256:
+                _PLANS[key] = plan
+        super().__init__(method, plan)
 
     def _top_value(self) -> Element | None:
         if self._top is None:
@@ -354,7 +271,14 @@ class ResponseDecoder(TreeDecoder):
         :raises KojiProtocolError: as soon as the document cannot be a valid
             answer (a DOCTYPE, malformed XML, an invalid value).
         """
-        _without_collection(self._feed, data)
+        if len(data) < PAUSE_GC_BYTES or not gc.isenabled():
+            self._feed(data)
+            return
+        gc.disable()
+        try:
+            self._feed(data)
+        finally:
+            gc.enable()
 
     def _feed(self, data: bytes) -> None:
         self.feed_xml(data)
@@ -370,23 +294,20 @@ class ResponseDecoder(TreeDecoder):
         :raises KojiProtocolError: when the document was truncated,
             malformed, or not a valid answer.
         """
-        return _without_collection(self._finish)
-
-    def _finish(self) -> Any:
         root = self.close_xml()
         try:
-            _expect(root, "methodResponse")
+            expect(root, "methodResponse")
             body = root[0]
             if body.tag == "fault":
-                _expect(body, "fault")
-                _expect(body[0], "value", None)
-                fault = self.value(body[0], self._fault_plan)
+                expect(body, "fault")
+                expect(body[0], "value", None)
+                fault = value_of(body[0], _FAULT_PLAN, 0, self._partial)
             else:
-                _expect(body, "params")
-                _expect(body[0], "param")
-                _expect(body[0][0], "value", None)
-                return self.value(body[0][0], self._plan)
-        except _Invalid as invalid:
+                expect(body, "params")
+                expect(body[0], "param")
+                expect(body[0][0], "value", None)
+                return value_of(body[0][0], self._plan, 0, self._partial)
+        except Invalid as invalid:
             raise self.fail_element(invalid)
         if not isinstance(fault, dict):
             raise self._fail("a fault must be a struct", _excerpt_of(root))
@@ -412,20 +333,20 @@ def decode_call(body: bytes) -> tuple[str, list]:
     decoder.feed_xml(body)
     root = decoder.close_xml()
     try:
-        _expect(root, "methodCall", None)
+        expect(root, "methodCall", None)
         if not len(root) or len(root) > 2:
-            raise _Invalid("<methodCall> holds <methodName> and <params>", root)
-        _expect(root[0], "methodName", 0)
+            raise Invalid("<methodCall> holds <methodName> and <params>", root)
+        expect(root[0], "methodName", 0)
         method = (root[0].text or "").strip()
         if not method:
-            raise _Invalid("<methodName> is empty", root[0])
+            raise Invalid("<methodName> is empty", root[0])
         params = []
         if len(root) == 2:
-            _expect(root[1], "params", None)
+            expect(root[1], "params", None)
             for param in root[1]:
-                _expect(param, "param")
-                _expect(param[0], "value", None)
-                params.append(decoder.value(param[0], plan))
-    except _Invalid as invalid:
+                expect(param, "param")
+                expect(param[0], "value", None)
+                params.append(value_of(param[0], plan, 0, {}))
+    except Invalid as invalid:
         raise decoder.fail_element(invalid)
     return method, params

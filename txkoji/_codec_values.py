@@ -1,13 +1,16 @@
 """Building blocks of XML-RPC decoding: the converters of the scalar types,
-and the plans saying which structs become records."""
+the plans saying which structs become records, and the walk converting a
+parsed ``<value>`` element into its Python value."""
 
 from __future__ import annotations
 
 import math
 import re
 from base64 import b64decode
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from xml.etree.ElementTree import Element
 
 _DATETIME = re.compile(
     r"\s*([0-9]{4})-?([0-9]{2})-?([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\s*\Z"
@@ -124,3 +127,126 @@ def leaf_for(tag: str) -> Any:
     if leaf is None and tag[-4:] == "}nil":
         return _nil
     return leaf
+
+
+# -- the walk: converting a parsed <value> -------------------------------
+
+#: How deeply arrays and structs may nest (deeper would exhaust the stack).
+MAX_DEPTH = 100
+
+
+class Invalid(Exception):
+    """An element that is well-formed XML but not valid XML-RPC."""
+
+    def __init__(self, problem: str, element: Element) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.element = element
+
+
+def expect(element: Element, tag: str, children: int | None = 1) -> None:
+    """Refuse ``element`` unless it is a ``<tag>`` holding ``children``
+    elements (any number for None)."""
+    if element.tag != tag:
+        raise Invalid(f"expected <{tag}>, found <{element.tag}>", element)
+    if children is not None and len(element) != children:
+        raise Invalid(f"<{tag}> must hold {children} element(s)", element)
+
+
+def value_of(value: Element, plan: Plan, depth: int, partial: dict) -> Any:
+    """Return the Python value of the ``<value>`` element ``value``.
+
+    :param plan: the classes of the structs at this place.
+    :param depth: how many arrays and structs hold ``value``.
+    :param partial: the values of the arrays and structs already partly
+        converted (by :meth:`TreeDecoder.convert_complete`), by element.
+    """
+    count = len(value)
+    if count != 1:
+        if count:
+            raise Invalid("<value> must hold one element", value)
+        return value.text or ""
+    typed = value[0]
+    tag = typed.tag
+    leaf = LEAVES.get(tag) or leaf_for(tag)
+    if leaf is not None:
+        if len(typed):
+            raise Invalid(f"<{tag}> cannot hold elements", typed)
+        try:
+            return leaf(typed.text or "")
+        except (ValueError, KeyError):
+            raise Invalid(f"<{tag}> {MISMATCHES[leaf]}", typed) from None
+    if depth >= MAX_DEPTH:
+        raise Invalid(f"values nest deeper than {MAX_DEPTH} levels", typed)
+    if tag == "struct":
+        obj = partial.pop(typed, None) if partial else None
+        if obj is None:
+            cls = plan.struct_class
+            obj = cls.__new__(cls)
+        fill_struct(typed, obj, plan.members, depth + 1, partial)
+        return obj
+    if tag == "array":
+        if len(typed) != 1:
+            raise Invalid("<array> must hold one <data>", typed)
+        data = typed[0]
+        if data.tag != "data":
+            raise Invalid(f"expected <data>, found <{data.tag}>", data)
+        items = partial.pop(data, None) if partial else None
+        if items is None:
+            items = []
+        fill_array(data, items, plan.items, depth + 1, partial)
+        return items
+    raise Invalid(f"unknown type <{tag}>", typed)
+
+
+_MEMBER = "<member> must hold <name> and <value>"
+
+
+def fill_struct(
+    members: Iterable[Element], obj: Any, plan: Plan, depth: int, partial: dict
+) -> None:
+    """Set the ``<member>`` elements ``members`` in ``obj``, their values
+    converted as ``plan`` says."""
+    leaves = LEAVES
+    for member in members:
+        if len(member) != 2:
+            raise Invalid(_MEMBER, member)
+        name = member[0]
+        value = member[1]
+        if name.tag != "name" or value.tag != "value" or len(name):
+            raise Invalid(_MEMBER, member)
+        # Most members are scalars: convert those here, sparing a call of
+        # value_of(), which handles everything else (and explains any
+        # scalar that does not convert).
+        if len(value) == 1:
+            typed = value[0]
+            leaf = leaves.get(typed.tag)
+            if leaf is not None and not len(typed):
+                try:
+                    obj[name.text or ""] = leaf(typed.text or "")
+                    continue
+                except (ValueError, KeyError):
+                    pass
+        obj[name.text or ""] = value_of(value, plan, depth, partial)
+
+
+def fill_array(
+    items: Iterable[Element], out: list, plan: Plan, depth: int, partial: dict
+) -> None:
+    """Append the values of the ``<value>`` elements ``items`` to ``out``,
+    converted as ``plan`` says."""
+    leaves = LEAVES
+    append = out.append
+    for item in items:
+        if item.tag != "value":
+            raise Invalid(f"expected <value>, found <{item.tag}>", item)
+        if len(item) == 1:
+            typed = item[0]
+            leaf = leaves.get(typed.tag)
+            if leaf is not None and not len(typed):
+                try:
+                    append(leaf(typed.text or ""))
+                    continue
+                except (ValueError, KeyError):
+                    pass
+        append(value_of(item, plan, depth, partial))
