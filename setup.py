@@ -14,7 +14,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["txkoji", "txkoji.*"]),
-    package_data={"txkoji": ["py.typed"], "txkoji.testing": ["data/*.json"]},
+    package_data={"txkoji": ["py.typed"]},
     install_requires=[
         "twisted[tls]>=22.10",
         "treq>=22.1",
@@ -33,7 +33,6 @@ setup(
     },
     classifiers=[
         "Framework :: Twisted",
-        "License :: OSI Approved :: MIT License",
         "Programming Language :: Python :: 3",
     ],
 )
