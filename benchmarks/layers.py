@@ -154,7 +154,7 @@ def main() -> None:
             d.addCallback(found.append)
             return d
 
-        _run(run)
+        run_reactor(run)
     finally:
         hub.terminate()
         hub.wait(10)
@@ -169,7 +169,7 @@ def main() -> None:
         print(f"  {used:7.1f} us  {name}")
 
 
-def _run(run) -> None:
+def run_reactor(run) -> None:
     """Run ``run(reactor)`` to completion and return (no sys.exit)."""
     from twisted.internet import reactor
 

@@ -288,7 +288,7 @@ def render(raw: list[dict], meta: dict, profile_text: str | None) -> str:
         lines += [
             "## Profile: txkoji, sequential getTaskInfo",
             "",
-            "`benchmarks/profile.py` (cProfile; its own overhead inflates the "
+            "`benchmarks/profiling.py` (cProfile; its own overhead inflates the "
             "totals, the proportions are what matter).",
             "",
             "```",

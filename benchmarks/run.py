@@ -237,7 +237,7 @@ def main() -> None:
     profile_text = None
     if not args.no_profile:
         done = subprocess.run(
-            [sys.executable, os.path.join(HERE, "profile.py"), "--top", "25"],
+            [sys.executable, os.path.join(HERE, "profiling.py"), "--top", "25"],
             capture_output=True,
             text=True,
         )

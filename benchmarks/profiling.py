@@ -2,7 +2,7 @@
 
 ::
 
-    .venv/bin/python benchmarks/profile.py [--calls 2000] [--top 25]
+    .venv/bin/python benchmarks/profiling.py [--calls 2000] [--top 25]
         [--save benchmarks/.work/seq.pstats]
 
 Starts the canned-answer hub, warms a connection up, then profiles
@@ -18,9 +18,6 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# This file is named like the stdlib's ``profile``, which ``cProfile``
-# imports: drop our directory from the path before importing it.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
@@ -34,6 +31,7 @@ from collections import defaultdict  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(HERE))
 
+from layers import run_reactor  # noqa: E402
 from twisted.internet import defer  # noqa: E402
 
 import txkoji  # noqa: E402
@@ -129,7 +127,7 @@ def main() -> None:
             d.addCallback(outcome.append)
             return d
 
-        _react(run)
+        run_reactor(run)
     finally:
         hub.terminate()
         hub.wait(10)
@@ -156,23 +154,6 @@ def main() -> None:
         start = text.find("   ncalls")
         print(f"\ntop {args.top} by {order}:")
         print(text[start:].rstrip())
-
-
-def _react(run) -> None:
-    """Run ``run(reactor)`` to completion without exiting the process."""
-    from twisted.internet import reactor
-
-    failures = []
-
-    def start():
-        d = run(reactor)
-        d.addErrback(failures.append)
-        d.addBoth(lambda _: reactor.stop())
-
-    reactor.callWhenRunning(start)
-    reactor.run()
-    if failures:
-        failures[0].raiseException()
 
 
 if __name__ == "__main__":
