@@ -11,7 +11,10 @@ import pytest_twisted
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from tests.loopback import until
+from tests.loopback import (
+    quiet_reactor,  # noqa: F401 - a fixture
+    until,
+)
 from txkoji.connection import Connection
 from txkoji.testing import FakeHub, HubServer
 

@@ -12,7 +12,12 @@ import pytest_twisted
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from tests.loopback import ClockedReactor, RetryWaits, until
+from tests.loopback import (
+    ClockedReactor,
+    RetryWaits,
+    quiet_reactor,  # noqa: F401 - a fixture
+    until,
+)
 from txkoji.connection import Connection
 from txkoji.exceptions import (
     KojiConnectionError,
@@ -212,7 +217,7 @@ async def test_refused_connection_without_anon_retry_is_raised(connect, hub_serv
 
 @pytest_twisted.ensureDeferred
 async def test_hub_restarted_mid_run_anonymous_calls_complete(
-    connect, hub_server, clock
+    connect, hub_server, clock, record_property
 ):
     koji = connect(anon_retry=True, retry_interval=20)
     ids = [1001, 1002, 1003, 1010, 1011, 1020, 1021, 1030]
@@ -227,3 +232,26 @@ async def test_hub_restarted_mid_run_anonymous_calls_complete(
     assert [build.id for build in builds] == [ids[n % len(ids)] for n in range(200)]
     assert 0 in waits.delays and 20 in waits.delays
     assert set(waits.delays) == {0, 20}
+    record_property("retries", len(waits.delays))
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancelling_during_a_retry_wait_stops_retrying(
+    connect, hub_server, clock
+):
+    rule = hub_server.hub.faults.add("getBuild", http_status=503, times=None)
+    koji = connect(anon_retry=True, retry_interval=20, max_concurrency=1)
+    with RetryWaits(clock, advance=False) as waits:
+        call = koji.getBuild(1001)
+        after = koji.getAPIVersion()
+        await until(lambda: len(waits.delays) == 1)
+        clock.advance(0)  # the first retry goes at once
+        await until(lambda: len(waits.delays) == 2)
+    assert waits.delays == [0, 20]
+    call.cancel()
+    with pytest.raises(defer.CancelledError):
+        await call
+    clock.advance(100)
+    assert rule.hits == 2
+    # The cancelled call gave up its place.
+    assert (await after) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
+from tests.loopback import quiet_reactor  # noqa: F401 - a fixture
 from txkoji.build import Build
 from txkoji.connection import Connection
 from txkoji.exceptions import GenericError, ParameterError, ServerOffline
@@ -139,3 +140,18 @@ async def test_batches_after_a_failed_request_are_not_sent(koji, hub_server):
     with pytest.raises(MultiCallNotRun):
         _ = first.result
     assert len(hub_server.hub.faults) == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_multicall_is_retried_whole_with_anon_retry(hub_server):
+    hub_server.hub.faults.add("system.multicall", drop=True)
+    koji = Connection(server=hub_server.url, anon_retry=True)
+    try:
+        mc = koji.MultiCall()
+        mc.getBuild(1001)
+        mc.getBuild(1002)
+        results = await mc()
+    finally:
+        await koji.close()
+    assert [build.id for build in results] == [1001, 1002]
+    assert requests_made(hub_server) == 2
