@@ -12,7 +12,6 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from tests.loopback import (
-    quiet_reactor,  # noqa: F401 - a fixture
     until,
 )
 from txkoji.connection import Connection

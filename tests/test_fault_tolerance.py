@@ -15,7 +15,6 @@ from twisted.internet.task import Clock
 from tests.loopback import (
     ClockedReactor,
     RetryWaits,
-    quiet_reactor,  # noqa: F401 - a fixture
     until,
 )
 from txkoji.connection import Connection

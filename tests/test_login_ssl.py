@@ -136,10 +136,12 @@ async def test_session_methods_are_plain_calls(koji, hub) -> None:
     await koji.exclusiveSession()
     assert hub.hub.sessions.sessions[koji.session_id].exclusive
     await koji.sharedSession()
-    with pytest.raises(AuthError, match="Not logged in"):
-        await Connection(server=koji.url, serverca=koji.config["serverca"]).call(
-            "exclusiveSession"
-        )
+    anonymous = Connection(server=koji.url, serverca=koji.config["serverca"])
+    try:
+        with pytest.raises(AuthError, match="Not logged in"):
+            await anonymous.call("exclusiveSession")
+    finally:
+        await anonymous.close()
 
 
 @pytest_twisted.ensureDeferred

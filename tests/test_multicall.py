@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.loopback import quiet_reactor  # noqa: F401 - a fixture
 from txkoji.build import Build
 from txkoji.connection import Connection
 from txkoji.exceptions import GenericError, ParameterError, ServerOffline

@@ -31,6 +31,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txkoji.exceptions import (
     KojiConnectionError,
@@ -130,8 +131,23 @@ class RetryPolicy:
             attempt cancels the attempt, during a wait ends the wait, and
             either way no further attempt is made.
         """
+        # Most calls succeed at once: only a failure starts the retry loop.
+        first = attempt()
+        first.addErrback(self._after_failure, attempt, clock, method, logged_in)
+        return first
+
+    def _after_failure(
+        self,
+        failure: Failure,
+        attempt: Callable[[], defer.Deferred],
+        clock: IReactorTime,
+        method: str,
+        logged_in: bool,
+    ) -> Any:
+        if self.verdict(failure.value, logged_in=logged_in) is Verdict.GIVE_UP:
+            return failure
         return defer.Deferred.fromCoroutine(
-            self._loop(attempt, clock, method, logged_in)
+            self._loop(attempt, clock, method, logged_in, failure.value)
         )
 
     async def _loop(
@@ -140,36 +156,38 @@ class RetryPolicy:
         clock: IReactorTime,
         method: str,
         logged_in: bool,
+        error: BaseException,
     ) -> Any:
         retries = 0
-        tries = 0
+        tries = 1
         while True:
-            tries += 1
-            try:
-                return await attempt()
-            except Exception as error:
-                verdict = self.verdict(error, logged_in=logged_in)
-                if verdict is Verdict.OFFLINE:
-                    # A hub that says it is offline is reachable and healthy
-                    # enough to answer: start counting failures afresh.
-                    retries = 0
-                    delay = self.offline_retry_interval
-                    limit = "offline retries are not counted"
-                elif verdict is Verdict.RETRY and retries < self.max_retries:
-                    retries += 1
-                    delay = 0 if retries == 1 else self.retry_interval
-                    limit = f"retry {retries} of {self.max_retries}"
-                else:
-                    raise
-                self.log.info(
-                    "retrying {method} in {delay:g} s (attempt {attempt}; {limit}) "
-                    "after: {error}",
-                    method=method,
-                    delay=delay,
-                    attempt=tries + 1,
-                    limit=limit,
-                    error=str(error),
-                )
+            verdict = self.verdict(error, logged_in=logged_in)
+            if verdict is Verdict.OFFLINE:
+                # A hub that says it is offline is reachable and healthy
+                # enough to answer: start counting failures afresh.
+                retries = 0
+                delay = self.offline_retry_interval
+                limit = "offline retries are not counted"
+            elif verdict is Verdict.RETRY and retries < self.max_retries:
+                retries += 1
+                delay = 0 if retries == 1 else self.retry_interval
+                limit = f"retry {retries} of {self.max_retries}"
+            else:
+                raise error
+            self.log.info(
+                "retrying {method} in {delay:g} s (attempt {attempt}; {limit}) "
+                "after: {error}",
+                method=method,
+                delay=delay,
+                attempt=tries + 1,
+                limit=limit,
+                error=str(error),
+            )
             # Even the immediate retry waits for the next reactor turn, so
             # it never starts inside the failed request's own callbacks.
             await deferLater(clock, delay)
+            tries += 1
+            try:
+                return await attempt()
+            except Exception as failed:
+                error = failed

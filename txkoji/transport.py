@@ -143,6 +143,28 @@ class _CachingEndpointFactory:
         return endpoint
 
 
+class _ClosablePool(webclient.HTTPConnectionPool):
+    """A connection pool that stays closed once closed.
+
+    A response that finishes while :meth:`HubTransport.close` runs (the
+    logout answer, say) hands its connection back to the pool only after
+    its callbacks have run; a plain pool would then keep it, with a
+    four-minute timer, after it was closed.
+    """
+
+    closed = False
+
+    def _putConnection(self, key, connection) -> None:
+        if self.closed:
+            connection.transport.loseConnection()
+            return
+        super()._putConnection(key, connection)
+
+    def closeCachedConnections(self) -> defer.Deferred:
+        self.closed = True
+        return super().closeCachedConnections()
+
+
 class _BodyReader(Protocol):
     """Feed an answer's body to a decoder as it arrives, within a size
     limit; fire ``finished`` with the decoded value."""
@@ -289,7 +311,7 @@ class HubTransport:
         self._tls_policy = tls_policy
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self.pool = webclient.HTTPConnectionPool(reactor, persistent=persistent)
+        self.pool = _ClosablePool(reactor, persistent=persistent)
         self.pool.maxPersistentPerHost = max_connections_per_host
         self._agent = webclient.Agent.usingEndpointFactory(
             reactor,
