@@ -619,3 +619,26 @@ def test_records_equal_records_built_from_plain_dicts():
     result = shaped(value, "list")
     assert result == [Build(item) for item in value]
     assert all(type(item) is Build and dict(item) == item for item in result)
+
+
+def test_multicall_shape_builds_each_entrys_records():
+    class Record(Munch):
+        pass
+
+    body = encode_response([[{"id": 1}], {"faultCode": 1000, "faultString": "no"}])
+    entries = decode_response(
+        body, "system.multicall", record_class=Record, shape="multicall/one"
+    )
+    assert type(entries[0][0]) is Record and entries[0][0] == {"id": 1}
+    assert type(entries[1]) is Munch and entries[1].faultCode == 1000
+
+
+def test_multicall_list_shape_builds_records_inside_each_list():
+    class Record(Munch):
+        pass
+
+    body = encode_response([[[{"id": 1}, {"id": 2}]]])
+    entries = decode_response(
+        body, "system.multicall", record_class=Record, shape="multicall/list"
+    )
+    assert [type(item) for item in entries[0][0]] == [Record, Record]

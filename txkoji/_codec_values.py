@@ -35,13 +35,18 @@ class Plan:
         self.members = self if members is None else members
 
 
+#: Shapes ``"multicall/<shape>"``: every entry is an answer of ``<shape>``.
+MULTICALL_PREFIX = "multicall/"
+
+
 def plan_for(record_class: type | None, shape: str, struct_class: type) -> Plan:
     """Return the :class:`Plan` for a top-level value.
 
     :param record_class: the class records are built as, or None.
     :param shape: ``"one"``, ``"list"`` or ``"descendents"`` (see
-        :class:`~txkoji.codec.ResponseDecoder`); any other shape builds no
-        records.
+        :class:`~txkoji.codec.ResponseDecoder`), or one of those after
+        ``"multicall/"`` for the answer to a multicall of one method; any
+        other shape builds no records.
     :param struct_class: the class of every other struct.
     """
     plain = Plan(struct_class)
@@ -54,6 +59,11 @@ def plan_for(record_class: type | None, shape: str, struct_class: type) -> Plan:
     if shape == "descendents":
         children = Plan(struct_class, Plan(record_class, plain, plain), plain)
         return Plan(struct_class, plain, children)
+    if shape.startswith(MULTICALL_PREFIX):
+        # A multicall answer: a list of one-item lists (or fault structs),
+        # each item shaped as one answer of the method.
+        answer = plan_for(record_class, shape[len(MULTICALL_PREFIX) :], struct_class)
+        return Plan(struct_class, Plan(struct_class, answer, plain), plain)
     return plain
 
 

@@ -33,7 +33,7 @@ from txkoji.multicall import MultiCall
 from txkoji.results import ResultType, result_type
 from txkoji.retry import RetryPolicy
 from txkoji.session import SessionOrder
-from txkoji.session_calls import MULTICALL_TYPE, SessionCalls, multicall_body
+from txkoji.session_calls import SessionCalls, multicall_body, multicall_type
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
 from txkoji.weblinks import fetch_from_web, profile_for_web_url
@@ -245,7 +245,9 @@ class Connection:
         """
         if self._session_calls.session is not None:
             return self._session_calls.multicall(calls)
-        return self._send("system.multicall", multicall_body(calls), MULTICALL_TYPE)
+        return self._send(
+            "system.multicall", multicall_body(calls), multicall_type(calls)
+        )
 
     def _post(
         self,

@@ -88,22 +88,27 @@ class ResultType:
         return SHAPES[self.shape](value, connection)
 
     def convert(self, value: Any, connection: Any) -> Any:
-        """Return ``value`` (decoded with plain structs) rebuilt into
-        :attr:`record_class` and finished: the path for values that were not
-        decoded straight into records, such as multicall entries."""
+        """Return ``value`` (decoded with plain structs, or already with
+        records) rebuilt into :attr:`record_class` where it is not yet, and
+        finished: the path for multicall entries."""
         cls = self.record_class
         if cls is not None:
-            if self.shape == "one" and isinstance(value, dict):
-                value = cls(value)
+            if self.shape == "one":
+                value = _as_record(cls, value)
             elif self.shape == "list" and isinstance(value, list):
-                value = [
-                    cls(item) if isinstance(item, dict) else item for item in value
-                ]
+                value = [_as_record(cls, item) for item in value]
             elif self.shape == "descendents" and isinstance(value, dict):
                 value = {
-                    key: [cls(item) for item in items] for key, items in value.items()
+                    key: [_as_record(cls, item) for item in items]
+                    for key, items in value.items()
                 }
         return self.finish(value, connection)
+
+
+def _as_record(cls: type, value: Any) -> Any:
+    if isinstance(value, dict) and type(value) is not cls:
+        return cls(value)
+    return value
 
 
 PLAIN = ResultType()

@@ -21,11 +21,23 @@ from txkoji.auth import UnsupportedAuthType, choose_authtype, log_in
 from txkoji.codec import encode_call
 from txkoji.exceptions import AuthError, AuthExpired, RetryError
 from txkoji.multicall import settle_entry
-from txkoji.results import ResultType
+from txkoji.results import ResultType, result_type
 from txkoji.session import Session, SessionOrder
 
-#: How a multicall answer is decoded: a plain list of entries.
+#: How a multicall answer of mixed methods is decoded: plain entries.
 MULTICALL_TYPE = ResultType()
+
+
+def multicall_type(calls: list[tuple[str, list]]) -> ResultType:
+    """Return how to decode the answer to ``calls``: when they all call one
+    method whose answer has a record class, its records are built while
+    decoding (``shape`` ``"multicall/<shape>"``), else plain entries."""
+    methods = {method for method, _ in calls}
+    if len(methods) == 1:
+        rtype = result_type(methods.pop())
+        if rtype.record_class is not None:
+            return ResultType(rtype.record_class, f"multicall/{rtype.shape}")
+    return MULTICALL_TYPE
 
 
 def multicall_body(calls: list[tuple[str, list]]) -> bytes:
@@ -120,7 +132,7 @@ class SessionCalls:
             "system.multicall",
             None,
             len(body),
-            lambda: self.send("system.multicall", body, MULTICALL_TYPE),
+            lambda: self.send("system.multicall", body, multicall_type(calls)),
         )
 
     def send(self, method: str, body: bytes, rtype: ResultType) -> defer.Deferred:
@@ -188,5 +200,6 @@ class SessionCalls:
                 for entry, (method, _) in zip(entries, calls, strict=True)
             ]
 
-        d = self.send("system.multicall", multicall_body(calls), MULTICALL_TYPE)
+        body = multicall_body(calls)
+        d = self.send("system.multicall", body, multicall_type(calls))
         return d.addCallback(settle)
