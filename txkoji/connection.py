@@ -56,6 +56,7 @@ class HubMethod:
         self.name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+        """Call the hub method: see :meth:`Connection.call`."""
         return self._connection.call(self.name, *args, **kwargs)
 
     def __repr__(self) -> str:

@@ -81,9 +81,11 @@ def _died_before_answer(failure: Failure) -> bool:
 class Decoder(TypingProtocol):
     """What :meth:`HubTransport.post` streams the answer into."""
 
-    def feed(self, data: bytes) -> None: ...
+    def feed(self, data: bytes) -> None:
+        """Take the next chunk of the answer."""
 
-    def close(self) -> Any: ...
+    def close(self) -> Any:
+        """Return the decoded answer (or raise what it says)."""
 
 
 @implementer(IBodyProducer)
