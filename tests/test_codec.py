@@ -642,3 +642,46 @@ def test_multicall_list_shape_builds_records_inside_each_list():
         body, "system.multicall", record_class=Record, shape="multicall/list"
     )
     assert [type(item) for item in entries[0][0]] == [Record, Record]
+
+
+def _large_answer() -> tuple[list, bytes]:
+    """An answer of several times CONVERT_BYTES: records with nested
+    structs and arrays, so conversion happens while it streams."""
+    from txkoji._codec_decode import CONVERT_BYTES
+
+    records = [
+        {
+            "id": index,
+            "nvr": f"pkg-{index}-1.fc40",
+            "extra": {"sizes": [index, 2**40 + index], "note": None},
+            "tags": [f"tag-{index % 7}", "f40"],
+        }
+        for index in range(1200)
+    ]
+    body = encode_response(records)
+    assert len(body) > 3 * CONVERT_BYTES
+    return records, body
+
+
+@pytest.mark.parametrize("chunk", [1000, 4096, 65536])
+def test_large_answer_fed_in_chunks_decodes_like_the_whole(chunk):
+    class Record(Munch):
+        pass
+
+    records, body = _large_answer()
+    decoder = ResponseDecoder("listBuilds", Record, "list")
+    for start in range(0, len(body), chunk):
+        decoder.feed(body[start : start + chunk])
+    value = decoder.close()
+    assert value == records
+    assert all(type(item) is Record for item in value)
+    assert all(type(item.extra) is Munch for item in value)
+
+
+def test_invalid_value_in_a_large_answer_is_refused_while_streaming():
+    _, body = _large_answer()
+    broken = body.replace(b"<int>600</int>", b"<int>six hundred</int>", 1)
+    decoder = ResponseDecoder("listBuilds")
+    with pytest.raises(KojiProtocolError, match="six hundred"):
+        for start in range(0, len(broken), 4096):
+            decoder.feed(broken[start : start + 4096])

@@ -42,6 +42,10 @@ _TAIL_BYTES = 256
 #: of most answers, leave the collector alone.
 PAUSE_GC_BYTES = 16384
 
+#: How much of an answer is parsed before its finished values are converted
+#: and the parsed elements dropped.
+CONVERT_BYTES = 64 * 1024
+
 
 def _excerpt_of(element: Element) -> str:
     """Return the start of ``element``, re-serialized (its start tags and
@@ -254,6 +258,7 @@ class ResponseDecoder(TreeDecoder):
             if len(_PLANS) < 256:
                 _PLANS[key] = plan
         super().__init__(method, plan)
+        self._unconverted = 0
 
     def _top_value(self) -> Element | None:
         if self._top is None:
@@ -282,9 +287,15 @@ class ResponseDecoder(TreeDecoder):
 
     def _feed(self, data: bytes) -> None:
         self.feed_xml(data)
-        top = self._top_value()
-        if top is not None:
-            self.convert_complete(top, self._plan)
+        # Convert (and drop) the finished parts of the tree only once enough
+        # has piled up: memory stays flat on large answers, and a small
+        # answer is walked once, whole, at close().
+        self._unconverted += len(data)
+        if self._unconverted >= CONVERT_BYTES:
+            top = self._top_value()
+            if top is not None:
+                self._unconverted = 0
+                self.convert_complete(top, self._plan)
 
     def close(self) -> Any:
         """Finish decoding and return the answer's value.

@@ -45,6 +45,11 @@ def profiles(files: Sequence[str] | None = None) -> list[str]:
     return koji_config.profiles(files)
 
 
+def _release(outcome: Any, semaphore: defer.DeferredSemaphore) -> Any:
+    semaphore.release()
+    return outcome
+
+
 class HubMethod:
     """A hub method bound to a connection: ``koji.getBuild`` is one; calling
     it calls the hub."""
@@ -268,7 +273,13 @@ class Connection:
         def attempts() -> defer.Deferred:
             return self._retry.run(post, clock=self.reactor, method=method)
 
-        return self._in_flight.run(attempts)
+        in_flight = self._in_flight
+        if in_flight.tokens and not in_flight.waiting:
+            # A free slot and nobody queued: take it without the acquire
+            # Deferred (most calls of a connection that is not saturated).
+            in_flight.tokens -= 1
+            return attempts().addBoth(_release, in_flight)
+        return in_flight.run(attempts)
 
     def login(self, authtype: str | None = None) -> defer.Deferred:
         """Log in to the hub; later calls carry the session.

@@ -167,21 +167,36 @@ class _ClosablePool(webclient.HTTPConnectionPool):
         return super().closeCachedConnections()
 
 
-class _BodyReader(Protocol):
-    """Feed an answer's body to a decoder as it arrives, within a size
-    limit; fire ``finished`` with the decoded value."""
+class _Reader(Protocol):
+    """Read an answer's body; ``finished`` fires when it is read, and
+    cancelling it stops the reading."""
 
-    def __init__(
-        self,
-        decoder: Decoder,
-        limit: int,
-        finished: defer.Deferred,
-        url: str,
-        method: str,
-    ) -> None:
+    def __init__(self) -> None:
+        self.finished: defer.Deferred = defer.Deferred(self._cancel)
+        self._done = False
+
+    def _settle(self) -> defer.Deferred | None:
+        """Return ``finished`` the first time, ``None`` after (once the
+        answer is settled, or the reading cancelled)."""
+        if self._done:
+            return None
+        self._done = True
+        return self.finished
+
+    def _cancel(self, _: defer.Deferred) -> None:
+        if not self._done:
+            self._done = True
+            self.transport.stopProducing()
+
+
+class _BodyReader(_Reader):
+    """Feed an answer's body to a decoder as it arrives, within a size
+    limit; ``finished`` fires with the decoded value."""
+
+    def __init__(self, decoder: Decoder, limit: int, url: str, method: str) -> None:
+        super().__init__()
         self._decoder = decoder
         self._limit = limit
-        self._finished: defer.Deferred | None = finished
         self._url = url
         self._method = method
         self._received = 0
@@ -191,7 +206,7 @@ class _BodyReader(Protocol):
         return mask_url(self._url)
 
     def dataReceived(self, data: bytes) -> None:
-        if self._finished is None:
+        if self._done:
             return
         self._received += len(data)
         if self._received > self._limit:
@@ -211,18 +226,12 @@ class _BodyReader(Protocol):
             self._abort(Failure())
 
     def _abort(self, failure: Failure) -> None:
-        finished, self._finished = self._finished, None
+        finished = self._settle()
         self.transport.stopProducing()
         finished.errback(failure)
 
-    def cancel(self) -> None:
-        """Stop reading (the caller cancelled the call)."""
-        if self._finished is not None:
-            self._finished = None
-            self.transport.stopProducing()
-
     def connectionLost(self, reason: Failure) -> None:
-        finished, self._finished = self._finished, None
+        finished = self._settle()
         if finished is None:
             return
         if reason.check(webclient.ResponseDone, PotentialDataLoss):
@@ -242,11 +251,12 @@ class _BodyReader(Protocol):
         )
 
 
-class _ErrorBodyReader(Protocol):
-    """Keep the start of a non-200 answer for the error message."""
+class _ErrorBodyReader(_Reader):
+    """Keep the start of a non-200 answer for the error message;
+    ``finished`` fires with it as text."""
 
-    def __init__(self, finished: defer.Deferred) -> None:
-        self._finished = finished
+    def __init__(self) -> None:
+        super().__init__()
         self._chunks: list[bytes] = []
         self._size = 0
 
@@ -256,8 +266,10 @@ class _ErrorBodyReader(Protocol):
             self._size += len(data)
 
     def connectionLost(self, reason: Failure) -> None:
-        body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
-        self._finished.callback(body.decode("utf-8", "replace"))
+        finished = self._settle()
+        if finished is not None:
+            body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
+            finished.callback(body.decode("utf-8", "replace"))
 
 
 def _reason_text(failure: Failure) -> str:
@@ -359,12 +371,6 @@ class HubTransport:
             for name, value in headers.items():
                 request_headers.setRawHeaders(name, [value])
         target = normalized_url(url)
-        reader: list[_BodyReader] = []
-
-        def cancel(_: defer.Deferred) -> None:
-            requesting.cancel()
-            if reader:
-                reader[0].cancel()
 
         def send(_: Any = None) -> defer.Deferred:
             return self._agent.request(
@@ -380,27 +386,25 @@ class HubTransport:
             versions = response.headers.getRawHeaders(b"koji-version")
             if versions:
                 self.hub_version = versions[-1].decode("ascii", "replace")
-            body_done: defer.Deferred = defer.Deferred()
             if response.code != 200:
-                response.deliverBody(_ErrorBodyReader(body_done))
-                body_done.addCallback(_http_error, response, url, method)
-                return body_done
-            protocol = _BodyReader(
-                decoder, self.max_response_size, body_done, url, method
-            )
-            reader.append(protocol)
-            response.deliverBody(protocol)
-            return body_done
+                error_reader = _ErrorBodyReader()
+                response.deliverBody(error_reader)
+                return error_reader.finished.addCallback(
+                    _http_error, response, url, method
+                )
+            reader = _BodyReader(decoder, self.max_response_size, url, method)
+            response.deliverBody(reader)
+            return reader.finished
 
-        result: defer.Deferred = defer.Deferred(cancel)
+        # Cancelling this Deferred cancels what it waits on: the request,
+        # or the reading of the answer.
         requesting = send()
         requesting.addErrback(resend_once)
         requesting.addCallback(got_response)
         requesting.addErrback(translate_failure, url, method, self._tls_policy)
-        requesting.chainDeferred(result)
         if self.timeout:
-            _apply_timeout(result, self.reactor, self.timeout, url, method)
-        return result
+            _apply_timeout(requesting, self.reactor, self.timeout, url, method)
+        return requesting
 
     def close(self) -> defer.Deferred:
         """Close every pooled connection.
