@@ -251,3 +251,13 @@ def test_fault_classes_carry_code_string_and_method():
     fault = ParameterError("bad", 1019, "getBuild")
     assert isinstance(fault, KojiFault)
     assert "getBuild" in str(fault) and "bad" in str(fault)
+
+
+@pytest.mark.parametrize(
+    "server", ["ftp://koji.example.com/kojihub", "koji.example.com/kojihub", "http://"]
+)
+def test_server_that_is_not_an_http_url_is_refused_at_construction(server):
+    with pytest.raises(KojiConfigError) as caught:
+        Connection(server=server)
+    assert repr(server) in str(caught.value)
+    assert "http:// or https://" in str(caught.value)

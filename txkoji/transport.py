@@ -25,6 +25,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
+from twisted.web.error import SchemeNotSupported
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IPolicyForHTTPS
@@ -140,7 +141,7 @@ class _CachingEndpointFactory:
                 creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
                 endpoint = wrapClientTLS(creator, endpoint)
             elif uri.scheme != b"http":
-                raise neterror.SchemeNotSupported(f"unsupported scheme {uri.scheme!r}")
+                raise SchemeNotSupported(f"unsupported scheme {uri.scheme!r}")
             self._endpoints[key] = endpoint
         return endpoint
 
