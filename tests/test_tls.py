@@ -133,3 +133,18 @@ async def test_plain_http_to_a_tls_hub_is_a_connection_error(tls_hub_server):
     url = tls_hub_server.url.replace("https://", "http://")
     error = await first_call_error(url)
     assert isinstance(error, KojiConnectionError)
+
+
+@pytest_twisted.ensureDeferred
+async def test_answer_dropped_mid_body_over_tls_is_a_connection_error(
+    tls_hub_server, hub_pki
+):
+    tls_hub_server.hub.faults.add("getBuild", drop=True)
+    koji = Connection(
+        server=tls_hub_server.url, serverca=str(hub_pki.ca_cert), timeout=30
+    )
+    try:
+        with pytest.raises(KojiConnectionError, match="lost after"):
+            await koji.getBuild(1001)
+    finally:
+        await koji.close()

@@ -227,6 +227,9 @@ class FakeHub(Resource):
         self._xml_headers(request)
         request.setHeader(b"Content-Length", str(len(body)).encode())
         request.write(body[: len(body) // 2])
+        # The channel is the transport's producer; over TLS a connection
+        # with a registered producer is not closed until it unregisters.
+        request.transport.unregisterProducer()
         request.transport.loseConnection()
 
     @staticmethod
