@@ -113,6 +113,18 @@ async def test_retry_error_says_the_call_may_have_run(koji, hub) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_write_whose_answer_was_lost_is_not_run_twice(koji, hub) -> None:
+    await koji.login()
+    # The hub commits the write, then the connection drops mid-answer; the
+    # retry carries the same call number, so the hub refuses to run it again.
+    hub.hub.faults.add(method="createTag", drop=True)
+    with pytest.raises(RetryError, match="may have run it"):
+        await koji.createTag("lost-answer")
+    assert hub.hub.calls.count("createTag") == 1
+    assert (await koji.getTag("lost-answer")).name == "lost-answer"
+
+
+@pytest_twisted.ensureDeferred
 async def test_logout_ends_the_session(koji, hub) -> None:
     await koji.login()
     session_id = koji.session_id
