@@ -261,3 +261,20 @@ def test_server_that_is_not_an_http_url_is_refused_at_construction(server):
         Connection(server=server)
     assert repr(server) in str(caught.value)
     assert "http:// or https://" in str(caught.value)
+
+
+@pytest_twisted.ensureDeferred
+async def test_channel_tasks_ordered_by_priority_then_creation(koji):
+    channel = await koji.getChannel("default")
+    tasks = await channel.tasks()
+    assert tasks and all(type(task) is Task for task in tasks)
+    assert {task.channel_id for task in tasks} == {channel.id}
+    keys = [(task.priority, task.create_ts) for task in tasks]
+    assert keys == sorted(keys)
+
+
+@pytest_twisted.ensureDeferred
+async def test_several_order_fields_sort_by_each_in_turn(koji):
+    builds = await koji.listBuilds(queryOpts={"order": "package_id,-build_id"})
+    keys = [(build.package_id, -build.build_id) for build in builds]
+    assert len(builds) > 5 and keys == sorted(keys)

@@ -134,8 +134,9 @@ def _order_key(value: Any) -> tuple[bool, Any]:
 
 def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
     """Apply Koji ``queryOpts`` to ``rows``: ``order`` (a field, ``-field``
-    for descending; nils sort last ascending and first descending, as in
-    PostgreSQL), ``offset``, ``limit`` and ``countOnly``.
+    for descending, or several separated by commas; nils sort last ascending
+    and first descending, as in PostgreSQL), ``offset``, ``limit`` and
+    ``countOnly``.
 
     :returns: the list, or its length with ``countOnly``.
     :raises ParameterError: for a malformed ``queryOpts``.
@@ -146,14 +147,16 @@ def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
         raise ParameterError(f"queryOpts must be a struct, not {query_opts!r}")
     order = query_opts.get("order")
     if order:
-        field_name = order.lstrip("-")
-        if rows and field_name not in rows[0]:
-            raise ParameterError(f"Invalid order field: {field_name}")
-        rows = sorted(
-            rows,
-            key=lambda row: _order_key(row[field_name]),
-            reverse=order.startswith("-"),
-        )
+        # "a,-b": sort by the last key first; Python's sort is stable.
+        for term in reversed(order.split(",")):
+            field_name = term.strip().lstrip("-")
+            if rows and field_name not in rows[0]:
+                raise ParameterError(f"Invalid order field: {field_name}")
+            rows = sorted(
+                rows,
+                key=lambda row, name=field_name: _order_key(row[name]),
+                reverse=term.strip().startswith("-"),
+            )
     if query_opts.get("countOnly"):
         return len(rows)
     offset = query_opts.get("offset") or 0
