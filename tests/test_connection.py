@@ -278,3 +278,19 @@ async def test_several_order_fields_sort_by_each_in_turn(koji):
     builds = await koji.listBuilds(queryOpts={"order": "package_id,-build_id"})
     keys = [(build.package_id, -build.build_id) for build in builds]
     assert len(builds) > 5 and keys == sorted(keys)
+
+
+@pytest_twisted.ensureDeferred
+async def test_latest_builds_targets_and_users_are_typed(koji):
+    from txkoji.target import Target
+    from txkoji.user import User
+
+    latest = await koji.getLatestBuilds("f40-updates")
+    assert latest and all(type(build) is Build for build in latest)
+    assert len({build.package_id for build in latest}) == len(latest)
+    targets = await koji.getBuildTargets(destTagID="f40-candidate")
+    assert targets and all(type(target) is Target for target in targets)
+    assert {target.dest_tag_name for target in targets} == {"f40-candidate"}
+    users = await koji.listUsers(prefix="a")
+    assert [user.name for user in users] == ["alice"]
+    assert type(users[0]) is User

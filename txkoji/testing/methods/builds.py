@@ -270,3 +270,21 @@ def listTags(
     if pattern is not None:
         rows = [r for r in rows if fnmatch.fnmatchcase(r["name"], pattern)]
     return apply_query_opts(rows, queryOpts)
+
+
+@hub_method()
+def getLatestBuilds(
+    ctx: CallContext,
+    tag: Any,
+    event: int | None = None,
+    package: Any = None,
+    type: str | None = None,
+) -> list[dict[str, Any]]:
+    """Return the newest build of each package in ``tag`` and the tags it
+    inherits, as :func:`listTagged` with ``inherit`` and ``latest`` does.
+
+    :raises GenericError: ``No such tagInfo`` for an unknown tag.
+    """
+    return listTagged(
+        ctx, tag, event=event, inherit=True, latest=True, package=package, type=type
+    )

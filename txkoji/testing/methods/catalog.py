@@ -195,3 +195,51 @@ def listHosts(
         and (userID is None or h["user_id"] == user_id)
     ]
     return apply_query_opts(rows, queryOpts)
+
+
+@hub_method()
+def getBuildTargets(
+    ctx: CallContext,
+    info: Any = None,
+    event: int | None = None,
+    buildTagID: Any = None,
+    destTagID: Any = None,
+    queryOpts: Any = None,
+) -> Any:
+    """Return the build targets, all or those matching ``info`` (an id or
+    name), ``buildTagID`` and ``destTagID`` (ids or names)."""
+    st = ctx.state
+    target = st.find("targets", info, False, "build target") if info else None
+    build_tag = st.find("tags", buildTagID, False, "tag") if buildTagID else None
+    dest_tag = st.find("tags", destTagID, False, "tag") if destTagID else None
+    rows = [
+        dict(row)
+        for row in st.targets.values()
+        if (info is None or (target is not None and row["id"] == target["id"]))
+        and (buildTagID is None or (build_tag and row["build_tag"] == build_tag["id"]))
+        and (destTagID is None or (dest_tag and row["dest_tag"] == dest_tag["id"]))
+    ]
+    return apply_query_opts(rows, queryOpts)
+
+
+@hub_method()
+def listUsers(
+    ctx: CallContext,
+    userType: int | None = None,
+    prefix: str | None = None,
+    queryOpts: Any = None,
+    perm: str | None = None,
+    inherited_perm: bool = False,
+) -> Any:
+    """Return the users of ``userType`` (NORMAL, 0, by default), whose names
+    start with ``prefix`` when given.  The data set grants no permissions, so
+    ``perm`` matches no one."""
+    wanted = 0 if userType is None else userType
+    rows = [
+        dict(row)
+        for row in ctx.state.users.values()
+        if row["usertype"] == wanted
+        and (prefix is None or row["name"].startswith(prefix))
+        and perm is None
+    ]
+    return apply_query_opts(rows, queryOpts)
