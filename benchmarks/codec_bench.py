@@ -14,13 +14,13 @@ beside the size of the decoded result.
 from __future__ import annotations
 
 import gc
-import sys
 import time
 import tracemalloc
 import xmlrpc.client
 from collections.abc import Callable
 from typing import Any
 
+from measure import deep_size
 from munch import Munch
 
 from txkoji.codec import ResponseDecoder, encode_response
@@ -118,24 +118,6 @@ def ours(body: bytes, method: str, record_class: type, shape: str) -> Any:
 def stdlib(body: bytes) -> Any:
     """Decode ``body`` with the standard library."""
     return xmlrpc.client.loads(body, use_builtin_types=True)[0][0]
-
-
-def deep_size(value: Any) -> int:
-    """Return the memory ``value`` and everything it holds occupy."""
-    seen: set[int] = set()
-    stack, total = [value], 0
-    while stack:
-        obj = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        total += sys.getsizeof(obj)
-        if isinstance(obj, dict):
-            stack.extend(obj.keys())
-            stack.extend(obj.values())
-        elif isinstance(obj, list):
-            stack.extend(obj)
-    return total
 
 
 def peak_memory(decode: Callable[[], Any]) -> tuple[int, int]:
