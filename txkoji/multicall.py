@@ -87,24 +87,11 @@ class KojiMultiCallIterator:
     Indexing or iterating yields each call's typed value, or raises that
     call's exception (txkoji 0.10's behaviour).
 
-    :param results: the entries: typed values or exception instances, or raw
-        ``system.multicall`` entries (``[value]`` / fault structs) when
-        ``methods`` is given.
-    :param methods: the method of each raw entry, to type it.
-    :param connection: attached to the typed records.
+    :param results: the entries, in call order: typed values, or the
+        exception instances of the calls that failed.
     """
 
-    def __init__(
-        self,
-        results: Sequence[Any],
-        methods: Sequence[str] | None = None,
-        connection: Any = None,
-    ) -> None:
-        if methods is not None:
-            results = [
-                settle_entry(entry, method, connection)
-                for entry, method in zip(results, methods, strict=True)
-            ]
+    def __init__(self, results: Sequence[Any]) -> None:
         self.results = list(results)
 
     def __getitem__(self, index: int) -> Any:

@@ -31,7 +31,6 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from txkoji.exceptions import (
     KojiConnectionError,
@@ -131,24 +130,15 @@ class RetryPolicy:
             attempt cancels the attempt, during a wait ends the wait, and
             either way no further attempt is made.
         """
-        # Most calls succeed at once: only a failure starts the retry loop.
+        # Most calls succeed at once: only a failure starts the retry loop,
+        # which decides whether to try again.
         first = attempt()
-        first.addErrback(self._after_failure, attempt, clock, method, logged_in)
-        return first
-
-    def _after_failure(
-        self,
-        failure: Failure,
-        attempt: Callable[[], defer.Deferred],
-        clock: IReactorTime,
-        method: str,
-        logged_in: bool,
-    ) -> Any:
-        if self.verdict(failure.value, logged_in=logged_in) is Verdict.GIVE_UP:
-            return failure
-        return defer.Deferred.fromCoroutine(
-            self._loop(attempt, clock, method, logged_in, failure.value)
+        first.addErrback(
+            lambda failure: defer.Deferred.fromCoroutine(
+                self._loop(attempt, clock, method, logged_in, failure.value)
+            )
         )
+        return first
 
     async def _loop(
         self,

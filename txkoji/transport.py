@@ -305,7 +305,6 @@ class HubTransport:
         the answer; ``None`` or 0 for no limit.
     :param max_response_size: the largest answer accepted, in bytes.
     :param max_connections_per_host: idle keep-alive connections kept.
-    :param persistent: keep connections open between calls.
     :param connect_timeout: seconds to wait for a TCP connection.
     """
 
@@ -319,14 +318,13 @@ class HubTransport:
         timeout: float | None = None,
         max_response_size: int = 1 << 30,
         max_connections_per_host: int = 16,
-        persistent: bool = True,
         connect_timeout: float = 60.0,
     ) -> None:
         self.reactor = reactor
         self._tls_policy = tls_policy
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self.pool = _ClosablePool(reactor, persistent=persistent)
+        self.pool = _ClosablePool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = max_connections_per_host
         self._agent = webclient.Agent.usingEndpointFactory(
             reactor,
