@@ -11,6 +11,7 @@ from txkoji.config import (
     BOOLEAN_OPTIONS,
     DEFAULTS,
     INTEGER_OPTIONS,
+    SECONDS_OPTIONS,
     ProfileConfig,
     config_files,
     from_options,
@@ -186,6 +187,7 @@ def test_default_section_applies_but_a_profile_option_wins(tmp_path: Path) -> No
         ("max_concurrency", 16),
         ("max_response_size", 1073741824),
         ("max_connections_per_host", 16),
+        ("max_header_size", 65536),
     ],
 )
 def test_option_defaults(tmp_path: Path, home: Path, option: str, default) -> None:
@@ -232,6 +234,39 @@ def test_every_integer_option_is_converted(tmp_path: Path, option: str) -> None:
     cfg = read_config("koji", [one_file(tmp_path, f"{option} = 77\n")])
     assert cfg[option] == 77
     assert type(cfg[option]) is int
+
+
+@pytest.mark.parametrize("option", sorted(SECONDS_OPTIONS))
+@pytest.mark.parametrize(("text", "value"), [("77", 77), ("2.5", 2.5), ("0", 0)])
+def test_every_seconds_option_takes_whole_or_fractional_seconds(
+    tmp_path: Path, option: str, text: str, value: float
+) -> None:
+    cfg = read_config("koji", [one_file(tmp_path, f"{option} = {text}\n")])
+    assert cfg[option] == value
+    assert type(cfg[option]) is type(value)
+    assert from_options(server=SERVER, **{option: value})[option] == value
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [(name, value) for name in sorted(SECONDS_OPTIONS) for value in (-1, "-0.5")]
+    + [("max_retries", -1), ("max_retries", "-3")],
+)
+def test_negative_durations_and_retries_are_refused(option: str, value) -> None:
+    with pytest.raises(KojiConfigError) as info:
+        from_options(server=SERVER, **{option: value})
+    assert repr(option) in str(info.value)
+    assert "at least 0" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "nan", "inf", True])
+def test_timeout_must_be_a_finite_number(value) -> None:
+    with pytest.raises(KojiConfigError, match="'timeout'"):
+        from_options(server=SERVER, timeout=value)
+
+
+def test_zero_retries_are_allowed() -> None:
+    assert from_options(server=SERVER, max_retries=0)["max_retries"] == 0
 
 
 def test_string_options_and_unknown_options_stay_strings(tmp_path: Path) -> None:
@@ -461,13 +496,15 @@ def test_from_options_rejects_unknown_names() -> None:
 @pytest.mark.parametrize(
     ("option", "value"),
     [
-        ("timeout", 1.5),
+        ("timeout", -1.5),
         ("timeout", True),
         ("timeout", "x"),
         ("debug", 1),
         ("debug", "sometimes"),
         ("weburl", 5),
         ("max_connections_per_host", -1),
+        ("max_header_size", 0),
+        ("upload_blocksize", 0),
     ],
 )
 def test_from_options_rejects_bad_values(option: str, value) -> None:

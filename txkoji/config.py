@@ -27,6 +27,7 @@ Every problem is a :class:`~txkoji.exceptions.KojiConfigError` (also a
 from __future__ import annotations
 
 import configparser
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "max_concurrency": 16,
     "max_response_size": 1024 * 1024 * 1024,
     "max_connections_per_host": 16,
+    "max_header_size": 64 * 1024,
 }
 """Every option txkoji knows, with the value a profile gets when no file
 sets it.  ``server`` is listed for completeness, but a profile must set it."""
@@ -90,24 +92,41 @@ BOOLEAN_OPTIONS: frozenset[str] = frozenset(
 INTEGER_OPTIONS: frozenset[str] = frozenset(
     {
         "max_retries",
-        "retry_interval",
-        "offline_retry_interval",
-        "poll_interval",
-        "timeout",
-        "auth_timeout",
         "upload_blocksize",
         "pyver",
         "max_concurrency",
         "max_response_size",
         "max_connections_per_host",
+        "max_header_size",
     }
 )
 """Options read as integers."""
 
 POSITIVE_OPTIONS: frozenset[str] = frozenset(
-    {"max_concurrency", "max_response_size", "max_connections_per_host"}
+    {
+        "upload_blocksize",
+        "max_concurrency",
+        "max_response_size",
+        "max_connections_per_host",
+        "max_header_size",
+    }
 )
-"""Integer options (txkoji's own) that must be at least 1."""
+"""Integer options that must be at least 1."""
+
+NON_NEGATIVE_OPTIONS: frozenset[str] = frozenset({"max_retries"})
+"""Integer options that must be at least 0."""
+
+SECONDS_OPTIONS: frozenset[str] = frozenset(
+    {
+        "retry_interval",
+        "offline_retry_interval",
+        "poll_interval",
+        "timeout",
+        "auth_timeout",
+    }
+)
+"""Options holding a duration in seconds: a finite number of at least 0,
+kept as an int when written as one (``30``), else a float (``2.5``)."""
 
 PATH_OPTIONS: frozenset[str] = frozenset({"cert", "serverca", "keytab", "topdir"})
 """Options holding one file system path; a leading ``~`` is expanded."""
@@ -449,6 +468,37 @@ def _build(
     return ProfileConfig(profile, options, files)
 
 
+def _integer(value: Any) -> int | None:
+    """Return ``value`` as an int (from an int or its decimal text), or
+    None when it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _seconds(value: Any) -> int | float | None:
+    """Return ``value`` as a finite int or float (from a number or its
+    text), or None when it is neither."""
+    number = _integer(value)
+    if number is not None:
+        return number
+    if isinstance(value, float):
+        seconds = value
+    elif isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
 def _name(profile: str | None) -> str:
     return "configuration" if profile is None else f"profile {profile!r}"
 
@@ -476,19 +526,19 @@ def _convert(
                 return state
         bad("a boolean: yes/no, true/false, on/off or 1/0")
     if name in INTEGER_OPTIONS:
-        number: int | None = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, str):
-            try:
-                number = int(value.strip())
-            except ValueError:
-                pass
+        number = _integer(value)
         if number is None:
             bad("an integer")
         if name in POSITIVE_OPTIONS and number < 1:
             bad("an integer of at least 1")
+        if name in NON_NEGATIVE_OPTIONS and number < 0:
+            bad("an integer of at least 0")
         return number
+    if name in SECONDS_OPTIONS:
+        seconds = _seconds(value)
+        if seconds is None or seconds < 0:
+            bad("a number of seconds, at least 0")
+        return seconds
     if name not in DEFAULTS or value is None:
         return value
     if isinstance(value, os.PathLike):
