@@ -35,10 +35,12 @@ from txkoji.exceptions import (
     KojiConnectionError,
     KojiException,
     KojiHTTPError,
+    KojiProtocolError,
     KojiResponseTooLarge,
     KojiTimeoutError,
     KojiTLSError,
 )
+from txkoji.header_limit import HeaderLimitedEndpoint, HeadersTooLarge
 
 #: Query parameters that carry session secrets (legacy query-string auth).
 SECRET_QUERY_KEYS = frozenset({"session-id", "session-key", "callnum"})
@@ -118,15 +120,22 @@ class _CachingEndpointFactory:
     """Build each (scheme, host, port) endpoint once.
 
     Twisted's Agent builds a new endpoint, and encodes the host name again,
-    for every request even when the pool then reuses a connection.
+    for every request even when the pool then reuses a connection.  Each
+    endpoint bounds the header bytes of every answer (see
+    :mod:`txkoji.header_limit`).
     """
 
     def __init__(
-        self, reactor: Any, tls_policy: IPolicyForHTTPS, connect_timeout: float
+        self,
+        reactor: Any,
+        tls_policy: IPolicyForHTTPS,
+        connect_timeout: float,
+        max_header_size: int,
     ) -> None:
         self._reactor = reactor
         self._tls_policy = tls_policy
         self._connect_timeout = connect_timeout
+        self._max_header_size = max_header_size
         self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
 
     def endpointForURI(self, uri):
@@ -142,6 +151,7 @@ class _CachingEndpointFactory:
                 endpoint = wrapClientTLS(creator, endpoint)
             elif uri.scheme != b"http":
                 raise SchemeNotSupported(f"unsupported scheme {uri.scheme!r}")
+            endpoint = HeaderLimitedEndpoint(endpoint, self._max_header_size)
             self._endpoints[key] = endpoint
         return endpoint
 
@@ -306,6 +316,8 @@ class HubTransport:
     :param max_response_size: the largest answer accepted, in bytes.
     :param max_connections_per_host: idle keep-alive connections kept.
     :param connect_timeout: seconds to wait for a TCP connection.
+    :param max_header_size: the most bytes an answer's status line and
+        headers may take.
     """
 
     user_agent = b"txkoji/1.0"
@@ -319,6 +331,7 @@ class HubTransport:
         max_response_size: int = 1 << 30,
         max_connections_per_host: int = 16,
         connect_timeout: float = 60.0,
+        max_header_size: int = 64 * 1024,
     ) -> None:
         self.reactor = reactor
         self._tls_policy = tls_policy
@@ -328,7 +341,9 @@ class HubTransport:
         self.pool.maxPersistentPerHost = max_connections_per_host
         self._agent = webclient.Agent.usingEndpointFactory(
             reactor,
-            _CachingEndpointFactory(reactor, tls_policy, connect_timeout),
+            _CachingEndpointFactory(
+                reactor, tls_policy, connect_timeout, max_header_size
+            ),
             pool=self.pool,
         )
         # The Agent copies these for each request, so they are built once.
@@ -360,8 +375,9 @@ class HubTransport:
         :returns: a Deferred firing with ``decoder.close()``'s value.  It
             fails with ``KojiConnectionError`` (refused, reset, lost),
             ``KojiTLSError``, ``KojiHTTPError`` (status other than 200),
-            ``KojiTimeoutError``, ``KojiResponseTooLarge``, or what the
-            decoder raises (a fault or ``KojiProtocolError``).  Cancelling it
+            ``KojiTimeoutError``, ``KojiResponseTooLarge``,
+            ``KojiProtocolError`` (headers beyond ``max_header_size``), or
+            what the decoder raises (a fault or ``KojiProtocolError``).  Cancelling it
             aborts the request.
         """
         request_headers = self._headers
@@ -437,6 +453,7 @@ def translate_failure(
         cancellation.
     :raises KojiTLSError: for TLS failures, with the reason when known.
     :raises KojiConnectionError: for refused, failed and lost connections.
+    :raises KojiProtocolError: for an answer whose headers were too large.
     """
     if failure.check(KojiException):
         return failure
@@ -445,6 +462,13 @@ def translate_failure(
         return cancelled
     host = urlsplit(url).hostname or ""
     url = mask_url(url)
+    too_large = _find_reason(failure, HeadersTooLarge)
+    if too_large is not None:
+        raise KojiProtocolError(
+            f"the answer to {method or 'the call'} from {url} has more than "
+            f"{too_large.value.limit} bytes of headers (max_header_size)",
+            method,
+        )
     tls = _find_reason(failure, SSL.Error)
     if tls is not None:
         explain = getattr(tls_policy, "verify_problem", None)

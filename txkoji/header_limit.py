@@ -1,0 +1,151 @@
+"""A bound on the HTTP header bytes of each answer.
+
+Twisted's HTTP client limits the length of one header line, but not how
+many lines come: a server sending header lines forever would grow the
+client without end.  :class:`HeaderLimitedEndpoint` wraps the endpoint a
+connection pool connects with; between the transport and the HTTP client
+protocol it counts the bytes of each answer's header section (its status
+line and header lines, any ``1xx`` interim answers included), and aborts
+the connection once they exceed the limit.  The request then fails with
+:class:`HeadersTooLarge` among its reasons (in Twisted's
+``ResponseFailed``), which the caller turns into its own error.
+
+The wrapper reads the byte stream only: it knows a request starts when the
+HTTP client writes, and that the header section ends at the first empty
+line of an answer whose status is not ``1xx``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+#: The empty line ending a header section (lines may end in LF or CRLF, as
+#: Twisted's parser accepts).
+_END_OF_HEADERS = re.compile(rb"\n\r?\n")
+
+#: The status line of an interim (``1xx``) answer, which another header
+#: section follows.
+_INTERIM_STATUS = re.compile(rb"[^ \n]* +1[0-9][0-9][ \r\n]")
+
+
+class HeadersTooLarge(Exception):
+    """An answer's header section exceeded the limit.
+
+    :ivar limit: the limit, in bytes.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the answer's headers exceed {limit} bytes")
+        self.limit = limit
+
+
+class _HeaderLimitedProtocol(ProtocolWrapper):
+    """Counts each answer's header bytes on their way to the HTTP client
+    protocol it wraps, and aborts the connection beyond the limit."""
+
+    def __init__(self, factory: _HeaderLimitedFactory, wrapped: Any) -> None:
+        super().__init__(factory, wrapped)
+        self._limit = factory.max_header_size
+        # The header bytes of the current request's finished interim
+        # answers, and the bytes of the header section being read (None
+        # when none is: between requests, or while a body arrives).
+        self._counted = 0
+        self._section: bytearray | None = None
+        self._refused = False
+
+    def write(self, data: bytes) -> None:
+        self._start_request()
+        super().write(data)
+
+    def writeSequence(self, data: Any) -> None:
+        self._start_request()
+        super().writeSequence(data)
+
+    def _start_request(self) -> None:
+        # A request is written whole before its answer is read, so the
+        # first write after an answer's headers starts the next request.
+        if self._section is None:
+            self._counted = 0
+            self._section = bytearray()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._section is not None:
+            self._read_headers(self._section, data)
+            if self._refused:
+                return
+        super().dataReceived(data)
+
+    def _read_headers(self, section: bytearray, data: bytes) -> None:
+        # An empty line may begin in the bytes already held.
+        search_from = max(0, len(section) - 2)
+        section += data
+        while True:
+            end = _END_OF_HEADERS.search(section, search_from)
+            size = self._counted + (end.end() if end else len(section))
+            if size > self._limit:
+                self._refuse()
+                return
+            if end is None:
+                return
+            if _INTERIM_STATUS.match(section) is None:
+                self._section = None
+                return
+            self._counted = size
+            del section[: end.end()]
+            search_from = 0
+
+    def _refuse(self) -> None:
+        self._refused = True
+        self._section = None
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason: Failure) -> None:
+        if self._refused:
+            reason = Failure(HeadersTooLarge(self._limit))
+        super().connectionLost(reason)
+
+
+class _HeaderLimitedFactory(WrappingFactory):
+    """Wraps each protocol of a factory in a :class:`_HeaderLimitedProtocol`."""
+
+    protocol = _HeaderLimitedProtocol
+    noisy = False
+
+    def __init__(self, wrapped: Any, max_header_size: int) -> None:
+        super().__init__(wrapped)
+        self.max_header_size = max_header_size
+
+
+@implementer(IStreamClientEndpoint)
+class HeaderLimitedEndpoint:
+    """An endpoint whose connections bound each answer's header bytes.
+
+    :param endpoint: the endpoint connected through (TCP, or TLS over TCP).
+    :param max_header_size: the most bytes of status line and headers an
+        answer may have.  Beyond it the connection is aborted, and the
+        request in flight fails with a ``ResponseFailed`` whose reasons hold
+        :class:`HeadersTooLarge`.
+    """
+
+    def __init__(self, endpoint: IStreamClientEndpoint, max_header_size: int) -> None:
+        self._endpoint = endpoint
+        self.max_header_size = max_header_size
+
+    def connect(self, protocol_factory: Any) -> defer.Deferred:
+        """Connect a protocol of ``protocol_factory``.
+
+        :returns: a Deferred firing with that protocol (not its wrapper),
+            as the wrapped endpoint's ``connect`` does.
+        """
+        factory = _HeaderLimitedFactory(protocol_factory, self.max_header_size)
+        connecting = self._endpoint.connect(factory)
+        return connecting.addCallback(lambda wrapper: wrapper.wrappedProtocol)
