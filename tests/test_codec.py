@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import enum
 import math
+import tracemalloc
 import xmlrpc.client
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import pytest
@@ -685,3 +687,151 @@ def test_invalid_value_in_a_large_answer_is_refused_while_streaming():
     with pytest.raises(KojiProtocolError, match="six hundred"):
         for start in range(0, len(broken), 4096):
             decoder.feed(broken[start : start + 4096])
+
+
+# -- bounded memory and work against hostile answers --------------------------
+
+#: Hostile answers, each a start and a unit repeated without end: what the
+#: decoder must say about them while they stream in.
+_ENDLESS = [
+    (b"<value>", b"<array><data><value>", "nest deeper"),
+    (b"<value>", b"<struct><member><name>a</name><value>", "nest deeper"),
+    (b"<value><string>", b"<a/>", "<string> cannot hold elements"),
+    (b"<value><i4>", b"<a>1</a>", "<i4> cannot hold elements"),
+    (b"<value><foo>", b"<a/>", "unknown type <foo>"),
+    (b"<value><array>", b"<x/>", "one <data>"),
+    (b"<value><array><data>", b"<value>1</value><x/>", "expected <value>"),
+    (b"<value><array><data><value>", b"<a/>", "<value> must hold one element"),
+    (b"<value><struct><member><name>", b"<a/>", "<member> must hold"),
+    (b"<value><struct>", b"<member><x/></member>", "<member> must hold"),
+]
+
+
+def _endless(start: bytes, unit: bytes, head: bytes = b"") -> Iterator[bytes]:
+    """Yield the chunks (4 KiB) of an answer that is ``start`` followed by
+    ``unit`` for ever (up to 16 MB)."""
+    head = head or HEAD + b"<methodResponse><params><param>"
+    yield head + start
+    piece = unit * (4096 // len(unit) + 1)
+    for _ in range(16_000_000 // len(piece)):
+        yield piece
+
+
+def _fed_until_refused(decoder: ResponseDecoder, chunks: Iterable[bytes]) -> int:
+    """Feed ``chunks`` until the decoder refuses one; return how many bytes
+    it took."""
+    fed = 0
+    with pytest.raises(KojiProtocolError) as raised:
+        for chunk in chunks:
+            fed += len(chunk)
+            decoder.feed(chunk)
+    _fed_until_refused.error = raised.value
+    return fed
+
+
+@pytest.mark.parametrize(("start", "unit", "problem"), _ENDLESS)
+def test_hostile_answer_is_refused_while_streaming(start, unit, problem):
+    from txkoji._codec_decode import CONVERT_BYTES
+
+    fed = _fed_until_refused(ResponseDecoder("getBuild"), _endless(start, unit))
+    # Refused at the first check after it went wrong: what was parsed but
+    # not yet checked is bounded.
+    assert fed <= 2 * CONVERT_BYTES
+    assert problem in str(_fed_until_refused.error)
+    assert "getBuild" in str(_fed_until_refused.error)
+
+
+@pytest.mark.parametrize(
+    ("head", "unit", "problem"),
+    [
+        (HEAD + b"<methodResponse>", b"<x/>", "<methodResponse> may hold one of"),
+        (HEAD + b"<methodResponse><params>", b"<x/>", "<params> may hold one of"),
+        (HEAD + b"<methodResponse><fault><value><string>", b"<a/>", "cannot hold"),
+        (HEAD + b"<methodResponse><params><param><value>1</value>", b"<a/>", "may"),
+        (HEAD + b"<methodCall>", b"<a/>", "may hold one of <methodResponse>"),
+    ],
+)
+def test_elements_out_of_place_above_the_value_are_refused_while_streaming(
+    head, unit, problem
+):
+    from txkoji._codec_decode import CONVERT_BYTES
+
+    fed = _fed_until_refused(ResponseDecoder("m"), _endless(b"", unit, head))
+    assert fed <= 2 * CONVERT_BYTES
+    assert problem in str(_fed_until_refused.error)
+
+
+@pytest.mark.parametrize(("start", "unit", "problem"), _ENDLESS[:3])
+def test_hostile_answer_in_one_chunk_is_refused_within_bounded_memory(
+    start, unit, problem
+):
+    body = b"".join(_endless(start, unit))[:4_000_000]
+    tracemalloc.start()
+    try:
+        with pytest.raises(KojiProtocolError, match=problem):
+            decode_response(body, "m")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Generous: the elements of 4 MB would take hundreds of MB.
+    assert peak < 16 * 1024 * 1024
+
+
+def test_decoding_memory_stays_near_the_size_of_the_result():
+    records, body = _large_answer()
+    tracemalloc.start()
+    try:
+        value = decode_response(body, "listBuilds", shape="list")
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert value == records
+    # The parsed tree, at most a stretch of the answer at a time, is not
+    # kept: the peak stays near what the result itself holds.
+    assert peak < 2 * held
+
+
+@pytest.mark.parametrize(
+    ("filler", "chunk"), [(b" ", 4096), (b"\n", 65536), (b"<!-- c -->", 1000)]
+)
+def test_prolog_is_bounded(filler, chunk):
+    from txkoji._codec_decode import MAX_PROLOG
+
+    decoder = ResponseDecoder("m")
+    piece = filler * (chunk // len(filler))
+    fed = _fed_until_refused(decoder, (piece for _ in range(10_000_000 // chunk)))
+    assert fed <= MAX_PROLOG + chunk
+    assert f"more than {MAX_PROLOG} bytes before the root element" in str(
+        _fed_until_refused.error
+    )
+
+
+def test_prolog_under_the_bound_decodes_whatever_its_chunks():
+    root = answer("<value>7</value>").removeprefix(HEAD)
+    body = b" \n" * 10_000 + b"<!-- a comment -->" * 1000 + root
+    for chunk in (1, 7, 4096, len(body)):
+        decoder = ResponseDecoder("m")
+        for start in range(0, len(body), chunk):
+            decoder.feed(body[start : start + chunk])
+        assert decoder.close() == "7"
+
+
+def test_byte_order_mark_and_utf16_are_told_apart_byte_by_byte():
+    body = b"\xef\xbb\xbf" + answer("<value>x</value>")
+    decoder = ResponseDecoder("m")
+    for byte in body:
+        decoder.feed(bytes([byte]))
+    assert decoder.close() == "x"
+    decoder = ResponseDecoder("m")
+    decoder.feed(b"  <")
+    with pytest.raises(KojiProtocolError, match="not a UTF-8 XML document"):
+        decoder.feed(b"\x00m")
+
+
+def test_doctype_split_anywhere_across_chunks_is_refused():
+    doc = b"<?xml version='1.0'?>\n<!DOCTYPE methodResponse>"
+    for cut in range(23, len(doc)):
+        decoder = ResponseDecoder("m")
+        with pytest.raises(KojiProtocolError, match="DOCTYPE"):
+            decoder.feed(doc[:cut])
+            decoder.feed(doc[cut:])

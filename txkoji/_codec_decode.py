@@ -2,10 +2,14 @@
 :mod:`txkoji.codec`).
 
 The C-accelerated ElementTree parser builds elements as the bytes arrive;
-after every chunk the decoder converts the elements that are complete
-(every child of an open array or struct but the last) into Python values
-and deletes them, so the tree never holds more than about one chunk of the
-document, and the values are built once, straight into their final classes.
+after every :data:`CONVERT_BYTES` of the document the decoder walks the
+path of open elements: it refuses any element out of place there, and
+nesting beyond :data:`~txkoji._codec_values.MAX_DEPTH`, and converts the
+elements that are complete (every child of an open array or struct but
+the last) into Python values and deletes them.  So the tree never holds
+more than about one such stretch of the document beside the open path,
+whatever the document, and the values are built once, straight into their
+final classes.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from munch import Munch
 
 from txkoji._codec_values import (
     MAX_DEPTH,
+    MEMBER_PROBLEM,
     Invalid,
     Plan,
     expect,
     fill_array,
     fill_struct,
+    leaf_for,
     plan_for,
     value_of,
 )
@@ -42,9 +48,25 @@ _TAIL_BYTES = 256
 #: of most answers, leave the collector alone.
 PAUSE_GC_BYTES = 16384
 
-#: How much of an answer is parsed before its finished values are converted
-#: and the parsed elements dropped.
+#: How much of an answer is parsed before the open elements are checked,
+#: its finished values converted, and the parsed elements dropped (a larger
+#: chunk is parsed in pieces of this size).
 CONVERT_BYTES = 64 * 1024
+
+#: The most bytes a document may have before its root element.
+MAX_PROLOG = 64 * 1024
+
+_WHITESPACE = b" \t\r\n"
+_BOM = b"\xef\xbb\xbf"
+
+#: The elements that may hold each element above an answer's value.
+_ABOVE_VALUE = {
+    "document": ("methodResponse",),
+    "methodResponse": ("params", "fault"),
+    "params": ("param",),
+    "param": ("value",),
+    "fault": ("value",),
+}
 
 
 def _excerpt_of(element: Element) -> str:
@@ -76,14 +98,20 @@ class TreeDecoder:
         self._document = self._builder.start("document", {})
         self._parser = XMLParser(target=self._builder)
         self._partial: dict[Element, Any] = {}
-        self._prolog: bytes | None = b""
+        # Until the root element starts: the bytes before it, the document's
+        # first bytes (quoted in errors), the last few (a declaration may
+        # straddle two chunks), and its start while too short to tell
+        # whether it is UTF-8 XML (None once it is).
+        self._prolog_size: int | None = 0
+        self._first = b""
+        self._prolog_tail = b""
+        self._undecided: bytes | None = b""
         self._tail = b""
         # Lines before the last chunk fed (which is counted only when the
         # next one comes: most answers arrive whole).
         self._lines = 0
         self._last = b""
         self._error: KojiProtocolError | None = None
-        self._top: Element | None = None
 
     # -- errors ---------------------------------------------------------
 
@@ -117,28 +145,45 @@ class TreeDecoder:
     # -- parsing --------------------------------------------------------
 
     def _check_prolog(self, data: bytes) -> None:
-        prolog = self._prolog + data if self._prolog else data
-        self._prolog = prolog
+        if len(self._first) < EXCERPT_CHARS:
+            self._first += data[: EXCERPT_CHARS - len(self._first)]
+        window = self._prolog_tail + data if self._prolog_tail else data
+        self._prolog_tail = window[-8:]
         # Both declarations start with "<!": one scan rules them out.
-        if b"<!" in prolog and (b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog):
+        if b"<!" in window and (b"<!DOCTYPE" in window or b"<!ENTITY" in window):
             problem = "a DOCTYPE or entity declaration is refused"
-        else:
-            start = prolog
-            if start[:1] != b"<":
-                start = start.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf")
-            if start[:1] in (b"", b"<") and start[1:2] != b"\x00":
-                return
+        elif self._undecided is not None and not self._starts_as_xml(data):
             problem = "not a UTF-8 XML document"
-        raise self._fail(problem, prolog[:EXCERPT_CHARS].decode("utf-8", "replace"))
+        else:
+            return
+        raise self._fail(problem, self._first.decode("utf-8", "replace"))
+
+    def _starts_as_xml(self, data: bytes) -> bool:
+        """Tell whether the document, ``data`` its latest chunk, may be
+        UTF-8 XML: after any whitespace and byte order mark, a ``<`` not
+        followed by a NUL (as UTF-16 would have it).  Too short to tell
+        yet counts as yes."""
+        start = self._undecided + data if self._undecided else data
+        if start[:1] != b"<":
+            start = start.lstrip(_WHITESPACE)
+            if _BOM.startswith(start):
+                self._undecided = start
+                return True
+            start = start.removeprefix(_BOM)
+        if start[:1] not in (b"", b"<") or start[1:2] == b"\x00":
+            return False
+        self._undecided = start if len(start) < 2 else None
+        return True
 
     def feed_xml(self, data: bytes) -> None:
         """Parse ``data``, the next chunk of the document.
 
-        :raises KojiProtocolError: when the document cannot be XML-RPC.
+        :raises KojiProtocolError: when the document cannot be XML-RPC, or
+            has more than :data:`MAX_PROLOG` bytes before its root element.
         """
         if self._error is not None:
             raise self._error
-        if self._prolog is not None:
+        if self._prolog_size is not None:
             self._check_prolog(data)
         if self._last:
             self._lines += self._last.count(b"\n")
@@ -151,8 +196,16 @@ class TreeDecoder:
             )
         self._last = data
         self._tail = (self._tail + data[-_TAIL_BYTES:])[-_TAIL_BYTES:]
-        if self._prolog is not None and len(self._document):
-            self._prolog = None
+        if self._prolog_size is not None:
+            if len(self._document):
+                self._prolog_size = None
+                return
+            self._prolog_size += len(data)
+            if self._prolog_size > MAX_PROLOG:
+                raise self._fail(
+                    f"more than {MAX_PROLOG} bytes before the root element",
+                    self._first.decode("utf-8", "replace"),
+                )
 
     def close_xml(self) -> Element:
         """Finish parsing and return the document's root element.
@@ -174,46 +227,99 @@ class TreeDecoder:
 
     # -- converting -----------------------------------------------------
 
-    def convert_complete(self, value: Element, plan: Plan) -> None:
-        """Convert and drop the complete parts of ``value``, which is still
-        being parsed: along the open path from ``value`` down, every child
-        of an array or struct but the last is complete."""
-        partial = self._partial
-        depth = 0
+    def check_open_path(self) -> None:
+        """Check the open elements of the document, and convert and drop
+        the complete parts of its value.
+
+        Along the path of the elements still open (from the root, down
+        each element's last child), each element must be in its place,
+        hold no more elements than its kind may, and nest no deeper than
+        :data:`~txkoji._codec_values.MAX_DEPTH` arrays and structs; every
+        child of an array or struct but the last is complete, and is
+        converted (and checked) at once.
+
+        :raises KojiProtocolError: for the first element out of place.
+        """
         try:
-            while len(value) == 1 and depth < MAX_DEPTH:
-                typed = value[0]
-                depth += 1
-                if typed.tag == "array":
-                    if len(typed) != 1 or typed[0].tag != "data":
-                        return
-                    data = typed[0]
-                    done = len(data) - 1
-                    if done > 0:
-                        items = partial.get(data)
-                        if items is None:
-                            items = partial[data] = []
-                        fill_array(data[:done], items, plan.items, depth, partial)
-                        del data[:done]
-                    if done < 0:
-                        return
-                    value, plan = data[-1], plan.items
-                elif typed.tag == "struct":
-                    done = len(typed) - 1
-                    if done > 0:
-                        obj = partial.get(typed)
-                        if obj is None:
-                            cls = plan.struct_class
-                            obj = partial[typed] = cls.__new__(cls)
-                        fill_struct(typed[:done], obj, plan.members, depth, partial)
-                        del typed[:done]
-                    if done < 0 or len(typed[-1]) != 2:
-                        return
-                    value, plan = typed[-1][1], plan.members
-                else:
+            node, plan = self._document, self._plan
+            while node.tag != "value":
+                count = len(node)
+                if not count:
                     return
+                child = node[0]
+                if count > 1 or child.tag not in _ABOVE_VALUE[node.tag]:
+                    raise Invalid(
+                        f"<{node.tag}> may hold one of "
+                        + ", ".join(f"<{tag}>" for tag in _ABOVE_VALUE[node.tag]),
+                        node,
+                    )
+                plan = _FAULT_PLAN if node.tag == "fault" else self._plan
+                node = child
+            self._convert_complete(node, plan)
         except Invalid as invalid:
             raise self.fail_element(invalid) from None
+
+    def _convert_complete(self, value: Element, plan: Plan) -> None:
+        partial = self._partial
+        depth = 0
+        while True:
+            count = len(value)
+            if not count:
+                return
+            typed = value[0]
+            if count > 1:
+                raise Invalid("<value> must hold one element", value)
+            tag = typed.tag
+            if tag != "array" and tag != "struct":
+                if leaf_for(tag) is None:
+                    raise Invalid(f"unknown type <{tag}>", typed)
+                if len(typed):
+                    raise Invalid(f"<{tag}> cannot hold elements", typed)
+                return
+            if depth >= MAX_DEPTH:
+                raise Invalid(f"values nest deeper than {MAX_DEPTH} levels", typed)
+            depth += 1
+            if tag == "array":
+                count = len(typed)
+                if not count:
+                    return
+                data = typed[0]
+                if count > 1 or data.tag != "data":
+                    raise Invalid("<array> must hold one <data>", typed)
+                done = len(data) - 1
+                if done > 0:
+                    items = partial.get(data)
+                    if items is None:
+                        items = partial[data] = []
+                    fill_array(data[:done], items, plan.items, depth, partial)
+                    del data[:done]
+                if done < 0:
+                    return
+                value, plan = data[-1], plan.items
+                if value.tag != "value":
+                    raise Invalid(f"expected <value>, found <{value.tag}>", value)
+            else:
+                done = len(typed) - 1
+                if done > 0:
+                    obj = partial.get(typed)
+                    if obj is None:
+                        cls = plan.struct_class
+                        obj = partial[typed] = cls.__new__(cls)
+                    fill_struct(typed[:done], obj, plan.members, depth, partial)
+                    del typed[:done]
+                if done < 0:
+                    return
+                member = typed[-1]
+                count = len(member)
+                if member.tag != "member" or count > 2:
+                    raise Invalid(MEMBER_PROBLEM, member)
+                if count and (member[0].tag != "name" or len(member[0])):
+                    raise Invalid(MEMBER_PROBLEM, member)
+                if count < 2:
+                    return
+                value, plan = member[1], plan.members
+                if value.tag != "value":
+                    raise Invalid(MEMBER_PROBLEM, member)
 
 
 #: The plans of the fault struct, and of the answers decoded so far.
@@ -260,21 +366,12 @@ class ResponseDecoder(TreeDecoder):
         super().__init__(method, plan)
         self._unconverted = 0
 
-    def _top_value(self) -> Element | None:
-        if self._top is None:
-            node = self._document
-            for tag in ("methodResponse", "params", "param", "value"):
-                if not len(node) or node[0].tag != tag:
-                    return None
-                node = node[0]
-            self._top = node
-        return self._top
-
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next chunk of the body.
 
         :raises KojiProtocolError: as soon as the document cannot be a valid
-            answer (a DOCTYPE, malformed XML, an invalid value).
+            answer (a DOCTYPE, malformed XML, an invalid value, nesting too
+            deep).
         """
         if len(data) < PAUSE_GC_BYTES or not gc.isenabled():
             self._feed(data)
@@ -286,16 +383,19 @@ class ResponseDecoder(TreeDecoder):
             gc.enable()
 
     def _feed(self, data: bytes) -> None:
-        self.feed_xml(data)
-        # Convert (and drop) the finished parts of the tree only once enough
-        # has piled up: memory stays flat on large answers, and a small
-        # answer is walked once, whole, at close().
-        self._unconverted += len(data)
-        if self._unconverted >= CONVERT_BYTES:
-            top = self._top_value()
-            if top is not None:
+        # Check the open elements, and convert (and drop) the finished parts
+        # of the tree, only once enough has piled up: memory stays flat on
+        # large answers, and a small answer is walked once, whole, at
+        # close().  A large chunk is parsed in pieces, each checked.
+        for start in range(0, len(data), CONVERT_BYTES):
+            piece = data
+            if len(data) > CONVERT_BYTES:
+                piece = data[start : start + CONVERT_BYTES]
+            self.feed_xml(piece)
+            self._unconverted += len(piece)
+            if self._unconverted >= CONVERT_BYTES:
                 self._unconverted = 0
-                self.convert_complete(top, self._plan)
+                self.check_open_path()
 
     def close(self) -> Any:
         """Finish decoding and return the answer's value.

@@ -209,7 +209,8 @@ def value_of(value: Element, plan: Plan, depth: int, partial: dict) -> Any:
     raise Invalid(f"unknown type <{tag}>", typed)
 
 
-_MEMBER = "<member> must hold <name> and <value>"
+#: Why a ``<member>`` is refused.
+MEMBER_PROBLEM = "<member> must hold <name> and <value>"
 
 
 def fill_struct(
@@ -220,11 +221,11 @@ def fill_struct(
     leaves = LEAVES
     for member in members:
         if len(member) != 2:
-            raise Invalid(_MEMBER, member)
+            raise Invalid(MEMBER_PROBLEM, member)
         name = member[0]
         value = member[1]
         if name.tag != "name" or value.tag != "value" or len(name):
-            raise Invalid(_MEMBER, member)
+            raise Invalid(MEMBER_PROBLEM, member)
         # Most members are scalars: convert those here, sparing a call of
         # value_of(), which handles everything else (and explains any
         # scalar that does not convert).
