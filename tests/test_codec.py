@@ -795,7 +795,7 @@ def test_decoding_memory_stays_near_the_size_of_the_result():
     ("filler", "chunk"), [(b" ", 4096), (b"\n", 65536), (b"<!-- c -->", 1000)]
 )
 def test_prolog_is_bounded(filler, chunk):
-    from txkoji._codec_decode import MAX_PROLOG
+    from txkoji._codec_prolog import MAX_PROLOG
 
     decoder = ResponseDecoder("m")
     piece = filler * (chunk // len(filler))
@@ -835,3 +835,46 @@ def test_doctype_split_anywhere_across_chunks_is_refused():
         with pytest.raises(KojiProtocolError, match="DOCTYPE"):
             decoder.feed(doc[:cut])
             decoder.feed(doc[cut:])
+
+
+@pytest.mark.parametrize(
+    "markup", ["<!-- a comment -->", "<![CDATA[x]]>", "<?pi data?>"]
+)
+@pytest.mark.parametrize("cut", [None, 0, 1])
+def test_other_markup_inside_the_document_is_refused(markup, cut):
+    body = answer(
+        f"<value><array><data>{markup}<value>1</value></data></array></value>"
+    )
+    at = body.index(markup.encode())
+    decoder = ResponseDecoder("m")
+    with pytest.raises(KojiProtocolError, match="comment, CDATA section or processing"):
+        if cut is None:
+            decoder.feed(body)
+        else:
+            # Split right before the markup, or inside its "<!" or "<?".
+            decoder.feed(body[: at + cut])
+            decoder.feed(body[at + cut :])
+
+
+def test_comments_before_the_root_element_are_allowed():
+    root = answer("<value>7</value>").removeprefix(HEAD)
+    assert decode_response(HEAD + b"<!-- <a> -->\n<?pi x?>" + root, "m") == "7"
+
+
+@pytest.mark.parametrize("chunk", [1000, 65536, 300_000])
+def test_long_texts_fed_in_chunks_decode_whole(chunk):
+    value = {"log": "x" * 1_000_000, "blob": b"\\0\\1" * 300_000, "n": [1, 2]}
+    body = encode_response(value)
+    decoder = ResponseDecoder("m")
+    for start in range(0, len(body), chunk):
+        decoder.feed(body[start : start + chunk])
+    assert decoder.close() == value
+
+
+def test_truncated_long_text_is_refused_at_close():
+    body = HEAD + b"<methodResponse><params><param><value><string>" + b"y" * 500_000
+    decoder = ResponseDecoder("m")
+    for start in range(0, len(body), 4096):
+        decoder.feed(body[start : start + 4096])
+    with pytest.raises(KojiProtocolError, match="no element found"):
+        decoder.close()

@@ -20,15 +20,12 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from munch import Munch
 
+from txkoji._codec_open_path import convert_open_path
+from txkoji._codec_prolog import PrologCheck
 from txkoji._codec_values import (
-    MAX_DEPTH,
-    MEMBER_PROBLEM,
     Invalid,
     Plan,
     expect,
-    fill_array,
-    fill_struct,
-    leaf_for,
     plan_for,
     value_of,
 )
@@ -52,21 +49,6 @@ PAUSE_GC_BYTES = 16384
 #: its finished values converted, and the parsed elements dropped (a larger
 #: chunk is parsed in pieces of this size).
 CONVERT_BYTES = 64 * 1024
-
-#: The most bytes a document may have before its root element.
-MAX_PROLOG = 64 * 1024
-
-_WHITESPACE = b" \t\r\n"
-_BOM = b"\xef\xbb\xbf"
-
-#: The elements that may hold each element above an answer's value.
-_ABOVE_VALUE = {
-    "document": ("methodResponse",),
-    "methodResponse": ("params", "fault"),
-    "params": ("param",),
-    "param": ("value",),
-    "fault": ("value",),
-}
 
 
 def _excerpt_of(element: Element) -> str:
@@ -98,14 +80,8 @@ class TreeDecoder:
         self._document = self._builder.start("document", {})
         self._parser = XMLParser(target=self._builder)
         self._partial: dict[Element, Any] = {}
-        # Until the root element starts: the bytes before it, the document's
-        # first bytes (quoted in errors), the last few (a declaration may
-        # straddle two chunks), and its start while too short to tell
-        # whether it is UTF-8 XML (None once it is).
-        self._prolog_size: int | None = 0
-        self._first = b""
-        self._prolog_tail = b""
-        self._undecided: bytes | None = b""
+        # Checks the bytes before the root element, until it starts.
+        self._prolog: PrologCheck | None = PrologCheck()
         self._tail = b""
         # Lines before the last chunk fed (which is counted only when the
         # next one comes: most answers arrive whole).
@@ -144,47 +120,56 @@ class TreeDecoder:
 
     # -- parsing --------------------------------------------------------
 
-    def _check_prolog(self, data: bytes) -> None:
-        if len(self._first) < EXCERPT_CHARS:
-            self._first += data[: EXCERPT_CHARS - len(self._first)]
-        window = self._prolog_tail + data if self._prolog_tail else data
-        self._prolog_tail = window[-8:]
-        # Both declarations start with "<!": one scan rules them out.
-        if b"<!" in window and (b"<!DOCTYPE" in window or b"<!ENTITY" in window):
-            problem = "a DOCTYPE or entity declaration is refused"
-        elif self._undecided is not None and not self._starts_as_xml(data):
-            problem = "not a UTF-8 XML document"
-        else:
-            return
-        raise self._fail(problem, self._first.decode("utf-8", "replace"))
-
-    def _starts_as_xml(self, data: bytes) -> bool:
-        """Tell whether the document, ``data`` its latest chunk, may be
-        UTF-8 XML: after any whitespace and byte order mark, a ``<`` not
-        followed by a NUL (as UTF-16 would have it).  Too short to tell
-        yet counts as yes."""
-        start = self._undecided + data if self._undecided else data
-        if start[:1] != b"<":
-            start = start.lstrip(_WHITESPACE)
-            if _BOM.startswith(start):
-                self._undecided = start
-                return True
-            start = start.removeprefix(_BOM)
-        if start[:1] not in (b"", b"<") or start[1:2] == b"\x00":
-            return False
-        self._undecided = start if len(start) < 2 else None
-        return True
-
     def feed_xml(self, data: bytes) -> None:
         """Parse ``data``, the next chunk of the document.
 
-        :raises KojiProtocolError: when the document cannot be XML-RPC, or
-            has more than :data:`MAX_PROLOG` bytes before its root element.
+        :raises KojiProtocolError: when the document cannot be XML-RPC, has
+            more than :data:`~txkoji._codec_prolog.MAX_PROLOG` bytes before its root element, or
+            holds a comment, CDATA section or processing instruction inside
+            its root element (none of which XML-RPC needs, and each a token
+            the parser would scan again and again while it grows).
         """
         if self._error is not None:
             raise self._error
-        if self._prolog_size is not None:
-            self._check_prolog(data)
+        if self._prolog is not None:
+            problem = self._prolog.check(data)
+            if problem:
+                raise self._fail(problem, self._prolog.excerpt)
+            data = self._parse_prolog(self._prolog, data)
+        if data:
+            if (b"!" in data or b"?" in data) and self._other_markup(data):
+                raise self._fail(
+                    "a comment, CDATA section or processing instruction is refused "
+                    "inside the document",
+                    data[:EXCERPT_CHARS].decode("utf-8", "replace"),
+                )
+            self._parse(data)
+
+    def _other_markup(self, data: bytes) -> bool:
+        """Tell whether ``data``, the next chunk inside the root element,
+        holds ``<!`` or ``<?``."""
+        if b"<!" in data or b"<?" in data:
+            return True
+        return self._tail[-1:] == b"<" and data[:1] in (b"!", b"?")
+
+    def _parse_prolog(self, prolog: PrologCheck, data: bytes) -> bytes:
+        """Parse ``data`` up to the end of the root element's start tag, one
+        ``>`` at a time, and return the rest (empty while the root has not
+        started)."""
+        start = 0
+        while start < len(data):
+            end = data.find(b">", start) + 1 or len(data)
+            self._parse(data[start:end] if start or end < len(data) else data)
+            if len(self._document):
+                self._prolog = None
+                return data[end:]
+            problem = prolog.count(end - start)
+            if problem:
+                raise self._fail(problem, prolog.excerpt)
+            start = end
+        return b""
+
+    def _parse(self, data: bytes) -> None:
         if self._last:
             self._lines += self._last.count(b"\n")
         try:
@@ -196,16 +181,6 @@ class TreeDecoder:
             )
         self._last = data
         self._tail = (self._tail + data[-_TAIL_BYTES:])[-_TAIL_BYTES:]
-        if self._prolog_size is not None:
-            if len(self._document):
-                self._prolog_size = None
-                return
-            self._prolog_size += len(data)
-            if self._prolog_size > MAX_PROLOG:
-                raise self._fail(
-                    f"more than {MAX_PROLOG} bytes before the root element",
-                    self._first.decode("utf-8", "replace"),
-                )
 
     def close_xml(self) -> Element:
         """Finish parsing and return the document's root element.
@@ -229,97 +204,15 @@ class TreeDecoder:
 
     def check_open_path(self) -> None:
         """Check the open elements of the document, and convert and drop
-        the complete parts of its value.
-
-        Along the path of the elements still open (from the root, down
-        each element's last child), each element must be in its place,
-        hold no more elements than its kind may, and nest no deeper than
-        :data:`~txkoji._codec_values.MAX_DEPTH` arrays and structs; every
-        child of an array or struct but the last is complete, and is
-        converted (and checked) at once.
+        the complete parts of its value (see
+        :func:`~txkoji._codec_open_path.convert_open_path`).
 
         :raises KojiProtocolError: for the first element out of place.
         """
         try:
-            node, plan = self._document, self._plan
-            while node.tag != "value":
-                count = len(node)
-                if not count:
-                    return
-                child = node[0]
-                if count > 1 or child.tag not in _ABOVE_VALUE[node.tag]:
-                    raise Invalid(
-                        f"<{node.tag}> may hold one of "
-                        + ", ".join(f"<{tag}>" for tag in _ABOVE_VALUE[node.tag]),
-                        node,
-                    )
-                plan = _FAULT_PLAN if node.tag == "fault" else self._plan
-                node = child
-            self._convert_complete(node, plan)
+            convert_open_path(self._document, self._plan, _FAULT_PLAN, self._partial)
         except Invalid as invalid:
             raise self.fail_element(invalid) from None
-
-    def _convert_complete(self, value: Element, plan: Plan) -> None:
-        partial = self._partial
-        depth = 0
-        while True:
-            count = len(value)
-            if not count:
-                return
-            typed = value[0]
-            if count > 1:
-                raise Invalid("<value> must hold one element", value)
-            tag = typed.tag
-            if tag != "array" and tag != "struct":
-                if leaf_for(tag) is None:
-                    raise Invalid(f"unknown type <{tag}>", typed)
-                if len(typed):
-                    raise Invalid(f"<{tag}> cannot hold elements", typed)
-                return
-            if depth >= MAX_DEPTH:
-                raise Invalid(f"values nest deeper than {MAX_DEPTH} levels", typed)
-            depth += 1
-            if tag == "array":
-                count = len(typed)
-                if not count:
-                    return
-                data = typed[0]
-                if count > 1 or data.tag != "data":
-                    raise Invalid("<array> must hold one <data>", typed)
-                done = len(data) - 1
-                if done > 0:
-                    items = partial.get(data)
-                    if items is None:
-                        items = partial[data] = []
-                    fill_array(data[:done], items, plan.items, depth, partial)
-                    del data[:done]
-                if done < 0:
-                    return
-                value, plan = data[-1], plan.items
-                if value.tag != "value":
-                    raise Invalid(f"expected <value>, found <{value.tag}>", value)
-            else:
-                done = len(typed) - 1
-                if done > 0:
-                    obj = partial.get(typed)
-                    if obj is None:
-                        cls = plan.struct_class
-                        obj = partial[typed] = cls.__new__(cls)
-                    fill_struct(typed[:done], obj, plan.members, depth, partial)
-                    del typed[:done]
-                if done < 0:
-                    return
-                member = typed[-1]
-                count = len(member)
-                if member.tag != "member" or count > 2:
-                    raise Invalid(MEMBER_PROBLEM, member)
-                if count and (member[0].tag != "name" or len(member[0])):
-                    raise Invalid(MEMBER_PROBLEM, member)
-                if count < 2:
-                    return
-                value, plan = member[1], plan.members
-                if value.tag != "value":
-                    raise Invalid(MEMBER_PROBLEM, member)
 
 
 #: The plans of the fault struct, and of the answers decoded so far.
@@ -365,6 +258,9 @@ class ResponseDecoder(TreeDecoder):
                 _PLANS[key] = plan
         super().__init__(method, plan)
         self._unconverted = 0
+        self._held: list[bytes] = []
+        self._held_size = 0
+        self._hold_limit = CONVERT_BYTES
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next chunk of the body.
@@ -391,11 +287,30 @@ class ResponseDecoder(TreeDecoder):
             piece = data
             if len(data) > CONVERT_BYTES:
                 piece = data[start : start + CONVERT_BYTES]
-            self.feed_xml(piece)
-            self._unconverted += len(piece)
-            if self._unconverted >= CONVERT_BYTES:
-                self._unconverted = 0
-                self.check_open_path()
+            if b"<" in piece or self._prolog is not None:
+                self._hold_limit = CONVERT_BYTES
+            else:
+                # Text, or the inside of one long tag, which the parser would
+                # scan again from its start at every chunk: held, and parsed
+                # in batches twice as large each time.
+                self._held.append(piece)
+                self._held_size += len(piece)
+                if self._held_size < self._hold_limit:
+                    continue
+                self._hold_limit *= 2
+                piece = b""
+            if self._held:
+                piece = b"".join([*self._held, piece])
+                self._held.clear()
+                self._held_size = 0
+            self._parse_piece(piece)
+
+    def _parse_piece(self, piece: bytes) -> None:
+        self.feed_xml(piece)
+        self._unconverted += len(piece)
+        if self._unconverted >= CONVERT_BYTES:
+            self._unconverted = 0
+            self.check_open_path()
 
     def close(self) -> Any:
         """Finish decoding and return the answer's value.
@@ -405,6 +320,9 @@ class ResponseDecoder(TreeDecoder):
         :raises KojiProtocolError: when the document was truncated,
             malformed, or not a valid answer.
         """
+        if self._held:
+            self._parse_piece(b"".join(self._held))
+            self._held.clear()
         root = self.close_xml()
         try:
             expect(root, "methodResponse")
