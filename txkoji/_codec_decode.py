@@ -124,33 +124,53 @@ class TreeDecoder:
         """Parse ``data``, the next chunk of the document.
 
         :raises KojiProtocolError: when the document cannot be XML-RPC, has
-            more than :data:`~txkoji._codec_prolog.MAX_PROLOG` bytes before its root element, or
+            more than :data:`~txkoji._codec_prolog.MAX_PROLOG` bytes before
+            its root element, or
             holds a comment, CDATA section or processing instruction inside
             its root element (none of which XML-RPC needs, and each a token
             the parser would scan again and again while it grows).
         """
         if self._error is not None:
             raise self._error
-        if self._prolog is not None:
-            problem = self._prolog.check(data)
+        prolog = self._prolog
+        if prolog is not None:
+            problem = prolog.check(data)
             if problem:
-                raise self._fail(problem, self._prolog.excerpt)
-            data = self._parse_prolog(self._prolog, data)
+                raise self._fail(problem, prolog.excerpt)
+            root = prolog.root_offset(data) if not self._last else -1
+            if root < 0:
+                data = self._parse_prolog(prolog, data)
+            else:
+                # The usual first chunk: the prolog, then the root element.
+                self._refuse_other_markup(data, root)
+                self._parse(data)
+                if len(self._document):
+                    self._prolog = None
+                return
         if data:
-            if (b"!" in data or b"?" in data) and self._other_markup(data):
-                raise self._fail(
-                    "a comment, CDATA section or processing instruction is refused "
-                    "inside the document",
-                    data[:EXCERPT_CHARS].decode("utf-8", "replace"),
-                )
+            self._refuse_other_markup(data, 0)
             self._parse(data)
 
-    def _other_markup(self, data: bytes) -> bool:
-        """Tell whether ``data``, the next chunk inside the root element,
-        holds ``<!`` or ``<?``."""
-        if b"<!" in data or b"<?" in data:
-            return True
-        return self._tail[-1:] == b"<" and data[:1] in (b"!", b"?")
+    def _refuse_other_markup(self, data: bytes, start: int) -> None:
+        """Refuse ``<!`` or ``<?`` in ``data`` from ``start`` on, the inside
+        of the root element."""
+        at = -1
+        if data.find(b"!", start) >= 0 or data.find(b"?", start) >= 0:
+            found = [data.find(b"<!", start), data.find(b"<?", start)]
+            at = min((offset for offset in found if offset >= 0), default=-1)
+        if (
+            at < 0
+            and not start
+            and self._tail[-1:] == b"<"
+            and data[:1] in (b"!", b"?")
+        ):
+            at = 0
+        if at >= 0:
+            raise self._fail(
+                "a comment, CDATA section or processing instruction is refused "
+                "inside the document",
+                data[at : at + EXCERPT_CHARS].decode("utf-8", "replace"),
+            )
 
     def _parse_prolog(self, prolog: PrologCheck, data: bytes) -> bytes:
         """Parse ``data`` up to the end of the root element's start tag, one

@@ -3,6 +3,8 @@ chunk by chunk, in time linear in its size."""
 
 from __future__ import annotations
 
+import re
+
 #: The most bytes a document may have before its root element.
 MAX_PROLOG = 64 * 1024
 
@@ -10,6 +12,13 @@ MAX_PROLOG = 64 * 1024
 EXCERPT_BYTES = 100
 
 _WHITESPACE = b" \t\r\n"
+
+#: A whole prolog (byte order mark, whitespace, processing instructions
+#: such as the XML declaration, comments), then the start of the root
+#: element.
+_PROLOG_THEN_ROOT = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]|<\?.*?\?>|<!--.*?-->)*+<(?=[^!?])", re.DOTALL
+)
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -21,6 +30,8 @@ class PrologCheck:
     error messages), its last few (a declaration may straddle two chunks),
     and its start while too short to tell whether it is XML are kept.
     """
+
+    __slots__ = ("_first", "_tail", "_undecided", "_size")
 
     def __init__(self) -> None:
         self._first = b""
@@ -38,9 +49,13 @@ class PrologCheck:
 
         :returns: what is wrong, or None.
         """
-        if len(self._first) < EXCERPT_BYTES:
-            self._first += data[: EXCERPT_BYTES - len(self._first)]
-        window = self._tail + data if self._tail else data
+        if self._tail:
+            window = self._tail + data
+            if len(self._first) < EXCERPT_BYTES:
+                self._first += data[: EXCERPT_BYTES - len(self._first)]
+        else:
+            window = data
+            self._first = data[:EXCERPT_BYTES]
         self._tail = window[-8:]
         # Both declarations start with "<!": one scan rules them out.
         if b"<!" in window and (b"<!DOCTYPE" in window or b"<!ENTITY" in window):
@@ -48,6 +63,13 @@ class PrologCheck:
         if self._undecided is not None and not self._starts_as_xml(data):
             return "not a UTF-8 XML document"
         return None
+
+    def root_offset(self, data: bytes) -> int:
+        """Return where the root element starts in ``data``, the first chunk
+        of the document, or -1 when that chunk ends before it does (or is
+        not XML)."""
+        match = _PROLOG_THEN_ROOT.match(data)
+        return match.end() - 1 if match else -1
 
     def count(self, size: int) -> str | None:
         """Count ``size`` more bytes parsed before the root element.

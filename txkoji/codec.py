@@ -8,8 +8,13 @@ passes keyword arguments as a trailing struct marked ``__starstar``
 :func:`encode_fault` and :func:`decode_call` serve the hub's side (the fake
 hub in :mod:`txkoji.testing`).
 
-Decoding refuses any DOCTYPE or entity declaration, and reports every
-malformed document as :class:`~txkoji.exceptions.KojiProtocolError`.
+Decoding refuses any DOCTYPE or entity declaration, more than 64 KiB
+before the root element, and comments, CDATA sections or processing
+instructions inside it; it refuses an element out of place, or nesting
+deeper than 100 arrays and structs, as soon as it is parsed, so its memory
+stays near the size of the value it builds whatever the answer.  Every
+malformed document is reported as
+:class:`~txkoji.exceptions.KojiProtocolError`.
 """
 
 from __future__ import annotations
