@@ -18,10 +18,11 @@ line of an answer whose status is not ``1xx``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer
-from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.interfaces import IStreamClientEndpoint, ITCPTransport
+from twisted.internet.protocol import connectionDone
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -106,15 +107,15 @@ class _HeaderLimitedProtocol(ProtocolWrapper):
     def _refuse(self) -> None:
         self._refused = True
         self._section = None
-        self.transport.abortConnection()
+        cast(ITCPTransport, self.transport).abortConnection()
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._refused:
             reason = Failure(HeadersTooLarge(self._limit))
         super().connectionLost(reason)
 
 
-class _HeaderLimitedFactory(WrappingFactory):
+class _HeaderLimitedFactory(WrappingFactory[_HeaderLimitedProtocol]):
     """Wraps each protocol of a factory in a :class:`_HeaderLimitedProtocol`."""
 
     protocol = _HeaderLimitedProtocol
@@ -137,7 +138,7 @@ class HeaderLimitedEndpoint:
     """
 
     def __init__(self, endpoint: IStreamClientEndpoint, max_header_size: int) -> None:
-        self._endpoint = endpoint
+        self._endpoint: Any = endpoint
         self.max_header_size = max_header_size
 
     def connect(self, protocol_factory: Any) -> defer.Deferred:
