@@ -21,7 +21,6 @@ from typing import Any
 
 from twisted.internet import defer
 
-from txkoji.codec import pack_params
 from txkoji.exceptions import KojiException, KojiFault, KojiProtocolError, fault_for
 from txkoji.results import result_type
 
@@ -41,9 +40,6 @@ class MultiCallResult:
     def __init__(self, method: str) -> None:
         self.method = method
         self._outcome: Any = _NOT_RUN
-
-    def _settle(self, outcome: Any) -> None:
-        self._outcome = outcome
 
     @property
     def result(self) -> Any:
@@ -65,20 +61,61 @@ class MultiCallResult:
         return f"<MultiCallResult {self.method} {state}>"
 
 
-def settle_entry(entry: Any, method: str, connection: Any) -> Any:
+def entry_outcome(entry: Any, method: str, connection: Any) -> Any:
     """Turn one ``system.multicall`` answer entry into a typed value, or the
     exception instance of its fault.
 
-    :raises KojiProtocolError: when the entry is neither ``[value]`` nor a
-        fault struct.
+    :raises KojiProtocolError: naming ``method`` when the entry is neither
+        ``[value]`` nor a fault struct with an int ``faultCode`` and a
+        string ``faultString``.
     """
     if isinstance(entry, list) and len(entry) == 1:
         return result_type(method).convert(entry[0], connection)
     if isinstance(entry, dict) and "faultCode" in entry:
-        return fault_for(entry["faultCode"], entry.get("faultString", ""), method)
+        code = entry["faultCode"]
+        string = entry.get("faultString", "")
+        if type(code) is int and isinstance(string, str):
+            return fault_for(code, string, method)
+        raise KojiProtocolError(
+            f"malformed multicall fault for {method}: a fault needs an int "
+            f"faultCode and a string faultString, not {str(entry)[:100]!r}",
+            method,
+        )
     raise KojiProtocolError(
         f"malformed multicall entry for {method}: {str(entry)[:100]!r}", method
     )
+
+
+#: txkoji 1.0.0.dev0's name of :func:`entry_outcome`.
+settle_entry = entry_outcome
+
+
+def settle_entries(entries: Any, methods: Sequence[str], connection: Any) -> list:
+    """Check a ``system.multicall`` answer and turn each entry into its
+    call's outcome (see :func:`entry_outcome`).
+
+    :param entries: the decoded answer.
+    :param methods: the hub method of each call, in call order.
+    :returns: one typed value or exception instance per call.
+    :raises KojiProtocolError: when the answer is not a list of one entry
+        per call, or an entry is malformed.
+    """
+    if not isinstance(entries, list):
+        raise KojiProtocolError(
+            f"the hub answered a multicall of {len(methods)} calls with "
+            f"{type(entries).__name__} {str(entries)[:100]!r}, not a list",
+            "system.multicall",
+        )
+    if len(entries) != len(methods):
+        raise KojiProtocolError(
+            f"the hub answered {len(entries)} results to a multicall "
+            f"of {len(methods)} calls",
+            "system.multicall",
+        )
+    return [
+        entry_outcome(entry, method, connection)
+        for entry, method in zip(entries, methods, strict=True)
+    ]
 
 
 class KojiMultiCallIterator:
@@ -132,7 +169,7 @@ class MultiCall:
         self._connection = connection
         self.strict = strict
         self.batch = batch
-        self._calls: list[tuple[str, list, MultiCallResult]] = []
+        self._calls: list[tuple[str, tuple, dict[str, Any], MultiCallResult]] = []
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> MultiCallResult:
         """Queue ``method(*args, **kwargs)``.
@@ -140,7 +177,7 @@ class MultiCall:
         :returns: the call's :class:`MultiCallResult` handle.
         """
         handle = MultiCallResult(method)
-        self._calls.append((method, pack_params(args, kwargs), handle))
+        self._calls.append((method, args, kwargs, handle))
         return handle
 
     def __getattr__(self, name: str):
@@ -167,18 +204,11 @@ class MultiCall:
         outcomes: list[Any] = []
         for start in range(0, len(calls), size):
             chunk = calls[start : start + size]
-            entries = await self._connection._multicall(
-                [(method, params) for method, params, _ in chunk]
+            settled = await self._connection.multicall(
+                [(method, args, kwargs) for method, args, kwargs, _ in chunk]
             )
-            if len(entries) != len(chunk):
-                raise KojiProtocolError(
-                    f"the hub answered {len(entries)} results to a multicall "
-                    f"of {len(chunk)} calls",
-                    "system.multicall",
-                )
-            for (method, _, handle), entry in zip(chunk, entries, strict=True):
-                outcome = settle_entry(entry, method, self._connection)
-                handle._settle(outcome)
+            for (*_, handle), outcome in zip(chunk, settled, strict=True):
+                handle._outcome = outcome
                 outcomes.append(outcome)
         if self.strict:
             for outcome in outcomes:

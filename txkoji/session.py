@@ -29,7 +29,7 @@ from hyperlink import URL
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from txkoji.exceptions import KojiLoginException, KojiProtocolError
+from txkoji.exceptions import KojiLoginException
 
 #: Hub methods that never go into a multicall: multicalls themselves (they
 #: cannot nest) and the calls that change the session the others rely on.
@@ -54,7 +54,7 @@ class Session:
     :param session_id: the ``session-id`` of the login answer.
     :param key: the ``session-key`` (a bearer secret: never shown by
         ``repr()``).
-    :param header_auth: send credentials in headers (hubs >= 1.30) rather
+    :param header_auth: send credentials in headers (hubs >= 1.31) rather
         than in the query string.
     :param authtype: how the session logged in (``"ssl"``, ``"gssapi"``).
     :ivar callnum: the number the next call will carry.
@@ -153,8 +153,9 @@ class _Queued:
     queued: bool = True
 
 
-#: Sends ``[(method, params), ...]`` as one multicall; fires with one
-#: outcome per call, each a finished value or an exception instance.
+#: Sends ``[(method, params), ...]`` as one multicall; fires with exactly
+#: one outcome per call, each a finished value or an exception instance
+#: (or fails as a whole).
 BatchSender = Callable[[list[tuple[str, list]]], defer.Deferred]
 
 
@@ -267,14 +268,6 @@ class SessionOrder:
         self._done()
 
     def _settle_batch(self, outcome: Any, taken: Sequence[_Queued]) -> None:
-        if not isinstance(outcome, Failure) and len(outcome) != len(taken):
-            outcome = Failure(
-                KojiProtocolError(
-                    f"the hub answered {len(outcome)} results to a multicall "
-                    f"of {len(taken)} calls",
-                    "system.multicall",
-                )
-            )
         if isinstance(outcome, Failure):
             outcomes: Sequence[Any] = [outcome] * len(taken)
         else:

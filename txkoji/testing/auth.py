@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 from twisted.internet.interfaces import ISSLTransport
 from twisted.web.server import Request
 
-from txkoji.exceptions import AuthError
+from txkoji.exceptions import AuthError, KojiFault
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.sessions import request_credentials
 
@@ -163,6 +163,13 @@ def sslLogin(
     if proxyuser is not None:
         raise AuthError(f"{identity[1]} is not allowed to log in as {proxyuser}")
     user = gate.user_for(ctx.state, *identity)
+    if renew and not ctx.hub.sessions.renewal:
+        raise KojiFault(
+            "<class 'TypeError'>: sslLogin() got an unexpected keyword argument "
+            "'renew'",
+            1,
+            "sslLogin",
+        )
     if renew:
         renewed = ctx.hub.sessions.renew(request_credentials(request), user)
         if renewed is not None:
