@@ -25,12 +25,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txkoji.exceptions import (
     KojiConnectionError,
@@ -110,12 +111,12 @@ class RetryPolicy:
 
     def run(
         self,
-        attempt: Callable[[], defer.Deferred],
+        attempt: Callable[[], defer.Deferred[Any]],
         *,
         clock: IReactorTime,
         method: str,
         logged_in: bool = False,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         """Call ``attempt()`` until it succeeds or the policy gives up.
 
         :param attempt: makes one try of the call and returns a Deferred;
@@ -133,16 +134,20 @@ class RetryPolicy:
         # Most calls succeed at once: only a failure starts the retry loop,
         # which decides whether to try again.
         first = attempt()
-        first.addErrback(
-            lambda failure: defer.Deferred.fromCoroutine(
-                self._loop(attempt, clock, method, logged_in, failure.value)
+
+        def retry(failure: Failure) -> defer.Deferred[Any]:
+            # An errback's Failure always holds the exception it wraps.
+            error = cast(BaseException, failure.value)
+            return defer.Deferred.fromCoroutine(
+                self._loop(attempt, clock, method, logged_in, error)
             )
-        )
+
+        first.addErrback(retry)
         return first
 
     async def _loop(
         self,
-        attempt: Callable[[], defer.Deferred],
+        attempt: Callable[[], defer.Deferred[Any]],
         clock: IReactorTime,
         method: str,
         logged_in: bool,
