@@ -11,7 +11,7 @@ error) whose message names the URL with session secrets masked.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 from typing import Protocol as TypingProtocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,14 +21,24 @@ from service_identity import VerificationError
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import (
+    IConsumer,
+    IPushProducer,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
 from twisted.web.error import SchemeNotSupported
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IPolicyForHTTPS
+from twisted.web.iweb import (
+    IAgentEndpointFactory,
+    IBodyProducer,
+    IPolicyForHTTPS,
+    IResponse,
+)
 from zope.interface import implementer
 
 from txkoji.exceptions import (
@@ -71,11 +81,12 @@ def _died_before_answer(failure: Failure) -> bool:
     """Tell whether a request failed because its connection closed before
     any byte of an answer, the mark of a keep-alive connection the hub had
     just closed (not a refusal, a TLS failure or a cancellation)."""
-    if not failure.check(webclient.ResponseNeverReceived):
+    never_received = failure.value
+    if not isinstance(never_received, webclient.ResponseNeverReceived):
         return False
     return all(
         reason.check(neterror.ConnectionDone, neterror.ConnectionLost)
-        for reason in failure.value.reasons
+        for reason in never_received.reasons
     )
 
 
@@ -99,7 +110,7 @@ class _BytesProducer:
         self._body = body
         self.length = len(body)
 
-    def startProducing(self, consumer) -> defer.Deferred:
+    def startProducing(self, consumer: IConsumer) -> defer.Deferred[None]:
         consumer.write(self._body)
         return defer.succeed(None)
 
@@ -129,7 +140,7 @@ class _CachingEndpointFactory:
         self._connect_timeout = connect_timeout
         self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
 
-    def endpointForURI(self, uri):
+    def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
         key = (uri.scheme, uri.host, uri.port)
         endpoint = self._endpoints.get(key)
         if endpoint is None:
@@ -157,15 +168,16 @@ class _ClosablePool(webclient.HTTPConnectionPool):
 
     closed = False
 
-    def _putConnection(self, key, connection) -> None:
+    def _putConnection(self, key: Any, connection: Any) -> None:
         if self.closed:
             connection.transport.loseConnection()
             return
-        super()._putConnection(key, connection)
+        # Twisted's HTTPConnectionPool is unannotated.
+        super()._putConnection(key, connection)  # type: ignore[no-untyped-call]
 
-    def closeCachedConnections(self) -> defer.Deferred:
+    def closeCachedConnections(self) -> defer.Deferred[None]:
         self.closed = True
-        return super().closeCachedConnections()
+        return super().closeCachedConnections()  # type: ignore[no-untyped-call]
 
 
 class _Reader(Protocol):
@@ -173,10 +185,10 @@ class _Reader(Protocol):
     cancelling it stops the reading."""
 
     def __init__(self) -> None:
-        self.finished: defer.Deferred = defer.Deferred(self._cancel)
+        self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._done = False
 
-    def _settle(self) -> defer.Deferred | None:
+    def _settle(self) -> defer.Deferred[Any] | None:
         """Return ``finished`` the first time, ``None`` after (once the
         answer is settled, or the reading cancelled)."""
         if self._done:
@@ -184,10 +196,14 @@ class _Reader(Protocol):
         self._done = True
         return self.finished
 
-    def _cancel(self, _: defer.Deferred) -> None:
+    def _cancel(self, _: defer.Deferred[Any]) -> None:
         if not self._done:
             self._done = True
-            self.transport.stopProducing()
+            self._stop_producing()
+
+    def _stop_producing(self) -> None:
+        # Response.deliverBody connects the reader to a producer.
+        cast(IPushProducer, self.transport).stopProducing()
 
 
 class _BodyReader(_Reader):
@@ -228,10 +244,12 @@ class _BodyReader(_Reader):
 
     def _abort(self, failure: Failure) -> None:
         finished = self._settle()
-        self.transport.stopProducing()
+        # dataReceived() aborts only a reading still under way.
+        assert finished is not None
+        self._stop_producing()
         finished.errback(failure)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is None:
             return
@@ -266,7 +284,7 @@ class _ErrorBodyReader(_Reader):
             self._chunks.append(data)
             self._size += len(data)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is not None:
             body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
@@ -324,7 +342,8 @@ class HubTransport:
         self._tls_policy = tls_policy
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self.pool = _ClosablePool(reactor, persistent=True)
+        # Twisted's HTTPConnectionPool is unannotated.
+        self.pool = _ClosablePool(reactor, persistent=True)  # type: ignore[no-untyped-call]
         self.pool.maxPersistentPerHost = max_connections_per_host
         self._agent = webclient.Agent.usingEndpointFactory(
             reactor,
@@ -346,7 +365,7 @@ class HubTransport:
         *,
         method: str = "",
         headers: dict[bytes, bytes] | None = None,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         """POST ``body`` to ``url`` and decode the answer with ``decoder``.
 
         The request goes straight to the pooled Twisted ``Agent`` (treq's
@@ -371,7 +390,7 @@ class HubTransport:
                 request_headers.setRawHeaders(name, [value])
         target = normalized_url(url)
 
-        def send(_: Any = None) -> defer.Deferred:
+        def send(_: Any = None) -> defer.Deferred[IResponse]:
             return self._agent.request(
                 b"POST", target, request_headers, _BytesProducer(body)
             )
@@ -381,7 +400,7 @@ class HubTransport:
                 return send()
             return failure
 
-        def got_response(response) -> defer.Deferred:
+        def got_response(response: IResponse) -> defer.Deferred[Any]:
             versions = response.headers.getRawHeaders(b"koji-version")
             if versions:
                 self.hub_version = versions[-1].decode("ascii", "replace")
@@ -405,7 +424,7 @@ class HubTransport:
             _apply_timeout(requesting, self.reactor, self.timeout, url, method)
         return requesting
 
-    def close(self) -> defer.Deferred:
+    def close(self) -> defer.Deferred[None]:
         """Close every pooled connection.
 
         :returns: a Deferred firing with ``None`` once they are closed.
@@ -413,7 +432,7 @@ class HubTransport:
         return self.pool.closeCachedConnections()
 
 
-def _http_error(body: str, response, url: str, method: str) -> None:
+def _http_error(body: str, response: IResponse, url: str, method: str) -> None:
     url = mask_url(url)
     phrase = response.phrase.decode("latin-1", "replace")
     detail = body.strip()
@@ -483,7 +502,11 @@ def translate_failure(
 
 
 def _apply_timeout(
-    result: defer.Deferred, clock: IReactorTime, timeout: float, url: str, method: str
+    result: defer.Deferred[Any],
+    clock: IReactorTime,
+    timeout: float,
+    url: str,
+    method: str,
 ) -> None:
     timed_out = []
 
@@ -493,7 +516,7 @@ def _apply_timeout(
 
     delayed = clock.callLater(timeout, expire)
 
-    def done(outcome):
+    def done(outcome: Any) -> Any:
         if delayed.active():
             delayed.cancel()
         if (
