@@ -39,9 +39,7 @@ async def connect(hub_server, clock):
     opened: list[Connection] = []
 
     def open_connection(**options) -> Connection:
-        connection = Connection(
-            server=hub_server.url, clock=clock, **options
-        )
+        connection = Connection(server=hub_server.url, clock=clock, **options)
         opened.append(connection)
         return connection
 

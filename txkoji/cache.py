@@ -53,7 +53,7 @@ def profile_directory_name(connection: Any) -> str:
     if profile is None:
         digest = hashlib.sha256(str(connection.url).encode()).hexdigest()
         return f"hub-{digest[:16]}"
-    separators = {"/", "\\", "\0", os.sep, os.altsep} - {None}
+    separators = {"/", "\\", "\0", os.sep, os.altsep or os.sep}
     if (
         not isinstance(profile, str)
         or profile in ("", ".", "..")
@@ -86,7 +86,7 @@ class Cache:
         self.connection = connection
         self.directory = directory if directory is not None else default_directory()
         self._root = os.path.join(self.directory, profile_directory_name(connection))
-        self._pending: dict[tuple[str, int], list[defer.Deferred]] = {}
+        self._pending: dict[tuple[str, int], list[defer.Deferred[str | None]]] = {}
 
     def filename(self, kind: str, object_id: int) -> str:
         """Return the file caching one name.
@@ -126,7 +126,7 @@ class Cache:
 
     def get_or_load_name(
         self, kind: str, object_id: int, method: str
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[str | None]:
         """Return a cached name, fetching and storing it on a miss.
 
         Concurrent lookups of one id share a single hub call.
@@ -144,7 +144,7 @@ class Cache:
         if name is not None:
             return defer.succeed(name)
         key = (kind, object_id)
-        waiter: defer.Deferred = defer.Deferred()
+        waiter: defer.Deferred[str | None] = defer.Deferred()
         if key in self._pending:
             self._pending[key].append(waiter)
             return waiter
@@ -176,14 +176,14 @@ class Cache:
             else:
                 waiter.callback(result)
 
-    def user_name(self, user_id: int) -> defer.Deferred:
+    def user_name(self, user_id: int) -> defer.Deferred[str | None]:
         """Return a user's name (see :meth:`get_or_load_name`).
 
         :returns: a Deferred firing with the name, or ``None``.
         """
         return self.get_or_load_name("user", user_id, "getUser")
 
-    def tag_name(self, tag_id: int) -> defer.Deferred:
+    def tag_name(self, tag_id: int) -> defer.Deferred[str | None]:
         """Return a tag's name (see :meth:`get_or_load_name`).
 
         :returns: a Deferred firing with the name, or ``None``.
@@ -191,7 +191,7 @@ class Cache:
         return self.get_or_load_name("tag", tag_id, "getTag")
 
 
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[Any, Cache] = weakref.WeakKeyDictionary()
 
 
 def cache_for(connection: Any) -> Cache:

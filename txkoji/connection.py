@@ -72,7 +72,7 @@ class BoundHubMethod:
         self._connection = connection
         self.name = name
 
-    def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+    def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
         """Call the hub method: see :meth:`Connection.call`."""
         return self._connection.call(self.name, *args, **kwargs)
 
@@ -219,7 +219,7 @@ class Connection:
         name = f"profile {self.profile!r}" if self.profile else self.url
         return f"<txkoji.Connection to {name}>"
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred:
+    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
         """Call hub method ``method`` with positional and keyword arguments.
 
         :returns: a Deferred firing with the decoded, typed result (see
@@ -241,7 +241,7 @@ class Connection:
         d = self._requester.send(method, body, rtype)
         return d.addCallback(rtype.finish, self)
 
-    def getTaskInfo(self, task_id: int, **kwargs: Any) -> defer.Deferred:
+    def getTaskInfo(self, task_id: int, **kwargs: Any) -> defer.Deferred[Any]:
         """Fetch a task with its request parameters (``request=True`` unless
         told otherwise, as txkoji 0.10 did).
 
@@ -251,7 +251,7 @@ class Connection:
         kwargs.setdefault("request", True)
         return self.call("getTaskInfo", task_id, **kwargs)
 
-    def from_web(self, url: str) -> defer.Deferred:
+    def from_web(self, url: str) -> defer.Deferred[Any]:
         """Fetch the object a kojiweb info page URL shows
         (``buildinfo?buildID=1``, ``taskinfo?taskID=2``, ...).
 
@@ -282,7 +282,7 @@ class Connection:
         connection."""
         return MultiCall(self, strict=strict, batch=batch)
 
-    def multicall(self, calls: Sequence[tuple]) -> defer.Deferred[list]:
+    def multicall(self, calls: Sequence[tuple[Any, ...]]) -> defer.Deferred[list[Any]]:
         """Send several calls as one ``system.multicall`` request.
 
         :param calls: ``(method, args)`` or ``(method, args, kwargs)``
@@ -313,7 +313,7 @@ class Connection:
         d = self._requester.send("system.multicall", body, multicall_type(packed))
         return d.addCallback(settle_entries, methods, self)
 
-    def login(self, authtype: str | None = None) -> defer.Deferred:
+    def login(self, authtype: str | None = None) -> defer.Deferred[Any]:
         """Log in to the hub; later calls carry the session.
 
         :param authtype: ``"ssl"`` or ``"kerberos"`` (also ``"gssapi"``);
@@ -326,7 +326,7 @@ class Connection:
         """
         return self._session.login(authtype)
 
-    def logout(self) -> defer.Deferred:
+    def logout(self) -> defer.Deferred[Any]:
         """End the hub session, after the session's calls already made.
 
         :returns: a Deferred firing with ``None`` (at once when not logged
@@ -336,7 +336,7 @@ class Connection:
         """
         return self._session.logout()
 
-    def close(self) -> defer.Deferred:
+    def close(self) -> defer.Deferred[Any]:
         """Log out when logged in, then close the connection's pooled HTTP
         connections.
 

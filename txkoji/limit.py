@@ -43,9 +43,7 @@ class ConcurrencyLimit:
         """How many operations wait for a slot."""
         return len(self._waiting)
 
-    def run(
-        self, operation: Callable[[], defer.Deferred[T]]
-    ) -> defer.Deferred[T]:
+    def run(self, operation: Callable[[], defer.Deferred[T]]) -> defer.Deferred[T]:
         """Call ``operation()`` once a slot is free, and free the slot when
         the Deferred it returns has fired.
 

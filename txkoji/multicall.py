@@ -16,7 +16,7 @@ raised as the same exception class a single call would raise.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from twisted.internet import defer
@@ -90,7 +90,7 @@ def entry_outcome(entry: Any, method: str, connection: Any) -> Any:
 settle_entry = entry_outcome
 
 
-def settle_entries(entries: Any, methods: Sequence[str], connection: Any) -> list:
+def settle_entries(entries: Any, methods: Sequence[str], connection: Any) -> list[Any]:
     """Check a ``system.multicall`` answer and turn each entry into its
     call's outcome (see :func:`entry_outcome`).
 
@@ -169,7 +169,9 @@ class MultiCall:
         self._connection = connection
         self.strict = strict
         self.batch = batch
-        self._calls: list[tuple[str, tuple, dict[str, Any], MultiCallResult]] = []
+        self._calls: list[
+            tuple[str, tuple[Any, ...], dict[str, Any], MultiCallResult]
+        ] = []
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> MultiCallResult:
         """Queue ``method(*args, **kwargs)``.
@@ -180,7 +182,7 @@ class MultiCall:
         self._calls.append((method, args, kwargs, handle))
         return handle
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Callable[..., MultiCallResult]:
         if name.startswith("_"):
             raise AttributeError(name)
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
@@ -188,7 +190,7 @@ class MultiCall:
     def __len__(self) -> int:
         return len(self._calls)
 
-    def __call__(self) -> defer.Deferred:
+    def __call__(self) -> defer.Deferred[Any]:
         """Send the queued calls.
 
         :returns: a Deferred firing with a :class:`KojiMultiCallIterator`
@@ -199,7 +201,7 @@ class MultiCall:
         calls, self._calls = self._calls, []
         return defer.Deferred.fromCoroutine(self._run(calls))
 
-    async def _run(self, calls: list) -> KojiMultiCallIterator:
+    async def _run(self, calls: list[Any]) -> KojiMultiCallIterator:
         size = self.batch or len(calls) or 1
         outcomes: list[Any] = []
         for start in range(0, len(calls), size):

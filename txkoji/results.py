@@ -17,7 +17,7 @@ from typing import Any
 from munch import Munch
 
 
-class KojiRecord(Munch):
+class KojiRecord(Munch):  # type: ignore[misc]  # munch ships no type hints
     """Base class of txkoji's rich result objects.
 
     A ``Munch`` (a dict with attribute access) holding exactly what the hub

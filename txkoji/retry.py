@@ -25,12 +25,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txkoji.exceptions import (
     KojiConnectionError,
@@ -200,12 +201,13 @@ class _Attempts:
         if not self._cancelled:
             self.result.callback(value)
 
-    def _failed(self, failure: Any) -> None:
+    def _failed(self, failure: Failure) -> None:
         self._current = None
         if self._cancelled:
             # The caller's Deferred has already failed with CancelledError.
             return
-        error = failure.value
+        # An errback's Failure always holds the exception it wraps.
+        error = cast(BaseException, failure.value)
         decision = self._policy.next_delay(
             error, logged_in=self._logged_in, retries=self._retries
         )

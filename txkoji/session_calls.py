@@ -30,7 +30,7 @@ from txkoji.session import Session, SessionOrder
 MULTICALL_TYPE = ResultType()
 
 
-def multicall_type(calls: list[tuple[str, list]]) -> ResultType:
+def multicall_type(calls: list[tuple[str, list[Any]]]) -> ResultType:
     """Return how to decode the answer to ``calls``: when they all call one
     method whose answer has a record class, its records are built while
     decoding (``shape`` ``"multicall/<shape>"``), else plain entries."""
@@ -42,7 +42,7 @@ def multicall_type(calls: list[tuple[str, list]]) -> ResultType:
     return MULTICALL_TYPE
 
 
-def multicall_body(calls: list[tuple[str, list]]) -> bytes:
+def multicall_body(calls: list[tuple[str, list[Any]]]) -> bytes:
     """Encode ``[(method, params), ...]`` as one ``system.multicall``."""
     return encode_call(
         "system.multicall",
@@ -128,7 +128,7 @@ class SessionClient:
         return self.call("logout", [], body, result_type("logout")).addBoth(forget)
 
     def call(
-        self, method: str, params: list, body: bytes, rtype: ResultType
+        self, method: str, params: list[Any], body: bytes, rtype: ResultType
     ) -> defer.Deferred[Any]:
         """Queue one call of the session.
 
@@ -141,7 +141,9 @@ class SessionClient:
 
         return self.order.submit(method, params, len(body), alone)
 
-    def multicall(self, calls: list[tuple[str, list]]) -> defer.Deferred[list]:
+    def multicall(
+        self, calls: list[tuple[str, list[Any]]]
+    ) -> defer.Deferred[list[Any]]:
         """Queue a multicall of the session; it goes alone, with one call
         number.
 
@@ -152,9 +154,7 @@ class SessionClient:
             "system.multicall", None, 0, lambda: self._send_batch(calls)
         )
 
-    def send(
-        self, method: str, body: bytes, rtype: ResultType
-    ) -> defer.Deferred[Any]:
+    def send(self, method: str, body: bytes, rtype: ResultType) -> defer.Deferred[Any]:
         """Send one request now (its turn has come): number it, retry it
         under the same number, log in again once on AuthExpired.
 
@@ -223,7 +223,9 @@ class SessionClient:
             ) from error
         session.renew(fresh)
 
-    def _send_batch(self, calls: list[tuple[str, list]]) -> defer.Deferred[list]:
+    def _send_batch(
+        self, calls: list[tuple[str, list[Any]]]
+    ) -> defer.Deferred[list[Any]]:
         """Send calls as one numbered multicall; fire with each call's
         typed value or exception instance."""
         body = multicall_body(calls)

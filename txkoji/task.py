@@ -176,7 +176,7 @@ class Task(KojiRecord):
 
     def descendents(
         self, method: str | None = None, state: int | Collection[int] | None = None
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[list[Task]]:
         """List the task's descendents, optionally filtered.
 
         :param method: only tasks of this method, e.g. ``"buildArch"``.
@@ -200,7 +200,7 @@ class Task(KojiRecord):
         d.addCallback(keep)
         return d
 
-    def estimate_duration(self) -> defer.Deferred:
+    def estimate_duration(self) -> defer.Deferred[timedelta | None]:
         """Estimate how long the task runs, start to finish.
 
         :returns: a Deferred firing with a ``timedelta``: the real duration
@@ -218,7 +218,7 @@ class Task(KojiRecord):
             return average_build_duration(self.connection, package)
         return average_task_duration(self.connection, self["method"], self.arch)
 
-    def estimate_completion(self) -> defer.Deferred:
+    def estimate_completion(self) -> defer.Deferred[datetime | None]:
         """Estimate when the task finishes.
 
         Parent tasks (``build``, ``image``, ``newRepo``...) are estimated
@@ -246,7 +246,7 @@ class Task(KojiRecord):
         # ASSIGNED: a host has it and starts it right away.
         return (self.started or connection_now(self.connection)) + average
 
-    def estimate_descendents(self) -> defer.Deferred:
+    def estimate_descendents(self) -> defer.Deferred[datetime | None]:
         """Estimate a parent task's completion from its working children
         (``buildArch`` for ``build``, ``createImage`` for ``image``, see
         :data:`WORKER_METHODS`): the latest of their estimates.

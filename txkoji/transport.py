@@ -11,7 +11,7 @@ error) whose message names the URL with session secrets masked.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 from typing import Protocol as TypingProtocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,8 +21,13 @@ from service_identity import VerificationError
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import (
+    IConsumer,
+    IPushProducer,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
@@ -34,6 +39,7 @@ from twisted.web.iweb import (
     IAgentEndpointFactory,
     IBodyProducer,
     IPolicyForHTTPS,
+    IResponse,
 )
 from zope.interface import implementer
 
@@ -77,11 +83,12 @@ def _died_before_answer(failure: Failure) -> bool:
     """Tell whether a request failed because its connection closed before
     any byte of an answer, the mark of a keep-alive connection the hub had
     just closed (not a refusal, a TLS failure or a cancellation)."""
-    if not failure.check(webclient.ResponseNeverReceived):
+    never_received = failure.value
+    if not isinstance(never_received, webclient.ResponseNeverReceived):
         return False
     return all(
         reason.check(neterror.ConnectionDone, neterror.ConnectionLost)
-        for reason in failure.value.reasons
+        for reason in never_received.reasons
     )
 
 
@@ -105,7 +112,7 @@ class _BytesProducer:
         self._body = body
         self.length = len(body)
 
-    def startProducing(self, consumer) -> defer.Deferred:
+    def startProducing(self, consumer: IConsumer) -> defer.Deferred[None]:
         consumer.write(self._body)
         return defer.succeed(None)
 
@@ -135,7 +142,7 @@ class _CachingEndpointFactory:
         self._connect_timeout = connect_timeout
         self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
 
-    def endpointForURI(self, uri):
+    def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
         key = (uri.scheme, uri.host, uri.port)
         endpoint = self._endpoints.get(key)
         if endpoint is None:
@@ -157,10 +164,10 @@ class _Reader(Protocol):
     cancelling it stops the reading."""
 
     def __init__(self) -> None:
-        self.finished: defer.Deferred = defer.Deferred(self._cancel)
+        self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._done = False
 
-    def _settle(self) -> defer.Deferred | None:
+    def _settle(self) -> defer.Deferred[Any] | None:
         """Return ``finished`` the first time, ``None`` after (once the
         answer is settled, or the reading cancelled)."""
         if self._done:
@@ -168,10 +175,14 @@ class _Reader(Protocol):
         self._done = True
         return self.finished
 
-    def _cancel(self, _: defer.Deferred) -> None:
+    def _cancel(self, _: defer.Deferred[Any]) -> None:
         if not self._done:
             self._done = True
-            self.transport.stopProducing()
+            self._stop_producing()
+
+    def _stop_producing(self) -> None:
+        # Response.deliverBody connects the reader to a producer.
+        cast(IPushProducer, self.transport).stopProducing()
 
 
 class _BodyReader(_Reader):
@@ -212,10 +223,12 @@ class _BodyReader(_Reader):
 
     def _abort(self, failure: Failure) -> None:
         finished = self._settle()
-        self.transport.stopProducing()
+        # dataReceived() aborts only a reading still under way.
+        assert finished is not None
+        self._stop_producing()
         finished.errback(failure)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is None:
             return
@@ -250,7 +263,7 @@ class _ErrorBodyReader(_Reader):
             self._chunks.append(data)
             self._size += len(data)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is not None:
             body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
@@ -422,9 +435,7 @@ class HubTransport:
         if response.code != 200:
             error_reader = _ErrorBodyReader()
             response.deliverBody(error_reader)
-            return error_reader.finished.addCallback(
-                _http_error, response, url, method
-            )
+            return error_reader.finished.addCallback(_http_error, response, url, method)
         reader = _BodyReader(decoder, self.max_response_size, url, method)
         response.deliverBody(reader)
         return reader.finished
@@ -458,7 +469,7 @@ class HubTransport:
         return idle
 
 
-def _http_error(body: str, response, url: str, method: str) -> None:
+def _http_error(body: str, response: IResponse, url: str, method: str) -> None:
     url = mask_url(url)
     phrase = response.phrase.decode("latin-1", "replace")
     detail = body.strip()
@@ -545,7 +556,7 @@ def with_timeout(
 
     delayed = clock.callLater(timeout, expire)
 
-    def done(outcome):
+    def done(outcome: Any) -> Any:
         if delayed.active():
             delayed.cancel()
         if (

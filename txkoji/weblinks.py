@@ -149,7 +149,7 @@ def profile_for_web_url(url: Any, files: Sequence[str] | None = None) -> str | N
     return best[1] if best else None
 
 
-def fetch_from_web(connection: Any, url: Any) -> defer.Deferred:
+def fetch_from_web(connection: Any, url: Any) -> defer.Deferred[Any]:
     """Fetch the object a kojiweb info page shows.
 
     :param connection: the connection to ask (its hub should be the one

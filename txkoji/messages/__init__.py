@@ -73,7 +73,9 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 }
 
 
-def _dispatch(headers: Mapping[str, Any], body: dict, connection: Any) -> Message:
+def _dispatch(
+    headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+) -> Message:
     kind = headers.get("type")
     if kind is None:
         raise MalformedMessage("message has no 'type' header")

@@ -175,7 +175,7 @@ class UserNamed:
 
     _user: str | None
 
-    def user(self) -> defer.Deferred:
+    def user(self) -> defer.Deferred[str | None]:
         """Return the name of the user who acted.
 
         :returns: a Deferred firing with the name (``None`` when the

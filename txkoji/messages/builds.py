@@ -66,7 +66,9 @@ class BuildStateChange(Message, UserNamed):
         self._user = build.get("owner_name")
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> BuildStateChange:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> BuildStateChange:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         build = make_build(body, "info", kind, connection)
@@ -98,7 +100,9 @@ class TagUntag(Message, UserNamed):
         self._user = user
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> TagUntag:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> TagUntag:
         """See :meth:`Message.from_parts`."""
         kind = headers.get("type") or cls.__name__
         event = require(headers, "type", kind, "headers")
@@ -127,7 +131,9 @@ class Import(Message, UserNamed):
         self._user = build.get("owner_name")
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> Import:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> Import:
         """See :meth:`Message.from_parts`."""
         build = make_build(body, "build", cls.__name__, connection)
         return cls(build, headers.get("importType") or body.get("type"))
@@ -154,7 +160,9 @@ class RPMSign(Message):
         self.sigkey = sigkey
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> RPMSign:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> RPMSign:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         build = make_build(body, "build", kind, connection)
@@ -169,7 +177,7 @@ class RPMSign(Message):
         """The RPM's kojiweb ``rpminfo`` URL."""
         return record_url(self.build, "rpm", self.rpm.get("id"))
 
-    def user(self) -> defer.Deferred:
+    def user(self) -> defer.Deferred[str | None]:
         """Return the build owner's name (the message names no signer).
 
         :returns: a Deferred firing with the name, or ``None``.
@@ -200,7 +208,9 @@ class BuildPromote(Message, UserNamed):
         self._user = user
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> BuildPromote:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> BuildPromote:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         build = make_build(body, "build", kind, connection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from munch import Munch
@@ -38,7 +39,9 @@ class TaskStateChange(Message):
         self.old = old
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> TaskStateChange:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> TaskStateChange:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         task = Task(require_struct(body, "info", kind))
@@ -53,7 +56,7 @@ class TaskStateChange(Message):
         """The task's kojiweb URL."""
         return self.task.url
 
-    def tag(self) -> defer.Deferred:
+    def tag(self) -> defer.Deferred[str | None]:
         """Return the name of the tag the task works in.
 
         :returns: a Deferred firing with the name (looked up through the
@@ -65,7 +68,7 @@ class TaskStateChange(Message):
             return defer.succeed(name_or_id)
         return cache_for(self.task.connection).tag_name(name_or_id)
 
-    def user(self) -> defer.Deferred:
+    def user(self) -> defer.Deferred[str | None]:
         """Return the task owner's name, through the name cache.
 
         :returns: a Deferred firing with the name, or ``None``.
@@ -94,7 +97,9 @@ class PackageListChange(Message, UserNamed):
         self._user = user
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> PackageListChange:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> PackageListChange:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         record = body.get("package")
@@ -148,7 +153,9 @@ class RepoInit(_RepoMessage):
         self.task_id = task_id
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> RepoInit:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> RepoInit:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         repo_id = headers.get("repo_id", body.get("repo_id"))
@@ -177,7 +184,9 @@ class RepoDone(_RepoMessage):
         self.expire = expire
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> RepoDone:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> RepoDone:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         repo = Munch(require_struct(body, "repo", kind))

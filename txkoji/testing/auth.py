@@ -29,6 +29,7 @@ import weakref
 from typing import Any
 
 from cryptography.x509.oid import NameOID
+from OpenSSL.crypto import X509
 from twisted.internet.interfaces import ISSLTransport
 from twisted.web.server import Request
 
@@ -128,7 +129,7 @@ def _certificate_name(request: Request) -> str | None:
     if transport is None:
         return None
     certificate = transport.getPeerCertificate()
-    if certificate is None:
+    if not isinstance(certificate, X509):
         return None
     names = certificate.to_cryptography().subject.get_attributes_for_oid(
         NameOID.COMMON_NAME
