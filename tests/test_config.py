@@ -15,7 +15,7 @@ from txkoji.config import (
     config_files,
     from_options,
     lookup,
-    profiles,
+    profile_names,
     read_config,
     resolve,
 )
@@ -380,23 +380,24 @@ def test_configured_cert_wins_over_home_default(tmp_path: Path, home: Path) -> N
     assert cfg["cert"] == "/x.pem"
 
 
-# profiles() and lookup()
+# profile_names() and lookup()
 
 
-def test_profiles_lists_every_section_sorted_once(etc: Path, home: Path) -> None:
+def test_profile_names_lists_every_section_sorted_once(etc: Path, home: Path) -> None:
     write(etc / "koji.conf.d" / "a.conf", "[fedora]\n[DEFAULT]\ntimeout = 1\n")
     write(etc / "koji.conf", "[koji]\n[brew]\n")
     write(home / ".koji" / "config", "[fedora]\n[alpha]\n")
-    assert profiles(system_dir=etc, home=home) == ["alpha", "brew", "fedora", "koji"]
+    names = profile_names(system_dir=etc, home=home)
+    assert names == ["alpha", "brew", "fedora", "koji"]
 
 
-def test_profiles_of_explicit_files(tmp_path: Path) -> None:
+def test_profile_names_of_explicit_files(tmp_path: Path) -> None:
     path = write(tmp_path / "k.conf", "[b]\n[a]\n")
-    assert profiles([path, tmp_path / "absent.conf"]) == ["a", "b"]
+    assert profile_names([path, tmp_path / "absent.conf"]) == ["a", "b"]
 
 
-def test_profiles_of_nothing_is_empty(etc: Path, home: Path) -> None:
-    assert profiles(system_dir=etc, home=home) == []
+def test_profile_names_of_nothing_is_empty(etc: Path, home: Path) -> None:
+    assert profile_names(system_dir=etc, home=home) == []
 
 
 def test_lookup_returns_typed_value_or_default(tmp_path: Path) -> None:
