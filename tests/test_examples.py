@@ -35,6 +35,7 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     [
         ("user.py", ["alice"], r"user alice \(id 2\), kerberos principals: alice@"),
         ("task.py", ["50012"], r"task 50012: buildArch \(x86_64\) is CLOSED"),
+        ("task.py", ["50001"], r"task 50001: build \(noarch\) is CLOSED"),
         ("tag.py", ["f40-build"], r"tag f40-build \(id 2\): arches x86_64 aarch64"),
         ("latest_build.py", ["bash"], r"bash-5\.2\.26-2\.fc40 completed 20"),
         (

@@ -149,7 +149,7 @@ class Cache:
             self._pending[key].append(waiter)
             return waiter
         self._pending[key] = [waiter]
-        d = self.connection.call(method, object_id)
+        d = getattr(self.connection, method)(object_id)
         d.addCallback(self._store, kind, object_id)
         d.addBoth(self._wake, key)
         return waiter

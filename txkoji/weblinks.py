@@ -165,4 +165,6 @@ def fetch_from_web(connection: Any, url: Any) -> defer.Deferred:
         return defer.succeed(None)
     kind, object_id = parsed
     kwargs = {"request": True} if kind == "task" else {}
-    return connection.call(PAGES[kind].method, object_id, **kwargs)
+    # Through the connection's named method, as txkoji 0.10 did, so that
+    # tests patching e.g. Connection.getBuild see these calls too.
+    return getattr(connection, PAGES[kind].method)(object_id, **kwargs)
