@@ -22,8 +22,13 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     :returns: its standard output.
     :raises AssertionError: when it exits non-zero (with its output).
     """
+    env = dict(os.environ if env is None else env)
+    # This checkout's txkoji, not the one the virtualenv has installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), env.get("PYTHONPATH")) if p
+    )
     out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, args, env=env or dict(os.environ), path=str(ROOT)
+        sys.executable, args, env=env, path=str(ROOT)
     )
     text = out.decode()
     assert code == 0, f"{args} exited {code}:\n{text}\n{err.decode()}"
