@@ -268,6 +268,13 @@ async def test_connection_cache_is_the_name_cache(koji, home):
     assert koji.cache is other
 
 
+@pytest_twisted.ensureDeferred
+async def test_cache_loads_with_a_function_as_in_010(koji, home):
+    name = await koji.cache.get_or_load_name("user", 3, koji.getUser)
+    assert name == "bob"
+    assert koji.cache.get_name("user", 3) == "bob"
+
+
 def test_profiles_lists_config_files_most_preferred_first(home):
     user_dir = home / ".koji"
     (user_dir / "config").write_text("[other]\nserver = https://o.test/kojihub\n")
