@@ -16,6 +16,7 @@ from txkoji.config import (
     from_options,
     lookup,
     profile_names,
+    profile_option,
     read_config,
     resolve,
 )
@@ -422,6 +423,33 @@ def test_lookup_of_unknown_setting_names_it(tmp_path: Path) -> None:
 def test_lookup_of_missing_profile(tmp_path: Path) -> None:
     with pytest.raises(KojiConfigError, match="profile name: absent"):
         lookup("absent", "server", [one_file(tmp_path, "")])
+
+
+def test_profile_option_is_what_the_files_set(tmp_path: Path) -> None:
+    path = one_file(tmp_path, "Timeout = 12\nanon_retry = yes\ncert = ~/c.pem\n")
+    assert profile_option("koji", "timeout", [path]) == 12
+    assert profile_option("koji", "TIMEOUT", [path]) == 12
+    assert profile_option("koji", "anon_retry", [path]) is True
+    assert profile_option("koji", "cert", [path], home=tmp_path) == f"{tmp_path}/c.pem"
+
+
+def test_profile_option_is_none_when_not_set(tmp_path: Path) -> None:
+    path = one_file(tmp_path, "")
+    assert profile_option("koji", "weburl", [path]) is None  # no default
+    assert profile_option("koji", "nonesuch", [path]) is None
+    assert profile_option("absent", "server", [path]) is None
+
+
+def test_profile_option_reads_default_and_ignores_other_options(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "koji.conf",
+        "[DEFAULT]\nweburl = https://w.test/koji\n[noserver]\ntimeout = soon\n",
+    )
+    assert profile_option("noserver", "weburl", [path]) == "https://w.test/koji"
+    with pytest.raises(KojiConfigError, match="'timeout'"):
+        profile_option("noserver", "timeout", [path])
 
 
 # from_options() and resolve()
