@@ -106,7 +106,6 @@ class Connection(HubMethods):
     :raises KojiConfigError: (also a ``ValueError``) when the profile is
         missing, has no ``server``, or an option is malformed.
     :raises KojiTLSError: when ``serverca`` cannot be loaded.
-
     """
 
     log = Logger()
