@@ -120,7 +120,7 @@ class Build(KojiRecord):
         task_id = self.task_id
         if not task_id:
             return defer.succeed(None)
-        return self.connection.call("getTaskInfo", task_id, request=True)
+        return self.connection.getTaskInfo(task_id, request=True)
 
     def target(self) -> defer.Deferred[str | None]:
         """Find the name of the target the build was built for, from its

@@ -14,6 +14,7 @@ import hashlib
 import os
 import tempfile
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
@@ -125,15 +126,20 @@ class Cache:
             raise
 
     def get_or_load_name(
-        self, kind: str, object_id: int, method: str
-    ) -> defer.Deferred[str | None]:
+        self,
+        kind: str,
+        object_id: int,
+        method: str | Callable[[int], defer.Deferred[Any]],
+    ) -> defer.Deferred[Any]:
         """Return a cached name, fetching and storing it on a miss.
 
         Concurrent lookups of one id share a single hub call.
 
         :param kind: ``"user"`` or ``"tag"``.
-        :param method: the hub method fetching the record (``getUser``).
-        :returns: a Deferred firing with the name, or ``None`` when the hub
+        :param method: the hub method fetching the record (``"getUser"``),
+            or, as txkoji 0.10 took it, a function of the id returning a
+            Deferred[Any] of the record (``koji.getUser``).
+        :returns: a Deferred[Any] firing with the name, or ``None`` when the hub
             has no such object.  It fails with :class:`CacheKeyError` for an
             id that is not a non-negative integer, or as the hub call does.
         """
@@ -149,7 +155,8 @@ class Cache:
             self._pending[key].append(waiter)
             return waiter
         self._pending[key] = [waiter]
-        d = self.connection.call(method, object_id)
+        fetch = getattr(self.connection, method) if isinstance(method, str) else method
+        d = fetch(object_id)
         d.addCallback(self._store, kind, object_id)
         d.addBoth(self._wake, key)
         return waiter
@@ -179,14 +186,14 @@ class Cache:
     def user_name(self, user_id: int) -> defer.Deferred[str | None]:
         """Return a user's name (see :meth:`get_or_load_name`).
 
-        :returns: a Deferred firing with the name, or ``None``.
+        :returns: a Deferred[Any] firing with the name, or ``None``.
         """
         return self.get_or_load_name("user", user_id, "getUser")
 
     def tag_name(self, tag_id: int) -> defer.Deferred[str | None]:
         """Return a tag's name (see :meth:`get_or_load_name`).
 
-        :returns: a Deferred firing with the name, or ``None``.
+        :returns: a Deferred[Any] firing with the name, or ``None``.
         """
         return self.get_or_load_name("tag", tag_id, "getTag")
 

@@ -17,7 +17,9 @@ A connection composes the pieces: the profile's options
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,8 +30,11 @@ from twisted.python.failure import Failure
 
 from txkoji import config as koji_config
 from txkoji import record_types  # noqa: F401 - registers the result types
+from txkoji.cache import Cache
 from txkoji.codec import encode_call, pack_params
+from txkoji.config import profile_names as profile_names  # re-exported
 from txkoji.exceptions import KojiConfigError, KojiException
+from txkoji.hub_methods import HubMethods
 from txkoji.multicall import MultiCall, settle_entries
 from txkoji.requester import Requester
 from txkoji.results import result_type
@@ -41,10 +46,13 @@ from txkoji.transport import HubTransport
 from txkoji.weblinks import fetch_from_web, profile_for_web_url
 
 
-def profiles(files: Sequence[str] | None = None) -> list[str]:
-    """Return the names of every koji client profile configured (txkoji
-    0.10's ``txkoji.connection.profiles()``)."""
-    return koji_config.profiles(files)
+def profiles() -> list[str]:
+    """Return the koji client config files that exist, most preferred
+    first: the user's (``~/.koji/config``, then ``~/.koji/config.d/*.conf``
+    from last to first), then the system's (``/etc/koji.conf``, then
+    ``/etc/koji.conf.d/*.conf`` from last to first).  As txkoji 0.10's
+    ``profiles()``; :func:`profile_names` lists the profiles in them."""
+    return [p for p in reversed(koji_config.config_files()) if os.path.isfile(p)]
 
 
 def _hub_url(server: Any, profile: str | None) -> str:
@@ -80,7 +88,7 @@ class BoundHubMethod:
         return f"<hub method {self.name} of {self._connection!r}>"
 
 
-class Connection:
+class Connection(HubMethods):
     """A connection to one Koji hub.
 
     :param profile: the koji client profile to read (section ``[profile]`` of
@@ -158,12 +166,26 @@ class Connection:
 
     @classmethod
     def lookup(cls, profile: str, setting: str) -> Any:
-        """Return one option of a koji client profile (txkoji 0.10's
-        ``Connection.lookup``).
+        """Return the value the koji config files give one option of a
+        profile, as txkoji 0.10 did: ``None`` when no file has the profile
+        or the profile does not set the option (see
+        :func:`txkoji.config.profile_option`).
 
-        :raises KojiConfigError: when the profile or option does not exist.
+        :raises KojiConfigError: when a file cannot be read, or the value
+            is malformed.
         """
-        return koji_config.lookup(profile, setting)
+        return koji_config.profile_option(profile, setting)
+
+    @cached_property
+    def cache(self) -> Cache:
+        """The connection's :class:`~txkoji.cache.Cache` of user and tag
+        names (``koji.cache.user_name(2)``), made on first use; assign
+        another ``Cache`` to use another directory.
+
+        :raises CacheKeyError: when the profile name cannot be a cache
+            directory name.
+        """
+        return Cache(self)
 
     @property
     def hub_version(self) -> str | None:

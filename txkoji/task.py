@@ -56,8 +56,9 @@ class Task(KojiRecord):
     ``owner``, ``channel_id``, ``weight``, ``create_ts``... and ``request``
     when asked for).
 
-    The properties that read the request (``arch``, ``tag``, ``target``,
-    ``package``...) give ``None`` when the record carries no request.
+    The properties that read the request (``tag``, ``target``,
+    ``package``...) give ``None`` when the record carries no request;
+    ``arch`` then gives the hub's own ``arch`` field.
     """
 
     @property
@@ -74,18 +75,22 @@ class Task(KojiRecord):
 
     @property
     def arch(self) -> str | None:
-        """The architecture the task works on, or ``None``."""
-        return self._param("arch")
+        """The architecture the task works on: the one its request names
+        (``buildArch``, ``createrepo``...), else the hub's own ``arch``
+        field (``noarch`` for a ``build`` task), else ``None``."""
+        arch = self._param("arch")
+        return self.get("arch") if arch is None else arch
 
     @property
     def arches(self) -> list[str]:
-        """The task's architectures (empty when it has none)."""
+        """The architectures the task's request names (empty when it names
+        none)."""
         arches = self._param("arches")
         if isinstance(arches, str):
             return arches.split()
         if arches:
             return list(arches)
-        arch = self.arch
+        arch = self._param("arch")
         return [arch] if arch else []
 
     @property
@@ -196,7 +201,7 @@ class Task(KojiRecord):
                 and (states is None or t.get("state") in states)
             ]
 
-        d = self.connection.call("getTaskDescendents", self["id"], request=True)
+        d = self.connection.getTaskDescendents(self["id"], request=True)
         d.addCallback(keep)
         return d
 
