@@ -157,9 +157,7 @@ class Cache:
         d.addBoth(self._wake, key)
         return waiter
 
-    def _store(
-        self, record: Any, kind: str, object_id: int, method: str
-    ) -> str | None:
+    def _store(self, record: Any, kind: str, object_id: int, method: str) -> str | None:
         if record is None:
             return None
         name = record.get("name") if isinstance(record, Mapping) else None
