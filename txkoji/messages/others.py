@@ -27,6 +27,7 @@ from txkoji.messages.base import (
 )
 from txkoji.package import Package
 from txkoji.task import Task
+from txkoji.task_params import TaskParamsError
 from txkoji.weblinks import web_url
 
 
@@ -117,9 +118,14 @@ class TaskStateChange(Message):
 
         :returns: a Deferred firing with the name (looked up through the
             name cache when the request holds a tag id), or ``None`` when
-            the task has no tag.  It fails as the lookup does.
+            the task has no tag.  It fails with
+            :class:`~txkoji.task_params.TaskParamsError` when the request
+            cannot be read, or as the lookup does.
         """
-        name_or_id = self.task.tag
+        try:
+            name_or_id = self.task.tag
+        except TaskParamsError:
+            return defer.fail()
         if name_or_id is None or isinstance(name_or_id, str):
             return defer.succeed(name_or_id)
         return cache_for(self.task.connection).tag_name(name_or_id)
