@@ -5,6 +5,8 @@ KeyError or OverflowError."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,7 +14,7 @@ import pytest_twisted
 
 from txkoji import Connection
 from txkoji.exceptions import KojiProtocolError
-from txkoji.results import RESULT_TYPES, result_type
+from txkoji.results import RESULT_TYPES, KojiRecord, register, result_type
 from txkoji.task import Task
 
 BIG_INT = (
@@ -188,3 +190,30 @@ def test_convert_builds_records_and_checks_the_shape():
 def test_untyped_methods_pass_any_answer():
     for answer in (None, 5, "x", [1], {"a": 1}):
         assert result_type("getAPIVersion").finish(answer, None) == answer
+
+
+def test_result_types_resolve_on_first_use_without_side_effect_imports():
+    script = (
+        "import sys, txkoji\n"
+        "from txkoji.results import result_type\n"
+        "assert 'txkoji.build' not in sys.modules\n"
+        "print(result_type('getBuild').record_class.__qualname__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "Build\n"
+
+
+def test_register_is_the_hook_for_new_typed_methods():
+    class Widget(KojiRecord):
+        pass
+
+    # A method name no hub has, so registering it changes nothing else.
+    register("txkojiTestWidget", Widget, "one")
+    widget = result_type("txkojiTestWidget", [1]).finish({"id": 1}, "conn")
+    assert type(widget) is Widget and widget.connection == "conn"
+    with pytest.raises(KojiProtocolError, match="txkojiTestWidget"):
+        result_type("txkojiTestWidget").finish(5, "conn")
+    with pytest.raises(ValueError, match="unknown result shape"):
+        register("txkojiTestWidget", Widget, "blob")

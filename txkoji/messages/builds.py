@@ -65,8 +65,21 @@ class _BuildLinked:
         return self.build.url
 
 
+class _OwnerNamed:
+    """Mixin for messages that name no user: the build owner stands in."""
+
+    build: Build
+
+    def user(self) -> defer.Deferred:
+        """Return the build owner's name.
+
+        :returns: a Deferred firing with the name, or ``None``.
+        """
+        return defer.succeed(self.build.get("owner_name"))
+
+
 @dataclass(frozen=True, eq=False)
-class BuildStateChange(_BuildLinked, Message, UserNamed):
+class BuildStateChange(_BuildLinked, _OwnerNamed, Message):
     """A build changed state (``build.<state>``).
 
     Read from the bus with :meth:`~Message.from_message` or
@@ -89,11 +102,6 @@ class BuildStateChange(_BuildLinked, Message, UserNamed):
     def new(self) -> str:
         """The new state's name (the same as :attr:`event`)."""
         return self.event
-
-    @property
-    def user_name(self) -> str | None:
-        """The build owner's name."""
-        return self.build.get("owner_name")
 
     @classmethod
     def from_record(
@@ -169,7 +177,7 @@ class TagUntag(_BuildLinked, Message, UserNamed):
 
 
 @dataclass(frozen=True, eq=False)
-class Import(_BuildLinked, Message, UserNamed):
+class Import(_BuildLinked, _OwnerNamed, Message):
     """A build was imported (``import.<type>``).
 
     :ivar build: the :class:`~txkoji.build.Build`.
@@ -181,11 +189,6 @@ class Import(_BuildLinked, Message, UserNamed):
     build: Build
     import_type: str | None = None
 
-    @property
-    def user_name(self) -> str | None:
-        """The build owner's name."""
-        return self.build.get("owner_name")
-
     @classmethod
     def from_parts(cls, headers, body, connection) -> Import:
         """See :meth:`Message.from_parts`."""
@@ -196,7 +199,7 @@ class Import(_BuildLinked, Message, UserNamed):
 
 
 @dataclass(frozen=True, eq=False)
-class RPMSign(Message):
+class RPMSign(_OwnerNamed, Message):
     """An RPM got a signature (``sign.rpm``).
 
     :ivar build: the :class:`~txkoji.build.Build` of the RPM.
@@ -226,13 +229,6 @@ class RPMSign(Message):
     def url(self) -> str | None:
         """The RPM's kojiweb ``rpminfo`` URL."""
         return record_url(self.build, "rpm", self.rpm.get("id"))
-
-    def user(self) -> defer.Deferred:
-        """Return the build owner's name (the message names no signer).
-
-        :returns: a Deferred firing with the name, or ``None``.
-        """
-        return defer.succeed(self.build.get("owner_name"))
 
 
 @dataclass(frozen=True, eq=False)
