@@ -271,6 +271,91 @@ class Message(ABC):
         """
 
 
+class StateChange(Message):
+    """Base of the state change events (a build's, a task's), which come
+    from the bus or from polling.
+
+    Subclasses are dataclasses whose fields are the record, ``event`` and
+    ``old``, in that order, and provide :meth:`make_record` and
+    :meth:`state_to_str`.
+
+    :ivar event: the new state's name (also :attr:`new`).
+    :ivar old: the old state's name, or ``None``.
+    """
+
+    event: str
+    old: str | None
+
+    @staticmethod
+    @abstractmethod
+    def make_record(value: Any, kind: str, connection: Any, what: str) -> KojiRecord:
+        """Return the event's record made from ``value`` (a struct), on
+        ``connection``.
+
+        :param kind: the message type, for errors.
+        :param what: what ``value`` is, for errors.
+        :raises MalformedMessage: when ``value`` is not such a record.
+        """
+
+    @staticmethod
+    @abstractmethod
+    def state_to_str(number: int) -> str:
+        """Return the name of state ``number``."""
+
+    @property
+    def new(self) -> str:
+        """The new state's name (the same as :attr:`event`)."""
+        return self.event
+
+    @classmethod
+    def from_record(
+        cls, record: Mapping[str, Any], old: Any, new: Any, connection: Any = None
+    ) -> Any:
+        """Make the event for a record seen to change state (by polling),
+        e.g. ``TaskStateChange.from_record(task, "OPEN", "CLOSED")``.
+
+        :param record: the hub's record (a ``getTaskInfo`` or ``getBuild``
+            struct, or a :class:`~txkoji.task.Task` or
+            :class:`~txkoji.build.Build`).
+        :param old: the old state, a name (``"OPEN"``) or number, or
+            ``None`` (first seen).
+        :param new: the new state, a name or number.
+        :param connection: the connection to attach (default: the
+            record's own).
+        :returns: an instance of this class.
+        :raises MalformedMessage: when the record has no integer id, or a
+            state is neither a name nor a number.
+        """
+        kind = cls.__name__
+        if connection is None:
+            connection = getattr(record, "connection", None)
+        return cls(  # type: ignore[call-arg]
+            cls.make_record(record, kind, connection, "record"),
+            _new_state(state_name(new, cls.state_to_str, kind), kind),
+            state_name(old, cls.state_to_str, kind),
+        )
+
+    @classmethod
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> Any:
+        """See :meth:`Message.from_parts`: the record is the body's
+        ``info``."""
+        kind = cls.__name__
+        info = require(body, "info", kind, "body")
+        return cls(  # type: ignore[call-arg]
+            cls.make_record(info, kind, connection, "'info'"),
+            _new_state(state_of(headers, body, "new", cls.state_to_str, kind), kind),
+            state_of(headers, body, "old", cls.state_to_str, kind),
+        )
+
+
+def _new_state(state: str | None, kind: str) -> str:
+    if state is None:
+        raise MalformedMessage(f"{kind} message has no new state")
+    return state
+
+
 class UserNamed:
     """Mixin for messages that name the user who acted (``user_name``)."""
 

@@ -15,6 +15,7 @@ from txkoji.build import Build
 from txkoji.messages.base import (
     MalformedMessage,
     Message,
+    StateChange,
     UserNamed,
     check_id,
     check_name,
@@ -24,8 +25,6 @@ from txkoji.messages.base import (
     record_of,
     require,
     require_struct,
-    state_name,
-    state_of,
 )
 from txkoji.weblinks import record_url
 
@@ -79,12 +78,13 @@ class _OwnerNamed:
 
 
 @dataclass(frozen=True, eq=False)
-class BuildStateChange(_BuildLinked, _OwnerNamed, Message):
+class BuildStateChange(_BuildLinked, _OwnerNamed, StateChange):
     """A build changed state (``build.<state>``).
 
     Read from the bus with :meth:`~Message.from_message` or
-    :meth:`~Message.from_frame`; made from a polled record with
-    :meth:`from_record`.
+    :meth:`~Message.from_frame`; made from a polled build record with
+    :meth:`~StateChange.from_record`
+    (``BuildStateChange.from_record(build, "BUILDING", "COMPLETE")``).
 
     :ivar build: the :class:`~txkoji.build.Build`.
     :ivar event: the new state's name, e.g. ``"COMPLETE"`` (also
@@ -93,58 +93,12 @@ class BuildStateChange(_BuildLinked, _OwnerNamed, Message):
     """
 
     types = ("BuildStateChange",)
+    make_record = staticmethod(build_record)
+    state_to_str = staticmethod(build_states.to_str)
 
     build: Build
     event: str
     old: str | None = None
-
-    @property
-    def new(self) -> str:
-        """The new state's name (the same as :attr:`event`)."""
-        return self.event
-
-    @classmethod
-    def from_record(
-        cls, build: Mapping[str, Any], old: Any, new: Any, connection: Any = None
-    ) -> BuildStateChange:
-        """Make the event for a build seen to change state (by polling).
-
-        :param build: the build record (a ``getBuild`` struct or
-            :class:`~txkoji.build.Build`).
-        :param old: the old state, a name (``"BUILDING"``) or number, or
-            ``None``.
-        :param new: the new state, a name or number.
-        :param connection: the connection to attach (default: the
-            record's own).
-        :raises MalformedMessage: when the record has no integer id or a
-            state is neither a name nor a number.
-        """
-        kind = cls.__name__
-        if connection is None:
-            connection = getattr(build, "connection", None)
-        return cls(
-            build_record(build, kind, connection),
-            _required_state(state_name(new, build_states.to_str, kind), kind),
-            state_name(old, build_states.to_str, kind),
-        )
-
-    @classmethod
-    def from_parts(cls, headers, body, connection) -> BuildStateChange:
-        """See :meth:`Message.from_parts`."""
-        kind = cls.__name__
-        return cls(
-            message_build(body, "info", kind, connection),
-            _required_state(
-                state_of(headers, body, "new", build_states.to_str, kind), kind
-            ),
-            state_of(headers, body, "old", build_states.to_str, kind),
-        )
-
-
-def _required_state(state: str | None, kind: str) -> str:
-    if state is None:
-        raise MalformedMessage(f"{kind} message has no new state")
-    return state
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,16 +14,14 @@ from txkoji.cache import cache_for
 from txkoji.messages.base import (
     MalformedMessage,
     Message,
+    StateChange,
     UserNamed,
     check_id,
     check_name,
     message_field,
     name_of,
     record_of,
-    require,
     require_struct,
-    state_name,
-    state_of,
 )
 from txkoji.package import Package
 from txkoji.task import Task
@@ -44,12 +42,13 @@ def task_record(value: Any, kind: str, connection: Any, what: str = "task") -> T
 
 
 @dataclass(frozen=True, eq=False)
-class TaskStateChange(Message):
+class TaskStateChange(StateChange):
     """A task changed state (``task.<state>``).
 
     Read from the bus with :meth:`~Message.from_message` or
-    :meth:`~Message.from_frame`; made from a polled record with
-    :meth:`from_record`.
+    :meth:`~Message.from_frame`; made from a polled task record with
+    :meth:`~StateChange.from_record`
+    (``TaskStateChange.from_record(task, "OPEN", "CLOSED")``).
 
     :ivar task: the :class:`~txkoji.task.Task`.
     :ivar event: the new state's name, e.g. ``"FREE"`` (also :attr:`new`).
@@ -57,56 +56,12 @@ class TaskStateChange(Message):
     """
 
     types = ("TaskStateChange",)
+    make_record = staticmethod(task_record)
+    state_to_str = staticmethod(task_states.to_str)
 
     task: Task
     event: str
     old: str | None = None
-
-    @property
-    def new(self) -> str:
-        """The new state's name (the same as :attr:`event`)."""
-        return self.event
-
-    @classmethod
-    def from_record(
-        cls, task: Mapping[str, Any], old: Any, new: Any, connection: Any = None
-    ) -> TaskStateChange:
-        """Make the event for a task seen to change state (by polling).
-
-        :param task: the task record (a ``getTaskInfo`` struct or
-            :class:`~txkoji.task.Task`).
-        :param old: the old state, a name (``"OPEN"``) or number, or
-            ``None`` (first seen).
-        :param new: the new state, a name or number.
-        :param connection: the connection to attach (default: the
-            record's own).
-        :raises MalformedMessage: when the record has no integer id or a
-            state is neither a name nor a number.
-        """
-        kind = cls.__name__
-        if connection is None:
-            connection = getattr(task, "connection", None)
-        new_name = state_name(new, task_states.to_str, kind)
-        if new_name is None:
-            raise MalformedMessage(f"{kind} needs a new state")
-        return cls(
-            task_record(task, kind, connection),
-            new_name,
-            state_name(old, task_states.to_str, kind),
-        )
-
-    @classmethod
-    def from_parts(cls, headers, body, connection) -> TaskStateChange:
-        """See :meth:`Message.from_parts`."""
-        kind = cls.__name__
-        info = require(body, "info", kind, "body")
-        task = task_record(info, kind, connection, "'info'")
-        event = state_of(headers, body, "new", task_states.to_str, kind)
-        if event is None:
-            raise MalformedMessage(f"{kind} message has no new state")
-        return cls(
-            task, event, state_of(headers, body, "old", task_states.to_str, kind)
-        )
 
     @property
     def url(self) -> str | None:
