@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -80,9 +81,10 @@ params = st.sampled_from(
 @given(st.sampled_from(sorted(RESULT_TYPES)), params, answers)
 def test_result_types_type_any_answer_or_refuse_it(method, call_params, answer):
     rtype = result_type(method, call_params)
+    connection = SimpleNamespace(weburl="https://koji.example.com/koji")
     for convert in (rtype.finish, rtype.convert):
         try:
-            typed = convert(json.loads(json.dumps(answer)), "conn")
+            typed = convert(json.loads(json.dumps(answer)), connection)
         except KojiProtocolError as error:
             assert error.method == method
             continue
@@ -90,7 +92,9 @@ def test_result_types_type_any_answer_or_refuse_it(method, call_params, answer):
         items = typed if isinstance(typed, list) else [typed]
         for item in items:
             if cls is not None and isinstance(item, dict):
-                assert type(item) is cls and item.connection == "conn"
+                assert type(item) is cls and item.connection is connection
+                url = item.url
+                assert url is None or url.startswith(connection.weburl)
 
 
 def _mutations(kind: str):

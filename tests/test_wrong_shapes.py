@@ -43,6 +43,8 @@ WRONG = {
         value([{"id": 1}]),
         value(b"bytes"),
         value(datetime(2026, 1, 1)),
+        value({"id": "x"}),
+        value({"id": 1.5}),
     ],
     "list": [
         value(5),
@@ -54,6 +56,7 @@ WRONG = {
         value([None]),
         value([{"id": 1}, 3]),
         value([[1, 2]]),
+        value([{"id": 1}, {"id": [2]}]),
     ],
     "descendents": [
         value({"1": 5}),
@@ -217,3 +220,17 @@ def test_register_is_the_hook_for_new_typed_methods():
         result_type("txkojiTestWidget").finish(5, "conn")
     with pytest.raises(ValueError, match="unknown result shape"):
         register("txkojiTestWidget", Widget, "blob")
+
+
+@pytest.mark.parametrize(
+    "method, record",
+    [
+        ("getBuild", {"id": 1, "build_id": "1"}),
+        ("listBuilds", [{"build_id": True}]),
+        ("getPackage", {"package_id": {}}),
+        ("listPackages", [{"package_id": float("nan")}]),
+    ],
+)
+def test_record_ids_the_web_links_use_must_be_integers(method, record):
+    with pytest.raises(KojiProtocolError, match="integer"):
+        result_type(method).convert(record, None)

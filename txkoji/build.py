@@ -22,6 +22,8 @@ class Build(KojiRecord):
     Times are timezone-aware UTC datetimes.
     """
 
+    id_fields = ("id", "build_id")
+
     @property
     def created(self) -> datetime | None:
         """When the build record was created."""

@@ -16,6 +16,8 @@ class Package(KojiRecord):
     entry from ``listPackages`` (``package_id``, ``package_name``,
     ``tag_id``, ``tag_name``, ``blocked``, ``owner_name``...)."""
 
+    id_fields = ("id", "package_id")
+
     @property
     def package_id(self) -> int | None:
         """The package id, whichever of the two record shapes this is."""

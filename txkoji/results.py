@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
-from typing import Any
+from typing import Any, ClassVar
 
 from munch import Munch
 
@@ -37,9 +37,14 @@ class KojiRecord(Munch):
     sent.  The :class:`~txkoji.connection.Connection` that fetched it is an
     attribute, never a key, so ``dict(record)`` and ``json.dumps(record)``
     show only hub data.
+
+    :cvar id_fields: the fields holding the record's own id (its web page
+        link is built from them), each an integer or nil; an answer with
+        anything else there is refused.
     """
 
     connection: Any = None
+    id_fields: ClassVar[tuple[str, ...]] = ("id",)
 
 
 #: The typed hub methods: ``method -> (record class as "module:Class" or
@@ -88,12 +93,21 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _as_record(cls: type | None, value: Any, connection: Any) -> Any:
-    """Return a struct as a ``cls`` record carrying ``connection``; other
-    values unchanged."""
+def _as_record(rtype: ResultType, value: Any, connection: Any) -> Any:
+    """Return a struct as a record of the result type's class, carrying
+    ``connection``; other values unchanged.
+
+    :raises KojiProtocolError: when one of the record's ``id_fields`` holds
+        something else than an integer or nil.
+    """
+    cls = rtype.record_class
     if cls is not None and isinstance(value, dict) and type(value) is not cls:
         value = cls(value)
     if isinstance(value, KojiRecord):
+        for name in value.id_fields:
+            found = value.get(name)
+            if found is not None and not _is_int(found):
+                raise _wrong(rtype.method, found, f"an integer {name}")
         value.connection = connection
     return value
 
@@ -102,7 +116,7 @@ def _one(rtype: ResultType, value: Any, connection: Any) -> Any:
     """A struct, or nil (no such object)."""
     if value is not None and not isinstance(value, dict):
         raise _wrong(rtype.method, value, "a struct or nil")
-    return _as_record(rtype.record_class, value, connection)
+    return _as_record(rtype, value, connection)
 
 
 def _records(rtype: ResultType, value: Any, connection: Any, nil: bool) -> list:
@@ -112,7 +126,7 @@ def _records(rtype: ResultType, value: Any, connection: Any, nil: bool) -> list:
     for item in value:
         if not (isinstance(item, dict) or (nil and item is None)):
             raise _wrong(rtype.method, item, f"an item of {expected}")
-    return [_as_record(rtype.record_class, item, connection) for item in value]
+    return [_as_record(rtype, item, connection) for item in value]
 
 
 def _list(rtype: ResultType, value: Any, connection: Any) -> Any:
@@ -161,7 +175,7 @@ def _descendents(rtype: ResultType, value: Any, connection: Any) -> Any:
         for child in children:
             if not isinstance(child, dict) or not _is_int(child.get("id")):
                 raise _wrong(rtype.method, child, "a task struct with an integer id")
-            flat.append(_as_record(rtype.record_class, child, connection))
+            flat.append(_as_record(rtype, child, connection))
     flat.sort(key=lambda task: task["id"])
     return flat
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from twisted.internet import defer
 
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiException, KojiProtocolError
 from txkoji.results import KojiRecord, result_type
 
 
@@ -162,11 +162,17 @@ def record_of(
     ``getBuild`` struct becomes a :class:`~txkoji.build.Build`), with
     ``connection`` attached.
 
-    :raises MalformedMessage: when ``value`` is not an object.
+    :raises MalformedMessage: when ``value`` is not an object, or not
+        one the hub could answer (an id that is not an integer).
     """
     if not isinstance(value, Mapping):
         raise MalformedMessage(f"{kind} message's {what} is not an object")
-    return result_type(method).convert(dict(value), connection)
+    try:
+        return result_type(method).convert(dict(value), connection)
+    except KojiProtocolError as error:
+        raise MalformedMessage(
+            f"{kind} message's {what} has an id that is not an id: {error}"
+        ) from None
 
 
 def name_of(
