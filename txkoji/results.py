@@ -101,12 +101,12 @@ def _as_record(rtype: ResultType, value: Any, connection: Any) -> Any:
         something else than an integer or nil.
     """
     cls = rtype.record_class
-    if cls is not None and isinstance(value, dict) and type(value) is not cls:
+    if cls is not None and type(value) is not cls and isinstance(value, dict):
         value = cls(value)
     if isinstance(value, KojiRecord):
         for name in value.id_fields:
-            found = value.get(name)
-            if found is not None and not _is_int(found):
+            found = dict.get(value, name)  # Munch.get is slow Python code
+            if type(found) is not int and found is not None and not _is_int(found):
                 raise _wrong(rtype.method, found, f"an integer {name}")
         value.connection = connection
     return value
@@ -120,13 +120,18 @@ def _one(rtype: ResultType, value: Any, connection: Any) -> Any:
 
 
 def _records(rtype: ResultType, value: Any, connection: Any, nil: bool) -> list:
+    """Check a list of structs (and nils when ``nil``), and make each
+    struct a record in place (a long answer is not copied)."""
     expected = "a list of structs" + (" or nils" if nil else "")
     if not isinstance(value, list):
         raise _wrong(rtype.method, value, expected)
-    for item in value:
-        if not (isinstance(item, dict) or (nil and item is None)):
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            if nil and item is None:
+                continue
             raise _wrong(rtype.method, item, f"an item of {expected}")
-    return [_as_record(rtype, item, connection) for item in value]
+        value[index] = _as_record(rtype, item, connection)
+    return value
 
 
 def _list(rtype: ResultType, value: Any, connection: Any) -> Any:
