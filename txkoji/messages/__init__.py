@@ -9,6 +9,11 @@ the ``type`` header::
     msg = parse_message({"properties": props, "body": body}, koji)
     if isinstance(msg, BuildStateChange) and msg.event == "COMPLETE":
         print(msg.url)
+
+Code that polls the hub makes the same events from records with
+:meth:`StateChange.from_record`::
+
+    event = TaskStateChange.from_record(task, "OPEN", "CLOSED", connection=koji)
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from txkoji.messages.base import (
     MalformedMessage,
     Message,
+    StateChange,
     UnknownMessageType,
     amqp_parts,
     frame_parts,
@@ -48,6 +54,7 @@ __all__ = [
     "RPMSign",
     "RepoDone",
     "RepoInit",
+    "StateChange",
     "TagUntag",
     "TaskStateChange",
     "UnknownMessageType",

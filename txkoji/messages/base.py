@@ -8,7 +8,7 @@ import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from twisted.internet import defer
 
@@ -277,6 +277,9 @@ class Message(ABC):
         """
 
 
+_Event = TypeVar("_Event", bound="StateChange")
+
+
 class StateChange(Message):
     """Base of the state change events (a build's, a task's), which come
     from the bus or from polling.
@@ -315,8 +318,12 @@ class StateChange(Message):
 
     @classmethod
     def from_record(
-        cls, record: Mapping[str, Any], old: Any, new: Any, connection: Any = None
-    ) -> Any:
+        cls: type[_Event],
+        record: Mapping[str, Any],
+        old: Any,
+        new: Any,
+        connection: Any = None,
+    ) -> _Event:
         """Make the event for a record seen to change state (by polling),
         e.g. ``TaskStateChange.from_record(task, "OPEN", "CLOSED")``.
 
@@ -343,8 +350,11 @@ class StateChange(Message):
 
     @classmethod
     def from_parts(
-        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
-    ) -> Any:
+        cls: type[_Event],
+        headers: Mapping[str, Any],
+        body: dict[str, Any],
+        connection: Any,
+    ) -> _Event:
         """See :meth:`Message.from_parts`: the record is the body's
         ``info``."""
         kind = cls.__name__
