@@ -173,13 +173,17 @@ async def test_task_info_of_several_ids_is_a_list_of_tasks_or_none(koji, hub_ser
         await koji.call("getTaskInfo", [1, 2])
 
 
-def test_without_params_a_list_method_may_answer_a_count_or_rows():
+def test_without_params_every_shape_the_params_could_select_is_accepted():
     # The multicall path types entries without their params.
     rtype = result_type("listBuilds")
     assert rtype.finish(3, None) == 3
     assert rtype.finish([[1, "bash"]], None) == [[1, "bash"]]
     with pytest.raises(KojiProtocolError, match="listBuilds"):
         rtype.finish([1, 2], None)
+    tasks = result_type("getTaskInfo").convert([{"id": 1}, None], "conn")
+    assert type(tasks[0]) is Task and tasks[1] is None
+    with pytest.raises(KojiProtocolError, match="getTaskInfo"):
+        result_type("getTaskInfo").convert([5], "conn")
 
 
 def test_convert_builds_records_and_checks_the_shape():

@@ -158,6 +158,14 @@ def _rows(rtype: ResultType, value: Any, connection: Any) -> Any:
     return value
 
 
+def _one_or_each(rtype: ResultType, value: Any, connection: Any) -> Any:
+    """Any answer of a one-record method when the call's params are
+    unknown: a struct or nil, or a list of them (ids asked in a list)."""
+    if isinstance(value, list):
+        return _each(rtype, value, connection)
+    return _one(rtype, value, connection)
+
+
 def _list_count_or_rows(rtype: ResultType, value: Any, connection: Any) -> Any:
     """Any answer of a list method when the call's options are unknown."""
     if _is_int(value):
@@ -209,7 +217,7 @@ def _plain(rtype: ResultType, value: Any, connection: Any) -> Any:
 #: The codec builds records while decoding for ``one``, ``list`` and
 #: ``descendents``; the other shapes only check.
 SHAPES: dict[str, Callable[[ResultType, Any, Any], Any]] = {
-    "one": _one,
+    "one": _one_or_each,
     "list": _list_count_or_rows,
     "descendents": _descendents,
     "timedelta": _timedelta,
@@ -219,6 +227,7 @@ SHAPES: dict[str, Callable[[ResultType, Any, Any], Any]] = {
 #: Stricter checks, chosen from a call's params (see :func:`result_type`).
 CHECKS: dict[str, Callable[[ResultType, Any, Any], Any]] = {
     **SHAPES,
+    "struct": _one,
     "records": _list,
     "each": _each,
     "count": _count,
@@ -312,8 +321,8 @@ def result_type(method: str, params: list | None = None) -> ResultType:
 
     :param params: the call's XML-RPC params, when known: they refine the
         shape (a ``countOnly`` list call answers a count, an ``asList`` one
-        rows, ``getTaskInfo`` of a list of ids a list).  Without them a list
-        method's answer may be any of these.
+        rows, ``getTaskInfo`` of a list of ids a list).  Without them
+        (multicall entries are typed so) any of these is accepted.
     """
     rtype = _resolve(method)
     if params is None:
@@ -326,6 +335,8 @@ def result_type(method: str, params: list | None = None) -> ResultType:
         if opts.get("asList"):
             return ResultType(None, "plain", method, "rows")
         return ResultType(rtype.record_class, "list", method, "records")
-    if shape == "one" and params and isinstance(params[0], list):
-        return ResultType(rtype.record_class, "list", method, "each")
+    if shape == "one":
+        if params and isinstance(params[0], list):
+            return ResultType(rtype.record_class, "list", method, "each")
+        return ResultType(rtype.record_class, "one", method, "struct")
     return rtype
