@@ -46,19 +46,25 @@ def outcome_of(d: defer.Deferred) -> Any:
     return got[0]
 
 
+#: Answers that are not one entry per call: the whole multicall fails.
 WRONG_ANSWERS = [
     pytest.param(3, id="int"),
     pytest.param(None, id="nil"),
     pytest.param("abcd", id="string"),
     pytest.param({"a": 1}, id="struct"),
     pytest.param([[1]], id="one entry for two calls"),
-    pytest.param([[1], [2], [3]], id="three entries for two calls"),
-    pytest.param([[1], 5], id="entry not a list"),
-    pytest.param([[1], [1, 2]], id="entry of two values"),
-    pytest.param([[1], {"faultCode": [1], "faultString": "x"}], id="array code"),
-    pytest.param([[1], {"faultCode": {"a": 1}, "faultString": "x"}], id="struct code"),
-    pytest.param([[1], {"faultCode": "x", "faultString": "x"}], id="string code"),
-    pytest.param([[1], {"faultCode": 1000, "faultString": 5}], id="int string"),
+    pytest.param([[None], [None], [None]], id="three entries for two calls"),
+]
+
+#: A malformed second entry: only the second call fails.
+WRONG_ENTRIES = [
+    pytest.param(5, id="entry not a list"),
+    pytest.param([1, 2], id="entry of two values"),
+    pytest.param([7], id="a task answered as an int"),
+    pytest.param({"faultCode": [1], "faultString": "x"}, id="array code"),
+    pytest.param({"faultCode": {"a": 1}, "faultString": "x"}, id="struct code"),
+    pytest.param({"faultCode": "x", "faultString": "x"}, id="string code"),
+    pytest.param({"faultCode": 1000, "faultString": 5}, id="int string"),
 ]
 
 CALLS = [("getBuild", [1]), ("getTaskInfo", [2])]
@@ -75,7 +81,28 @@ def test_connection_multicall_wrong_shape_is_protocol_error(answer) -> None:
     koji, _ = connection(answer)
     failure = outcome_of(koji.multicall(CALLS))
     assert failure.check(KojiProtocolError), failure
-    assert failure.value.method in ("system.multicall", "getTaskInfo")
+    assert failure.value.method == "system.multicall"
+
+
+@pytest.mark.parametrize("entry", WRONG_ENTRIES)
+def test_connection_multicall_malformed_entry_fails_only_its_call(entry) -> None:
+    koji, _ = connection([[None], entry])
+    build, error = outcome_of(koji.multicall(CALLS))
+    assert build is None
+    assert isinstance(error, KojiProtocolError)
+    assert error.method == "getTaskInfo"
+
+
+@pytest.mark.parametrize("entry", WRONG_ENTRIES)
+def test_multicall_object_malformed_entry_raises_from_its_handle(entry) -> None:
+    koji, _ = connection([[None], entry])
+    mc = koji.MultiCall()
+    first = mc.getBuild(1)
+    second = mc.getTaskInfo(2)
+    outcome_of(mc())
+    assert first.result is None
+    with pytest.raises(KojiProtocolError, match="getTaskInfo"):
+        _ = second.result
 
 
 @pytest.mark.parametrize("answer", WRONG_ANSWERS)
@@ -119,14 +146,15 @@ def _plain():
 
 
 def test_string_fault_code_is_the_same_error_as_for_a_single_call() -> None:
-    with pytest.raises(KojiProtocolError, match="int faultCode"):
-        entry_outcome({"faultCode": "x", "faultString": "no"}, "getTag", None)
+    error = entry_outcome({"faultCode": "x", "faultString": "no"}, "getTag", [], None)
+    assert isinstance(error, KojiProtocolError)
+    assert "int faultCode" in str(error) and error.method == "getTag"
 
 
 def test_well_formed_entries_settle_to_values_and_fault_instances() -> None:
     fault = {"faultCode": 1000, "faultString": "no"}
-    settled = settle_entries([[1], fault], ["getTag", "getTag"], None)
-    assert settled[0] == 1
+    settled = settle_entries([[None], fault], [("getTag", [1]), ("getTag", [2])], None)
+    assert settled[0] is None
     assert isinstance(settled[1], GenericError) and isinstance(settled[1], KojiFault)
     assert settled[1].method == "getTag"
 

@@ -9,7 +9,7 @@ from twisted.internet import defer
 
 from txkoji import build_states
 from txkoji.estimates import average_build_duration
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.timestamps import connection_now, record_time
 from txkoji.weblinks import record_url
 
@@ -25,6 +25,8 @@ class Build(KojiRecord):
 
     Times are timezone-aware UTC datetimes.
     """
+
+    id_fields = ("id", "build_id")
 
     @property
     def created(self) -> datetime | None:
@@ -135,9 +137,3 @@ class Build(KojiRecord):
 
 def _task_target(task: Task | None) -> str | None:
     return None if task is None else task.target
-
-
-register("getBuild", Build, "one")
-register("listBuilds", Build, "list")
-register("listTagged", Build, "list")
-register("getLatestBuilds", Build, "list")

@@ -14,14 +14,14 @@ import hashlib
 import os
 import tempfile
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiException, KojiProtocolError
 
 
 class CacheKeyError(KojiException, ValueError):
@@ -138,10 +138,12 @@ class Cache:
         :param kind: ``"user"`` or ``"tag"``.
         :param method: the hub method fetching the record (``"getUser"``),
             or, as txkoji 0.10 took it, a function of the id returning a
-            Deferred[Any] of the record (``koji.getUser``).
-        :returns: a Deferred[Any] firing with the name, or ``None`` when the hub
+            Deferred of the record (``koji.getUser``).
+        :returns: a Deferred firing with the name, or ``None`` when the hub
             has no such object.  It fails with :class:`CacheKeyError` for an
-            id that is not a non-negative integer, or as the hub call does.
+            id that is not a non-negative integer, with
+            :class:`~txkoji.exceptions.KojiProtocolError` when the hub's
+            answer is not a record with a name, or as the hub call does.
         """
         try:
             name = self.get_name(kind, object_id)
@@ -157,17 +159,23 @@ class Cache:
         self._pending[key] = [waiter]
         fetch = getattr(self.connection, method) if isinstance(method, str) else method
         d = fetch(object_id)
-        d.addCallback(self._store, kind, object_id)
+        d.addCallback(self._store, kind, object_id, _method_name(method))
         d.addBoth(self._wake, key)
         return waiter
 
-    def _store(self, record: Any, kind: str, object_id: int) -> str | None:
+    def _store(self, record: Any, kind: str, object_id: int, method: str) -> str | None:
         if record is None:
             return None
-        name = record["name"]
+        name = record.get("name") if isinstance(record, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise KojiProtocolError(
+                f"{method}({object_id}) answered {str(record)[:80]!r}, not a"
+                " record with a name",
+                method,
+            )
         try:
             self.put_name(kind, object_id, name)
-        except OSError as e:
+        except (OSError, UnicodeEncodeError) as e:
             self.log.warn(
                 "could not cache {kind} {id} name: {error}",
                 kind=kind,
@@ -186,14 +194,14 @@ class Cache:
     def user_name(self, user_id: int) -> defer.Deferred[str | None]:
         """Return a user's name (see :meth:`get_or_load_name`).
 
-        :returns: a Deferred[Any] firing with the name, or ``None``.
+        :returns: a Deferred firing with the name, or ``None``.
         """
         return self.get_or_load_name("user", user_id, "getUser")
 
     def tag_name(self, tag_id: int) -> defer.Deferred[str | None]:
         """Return a tag's name (see :meth:`get_or_load_name`).
 
-        :returns: a Deferred[Any] firing with the name, or ``None``.
+        :returns: a Deferred firing with the name, or ``None``.
         """
         return self.get_or_load_name("tag", tag_id, "getTag")
 
@@ -213,3 +221,11 @@ def cache_for(connection: Any) -> Cache:
     if connection not in _CACHES:
         _CACHES[connection] = Cache(connection)
     return _CACHES[connection]
+
+
+def _method_name(method: str | Callable[[int], defer.Deferred[Any]]) -> str:
+    """Name the hub method a lookup calls, for error messages."""
+    if isinstance(method, str):
+        return method
+    name = getattr(method, "name", None) or getattr(method, "__name__", None)
+    return str(name or "lookup")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 if TYPE_CHECKING:
@@ -60,7 +60,3 @@ class Channel(KojiRecord):
         return d.addCallback(
             lambda hosts: float(sum(h.get("capacity") or 0 for h in hosts))
         )
-
-
-register("getChannel", Channel, "one")
-register("listChannels", Channel, "list")

@@ -21,7 +21,6 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
@@ -29,11 +28,10 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji import config as koji_config
-from txkoji import record_types  # noqa: F401 - registers the result types
 from txkoji.cache import Cache
 from txkoji.codec import encode_call, pack_params
 from txkoji.config import profile_names as profile_names  # re-exported
-from txkoji.exceptions import KojiConfigError, KojiException
+from txkoji.exceptions import KojiException
 from txkoji.hub_methods import HubMethods
 from txkoji.multicall import MultiCall, settle_entries
 from txkoji.requester import Requester
@@ -53,21 +51,6 @@ def profiles() -> list[str]:
     ``/etc/koji.conf.d/*.conf`` from last to first).  As txkoji 0.10's
     ``profiles()``; :func:`profile_names` lists the profiles in them."""
     return [p for p in reversed(koji_config.config_files()) if os.path.isfile(p)]
-
-
-def _hub_url(server: Any, profile: str | None) -> str:
-    """Return ``server`` when it is an http(s) URL with a host.
-
-    :raises KojiConfigError: naming the profile and the value otherwise.
-    """
-    parts = urlsplit(server) if isinstance(server, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        where = f"profile {profile!r}" if profile else "the options given"
-        raise KojiConfigError(
-            f"server {server!r} in {where} is not an http:// or https:// URL "
-            "with a host, e.g. https://koji.example.com/kojihub"
-        )
-    return server
 
 
 class BoundHubMethod:
@@ -129,7 +112,7 @@ class Connection(HubMethods):
         self.clock: IReactorTime = clock if clock is not None else reactor
         self.config = koji_config.resolve(profile, config_files, options)
         self.profile = profile
-        self.url: str = _hub_url(self.config["server"], profile)
+        self.url: str = koji_config.hub_url(self.config["server"], profile)
         self.weburl: str | None = self.config["weburl"]
         self.topurl: str | None = self.config["topurl"]
         if transport is None:
@@ -257,7 +240,7 @@ class Connection(HubMethods):
             body = encode_call(method, params)
         except (TypeError, ValueError, OverflowError):
             return defer.fail()
-        rtype = result_type(method)
+        rtype = result_type(method, params)
         if self._session.session is not None:
             return self._session.call(method, params, body, rtype)
         d = self._requester.send(method, body, rtype)
@@ -331,9 +314,8 @@ class Connection(HubMethods):
             return defer.succeed([])
         if self._session.session is not None:
             return self._session.multicall(packed)
-        methods = [method for method, _ in packed]
         d = self._requester.send("system.multicall", body, multicall_type(packed))
-        return d.addCallback(settle_entries, methods, self)
+        return d.addCallback(settle_entries, packed, self)
 
     def login(self, authtype: str | None = None) -> defer.Deferred[Any]:
         """Log in to the hub; later calls carry the session.

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 if TYPE_CHECKING:
@@ -63,7 +63,3 @@ class Host(KojiRecord):
             ``None``); failing as ``getUser`` does.
         """
         return self.connection.getUser(self["user_id"])
-
-
-register("getHost", Host, "one")
-register("listHosts", Host, "list")

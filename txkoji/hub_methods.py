@@ -30,7 +30,7 @@ class HubMethods:
         """Ask the hub how long a build of ``package`` takes on average.
 
         :param package: a package name, e.g. ``"bash"``.
-        :returns: a Deferred[Any] firing with a ``timedelta``, or ``None`` when
+        :returns: a Deferred firing with a ``timedelta``, or ``None`` when
             the hub has no completed build to average.
         """
         return self.call("getAverageBuildDuration", package, **kwargs)
@@ -39,7 +39,7 @@ class HubMethods:
         """Fetch one build.
 
         :param build_id: a build id, or an NVR string.
-        :returns: a Deferred[Any] firing with a :class:`~txkoji.build.Build`, or
+        :returns: a Deferred firing with a :class:`~txkoji.build.Build`, or
             ``None`` when there is no such build.
         """
         return self.call("getBuild", build_id, **kwargs)
@@ -48,7 +48,7 @@ class HubMethods:
         """Fetch one channel.
 
         :param channel_id: a channel id, or its name.
-        :returns: a Deferred[Any] firing with a :class:`~txkoji.channel.Channel`,
+        :returns: a Deferred firing with a :class:`~txkoji.channel.Channel`,
             or ``None`` when there is no such channel.
         """
         return self.call("getChannel", channel_id, **kwargs)
@@ -57,7 +57,7 @@ class HubMethods:
         """Fetch one package.
 
         :param name: a package name, or its id.
-        :returns: a Deferred[Any] firing with a :class:`~txkoji.package.Package`,
+        :returns: a Deferred firing with a :class:`~txkoji.package.Package`,
             or ``None`` when there is no such package.
         """
         return self.call("getPackage", name, **kwargs)
@@ -67,7 +67,7 @@ class HubMethods:
         (``request=True`` unless told otherwise).
 
         :param task_id: the parent task's id.
-        :returns: a Deferred[Any] firing with a list of
+        :returns: a Deferred firing with a list of
             :class:`~txkoji.task.Task`, children and their children alike,
             ordered by id.
         """
@@ -82,7 +82,7 @@ class HubMethods:
         :param package: a package id, or (as txkoji 0.10 allowed) a package
             name, looked up first; leave it out to filter by keyword only
             (``userID=``, ``taskID=``, ``state=``, ``queryOpts=``...).
-        :returns: a Deferred[Any] firing with a list of
+        :returns: a Deferred firing with a list of
             :class:`~txkoji.build.Build`; empty when ``package`` names no
             package.
         """
@@ -109,7 +109,7 @@ class HubMethods:
             "owner": 2}`` (not modified; ``decode=True`` is added to a copy).
         :param queryOpts: ordering and paging, e.g. ``{"order":
             "priority,create_time", "limit": 10}``.
-        :returns: a Deferred[Any] firing with a list of
+        :returns: a Deferred firing with a list of
             :class:`~txkoji.task.Task`.
         """
         filters = dict(opts or {})
@@ -119,7 +119,7 @@ class HubMethods:
     def listChannels(self, **kwargs: Any) -> defer.Deferred[Any]:
         """List channels (``hostID=``, ``enabled=``... as the hub takes).
 
-        :returns: a Deferred[Any] firing with a list of
+        :returns: a Deferred firing with a list of
             :class:`~txkoji.channel.Channel`.
         """
         return self.call("listChannels", **kwargs)

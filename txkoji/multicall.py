@@ -21,7 +21,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from txkoji.exceptions import KojiException, KojiFault, KojiProtocolError, fault_for
+from txkoji.exceptions import KojiException, KojiProtocolError, fault_for
 from txkoji.results import result_type
 
 _NOT_RUN = object()
@@ -47,12 +47,14 @@ class MultiCallResult:
 
         :raises MultiCallNotRun: before the multicall has run.
         :raises KojiFault: (the code's own subclass) when the call failed.
+        :raises KojiProtocolError: when the hub's entry for the call was
+            malformed.
         """
         if self._outcome is _NOT_RUN:
             raise MultiCallNotRun(
                 f"the multicall holding {self.method} has not run yet"
             )
-        if isinstance(self._outcome, KojiFault):
+        if isinstance(self._outcome, KojiException):
             raise self._outcome
         return self._outcome
 
@@ -61,60 +63,68 @@ class MultiCallResult:
         return f"<MultiCallResult {self.method} {state}>"
 
 
-def entry_outcome(entry: Any, method: str, connection: Any) -> Any:
-    """Turn one ``system.multicall`` answer entry into a typed value, or the
-    exception instance of its fault.
+def entry_outcome(
+    entry: Any, method: str, params: list[Any] | None, connection: Any
+) -> Any:
+    """Turn one ``system.multicall`` answer entry into its call's outcome.
 
-    :raises KojiProtocolError: naming ``method`` when the entry is neither
-        ``[value]`` nor a fault struct with an int ``faultCode`` and a
-        string ``faultString``.
+    :param params: the call's packed params (they decide some answers'
+        shape, e.g. ``countOnly``), or ``None`` when unknown.
+    :returns: the typed value (as a single call would give it); or the
+        exception instance of the call's fault; or a
+        :class:`~txkoji.exceptions.KojiProtocolError` instance naming
+        ``method`` when the entry is neither ``[value]`` nor a fault struct
+        with an int ``faultCode`` and a string ``faultString``, or its value
+        has the wrong shape for ``method``.
     """
     if isinstance(entry, list) and len(entry) == 1:
-        return result_type(method).convert(entry[0], connection)
+        try:
+            return result_type(method, params).convert(entry[0], connection)
+        except KojiProtocolError as error:
+            return error
     if isinstance(entry, dict) and "faultCode" in entry:
         code = entry["faultCode"]
         string = entry.get("faultString", "")
         if type(code) is int and isinstance(string, str):
             return fault_for(code, string, method)
-        raise KojiProtocolError(
+        return KojiProtocolError(
             f"malformed multicall fault for {method}: a fault needs an int "
             f"faultCode and a string faultString, not {str(entry)[:100]!r}",
             method,
         )
-    raise KojiProtocolError(
+    return KojiProtocolError(
         f"malformed multicall entry for {method}: {str(entry)[:100]!r}", method
     )
 
 
-#: txkoji 1.0.0.dev0's name of :func:`entry_outcome`.
-settle_entry = entry_outcome
-
-
-def settle_entries(entries: Any, methods: Sequence[str], connection: Any) -> list[Any]:
+def settle_entries(
+    entries: Any, calls: Sequence[tuple[str, list[Any] | None]], connection: Any
+) -> list[Any]:
     """Check a ``system.multicall`` answer and turn each entry into its
-    call's outcome (see :func:`entry_outcome`).
+    call's outcome (see :func:`entry_outcome`: a malformed entry fails only
+    its own call).
 
     :param entries: the decoded answer.
-    :param methods: the hub method of each call, in call order.
+    :param calls: each call's ``(method, packed params)``, in call order.
     :returns: one typed value or exception instance per call.
     :raises KojiProtocolError: when the answer is not a list of one entry
-        per call, or an entry is malformed.
+        per call.
     """
     if not isinstance(entries, list):
         raise KojiProtocolError(
-            f"the hub answered a multicall of {len(methods)} calls with "
+            f"the hub answered a multicall of {len(calls)} calls with "
             f"{type(entries).__name__} {str(entries)[:100]!r}, not a list",
             "system.multicall",
         )
-    if len(entries) != len(methods):
+    if len(entries) != len(calls):
         raise KojiProtocolError(
             f"the hub answered {len(entries)} results to a multicall "
-            f"of {len(methods)} calls",
+            f"of {len(calls)} calls",
             "system.multicall",
         )
     return [
-        entry_outcome(entry, method, connection)
-        for entry, method in zip(entries, methods, strict=True)
+        entry_outcome(entry, method, params, connection)
+        for entry, (method, params) in zip(entries, calls, strict=True)
     ]
 
 
@@ -214,6 +224,6 @@ class MultiCall:
                 outcomes.append(outcome)
         if self.strict:
             for outcome in outcomes:
-                if isinstance(outcome, KojiFault):
+                if isinstance(outcome, KojiException):
                     raise outcome
         return KojiMultiCallIterator(outcomes)

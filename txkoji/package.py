@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet import defer
 
 from txkoji.estimates import average_build_duration
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 if TYPE_CHECKING:
@@ -19,6 +19,8 @@ class Package(KojiRecord):
     """A package: ``{id, name}`` from ``getPackage``, or a package list
     entry from ``listPackages`` (``package_id``, ``package_name``,
     ``tag_id``, ``tag_name``, ``blocked``, ``owner_name``...)."""
+
+    id_fields = ("id", "package_id")
 
     @property
     def package_id(self) -> int | None:
@@ -55,7 +57,3 @@ class Package(KojiRecord):
         """
         # A package record always names its package (either shape).
         return average_build_duration(self.connection, self.package_name)  # type: ignore[arg-type]
-
-
-register("getPackage", Package, "one")
-register("listPackages", Package, "list")

@@ -230,6 +230,4 @@ class SessionClient:
         typed value or exception instance."""
         body = multicall_body(calls)
         d = self.send("system.multicall", body, multicall_type(calls))
-        return d.addCallback(
-            settle_entries, [method for method, _ in calls], self._owner
-        )
+        return d.addCallback(settle_entries, calls, self._owner)

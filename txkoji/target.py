@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 if TYPE_CHECKING:
@@ -39,7 +39,3 @@ class Target(KojiRecord):
             ``None``; failing as ``getTag`` does.
         """
         return self.connection.getTag(self["dest_tag"])
-
-
-register("getBuildTarget", Target, "one")
-register("getBuildTargets", Target, "list")
