@@ -47,6 +47,12 @@ def event_at(ts: float) -> int:
     return _EVENT_BASE + int((ts - _EVENT_ORIGIN) // 60)
 
 
+def event_time(event_id: int) -> float:
+    """Return the epoch seconds of the bundled data set's event
+    ``event_id`` (the inverse of :func:`event_at`)."""
+    return _EVENT_ORIGIN + (event_id - _EVENT_BASE) * 60.0
+
+
 def user_record(
     uid: int, name: str, usertype: int = 0, status: int = 0, principals=()
 ) -> dict[str, Any]:
