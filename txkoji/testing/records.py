@@ -22,6 +22,10 @@ TASK_STATES = {
     "ASSIGNED": 4,
     "FAILED": 5,
 }
+#: Task states in which a task is finished.
+FINISHED_TASK_STATES = frozenset(
+    TASK_STATES[name] for name in ("CLOSED", "CANCELED", "FAILED")
+)
 
 _EVENT_ORIGIN = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
 _EVENT_BASE = 900000
