@@ -15,18 +15,28 @@ from txkoji.testing.state import HubState
 DEFAULT_SRPM_SECONDS = 120.0
 
 
-def _span(record: dict[str, Any], start: str = "start") -> float | None:
-    began, ended = record[f"{start}_ts"], record["completion_ts"]
+def _span(record: dict[str, Any]) -> float | None:
+    began, ended = record["start_ts"], record["completion_ts"]
     if began is None or ended is None:
         return None
     return ended - began
 
 
 class BuildHistory:
-    """The finished RPM builds of a hub's data, by package."""
+    """The finished RPM builds of a hub's data, by package.
 
-    def __init__(self, st: HubState) -> None:
+    Durations are in hub seconds: those of a history that
+    :func:`compress_history` made ``speed`` times shorter are multiplied
+    back by ``speed``.
+    """
+
+    def __init__(self, st: HubState, speed: float = 1.0) -> None:
         self._st = st
+        self._speed = speed
+
+    def _span(self, record: dict[str, Any]) -> float | None:
+        span = _span(record)
+        return None if span is None else span * self._speed
 
     def _build_roots(self, package_id: int) -> list[dict[str, Any]]:
         """The ``build`` tasks of the package's COMPLETE builds, oldest
@@ -66,7 +76,7 @@ class BuildHistory:
     def _build_spans(self, package_id: int) -> list[float]:
         spans = []
         for build in self._st.builds.values():
-            span = _span(build)
+            span = self._span(build)
             if (
                 build["package_id"] == package_id
                 and build["state"] == BUILD_STATES["COMPLETE"]
@@ -83,7 +93,7 @@ class BuildHistory:
             span
             for root in self._build_roots(package_id)
             for child in self._children(root, "buildSRPMFromSCM")
-            if (span := _span(child)) is not None
+            if (span := self._span(child)) is not None
         ]
         return fmean(spans) if spans else DEFAULT_SRPM_SECONDS
 

@@ -79,7 +79,7 @@ class HubSimulator:
         self.speed = self._scheduler.speed
         self.activity = activity
         self._rng = random.Random(seed)
-        self._history = BuildHistory(state)
+        self._history = BuildHistory(state, self.speed)
         self._started = False
         self._planned_nvrs: set[str] = set()
         compress_history(state, self.speed)
