@@ -18,7 +18,6 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from txkoji.codec import decode_call, encode_fault, encode_response
 from txkoji.exceptions import GenericError, KojiFault, KojiProtocolError
-from txkoji.testing.auth import LOGIN_PATH, LoginGate
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
     CallContext,
@@ -27,7 +26,8 @@ from txkoji.testing.dispatch import (
     fault_of,
 )
 from txkoji.testing.faults import FaultInjector, FaultRule
-from txkoji.testing.sessions import SessionStore
+from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
+from txkoji.testing.session_store import SessionStore
 from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
 
@@ -59,8 +59,8 @@ class FakeHub(Resource):
     :ivar max_request_length: the largest body accepted, in bytes.
     :ivar calls: the names of the methods called so far, in order
         (multicall sub-calls included), for tests to assert on.
-    :ivar sessions: the :class:`~txkoji.testing.sessions.SessionStore`.
-    :ivar login_gate: the :class:`~txkoji.testing.auth.LoginGate` in front
+    :ivar sessions: the :class:`~txkoji.testing.session_store.SessionStore`.
+    :ivar login_gate: the :class:`~txkoji.testing.login_gate.LoginGate` in front
         of ``/kojihub/ssllogin`` (client certificates; set one with a
         keytab for GSSAPI).
     :ivar simulator: the :class:`~txkoji.testing.simulator.HubSimulator`
