@@ -45,6 +45,15 @@ class HubState:
         since the data was loaded (:meth:`new_event`).
     """
 
+    users: dict[int, dict[str, Any]]
+    packages: dict[int, dict[str, Any]]
+    builds: dict[int, dict[str, Any]]
+    tasks: dict[int, dict[str, Any]]
+    tags: dict[int, dict[str, Any]]
+    targets: dict[int, dict[str, Any]]
+    channels: dict[int, dict[str, Any]]
+    hosts: dict[int, dict[str, Any]]
+
     def __init__(self, clock: IReactorTime, dataset: Mapping[str, Any] | None = None):
         """:param clock: the hub's reactor or a ``Clock``.
         :param dataset: data in the shape of
