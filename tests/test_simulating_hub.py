@@ -12,7 +12,13 @@ from twisted.internet import defer, protocol, reactor
 from twisted.internet.task import deferLater
 
 from txkoji import Connection
-from txkoji.exceptions import GenericError, ParameterError, TagError
+from txkoji.exceptions import (
+    ActionNotAllowed,
+    AuthError,
+    GenericError,
+    ParameterError,
+    TagError,
+)
 from txkoji.testing import FakeHub, HubServer
 from txkoji.testing.dispatch import CallContext
 from txkoji.testing.records import BUILD_STATES, TASK_STATES
@@ -342,3 +348,66 @@ async def test_cli_refuses_an_unknown_package_to_build():
     process, reader = spawn_hub("--simulate", "--build", "no-such-package")
     assert await reader.ended.addTimeout(30, reactor) == 2
     assert "no such package: no-such-package" in "".join(reader.lines)
+
+
+# build and cancelTask
+
+
+def logged_in(hub, user_id):
+    answer = hub.sessions.create(hub.state.users[user_id], "ssl")
+    return hub.sessions.sessions[answer["session-id"]]
+
+
+def write_call(hub, session, method, *args, **kwargs):
+    params = list(args) + ([{**kwargs, "__starstar": True}] if kwargs else [])
+    ctx = CallContext(hub, hub.state, None, method, session=session)
+    return hub.run(ctx, method, params)
+
+
+def test_build_without_a_simulator_stays_free_as_without_builders():
+    hub = FakeHub(dataset_clock())
+    src = "git+https://src.example.com/rpms/bash.git#0123abcd"
+    with pytest.raises(AuthError, match="Not logged in"):
+        write_call(hub, None, "build", src, "f40-candidate")
+    alice = logged_in(hub, 2)
+    task_id = write_call(hub, alice, "build", src, "f40-candidate", {"scratch": True})
+    task = call(hub, "getTaskInfo", task_id, request=True)
+    assert task["state"] == TASK_STATES["FREE"] and task["owner"] == 2
+    assert task["request"] == [src, "f40-candidate", {"scratch": True}]
+    assert task["priority"] == 20
+    with pytest.raises(ActionNotAllowed, match="not owner"):
+        write_call(hub, logged_in(hub, 3), "cancelTask", task_id)
+    write_call(hub, alice, "cancelTask", task_id)
+    assert call(hub, "getTaskInfo", task_id)["state"] == TASK_STATES["CANCELED"]
+    with pytest.raises(GenericError, match="No such task id"):
+        write_call(hub, alice, "cancelTask", 1)
+
+
+def test_build_on_a_simulating_hub_runs_and_cancel_task_stops_it():
+    hub, sim = simulating_hub(seed=4)
+    alice = logged_in(hub, 2)
+    src = "git+https://src.example.com/rpms/rust-serde.git#feedbeef"
+    task_id = write_call(
+        hub, alice, "build", src, "f40-candidate", {"arch_override": "x86_64"}, 5
+    )
+    task = call(hub, "getTaskInfo", task_id, request=True)
+    assert task["request"] == [src, "f40-candidate", {"arch_override": "x86_64"}]
+    assert task["priority"] == 25
+    sim.run(task_id)
+    [arch] = call(hub, "listTasks", {"parent": task_id, "method": "buildArch"})
+    assert arch["arch"] == "x86_64" and arch["priority"] == 24
+    assert hub.state.builds[max(hub.state.builds)]["source"] == src
+    second = write_call(hub, alice, "build", src.replace("feedbeef", "f00d"), 1)
+    sim.advance(300)
+    write_call(hub, alice, "cancelTask", second, recurse=False)
+    children = call(hub, "getTaskChildren", second)
+    assert call(hub, "getTaskInfo", second)["state"] == TASK_STATES["CANCELED"]
+    assert any(c["state"] not in (2, 3, 5) for c in children)
+    with pytest.raises(ActionNotAllowed, match="high-priority"):
+        write_call(hub, alice, "build", src, "f40-candidate", None, -5)
+    with pytest.raises(GenericError, match="Invalid source"):
+        write_call(hub, alice, "build", "bash.src.rpm", "f40-candidate")
+    with pytest.raises(GenericError, match="No such package"):
+        write_call(hub, alice, "build", src.replace("rust-serde", "nope"), 1)
+    with pytest.raises(GenericError, match="No such build target"):
+        write_call(hub, alice, "build", src, "nowhere")

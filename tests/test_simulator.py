@@ -99,6 +99,7 @@ def test_submitting_makes_a_free_build_task_at_hub_time():
     src, target, opts = task["request"]
     assert src.startswith("git+https://src.example.com/rpms/bash.git#")
     assert (target, opts) == ("f40-candidate", {})
+    assert task["priority"] == 20
     assert hub.state.last_event == {"id": before["id"] + 1, "ts": now}
 
 
@@ -289,7 +290,7 @@ def test_a_scratch_build_makes_no_build_and_no_tagging():
     sim.run(task_id)
     root, children = tree(hub, task_id)
     assert root["state"] == TASK_STATES["CLOSED"]
-    assert root["request"][2] == {"scratch": True}
+    assert root["request"][2] == {"scratch": True, "arch_override": "x86_64"}
     assert sorted(children) == ["buildArch", "buildSRPMFromSCM"]
     assert len(hub.state.builds) == builds
 

@@ -92,3 +92,10 @@ def test_the_cycle_finder_sees_a_type_checking_cycle(tmp_path):
         "txkoji.testing.m",
         "txkoji.testing.hub",
     ]
+
+
+def test_importing_txkoji_testing_registers_every_hub_method():
+    from txkoji.testing import DEFAULT_METHODS
+
+    for name in ("sslLogin", "logout", "getLoggedInUser", "queryHistory", "build"):
+        assert name in DEFAULT_METHODS

@@ -112,9 +112,9 @@ def unwait(st: HubState, parent: Record) -> None:
     st.new_event()
 
 
-def cancel_task(st: HubState, task: Record) -> list[int]:
-    """Cancel ``task`` as ``cancelTask(id, recurse=True)`` does: it and
-    every unfinished descendant become CANCELED, and a BUILDING build of
+def cancel_task(st: HubState, task: Record, recurse: bool = True) -> list[int]:
+    """Cancel ``task`` as ``cancelTask`` does: it (and with ``recurse``
+    every unfinished descendant) becomes CANCELED, and a BUILDING build of
     a canceled task becomes CANCELED.  A finished task is left alone.
 
     :returns: the ids of the tasks canceled.
@@ -130,7 +130,7 @@ def cancel_task(st: HubState, task: Record) -> list[int]:
             finish_build(st, build, "CANCELED")
     canceled = [task["id"]]
     for child in sorted(st.tasks.values(), key=lambda t: t["id"]):
-        if child["parent"] == task["id"]:
+        if recurse and child["parent"] == task["id"]:
             canceled += cancel_task(st, child)
     return canceled
 

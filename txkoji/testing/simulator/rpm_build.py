@@ -15,7 +15,7 @@ CLOSED or FAILED (or CANCELED).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from txkoji.exceptions import GenericError
@@ -49,6 +49,9 @@ class BuildPlan:
         in seconds after it opened.
     :ivar cancel_after: for ``canceled``: when the owner cancels, in
         seconds after submitting.
+    :ivar opts: the ``opts`` of the ``build`` request (``scratch``,
+        ``arch_override``...).
+    :ivar priority: the ``build`` task's priority (subtasks: one less).
     """
 
     package: Record
@@ -64,6 +67,8 @@ class BuildPlan:
     arch_seconds: tuple[float, ...]
     fail_after: float | None = None
     cancel_after: float | None = None
+    opts: dict[str, Any] = field(default_factory=dict)
+    priority: int = 20
 
     @property
     def nvr(self) -> str:
@@ -107,12 +112,9 @@ class RpmBuild:
         root = changes.create_task(
             self._st,
             "build",
-            [
-                plan.source,
-                plan.target["name"],
-                {"scratch": True} if plan.scratch else {},
-            ],
+            [plan.source, plan.target["name"], dict(plan.opts)],
             plan.owner,
+            priority=plan.priority,
             weight=0.2,
         )
         self._scheduler.spawn(self._build(root), root["id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from txkoji.exceptions import GenericError, ParameterError
@@ -14,6 +15,8 @@ from txkoji.testing.simulator.scheduler import Process, Scheduler
 from txkoji.testing.state import HubState
 
 _SCM = "git+https://src.example.com/rpms"
+#: The priority of a task created with no priority given (Koji's PRIO_DEFAULT).
+DEFAULT_PRIORITY = 20
 # How often each outcome comes up in spontaneous builds.
 _OUTCOME_WEIGHTS = (8, 1, 1)
 
@@ -105,6 +108,8 @@ class HubSimulator:
         owner: int | str | None = None,
         arches: list[str] | tuple[str, ...] | None = None,
         scratch: bool = False,
+        source: str | None = None,
+        priority: int = 0,
     ) -> int:
         """Submit a build of ``package`` (id or name) to ``target``, as
         ``build(src, target, opts)`` does, and return the new ``build``
@@ -116,9 +121,14 @@ class HubSimulator:
             unfinished subtasks and the build are CANCELED).
         :param owner: the user submitting (id or name); by default the
             package's owner in the package list.
-        :param arches: the ``buildArch`` subtasks; by default those of the
-            package's last build, or the build tag's arches.
+        :param arches: the ``buildArch`` subtasks (the request's
+            ``arch_override``); by default those of the package's last
+            build, or the build tag's arches.
         :param scratch: a scratch build: no build record, no tagging.
+        :param source: the SCM URL built; by default one of the package's
+            repository at a random commit.
+        :param priority: relative to the default priority (20), as
+            ``build(priority=...)`` takes it.
         :raises GenericError: for an unknown package, target or owner, or
             a stopped simulator.
         :raises ParameterError: for an unknown outcome or empty arches.
@@ -133,15 +143,20 @@ class HubSimulator:
             if owner is None
             else st.find("users", owner, True, "user")["id"]
         )
-        arch_list = tuple(arches) if arches is not None else self._arches(pkg, tgt)
-        if not arch_list:
-            raise ParameterError("a build needs at least one arch")
-        plan = self._plan(pkg, tgt, owner_id, arch_list, outcome, scratch)
+        opts: dict[str, Any] = {"scratch": True} if scratch else {}
+        if arches is not None:
+            if not arches:
+                raise ParameterError("a build needs at least one arch")
+            opts["arch_override"] = " ".join(arches)
+        arch_list = tuple(arches) if arches else self._arches(pkg, tgt)
+        plan = self._plan(pkg, tgt, owner_id, arch_list, outcome, scratch, source)
+        plan = replace(plan, opts=opts, priority=DEFAULT_PRIORITY + priority)
         return RpmBuild(st, self._scheduler, self._rng, plan).submit()
 
-    def cancel_task(self, task_id: int) -> list[int]:
-        """Cancel a task as ``cancelTask`` does (its unfinished subtasks
-        and its BUILDING build too) and stop simulating them.
+    def cancel_task(self, task_id: int, recurse: bool = True) -> list[int]:
+        """Cancel a task as ``cancelTask`` does (its BUILDING build too,
+        and with ``recurse`` its unfinished subtasks) and stop simulating
+        what was canceled.
 
         :returns: the ids of the tasks canceled (none for a finished one).
         :raises GenericError: for an unknown task.
@@ -149,7 +164,7 @@ class HubSimulator:
         task = self.state.tasks.get(task_id)
         if task is None:
             raise GenericError(f"No such task: {task_id!r}")
-        canceled = changes.cancel_task(self.state, task)
+        canceled = changes.cancel_task(self.state, task, recurse)
         self._scheduler.kill(canceled)
         return canceled
 
@@ -267,13 +282,15 @@ class HubSimulator:
         arches: tuple[str, ...],
         outcome: str,
         scratch: bool,
+        source: str | None,
     ) -> BuildPlan:
         rng = self._rng
         version, release = self._next_nvr(package)
         base = rng.choice(self._history.build_seconds(package["id"]) or [600.0])
         arch_seconds = tuple(base * rng.uniform(0.9, 1.05) for _ in arches)
         srpm_seconds = self._history.srpm_seconds(package["id"]) * rng.uniform(0.9, 1.1)
-        source = f"{_SCM}/{package['name']}.git#{rng.getrandbits(40):010x}"
+        commit = rng.getrandbits(40)
+        source = source or f"{_SCM}/{package['name']}.git#{commit:010x}"
         return BuildPlan(
             package=package,
             version=version,
