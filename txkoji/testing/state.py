@@ -72,6 +72,7 @@ class HubState:
             tuple(pair) for pair in data["host_channels"]
         ]
         self.last_event: dict[str, Any] = data["last_event"]
+        self._last_ids: dict[str, int] = {}
         self.event_times: dict[int, float] = {
             self.last_event["id"]: self.last_event["ts"]
         }
@@ -135,6 +136,18 @@ class HubState:
     def now(self) -> float:
         """Return the hub's current time in epoch seconds."""
         return self.clock.seconds()
+
+    def next_id(self, table: str) -> int:
+        """Return a new id for a record of ``table`` (e.g. ``tasks``): one
+        more than the last handed out, and than any id in the table."""
+        rows: dict[int, Any] = getattr(self, table)
+        if table not in self._last_ids:
+            self._last_ids[table] = max(rows, default=0)
+        candidate = self._last_ids[table] + 1
+        while candidate in rows:
+            candidate += 1
+        self._last_ids[table] = candidate
+        return candidate
 
     def new_event(self) -> int:
         """Make the hub's next event, at the current time, and return its

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from txkoji.exceptions import GenericError, TagError
+from txkoji.exceptions import TagError
 from txkoji.testing.records import (
     BUILD_STATES,
     FINISHED_TASK_STATES,
@@ -49,7 +49,7 @@ def create_task(
     if parent is not None:
         channel_id = parent["channel_id"]
         priority = parent["priority"] - 1
-    task_id = max(st.tasks, default=0) + 1
+    task_id = st.next_id("tasks")
     task = task_row(
         task_id,
         method,
@@ -102,13 +102,12 @@ def set_waiting(st: HubState, parent: Record, children: list[Record]) -> None:
     st.new_event()
 
 
-def unwait(st: HubState, parent: Record) -> None:
-    """The parent's wait is over: ``waiting`` and its children's
+def unwait(st: HubState, parent: Record, children: list[Record]) -> None:
+    """The parent's wait on ``children`` is over: ``waiting`` and their
     ``awaited`` become false."""
     parent["waiting"] = False
-    for task in st.tasks.values():
-        if task["parent"] == parent["id"] and task["awaited"]:
-            task["awaited"] = False
+    for child in children:
+        child["awaited"] = False
     st.new_event()
 
 
@@ -146,14 +145,8 @@ def create_build(
     original_url: str,
 ) -> Record:
     """``initBuild``: a BUILDING rpm build of the task, created and started
-    now, and return it.
-
-    :raises GenericError: when the NVR is taken.
-    """
-    nvr = f"{package['name']}-{version}-{release}"
-    if st.find("builds", nvr) is not None:
-        raise GenericError(f"Build already exists: {nvr}")
-    build_id = max(st.builds, default=0) + 1
+    now, and return it (the caller makes sure that its NVR is new)."""
+    build_id = st.next_id("builds")
     build = build_record(
         build_id,
         package,

@@ -140,7 +140,7 @@ class RpmBuild:
     def _await(self, parent: Record, children: list[Record]) -> Process:
         changes.set_waiting(self._st, parent, children)
         yield WaitTasks(tuple(c["id"] for c in children), fail_any=True)
-        changes.unwait(self._st, parent)
+        changes.unwait(self._st, parent, children)
 
     def _build(self, root: Record) -> Process:
         st, plan = self._st, self.plan

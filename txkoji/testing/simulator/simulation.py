@@ -82,10 +82,12 @@ class HubSimulator:
         self.speed = self._scheduler.speed
         self.activity = activity
         self._rng = random.Random(seed)
-        self._history = BuildHistory(state, self.speed)
         self._started = False
-        self._planned_nvrs: set[str] = set()
+        # Every NVR taken, and the last version and release of each package.
+        self._nvrs = {b["nvr"] for b in state.builds.values()}
+        self._last_release: dict[int, tuple[str, str]] = {}
         compress_history(state, self.speed)
+        self._history = BuildHistory(state, self.speed)
 
     def start(self) -> None:
         """Start the spontaneous builds (with ``activity``); calling it
@@ -256,22 +258,31 @@ class HubSimulator:
         return tuple(tag_arches.split())
 
     def _next_nvr(self, package: dict[str, Any]) -> tuple[str, str]:
-        builds = [
-            b for b in self.state.builds.values() if b["package_id"] == package["id"]
-        ]
-        if not builds:
-            version, release = "1.0", "0"
-        else:
-            latest = max(builds, key=lambda b: b["id"])
-            version, release = latest["version"], latest["release"]
+        """Return the version and next free release of the package: the
+        release of its newest build (by id), numbered one up."""
+        last = self._last_release.get(package["id"])
+        if last is None:
+            builds = [
+                b
+                for b in self.state.builds.values()
+                if b["package_id"] == package["id"]
+            ]
+            newest = max(builds, key=lambda b: b["id"], default=None)
+            last = (
+                ("1.0", "0")
+                if newest is None
+                else (newest["version"], newest["release"])
+            )
+        version, release = last
         head, dot, tail = release.partition(".")
         number = int(head) if head.isdigit() else 0
         while True:
             number += 1
             candidate = f"{number}{dot}{tail}"
             nvr = f"{package['name']}-{version}-{candidate}"
-            if nvr not in self._planned_nvrs and self.state.find("builds", nvr) is None:
-                self._planned_nvrs.add(nvr)
+            if nvr not in self._nvrs:
+                self._nvrs.add(nvr)
+                self._last_release[package["id"]] = (version, candidate)
                 return version, candidate
 
     def _plan(
@@ -286,7 +297,7 @@ class HubSimulator:
     ) -> BuildPlan:
         rng = self._rng
         version, release = self._next_nvr(package)
-        base = rng.choice(self._history.build_seconds(package["id"]) or [600.0])
+        base = rng.choice(self._history.build_seconds(package["id"]) or (600.0,))
         arch_seconds = tuple(base * rng.uniform(0.9, 1.05) for _ in arches)
         srpm_seconds = self._history.srpm_seconds(package["id"]) * rng.uniform(0.9, 1.1)
         commit = rng.getrandbits(40)
