@@ -174,17 +174,21 @@ def finish_build(st: HubState, build: Record, state: str) -> None:
     st.new_event()
 
 
-def tag_build(st: HubState, tag_id: int, build_id: int, user_id: int) -> int:
-    """Tag a build (a new ``tag_listing`` entry) and return the event.
-
-    :raises TagError: when it is tagged there already.
-    """
+def active_entry(st: HubState, tag_id: int, build_id: int) -> Record | None:
+    """Return the ``tag_listing`` entry in force for the build in the tag."""
     for entry in st.tagged_builds:
-        if entry["tag_id"] == tag_id and entry["build_id"] == build_id:
-            if active_listing(entry):
-                nvr = st.builds[build_id]["nvr"]
-                tag = st.tags[tag_id]["name"]
-                raise TagError(f"build {nvr} already tagged ({tag})")
+        if (
+            entry["build_id"] == build_id
+            and entry["tag_id"] == tag_id
+            and active_listing(entry)
+        ):
+            return entry
+    return None
+
+
+def tag_build(st: HubState, tag_id: int, build_id: int, user_id: int) -> int:
+    """Tag a build (a new ``tag_listing`` entry; the caller makes sure it
+    is not tagged there yet) and return the event."""
     event = st.new_event()
     st.tagged_builds.append(
         {
@@ -205,14 +209,10 @@ def untag_build(st: HubState, tag_id: int, build_id: int, user_id: int) -> int:
 
     :raises TagError: when it is not tagged there.
     """
-    for entry in st.tagged_builds:
-        if (
-            entry["tag_id"] == tag_id
-            and entry["build_id"] == build_id
-            and active_listing(entry)
-        ):
-            entry["revoke_event"] = st.new_event()
-            entry["revoker_id"] = user_id
-            return entry["revoke_event"]
-    nvr = st.builds[build_id]["nvr"]
-    raise TagError(f"build {nvr} not in tag {st.tags[tag_id]['name']}")
+    entry = active_entry(st, tag_id, build_id)
+    if entry is None:
+        nvr = st.builds[build_id]["nvr"]
+        raise TagError(f"build {nvr} not in tag {st.tags[tag_id]['name']}")
+    entry["revoke_event"] = st.new_event()
+    entry["revoker_id"] = user_id
+    return entry["revoke_event"]

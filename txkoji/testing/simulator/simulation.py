@@ -6,7 +6,7 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from txkoji.exceptions import GenericError, ParameterError
+from txkoji.exceptions import GenericError, ParameterError, TagError
 from txkoji.testing.records import FINISHED_TASK_STATES
 from txkoji.testing.simulator import changes
 from txkoji.testing.simulator.history import BuildHistory, compress_history
@@ -178,6 +178,9 @@ class HubSimulator:
         :raises TagError: when it is tagged there already.
         """
         b, t, u = self._listing_args(build, tag, user)
+        if changes.active_entry(self.state, t, b) is not None:
+            nvr, name = self.state.builds[b]["nvr"], self.state.tags[t]["name"]
+            raise TagError(f"build {nvr} already tagged ({name})")
         return changes.tag_build(self.state, t, b, u)
 
     def untag_build(self, build: int | str, tag: int | str, user: int | str = 1) -> int:
