@@ -384,3 +384,35 @@ def test_advance_without_anything_scheduled_just_moves_the_clock():
     sim = hub.simulate()
     sim.advance(30)
     assert clock.seconds() == 30
+
+
+def test_start_carries_on_with_the_builds_in_flight():
+    hub, sim = simulating_hub(seed=10)
+    tasks, builds = hub.state.tasks, hub.state.builds
+    assert (tasks[50102]["state"], tasks[50103]["state"]) == (1, 4)  # OPEN, ASSIGNED
+    sim.advance(3600)
+    assert tasks[50100]["state"] == TASK_STATES["OPEN"]  # not started: still
+    started_at = hub.state.clock.seconds()
+    sim.start()
+    sim.start()  # once is enough
+    Recorder(hub, sim).run_until(
+        lambda: tasks[50100]["state"] in FINISHED and tasks[50110]["state"] in FINISHED
+    )
+    for root, build_id, dest in (
+        (50100, 1004, "f40-candidate"),
+        (50110, 1012, "f40-candidate"),
+    ):
+        _, children = tree(hub, root)
+        assert all(c["state"] == TASK_STATES["CLOSED"] for c in children["buildArch"])
+        assert tasks[root]["state"] == TASK_STATES["CLOSED"]
+        assert tasks[root]["waiting"] is False
+        assert builds[build_id]["state"] == BUILD_STATES["COMPLETE"]
+        assert builds[build_id]["completion_ts"] <= tasks[root]["completion_ts"]
+        assert builds[build_id]["nvr"] in [
+            b["nvr"] for b in call(hub, "listTagged", dest)
+        ]
+    # The open buildArch had run before the hub started: it ends first.
+    assert tasks[50102]["completion_ts"] < tasks[50103]["completion_ts"]
+    # The assigned and the free one start once the hub runs.
+    assert tasks[50103]["start_ts"] >= started_at
+    assert tasks[50112]["start_ts"] >= started_at and tasks[50112]["host_id"] == 1

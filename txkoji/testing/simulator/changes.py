@@ -95,7 +95,9 @@ def finish_task(st: HubState, task: Record, state: str, result: Any = None) -> N
 
 def set_waiting(st: HubState, parent: Record, children: list[Record]) -> None:
     """The parent waits on ``children``: ``waiting`` on it, ``awaited`` on
-    them."""
+    them (no change, and no event, when they are so already)."""
+    if parent["waiting"] and all(child["awaited"] for child in children):
+        return
     parent["waiting"] = True
     for child in children:
         child["awaited"] = True

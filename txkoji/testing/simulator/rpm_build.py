@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from txkoji.exceptions import GenericError
-from txkoji.testing.records import TASK_STATES
+from txkoji.testing.records import FINISHED_TASK_STATES, TASK_STATES
 from txkoji.testing.simulator import changes
 from txkoji.testing.simulator.scheduler import Process, Scheduler, WaitTasks
 from txkoji.testing.state import HubState
@@ -123,12 +123,19 @@ class RpmBuild:
         return root["id"]
 
     def _start(self, task: Record) -> Process:
-        """Queue, assignment to a host and opening, as for every task."""
-        yield self._rng.uniform(1.0, 5.0)
-        host = host_for(self._st, task["arch"], task["channel_id"])
-        changes.assign_task(self._st, task, host)
-        yield self._rng.uniform(0.5, 2.0)
-        changes.open_task(self._st, task)
+        """Queue, assignment to a host and opening, as for every task (from
+        where the task stands)."""
+        if task["state"] == TASK_STATES["FREE"]:
+            yield self._rng.uniform(1.0, 5.0)
+            host = host_for(self._st, task["arch"], task["channel_id"])
+            changes.assign_task(self._st, task, host)
+        if task["state"] == TASK_STATES["ASSIGNED"]:
+            yield self._rng.uniform(0.5, 2.0)
+            changes.open_task(self._st, task)
+
+    def _ran(self, task: Record) -> float:
+        """Hub seconds the open task has run."""
+        return (self._st.now() - task["start_ts"]) * self._scheduler.speed
 
     def _subtask(
         self, parent: Record, method: str, request: list[Any], **fields: Any
@@ -172,7 +179,32 @@ class RpmBuild:
                 plan.source,
             )
         yield 1.0
-        arch_tasks = self._arch_tasks(root, srpm_path)
+        arch_tasks = [
+            self._arch_task(root, srpm_path, i) for i in range(len(plan.arches))
+        ]
+        yield from self._conclude(root, build, arch_tasks)
+
+    def adopt(self, root: Record, build: Record | None) -> None:
+        """Carry on with a ``build`` task of the hub's data that waits on
+        its ``buildArch`` subtasks: they run to their end (an open one for
+        what is left of its duration), then the task completes the build,
+        tags it and closes."""
+        arch_tasks = [
+            t
+            for t in sorted(self._st.tasks.values(), key=lambda t: t["id"])
+            if t["parent"] == root["id"] and t["method"] == "buildArch"
+        ]
+        for index, task in enumerate(arch_tasks):
+            if task["state"] not in FINISHED_TASK_STATES:
+                self._run_arch(task, task["request"][0], index)
+        self._scheduler.spawn(self._conclude(root, build, arch_tasks), root["id"])
+
+    def _conclude(
+        self, root: Record, build: Record | None, arch_tasks: list[Record]
+    ) -> Process:
+        """Wait for the ``buildArch`` subtasks, then fail, or complete and
+        tag, the build, and close the task."""
+        st, plan = self._st, self.plan
         yield from self._await(root, arch_tasks)
         failed = [t for t in arch_tasks if t["state"] == TASK_STATES["FAILED"]]
         if failed:
@@ -197,43 +229,43 @@ class RpmBuild:
             yield from self._await(root, [tag_task])
         changes.finish_task(st, root, "CLOSED", None)
 
-    def _arch_tasks(self, root: Record, srpm_path: str) -> list[Record]:
+    def _arch_task(self, root: Record, srpm_path: str, index: int) -> Record:
+        arch = self.plan.arches[index]
+        task = self._subtask(
+            root,
+            "buildArch",
+            [
+                srpm_path,
+                self.plan.target["build_tag"],
+                arch,
+                index == 0,
+                {"repo_id": REPO_ID},
+            ],
+            arch=arch,
+            label=arch,
+            weight=1.5,
+        )
+        self._run_arch(task, srpm_path, index)
+        return task
+
+    def _run_arch(self, task: Record, srpm_path: str, index: int) -> None:
         plan = self.plan
-        tasks = []
-        for index, arch in enumerate(plan.arches):
-            task = self._subtask(
-                root,
-                "buildArch",
-                [
-                    srpm_path,
-                    plan.target["build_tag"],
-                    arch,
-                    index == 0,
-                    {"repo_id": REPO_ID},
-                ],
-                arch=arch,
-                label=arch,
-                weight=1.5,
-            )
-            rpm = work_path(task["id"], f"{plan.nvr}.{arch}.rpm")
-            result = {
-                "srpms": [srpm_path] if index == 0 else [],
-                "rpms": [rpm],
-                "logs": [work_path(task["id"], "build.log")],
-                "brootid": task["id"] * 3,
-            }
-            failing = index == 0 and plan.outcome == "failed"
-            self._scheduler.spawn(
-                self._run(
-                    task,
-                    plan.arch_seconds[index],
-                    result,
-                    fail_after=plan.fail_after if failing else None,
-                ),
-                task["id"],
-            )
-            tasks.append(task)
-        return tasks
+        result = {
+            "srpms": [srpm_path] if index == 0 else [],
+            "rpms": [work_path(task["id"], f"{plan.nvr}.{task['arch']}.rpm")],
+            "logs": [work_path(task["id"], "build.log")],
+            "brootid": task["id"] * 3,
+        }
+        failing = index == 0 and plan.outcome == "failed"
+        self._scheduler.spawn(
+            self._run(
+                task,
+                plan.arch_seconds[index],
+                result,
+                fail_after=plan.fail_after if failing else None,
+            ),
+            task["id"],
+        )
 
     def _srpm_result(self, srpm: Record, srpm_path: str) -> dict[str, Any]:
         return {
@@ -252,10 +284,10 @@ class RpmBuild:
     ) -> Process:
         yield from self._start(task)
         if fail_after is not None:
-            yield fail_after
+            yield max(0.0, fail_after - self._ran(task))
             changes.finish_task(self._st, task, "FAILED", build_fault(task["arch"]))
             return
-        yield seconds
+        yield max(0.0, seconds - self._ran(task))
         changes.finish_task(self._st, task, "CLOSED", result)
 
     def _tag(self, task: Record, dest_tag: int, build: Record) -> Process:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from txkoji.exceptions import GenericError, ParameterError, TagError
-from txkoji.testing.records import FINISHED_TASK_STATES
+from txkoji.testing.records import BUILD_STATES, FINISHED_TASK_STATES, TASK_STATES
 from txkoji.testing.simulator import changes
 from txkoji.testing.simulator.history import BuildHistory, compress_history
 from txkoji.testing.simulator.rpm_build import OUTCOMES, BuildPlan, RpmBuild
@@ -24,8 +24,9 @@ _OUTCOME_WEIGHTS = (8, 1, 1)
 class HubSimulator:
     """Moves a hub's builds and tasks along on the hub's clock.
 
-    Builds started with :meth:`start_build` (and, with ``activity``,
-    builds the simulator starts by itself) run as on a real hub (see
+    Builds started with :meth:`start_build` (and, once :meth:`start` is
+    called, the data's builds in flight and, with ``activity``, builds the
+    simulator starts by itself) run as on a real hub (see
     :mod:`txkoji.testing.simulator.rpm_build`): tasks go FREE, ASSIGNED,
     OPEN, then CLOSED, FAILED or CANCELED; the build goes BUILDING, then
     COMPLETE, FAILED or CANCELED; a complete build is tagged into the
@@ -90,11 +91,64 @@ class HubSimulator:
         self._history = BuildHistory(state, self.speed)
 
     def start(self) -> None:
-        """Start the spontaneous builds (with ``activity``); calling it
-        again does nothing."""
-        if not self._started and self.activity is not None:
-            self._scheduler.spawn(self._spontaneous_builds(self.activity))
+        """Bring the hub to life: the RPM builds of its data that wait on
+        their ``buildArch`` subtasks carry on (they complete and are
+        tagged), and, with ``activity``, spontaneous builds begin.  Calling
+        it again does nothing."""
+        if self._started:
+            return
         self._started = True
+        for root, build in self._builds_in_flight():
+            plan = self._plan(
+                self.state.packages[build["package_id"]],
+                self.state.find("targets", root["request"][1], True, "build target"),
+                root["owner"],
+                self._arch_children(root),
+                "complete",
+                False,
+                root["request"][0],
+                nvr=(build["version"], build["release"]),
+            )
+            RpmBuild(self.state, self._scheduler, self._rng, plan).adopt(root, build)
+        if self.activity is not None:
+            self._scheduler.spawn(self._spontaneous_builds(self.activity))
+
+    def _arch_children(self, root: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(
+            t["arch"]
+            for t in sorted(self.state.tasks.values(), key=lambda t: t["id"])
+            if t["parent"] == root["id"] and t["method"] == "buildArch"
+        )
+
+    def _builds_in_flight(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The open ``build`` tasks whose subtasks left to run are all
+        ``buildArch``, with their BUILDING builds."""
+        st = self.state
+        building = {
+            b["task_id"]: b
+            for b in st.builds.values()
+            if b["state"] == BUILD_STATES["BUILDING"] and b["task_id"] is not None
+        }
+        children: dict[int, list[dict[str, Any]]] = {}
+        for task in st.tasks.values():
+            if task["parent"] is not None:
+                children.setdefault(task["parent"], []).append(task)
+        found = []
+        for task_id, build in sorted(building.items()):
+            root = st.tasks.get(task_id)
+            kids = children.get(task_id, [])
+            if (
+                root is not None
+                and root["method"] == "build"
+                and root["state"] == TASK_STATES["OPEN"]
+                and any(k["method"] == "buildArch" for k in kids)
+                and all(
+                    k["method"] == "buildArch" or k["state"] in FINISHED_TASK_STATES
+                    for k in kids
+                )
+            ):
+                found.append((root, build))
+        return found
 
     def stop(self) -> None:
         """Stop every simulated task where it stands and cancel every
@@ -297,9 +351,10 @@ class HubSimulator:
         outcome: str,
         scratch: bool,
         source: str | None,
+        nvr: tuple[str, str] | None = None,
     ) -> BuildPlan:
         rng = self._rng
-        version, release = self._next_nvr(package)
+        version, release = nvr or self._next_nvr(package)
         base = rng.choice(self._history.build_seconds(package["id"]) or (600.0,))
         arch_seconds = tuple(base * rng.uniform(0.9, 1.05) for _ in arches)
         srpm_seconds = self._history.srpm_seconds(package["id"]) * rng.uniform(0.9, 1.1)
