@@ -7,9 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from txkoji.exceptions import GenericError, ParameterError, TagError
-from txkoji.testing.records import BUILD_STATES, FINISHED_TASK_STATES, TASK_STATES
+from txkoji.testing.records import FINISHED_TASK_STATES
 from txkoji.testing.simulator import changes
 from txkoji.testing.simulator.history import BuildHistory, compress_history
+from txkoji.testing.simulator.in_flight import builds_in_flight
 from txkoji.testing.simulator.rpm_build import OUTCOMES, BuildPlan, RpmBuild
 from txkoji.testing.simulator.scheduler import Process, Scheduler
 from txkoji.testing.state import HubState
@@ -98,12 +99,12 @@ class HubSimulator:
         if self._started:
             return
         self._started = True
-        for root, build in self._builds_in_flight():
+        for root, build, arches in builds_in_flight(self.state):
             plan = self._plan(
                 self.state.packages[build["package_id"]],
                 self.state.find("targets", root["request"][1], True, "build target"),
                 root["owner"],
-                self._arch_children(root),
+                arches,
                 "complete",
                 False,
                 root["request"][0],
@@ -112,43 +113,6 @@ class HubSimulator:
             RpmBuild(self.state, self._scheduler, self._rng, plan).adopt(root, build)
         if self.activity is not None:
             self._scheduler.spawn(self._spontaneous_builds(self.activity))
-
-    def _arch_children(self, root: dict[str, Any]) -> tuple[str, ...]:
-        return tuple(
-            t["arch"]
-            for t in sorted(self.state.tasks.values(), key=lambda t: t["id"])
-            if t["parent"] == root["id"] and t["method"] == "buildArch"
-        )
-
-    def _builds_in_flight(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """The open ``build`` tasks whose subtasks left to run are all
-        ``buildArch``, with their BUILDING builds."""
-        st = self.state
-        building = {
-            b["task_id"]: b
-            for b in st.builds.values()
-            if b["state"] == BUILD_STATES["BUILDING"] and b["task_id"] is not None
-        }
-        children: dict[int, list[dict[str, Any]]] = {}
-        for task in st.tasks.values():
-            if task["parent"] is not None:
-                children.setdefault(task["parent"], []).append(task)
-        found = []
-        for task_id, build in sorted(building.items()):
-            root = st.tasks.get(task_id)
-            kids = children.get(task_id, [])
-            if (
-                root is not None
-                and root["method"] == "build"
-                and root["state"] == TASK_STATES["OPEN"]
-                and any(k["method"] == "buildArch" for k in kids)
-                and all(
-                    k["method"] == "buildArch" or k["state"] in FINISHED_TASK_STATES
-                    for k in kids
-                )
-            ):
-                found.append((root, build))
-        return found
 
     def stop(self) -> None:
         """Stop every simulated task where it stands and cancel every
