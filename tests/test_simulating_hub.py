@@ -11,6 +11,7 @@ import pytest_twisted
 from twisted.internet import defer, protocol, reactor
 from twisted.internet.task import deferLater
 
+from tests.simulation_helpers import call, simulating_hub
 from txkoji import Connection
 from txkoji.exceptions import (
     ActionNotAllowed,
@@ -20,21 +21,10 @@ from txkoji.exceptions import (
     TagError,
 )
 from txkoji.testing import FakeHub, HubServer
-from txkoji.testing.dispatch import CallContext
 from txkoji.testing.records import BUILD_STATES, TASK_STATES
 from txkoji.testing.simulator import dataset_clock
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def simulating_hub(seed=0, **options):
-    hub = FakeHub(dataset_clock())
-    return hub, hub.simulate(seed=seed, **options)
-
-
-def call(hub, method, *args, **kwargs):
-    params = list(args) + ([{**kwargs, "__starstar": True}] if kwargs else [])
-    return hub.run(CallContext(hub, hub.state, None, method), method, params)
 
 
 # queryHistory and getLastEvent
@@ -362,9 +352,7 @@ def logged_in(hub, user_id):
 
 
 def write_call(hub, session, method, *args, **kwargs):
-    params = list(args) + ([{**kwargs, "__starstar": True}] if kwargs else [])
-    ctx = CallContext(hub, hub.state, None, method, session=session)
-    return hub.run(ctx, method, params)
+    return call(hub, method, *args, session=session, **kwargs)
 
 
 def test_build_without_a_simulator_stays_free_as_without_builders():

@@ -6,25 +6,15 @@ from itertools import pairwise
 import pytest
 from twisted.internet.task import Clock
 
+from tests.simulation_helpers import call, simulating_hub
 from txkoji.exceptions import BuildError, GenericError, ParameterError
 from txkoji.testing import FakeHub
-from txkoji.testing.dispatch import CallContext
 from txkoji.testing.records import BUILD_STATES, TASK_STATES
-from txkoji.testing.simulator import HubSimulator, dataset_clock
+from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.simulator.history import BuildHistory
 
 NAMES = {number: name for name, number in TASK_STATES.items()}
 FINISHED = {TASK_STATES[n] for n in ("CLOSED", "FAILED", "CANCELED")}
-
-
-def simulating_hub(seed=0, **options):
-    hub = FakeHub(dataset_clock())
-    return hub, hub.simulate(seed=seed, **options)
-
-
-def call(hub, method, *args, **kwargs):
-    params = list(args) + ([{**kwargs, "__starstar": True}] if kwargs else [])
-    return hub.run(CallContext(hub, hub.state, None, method), method, params)
 
 
 class Recorder:
@@ -80,6 +70,16 @@ def finished(hub, task_id):
     return lambda: hub.state.tasks[task_id]["state"] in FINISHED
 
 
+def recorded_build(seed, package, **options):
+    """Run a build to its end change by change: the hub, its recorder, the
+    build task id, the task and its children by method."""
+    hub, sim = simulating_hub(seed=seed)
+    task_id = sim.start_build(package, **options)
+    rec = Recorder(hub, sim)
+    rec.run_until(finished(hub, task_id))
+    return (hub, rec, task_id, *tree(hub, task_id))
+
+
 # A complete build
 
 
@@ -104,11 +104,7 @@ def test_submitting_makes_a_free_build_task_at_hub_time():
 
 
 def test_a_complete_build_runs_as_on_a_real_hub():
-    hub, sim = simulating_hub(seed=7)
-    task_id = sim.start_build("bash")
-    rec = Recorder(hub, sim)
-    rec.run_until(finished(hub, task_id))
-    root, children = tree(hub, task_id)
+    hub, rec, task_id, root, children = recorded_build(7, "bash")
     (srpm,), arches, (tag_task,) = (
         children["buildSRPMFromSCM"],
         children["buildArch"],
@@ -218,11 +214,7 @@ def test_durations_come_from_the_package_history():
 
 
 def test_a_failed_build_fails_one_arch_cancels_the_others_and_fails_the_build():
-    hub, sim = simulating_hub(seed=4)
-    task_id = sim.start_build("bash", outcome="failed")
-    rec = Recorder(hub, sim)
-    rec.run_until(finished(hub, task_id))
-    root, children = tree(hub, task_id)
+    hub, rec, task_id, root, children = recorded_build(4, "bash", outcome="failed")
     first, second = children["buildArch"]
     assert "tagBuild" not in children
     assert rec.names(first["id"])[-1] == "FAILED"
@@ -240,11 +232,7 @@ def test_a_failed_build_fails_one_arch_cancels_the_others_and_fails_the_build():
 
 
 def test_a_canceled_build_cancels_the_tree_and_the_build():
-    hub, sim = simulating_hub(seed=9)
-    task_id = sim.start_build("kernel", outcome="canceled")
-    rec = Recorder(hub, sim)
-    rec.run_until(finished(hub, task_id))
-    root, children = tree(hub, task_id)
+    hub, rec, task_id, root, children = recorded_build(9, "kernel", outcome="canceled")
     assert rec.names(task_id)[-1] == "CANCELED"
     assert root["result"] is None
     kids = [c for group in children.values() for c in group]
@@ -259,7 +247,7 @@ def test_a_canceled_build_cancels_the_tree_and_the_build():
     if build is not None:
         assert build["state"] == BUILD_STATES["CANCELED"]
         assert build["completion_ts"] == root["completion_ts"]
-    assert sim.pending() is None  # nothing left running
+    assert rec.sim.pending() is None  # nothing left running
 
 
 def test_cancel_task_midway():
