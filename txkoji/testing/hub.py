@@ -106,8 +106,10 @@ class FakeHub(Resource):
     ) -> HubSimulator:
         """Make this hub's data move on its clock: create its
         :attr:`simulator` (see :class:`~txkoji.testing.simulator.HubSimulator`
-        for the parameters) and return it.  Call its ``start()`` for the
-        spontaneous builds of ``activity``, and its ``stop()`` when done.
+        for the parameters) and return it.  Its ``start()`` brings the
+        hub to life (the data's builds in flight carry on; with
+        ``activity``, random builds begin); call its ``stop()`` when done
+        (:class:`~txkoji.testing.server.HubServer` does both).
 
         :raises GenericError: when the hub already simulates.
         """

@@ -117,7 +117,8 @@ class HubServer:
             None.
         :param tls: TLS server options (e.g. :func:`server_tls_options`)
             to serve HTTPS; plain HTTP when None.
-        :param clock: the new hub's time source (e.g. a
+        :param clock: the new hub's time source, for its timestamps, the
+            simulator and delayed answers (e.g. a
             :class:`~twisted.internet.task.Clock`, see
             :func:`~txkoji.testing.simulator.dataset_clock`); the reactor
             when None.
