@@ -356,6 +356,8 @@ def test_bad_arguments_are_refused():
         sim.start_build("bash", target="nowhere")
     with pytest.raises(ParameterError, match="arch"):
         sim.start_build("bash", arches=[])
+    with pytest.raises(GenericError, match="no host can run ppc64le"):
+        sim.start_build("bash", arches=["ppc64le"])
     with pytest.raises(ParameterError, match="speed"):
         HubSimulator(hub.state, speed=0)
     with pytest.raises(ParameterError, match="activity"):

@@ -27,6 +27,8 @@ from txkoji.testing.trees import REPO_ID, build_fault, work_path
 
 #: How a simulated build ends.
 OUTCOMES = ("complete", "failed", "canceled")
+#: The channel build tasks run in (``default``).
+BUILD_CHANNEL_ID = 1
 
 Record = dict[str, Any]
 
@@ -114,6 +116,7 @@ class RpmBuild:
             "build",
             [plan.source, plan.target["name"], dict(plan.opts)],
             plan.owner,
+            channel_id=BUILD_CHANNEL_ID,
             priority=plan.priority,
             weight=0.2,
         )

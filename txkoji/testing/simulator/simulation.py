@@ -11,7 +11,13 @@ from txkoji.testing.records import FINISHED_TASK_STATES
 from txkoji.testing.simulator import changes
 from txkoji.testing.simulator.history import BuildHistory, compress_history
 from txkoji.testing.simulator.in_flight import builds_in_flight
-from txkoji.testing.simulator.rpm_build import OUTCOMES, BuildPlan, RpmBuild
+from txkoji.testing.simulator.rpm_build import (
+    BUILD_CHANNEL_ID,
+    OUTCOMES,
+    BuildPlan,
+    RpmBuild,
+    host_for,
+)
 from txkoji.testing.simulator.scheduler import Process, Scheduler
 from txkoji.testing.state import HubState
 
@@ -149,8 +155,8 @@ class HubSimulator:
             repository at a random commit.
         :param priority: relative to the default priority (20), as
             ``build(priority=...)`` takes it.
-        :raises GenericError: for an unknown package, target or owner, or
-            a stopped simulator.
+        :raises GenericError: for an unknown package, target or owner, an
+            arch no enabled host builds, or a stopped simulator.
         :raises ParameterError: for an unknown outcome or empty arches.
         """
         st = self.state
@@ -169,6 +175,8 @@ class HubSimulator:
                 raise ParameterError("a build needs at least one arch")
             opts["arch_override"] = " ".join(arches)
         arch_list = tuple(arches) if arches else self._arches(pkg, tgt)
+        for arch in arch_list:
+            host_for(st, arch, BUILD_CHANNEL_ID)  # an arch no host builds: now
         plan = self._plan(pkg, tgt, owner_id, arch_list, outcome, scratch, source)
         plan = replace(plan, opts=opts, priority=DEFAULT_PRIORITY + priority)
         return RpmBuild(st, self._scheduler, self._rng, plan).submit()
