@@ -330,6 +330,8 @@ class HubTransport:
         self.max_response_size = max_response_size
         self.pool = webclient.HTTPConnectionPool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = max_connections_per_host
+        #: Whether requests go through :attr:`pool` (no ``agent`` given).
+        self._pooled = agent is None
         if agent is None:
             agent = webclient.Agent.usingEndpointFactory(
                 reactor,
@@ -461,10 +463,11 @@ class HubTransport:
             self._idle.append(idle)
         else:
             idle.callback(None)
-        # A connection goes back to the pool only after the callbacks of
-        # its answer have run, so the pool is emptied a reactor turn later
-        # (a turn of the reactor doing the I/O, not of the clock).
-        idle.addCallback(lambda _: deferLater(self.reactor, 0))
+        if self._pooled:
+            # A connection goes back to the pool only after the callbacks of
+            # its answer have run, so the pool is emptied a reactor turn
+            # later (a turn of the reactor doing the I/O, not of the clock).
+            idle.addCallback(lambda _: deferLater(self.reactor, 0))
         idle.addCallback(lambda _: self.pool.closeCachedConnections())
         return idle
 
