@@ -245,6 +245,7 @@ class _BodyReader(_Reader):
                 f"the connection to {self._shown} was lost after {self._received} "
                 f"bytes of the answer to {self._method}: {_reason_text(reason)}",
                 self._shown,
+                self._method or None,
             )
         )
 
@@ -384,6 +385,7 @@ class HubTransport:
                     f"cannot send {method or 'a call'} to {shown}: the "
                     "connection was closed",
                     shown,
+                    method or None,
                 )
             )
         cancelled = False
@@ -481,7 +483,13 @@ def _http_error(body: str, response: IResponse, url: str, method: str) -> None:
     )
     if detail:
         message += f": {detail[:300]}"
-    raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
+    raise KojiHTTPError(
+        message,
+        url,
+        status=response.code,
+        reason=detail or phrase,
+        method=method or None,
+    )
 
 
 def translate_failure(
@@ -504,27 +512,31 @@ def translate_failure(
         return cancelled
     host = urlsplit(url).hostname or ""
     url = mask_url(url)
+    called = method or None
     tls = _find_reason(failure, SSL.Error)
     if tls is not None:
         explain = getattr(tls_policy, "verify_problem", None)
         problem = explain(host.encode("idna")) if explain else None
         detail = f"the hub's certificate {problem}" if problem else _reason_text(tls)
-        raise KojiTLSError(f"TLS with {url} failed: {detail}", url)
+        raise KojiTLSError(f"TLS with {url} failed: {detail}", url, called)
     mismatch = _find_reason(failure, VerificationError)
     if mismatch is not None:
         raise KojiTLSError(
             f"TLS with {url} failed: the hub's certificate is not issued for "
             f"{host} ({_reason_text(mismatch)})",
             url,
+            called,
         )
     if failure.check(neterror.ConnectionRefusedError):
-        raise KojiConnectionError(f"{url} refused the connection", url)
+        raise KojiConnectionError(f"{url} refused the connection", url, called)
     if failure.check(neterror.DNSLookupError):
         raise KojiConnectionError(
-            f"cannot resolve the host of {url}: {_reason_text(failure)}", url
+            f"cannot resolve the host of {url}: {_reason_text(failure)}",
+            url,
+            called,
         )
     if failure.check(neterror.TimeoutError):
-        raise KojiConnectionError(f"connecting to {url} timed out", url)
+        raise KojiConnectionError(f"connecting to {url} timed out", url, called)
     if failure.check(
         neterror.ConnectError,
         webclient.ResponseNeverReceived,
@@ -537,6 +549,7 @@ def translate_failure(
             f"the connection to {url} failed during {method or 'the call'}: "
             f"{_reason_text(failure)}",
             url,
+            called,
         )
     return failure
 
@@ -572,6 +585,7 @@ def with_timeout(
                 f"{method or 'the call'} to {shown} took longer than "
                 f"{timeout:g} s (the timeout option)",
                 shown,
+                method or None,
             )
         return outcome
 

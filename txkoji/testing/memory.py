@@ -129,6 +129,7 @@ class MemoryAgent:
                 method, uri, headers, bodyProducer
             )
             while self.reactor.tcpClients:
+                self.reactor.connectors.pop(0)
                 self._connect(self.reactor.tcpClients.pop(0)[2])
         finally:
             self._moving = nested
