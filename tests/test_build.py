@@ -144,7 +144,6 @@ async def test_tags_task_and_target():
     # Fetched with its request parameters (request=True).
     assert task["request"] == task_record(50080)["request"]
     assert await build.target() == "f40-container-candidate"
-    assert hub.calls.count("getTaskInfo") == 1
 
 
 @pytest_twisted.ensureDeferred
