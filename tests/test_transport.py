@@ -32,6 +32,7 @@ from txkoji.exceptions import (
 from txkoji.testing import MemoryAgent
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
+from txkoji.transport_errors import mask_url, translate_failure
 
 URL = "http://koji.test/kojihub"
 SECRET_URL = URL + "?session-id=7&session-key=7-SECRETKEY&callnum=3"
@@ -393,3 +394,38 @@ async def test_the_pooled_transport_closes_its_connections(hub_server):
     assert hub_server.open_connections == 1
     await transport.close()
     await until(lambda: hub_server.open_connections == 0, turns=100)
+
+
+# Failure translation (txkoji.transport_errors)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (neterror.ConnectionRefusedError(), "refused the connection"),
+        (neterror.DNSLookupError("no such host"), "cannot resolve the host"),
+        (neterror.TimeoutError(), "connecting to"),
+        (
+            webclient.ResponseNeverReceived([Failure(neterror.ConnectionLost())]),
+            "failed during getTag",
+        ),
+    ],
+)
+def test_connection_failures_become_connection_errors(error, expected):
+    with pytest.raises(KojiConnectionError, match=expected) as caught:
+        translate_failure(Failure(error), SECRET_URL, "getTag", HubTLSPolicy())
+    assert caught.value.method == "getTag"
+    assert caught.value.url == mask_url(SECRET_URL)
+    assert "SECRETKEY" not in str(caught.value)
+
+
+def test_a_nested_cancellation_stays_a_cancellation():
+    nested = webclient.ResponseNeverReceived([Failure(defer.CancelledError())])
+    translated = translate_failure(Failure(nested), URL, "getTag", HubTLSPolicy())
+    assert translated.check(defer.CancelledError)
+
+
+def test_mask_url_masks_only_session_parameters():
+    masked = mask_url(SECRET_URL + "&other=1")
+    assert masked == (URL + "?session-id=***&session-key=***&callnum=***&other=1")
+    assert mask_url(URL) == URL
