@@ -46,11 +46,19 @@ def hub(clock: Clock) -> FakeHub:
     return FakeHub(clock)
 
 
-def test_a_call_fires_at_once(hub):
+def test_a_call_fires_at_once(hub, clock):
     build = outcome(connect(hub).getBuild(1001))
     assert isinstance(build, Build)
     assert build.nvr == "bash-5.2.26-1.fc40"
     assert hub.calls == ["getBuild"]
+    # Nothing left for anyone to run.
+    assert clock.getDelayedCalls() == []
+
+
+def test_calls_made_from_a_callback_fire_too(hub):
+    koji = connect(hub)
+    d = koji.getBuild(1001).addCallback(lambda build: koji.getUser(build.owner_id))
+    assert outcome(d).name == "alice"
 
 
 def test_the_hub_version_is_read(hub):
