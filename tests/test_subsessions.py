@@ -1,0 +1,221 @@
+"""Subsessions and session pools against the fake hub over real TLS, and
+the fake hub's subsession rules."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer
+
+from tests.auth_helpers import ssl_connection, start_tls_hub
+from txkoji.exceptions import (
+    AuthError,
+    GenericError,
+    KojiLoginException,
+    KojiSessionError,
+)
+from txkoji.subsession import SessionPool, SubSession
+from txkoji.task import Task
+from txkoji.testing.sessions import subsession as hub_subsession
+
+
+@pytest_twisted.async_yield_fixture()
+async def hub(hub_pki):
+    server = await start_tls_hub(hub_pki)
+    yield server
+    await server.stop()
+
+
+@pytest_twisted.async_yield_fixture()
+async def koji(hub, hub_pki):
+    connection = ssl_connection(hub, hub_pki)
+    await connection.login()
+    yield connection
+    await connection.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_subsession_has_its_own_session(koji, hub) -> None:
+    sub = await koji.subsession()
+    assert isinstance(sub, SubSession)
+    assert sub.master is koji
+    assert sub.session_id != koji.session_id
+    assert sub.session_key != koji.session_key
+    assert sub.transport is koji.transport
+    stored = hub.hub.sessions.sessions[sub.session_id]
+    assert stored.master == koji.session_id
+    assert (await sub.getLoggedInUser())["name"] == "alice"
+    await sub.createTag("from-a-subsession")
+    # Numbered on its own: the master's numbers are untouched.
+    assert sub.callnum == 2
+    assert stored.lastcall == 1
+    master_calls = koji.callnum
+    await sub.getLoggedInUser()
+    assert koji.callnum == master_calls
+    await sub.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_subsession_multicall_and_typed_results(koji) -> None:
+    sub = await koji.subsession()
+    results = await sub.multicall([("getLoggedInUser", []), ("getTaskInfo", [50001])])
+    assert results[0]["name"] == "alice"
+    task = await sub.getTaskInfo(50001)
+    assert isinstance(task, Task) and task.connection is sub
+    mc = sub.MultiCall()
+    mc.getLoggedInUser()
+    assert list(await mc())[0]["name"] == "alice"
+    await sub.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_closing_a_subsession_ends_it_alone(koji, hub) -> None:
+    sub = await koji.subsession()
+    other = await sub.subsession()  # the hub ties it to the first session
+    assert hub.hub.sessions.sessions[other.session_id].master == koji.session_id
+    sub_id = sub.session_id
+    await sub.close()
+    assert sub.session is None
+    assert "logoutChild" in hub.hub.calls and "logout" not in hub.hub.calls
+    assert sub_id not in hub.hub.sessions.sessions
+    assert (await koji.getLoggedInUser())["name"] == "alice"
+    assert (await other.getLoggedInUser())["name"] == "alice"
+    await sub.close()  # already ended: nothing happens
+    await other.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_logging_out_the_master_ends_its_subsessions(koji, hub) -> None:
+    sub = await koji.subsession()
+    await koji.logout()
+    with pytest.raises(AuthError, match="Invalid session"):
+        await sub.getLoggedInUser()
+    await sub.close()
+    assert hub.hub.sessions.sessions == {}
+
+
+@pytest_twisted.ensureDeferred
+async def test_expiry_of_the_master_expires_and_renews_subsessions(koji, hub) -> None:
+    sub = await koji.subsession()
+    sub_id, key = sub.session_id, sub.session_key
+    hub.hub.sessions.expire(koji.session_id)
+    assert hub.hub.sessions.sessions[sub_id].expired
+    # The subsession renews itself with the master's login method.
+    assert (await sub.getLoggedInUser())["name"] == "alice"
+    assert sub.session_id == sub_id and sub.session_key != key
+    assert hub.hub.sessions.sessions[sub_id].master == koji.session_id
+    assert (await koji.getLoggedInUser())["name"] == "alice"
+    await sub.close()
+    assert sub_id not in hub.hub.sessions.sessions
+
+
+@pytest_twisted.ensureDeferred
+async def test_subsession_refuses_login_and_exclusivity(koji) -> None:
+    sub = await koji.subsession()
+    with pytest.raises(KojiLoginException, match="logged in already"):
+        await sub.login()
+    with pytest.raises(GenericError, match="subsessions cannot become exclusive"):
+        await sub.exclusiveSession()
+    await sub.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_subsession_of_the_exclusive_session_shares_its_lock(koji) -> None:
+    await koji.exclusiveSession()
+    sub = await koji.subsession()
+    assert (await sub.getLoggedInUser())["name"] == "alice"
+    await sub.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_subsession_needs_a_login(hub, hub_pki) -> None:
+    koji = ssl_connection(hub, hub_pki)
+    with pytest.raises(KojiSessionError, match="logged-in"):
+        await koji.subsession()
+    with pytest.raises(KojiSessionError, match="logged-in"):
+        await koji.session_pool(2)
+    assert hub.connections_made == 0
+    await koji.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_anonymous_subsession_call_is_refused_by_the_hub(hub_server) -> None:
+    from txkoji import Connection
+
+    koji = Connection(server=hub_server.url)
+    with pytest.raises(AuthError, match="Not logged in"):
+        await koji.call("subsession")
+    with pytest.raises(AuthError, match="Not logged in"):
+        await koji.call("logoutChild", 1)
+    await koji.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_logout_child_ignores_other_sessions(koji, hub, hub_pki) -> None:
+    other = ssl_connection(hub, hub_pki)
+    await other.login()
+    await koji.logoutChild(other.session_id)  # not a child: nothing happens
+    assert (await other.getLoggedInUser())["name"] == "alice"
+    await other.close()
+
+
+@pytest.mark.parametrize("size", [0, -1, 1.5, True, "2"])
+@pytest_twisted.ensureDeferred
+async def test_pool_size_must_be_a_positive_integer(koji, size) -> None:
+    with pytest.raises(KojiSessionError, match="at least 1"):
+        await koji.session_pool(size)
+
+
+@pytest_twisted.ensureDeferred
+async def test_pool_spreads_calls_over_its_subsessions(koji, hub) -> None:
+    pool = await koji.session_pool(3)
+    assert isinstance(pool, SessionPool) and len(pool) == 3
+    ids = {member.session_id for member in pool.members}
+    assert len(ids) == 3 and koji.session_id not in ids
+    tasks = await defer.gatherResults([pool.getTaskInfo(50001) for _ in range(9)])
+    assert all(isinstance(task, Task) for task in tasks)
+    assert {task.connection for task in tasks} == set(pool.members)
+    assert all(pool.load(member) == 0 for member in pool.members)
+    for member in pool.members:
+        assert member.session_order.requests_sent >= 1
+    users = await pool.multicall([("getLoggedInUser", [])])
+    assert users[0]["name"] == "alice"
+    assert (await pool.getLoggedInUser())["name"] == "alice"
+    mc = pool.MultiCall()
+    mc.getLoggedInUser()
+    assert list(await mc())[0]["name"] == "alice"
+    await pool.close()
+    assert set(hub.hub.sessions.sessions) == {koji.session_id}
+
+
+@pytest_twisted.ensureDeferred
+async def test_pool_picks_the_least_loaded_subsession(koji, hub) -> None:
+    pool = await koji.session_pool(2)
+    first, second = pool.members
+    # No answer can arrive before the calls below return: the loads are
+    # the calls made so far.
+    slow = pool.getTaskInfo(50001)  # goes to the first
+    assert (pool.load(first), pool.load(second)) == (1, 0)
+    quick = pool.getTaskInfo(50002)  # the second has nothing in flight
+    assert (pool.load(first), pool.load(second)) == (1, 1)
+    third = pool.getLoggedInUser()  # a tie: the first
+    assert (pool.load(first), pool.load(second)) == (2, 1)
+    await defer.gatherResults([slow, quick, third])
+    assert (pool.load(first), pool.load(second)) == (0, 0)
+    await pool.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_pool_closes_what_it_opened(koji, hub) -> None:
+    made = []
+
+    def second_fails(ctx):
+        made.append(ctx)
+        if len(made) == 2:
+            raise GenericError("no more")
+        return hub_subsession(ctx)
+
+    hub.hub.methods.register(second_fails, "subsession", write=True)
+    with pytest.raises(GenericError, match="no more"):
+        await koji.session_pool(3)
+    assert set(hub.hub.sessions.sessions) == {koji.session_id}
