@@ -170,7 +170,10 @@ class SessionClient:
 
         def adopt(answer: Any) -> SessionClient:
             client = SessionClient(
-                self._requester, self._reactor, self._config, self.owner,
+                self._requester,
+                self._reactor,
+                self._config,
+                self.owner,
                 self._max_batch,
             )
             client.session = Session.from_login(answer, session.authtype)
