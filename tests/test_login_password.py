@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.auth_helpers import captured_log, login_url, start_tls_hub
+from tests.auth_helpers import captured_log, failure_text, login_url
 from txkoji import Connection
 from txkoji.auth import LoginRefused
 from txkoji.config import from_options
@@ -16,11 +16,10 @@ from txkoji.testing.dataset import PASSWORDS
 ALICE_PASSWORD = PASSWORDS[2]
 
 
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
+@pytest.fixture
+def hub(tls_hub_server):
+    """The fake hub over TLS, asking for client certificates."""
+    return tls_hub_server
 
 
 def password_connection(server, pki, **options) -> Connection:
@@ -34,15 +33,6 @@ def password_connection(server, pki, **options) -> Connection:
         **options,
     }
     return Connection(server=login_url(server), **options)
-
-
-async def failure_text(deferred) -> str:
-    """Await ``deferred``, which must fail; return all its exception shows."""
-    try:
-        await deferred
-    except Exception as error:
-        return f"{error}\n{error!r}\n{error.args!r}\n{vars(error)!r}"
-    pytest.fail("the call did not fail")
 
 
 @pytest_twisted.ensureDeferred

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.auth_helpers import login_url, ssl_connection, start_tls_hub
+from tests.auth_helpers import login_url, ssl_connection
 from tests.kdc import kdc  # noqa: F401 - the fixture
 from txkoji import Connection
 from txkoji.auth import LoginRefused
@@ -16,29 +16,27 @@ from txkoji.testing.auth import LoginGate
 from txkoji.testing.certs import make_client_cert
 
 
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
+@pytest.fixture
+def hub(tls_hub_server):
+    """The fake hub over TLS, asking for client certificates."""
+    return tls_hub_server
 
 
 @pytest.fixture
-def kojiweb(hub_pki, tmp_path):
-    """A client certificate for a proxy (CN=kojiweb, no user of that name):
-    its PEM path and its subject as the hub lists it."""
+def kojiweb(hub, hub_pki, tmp_path):
+    """The PEM path of a client certificate for a proxy (CN=kojiweb, no
+    user of that name) whose subject the hub lists in its ProxyDNs."""
     issued = make_client_cert(hub_pki.ca, "kojiweb")
     _, _, pem = issued.write(tmp_path, "kojiweb")
-    return str(pem), issued.cert.subject.rfc4514_string()
+    hub.hub.login_rules.proxy_dns = (issued.cert.subject.rfc4514_string(),)
+    return str(pem)
 
 
 @pytest_twisted.ensureDeferred
 async def test_listed_certificate_logs_in_as_the_proxied_user(
     hub, hub_pki, kojiweb
 ) -> None:
-    pem, dn = kojiweb
-    hub.hub.login_rules.proxy_dns = (dn,)
-    koji = ssl_connection(hub, hub_pki, cert=pem)
+    koji = ssl_connection(hub, hub_pki, cert=kojiweb)
     assert await koji.login(proxyuser="bob") is True
     assert (await koji.getLoggedInUser())["name"] == "bob"
     await koji.close()
@@ -48,9 +46,7 @@ async def test_listed_certificate_logs_in_as_the_proxied_user(
 async def test_proxyuser_from_the_profile_and_renewal_keeps_it(
     hub, hub_pki, kojiweb
 ) -> None:
-    pem, dn = kojiweb
-    hub.hub.login_rules.proxy_dns = (dn,)
-    koji = ssl_connection(hub, hub_pki, cert=pem, proxyuser="bob")
+    koji = ssl_connection(hub, hub_pki, cert=kojiweb, proxyuser="bob")
     await koji.login()
     hub.hub.sessions.expire()
     assert (await koji.getLoggedInUser())["name"] == "bob"
@@ -71,9 +67,7 @@ async def test_unlisted_certificate_is_refused(hub, hub_pki) -> None:
 async def test_proxyauthtype_must_match_unless_the_hub_allows_it(
     hub, hub_pki, kojiweb
 ) -> None:
-    pem, dn = kojiweb
-    hub.hub.login_rules.proxy_dns = (dn,)
-    koji = ssl_connection(hub, hub_pki, cert=pem)
+    koji = ssl_connection(hub, hub_pki, cert=kojiweb)
     with pytest.raises(LoginRefused, match="Proxy must use same auth mechanism"):
         await koji.login(proxyuser="alice@EXAMPLE.COM", proxyauthtype="kerberos")
     hub.hub.login_rules.allow_proxy_authtype = True
@@ -87,9 +81,7 @@ async def test_proxyauthtype_must_match_unless_the_hub_allows_it(
 
 @pytest_twisted.ensureDeferred
 async def test_same_proxyauthtype_is_fine(hub, hub_pki, kojiweb) -> None:
-    pem, dn = kojiweb
-    hub.hub.login_rules.proxy_dns = (dn,)
-    koji = ssl_connection(hub, hub_pki, cert=pem, proxyauthtype="2")
+    koji = ssl_connection(hub, hub_pki, cert=kojiweb, proxyauthtype="2")
     await koji.login(proxyuser="bob")
     assert (await koji.getLoggedInUser())["name"] == "bob"
     await koji.close()

@@ -7,7 +7,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer
 
-from tests.auth_helpers import ssl_connection, start_tls_hub
+from tests.auth_helpers import ssl_connection
 from txkoji.exceptions import (
     AuthError,
     GenericError,
@@ -19,11 +19,10 @@ from txkoji.task import Task
 from txkoji.testing.sessions import subsession as hub_subsession
 
 
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
+@pytest.fixture
+def hub(tls_hub_server):
+    """The fake hub over TLS, asking for client certificates."""
+    return tls_hub_server
 
 
 @pytest_twisted.async_yield_fixture()
