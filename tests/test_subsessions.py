@@ -40,7 +40,7 @@ async def test_subsession_has_its_own_session(koji, hub) -> None:
     assert sub.master is koji
     assert sub.session_id != koji.session_id
     assert sub.session_key != koji.session_key
-    assert sub.transport is koji.transport
+    assert sub.transport is koji.transport and sub.config is koji.config
     stored = hub.hub.sessions.sessions[sub.session_id]
     assert stored.master == koji.session_id
     assert (await sub.getLoggedInUser())["name"] == "alice"
@@ -106,6 +106,21 @@ async def test_expiry_of_the_master_expires_and_renews_subsessions(koji, hub) ->
     assert (await koji.getLoggedInUser())["name"] == "alice"
     await sub.close()
     assert sub_id not in hub.hub.sessions.sessions
+
+
+@pytest_twisted.ensureDeferred
+async def test_subsession_on_a_hub_that_cannot_renew(koji, hub) -> None:
+    hub.hub.sessions.renewal = False
+    sub = await koji.subsession()
+    sub_id = sub.session_id
+    hub.hub.sessions.expire(sub_id)
+    # A fresh login replaces the expired subsession by a session of its own.
+    assert (await sub.getLoggedInUser())["name"] == "alice"
+    fresh = sub.session_id
+    assert fresh != sub_id and hub.hub.sessions.sessions[fresh].master is None
+    await sub.close()
+    assert fresh not in hub.hub.sessions.sessions
+    assert (await koji.getLoggedInUser())["name"] == "alice"
 
 
 @pytest_twisted.ensureDeferred

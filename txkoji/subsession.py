@@ -52,17 +52,14 @@ class SubSession(Connection):
     """
 
     def __init__(self, master: Connection, client: SessionClient) -> None:
-        # Everything but the session is the master's.
+        # Everything but the session (and the cache, made on first use for
+        # this object) is the master's: reactor, options, transport, the
+        # requester with its concurrency limit.
+        shared = {
+            name: value for name, value in vars(master).items() if name != "cache"
+        }
+        vars(self).update(shared)
         self._master = master
-        self.reactor = master.reactor
-        self.clock = master.clock
-        self.config = master.config
-        self.profile = master.profile
-        self.url = master.url
-        self.weburl = master.weburl
-        self.topurl = master.topurl
-        self._transport = master.transport
-        self._requester = master._requester
         self._session = client
         client.owner = self
         assert client.session is not None
