@@ -10,7 +10,12 @@ from tests.auth_helpers import captured_log, failure_text, login_url
 from txkoji import Connection
 from txkoji.auth import LoginRefused
 from txkoji.config import from_options
-from txkoji.exceptions import AuthError, KojiConfigError, KojiLoginException
+from txkoji.exceptions import (
+    AuthError,
+    AuthLockError,
+    KojiConfigError,
+    KojiLoginException,
+)
 from txkoji.testing.dataset import PASSWORDS
 
 ALICE_PASSWORD = PASSWORDS[2]
@@ -206,3 +211,13 @@ async def test_password_never_shown(hub, hub_pki) -> None:
     assert lines, "the log observer saw nothing"
     leaks = [text for text in texts + lines if secret in text]
     assert leaks == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_hub_login_takes_exclusive(hub, hub_pki) -> None:
+    koji = password_connection(hub, hub_pki)
+    first = await koji.call("login", "alice", ALICE_PASSWORD, exclusive=True)
+    assert hub.hub.sessions.sessions[first["session-id"]].exclusive
+    with pytest.raises(AuthLockError, match="Cannot get exclusive session"):
+        await koji.call("login", "alice", ALICE_PASSWORD, exclusive=True)
+    await koji.close()

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from txkoji.exceptions import AuthError, KojiFault
+from txkoji.exceptions import AuthError, AuthLockError, KojiFault
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
 from txkoji.testing.login_rules import LoginRules
@@ -45,14 +45,22 @@ _PROXY_AUTHTYPES = {2: "ssl", 3: "gssapi"}
 
 
 def _open_session(
-    ctx: CallContext, method: str, user: dict[str, Any], authtype: str, renew: bool
+    ctx: CallContext,
+    method: str,
+    user: dict[str, Any],
+    authtype: str,
+    renew: bool,
+    exclusive: bool,
 ) -> Any:
-    """Renew the session the request names (``renew``), or open a new one:
-    the login answer, or nil for a subsession whose master was closed.
+    """Renew the session the request names (``renew``), or open a new one
+    (``exclusive``: and make it the user's only usable session): the login
+    answer, or nil for a subsession whose master was closed.
 
     :raises AuthError: ``Already logged in`` when the request carries a
         live session; ``Invalid session or bad credentials`` when it names
         no session.
+    :raises AuthLockError: with ``exclusive``, when another session of the
+        user holds the lock (the new session stays open, as on a real hub).
     """
     sessions = ctx.hub.sessions
     if renew and not sessions.renewal:
@@ -65,11 +73,15 @@ def _open_session(
     credentials = request_credentials(ctx.request)
     if sessions.logged_in(credentials):
         raise AuthError("Already logged in")
-    if renew:
-        renewed = sessions.renew(credentials, user)
-        if renewed is not False:
-            return renewed
-    return sessions.create(user, authtype)
+    answer = sessions.renew(credentials, user) if renew else False
+    if answer is False:
+        answer = sessions.create(user, authtype)
+    if exclusive and answer is not None:
+        session = sessions.sessions[answer["session-id"]]
+        if sessions.lock_holder(session) is not None:
+            raise AuthLockError("Cannot get exclusive session")
+        session.exclusive = True
+    return answer
 
 
 def _proxied(
@@ -107,9 +119,11 @@ def sslLogin(
     proxyuser: str | None = None,
     proxyauthtype: int | None = None,
     renew: bool = False,
+    exclusive: bool = False,
 ) -> Any:
     """Open a session for the client the web server authenticated, or for
-    ``proxyuser`` when the client is a listed proxy.
+    ``proxyuser`` when the client is a listed proxy (with ``exclusive``, the
+    user's only usable session).
 
     :raises AuthError: ``could not verify client`` without a verified
         certificate or principal; for an unknown or blocked user; for a
@@ -126,7 +140,7 @@ def sslLogin(
         client = gate.client_dn(request) or name
         authtype, name = _proxied(ctx, client, authtype, proxyuser, proxyauthtype)
     user = gate.user_for(ctx.state, authtype, name)
-    return _open_session(ctx, "sslLogin", user, authtype, renew)
+    return _open_session(ctx, "sslLogin", user, authtype, renew, exclusive)
 
 
 @hub_method()
@@ -136,8 +150,10 @@ def login(
     password: Any,
     opts: dict[str, Any] | None = None,
     renew: bool = False,
+    exclusive: bool = False,
 ) -> Any:
-    """Open a session for ``user`` when ``password`` is theirs.
+    """Open a session for ``user`` when ``password`` is theirs (with
+    ``exclusive``, the user's only usable session).
 
     :raises AuthError: ``invalid username or password`` for wrong
         credentials, or on a hub taking no password logins
@@ -156,4 +172,4 @@ def login(
     assert found is not None
     if found["status"] != 0:
         raise AuthError(f"logins by {found['name']} are not allowed")
-    return _open_session(ctx, "login", found, "password", renew)
+    return _open_session(ctx, "login", found, "password", renew, exclusive)
