@@ -73,7 +73,7 @@ def _open_session(
     credentials = request_credentials(ctx.request)
     if sessions.logged_in(credentials):
         raise AuthError("Already logged in")
-    answer = sessions.renew(credentials, user) if renew else False
+    answer: Any = sessions.renew(credentials, user) if renew else False
     if answer is False:
         answer = sessions.create(user, authtype)
     if exclusive and answer is not None:
