@@ -7,7 +7,9 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer
 
-from tests.auth_helpers import ssl_connection
+from tests.auth_helpers import login_url, ssl_connection
+from tests.kdc import kdc  # noqa: F401 - the fixture
+from txkoji import Connection
 from txkoji.exceptions import (
     AuthError,
     GenericError,
@@ -16,6 +18,7 @@ from txkoji.exceptions import (
 )
 from txkoji.subsession import SessionPool, SubSession
 from txkoji.task import Task
+from txkoji.testing.auth import LoginGate
 from txkoji.testing.sessions import subsession as hub_subsession
 
 
@@ -154,8 +157,6 @@ async def test_subsession_needs_a_login(hub, hub_pki) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_anonymous_subsession_call_is_refused_by_the_hub(hub_server) -> None:
-    from txkoji import Connection
-
     koji = Connection(server=hub_server.url)
     with pytest.raises(AuthError, match="Not logged in"):
         await koji.call("subsession")
@@ -233,3 +234,27 @@ async def test_failed_pool_closes_what_it_opened(koji, hub) -> None:
     with pytest.raises(GenericError, match="no more"):
         await koji.session_pool(3)
     assert set(hub.hub.sessions.sessions) == {koji.session_id}
+
+
+@pytest.mark.kerberos
+@pytest_twisted.ensureDeferred
+async def test_kerberos_subsession_renews_by_kerberos(hub, hub_pki, kdc) -> None:  # noqa: F811
+    hub.hub.login_gate = LoginGate(keytab=kdc.service_keytab, realms=(kdc.realm,))
+    koji = Connection(
+        server=login_url(hub),
+        serverca=str(hub_pki.ca_cert),
+        authtype="kerberos",
+        principal=kdc.user,
+        keytab=kdc.user_keytab,
+    )
+    await koji.login()
+    pool = await koji.session_pool(2)
+    hub.hub.sessions.expire(koji.session_id)
+    users = await defer.gatherResults([pool.getLoggedInUser() for _ in range(4)])
+    assert {user["name"] for user in users} == {"alice"}
+    assert hub.hub.sessions.logins == 3  # the login, then one renewal each
+    assert all(m.session.authtype == "gssapi" for m in pool.members)
+    await pool.close()
+    await koji.close()
+    assert hub.hub.sessions.sessions == {}
+    kdc.kdestroy()

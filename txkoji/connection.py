@@ -359,7 +359,9 @@ class Connection(HubMethods):
             numbers, sending through this connection's transport and pool.
             Its calls are ordered among themselves only, so several
             subsessions make logged-in calls in parallel; its ``close()``
-            ends the subsession alone.  It fails with
+            ends the subsession alone.  This connection's ``logout()`` ends
+            its subsessions too, and its ``close()`` closes the transport
+            they share.  It fails with
             :class:`~txkoji.exceptions.KojiSessionError` when not logged in,
             or with the ``subsession`` call's error.
         """
