@@ -253,8 +253,8 @@ def hub_url(server: Any, profile: str | None) -> str:
     if parts.username is not None or parts.password is not None:
         raise KojiConfigError(
             f"server {mask_userinfo(server)!r} in {where} holds user info "
-            "(user:password@): Koji logs in by certificate or Kerberos, and "
-            "a password there would leak into logs; remove it"
+            "(user:password@): a password there would leak into logs; remove "
+            "it (for a password login, use the user and password options)"
         )
     return server
 
