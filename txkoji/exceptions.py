@@ -356,3 +356,9 @@ class KojiConfigError(KojiException, ValueError):
 
     Also a :class:`ValueError`, as txkoji 0.10 raised for a missing profile.
     """
+
+
+class KojiSessionError(KojiException, ValueError):
+    """A session request that cannot be done as asked, refused before any
+    request: a subsession or session pool without a login, a pool of fewer
+    than one subsession, a login on a subsession."""
