@@ -54,8 +54,8 @@ class SessionClient:
     """Login, logout and the calls of one connection's hub session.
 
     :param requester: sends the session's requests (see
-        :class:`~txkoji.requester.Requester`).
-    :param reactor: the reactor logins run on (their thread pool, TLS).
+        :class:`~txkoji.requester.Requester`); logins go through its
+        transport.
     :param config: the profile's resolved options (login credentials).
     :param owner: the object typed results are attached to (the
         connection: ``build.connection``).
@@ -67,13 +67,11 @@ class SessionClient:
     def __init__(
         self,
         requester: Requester,
-        reactor: Any,
         config: Mapping[str, Any],
         owner: Any,
         max_batch: int,
     ) -> None:
         self._requester = requester
-        self._reactor = reactor
         self._config = config
         self._owner = owner
         #: The hub session, or ``None`` when not logged in.
@@ -95,7 +93,7 @@ class SessionClient:
             method = choose_authtype(self._config, authtype)
         except UnsupportedAuthType:
             return defer.fail()
-        d = log_in(self._reactor, self._config, self.url, method)
+        d = log_in(self._requester.transport, self._config, self.url, method)
         return d.addCallback(self._logged_in)
 
     def _logged_in(self, session: Session) -> bool:
@@ -199,7 +197,7 @@ class SessionClient:
         :raises AuthExpired: when no new login succeeded; its cause is the
             login's error.
         """
-        reactor, config, url = self._reactor, self._config, self.url
+        transport, config, url = self._requester.transport, self._config, self.url
         # Hubs before 1.31 do not announce header auth, and none of them
         # can renew; 1.31 announces it but refuses renew=True.
         renewing: Session | None = session if session.header_auth else None
@@ -210,11 +208,11 @@ class SessionClient:
         )
         try:
             try:
-                fresh = await log_in(reactor, config, url, session.authtype, renewing)
+                fresh = await log_in(transport, config, url, session.authtype, renewing)
             except LoginRefused:
                 if renewing is None:
                     raise
-                fresh = await log_in(reactor, config, url, session.authtype)
+                fresh = await log_in(transport, config, url, session.authtype)
         except KojiLoginException as error:
             raise AuthExpired(
                 f"session {session.session_id} expired and logging in again "
