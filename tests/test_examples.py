@@ -108,6 +108,7 @@ README_OUTPUTS = [
     "failed: 1000",
     "logged in as alice",
     "the hub said it is offline",
+    "bash-5.2.26-3.fc40 FAILED",
     "bash-5.2.32-1.fc40 by alice",
 ]
 
