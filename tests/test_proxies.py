@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from requests.utils import get_environ_proxies, select_proxy
 
+from txkoji.config import read_config
 from txkoji.exceptions import KojiConfigError
 from txkoji.proxies import (
     ProxyChoice,
@@ -148,6 +149,25 @@ def test_no_proxy_setting_ignores_the_environment(setting) -> None:
     choice = ProxyChoice(setting, {"https_proxy": "envproxy:1"})
     assert choice.for_url(HUB) is None
     assert not choice.may_proxy
+
+
+@pytest.mark.parametrize(
+    "line, proxy",
+    [
+        ("", ("envproxy", 1)),
+        ("proxy = environment", ("envproxy", 1)),
+        ("proxy = none", None),
+        ("proxy =", None),
+        ("proxy = http://fileproxy:3128", ("fileproxy", 3128)),
+    ],
+)
+def test_the_profile_option(tmp_path, line, proxy) -> None:
+    path = tmp_path / "koji.conf"
+    path.write_text(f"[hub]\nserver = {HUB}\n{line}\n")
+    setting = read_config("hub", [path])["proxy"]
+    assert chosen(HUB, {"https_proxy": "envproxy:1"}, setting) == proxy
+    keyword = read_config("hub", [path], overrides={"proxy": None})["proxy"]
+    assert chosen(HUB, {"https_proxy": "envproxy:1"}, keyword) is None
 
 
 def test_the_environment_is_read_once() -> None:

@@ -167,10 +167,7 @@ def _listed(no_proxy: str, host: str, port: int | None) -> bool:
     parent domain, with or without the URL's port."""
     entries = [entry for entry in no_proxy.replace(" ", "").split(",") if entry]
     if _is_ipv4(host):
-        return any(
-            _in_network(host, entry) or (host == entry and "/" not in entry)
-            for entry in entries
-        )
+        return any(_in_network(host, entry) or host == entry for entry in entries)
     names = [host] if port is None else [host, f"{host}:{port}"]
     for entry in entries:
         entry = entry.lstrip(".")
