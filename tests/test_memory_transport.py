@@ -11,6 +11,7 @@ from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
 from txkoji import Connection
+from txkoji.auth import LoginTLSError
 from txkoji.build import Build
 from txkoji.exceptions import (
     GenericError,
@@ -159,3 +160,17 @@ def test_no_socket_is_opened(hub):
     before = (set(reactor.getReaders()), set(reactor.getWriters()))
     outcome(connect(hub).getBuild(1001))
     assert (set(reactor.getReaders()), set(reactor.getWriters())) == before
+
+
+def test_an_ssl_login_cannot_present_a_certificate_in_memory(hub_pki) -> None:
+    hub = FakeHub()
+    koji = Connection(
+        server=SERVER,
+        transport=memory_transport(hub),
+        authtype="ssl",
+        cert=str(hub_pki.client_pem),
+    )
+    failure = outcome(koji.login())
+    assert failure.check(LoginTLSError)
+    assert "cannot present a client certificate" in str(failure.value)
+    assert hub.sessions.logins == 0

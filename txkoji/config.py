@@ -74,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "max_concurrency": 16,
     "max_response_size": 1024 * 1024 * 1024,
     "max_connections_per_host": 16,
+    "proxy": "environment",
 }
 """Every option txkoji knows, with the value a profile gets when no file
 sets it.  ``server`` is listed for completeness, but a profile must set it."""

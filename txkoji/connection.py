@@ -34,6 +34,7 @@ from txkoji.config import profile_names as profile_names  # re-exported
 from txkoji.exceptions import KojiException
 from txkoji.hub_methods import HubMethods
 from txkoji.multicall import MultiCall, settle_entries
+from txkoji.proxies import ProxyChoice
 from txkoji.requester import Requester
 from txkoji.results import result_type
 from txkoji.retry import RetryPolicy
@@ -83,7 +84,9 @@ class Connection(HubMethods):
     :param reactor: the reactor to use (default: the global one).
     :param options: profile options overriding the files', e.g.
         ``server="https://koji.example.com/kojihub"``, ``serverca=...``,
-        ``timeout=60``, ``max_concurrency=16``.
+        ``timeout=60``, ``max_concurrency=16``; ``proxy="http://proxy:3128"``
+        or ``proxy=None`` (no proxy, whatever the environment says; see
+        :mod:`txkoji.proxies`).
     :raises KojiConfigError: (also a ``ValueError``) when the profile is
         missing, has no ``server``, or an option is malformed.
     :raises KojiTLSError: when ``serverca`` cannot be loaded.
@@ -127,6 +130,7 @@ class Connection(HubMethods):
                 max_response_size=self.config["max_response_size"],
                 max_connections_per_host=self.config["max_connections_per_host"],
                 clock=self.clock,
+                proxies=ProxyChoice(self.config["proxy"]),
             )
         self._transport = transport
         self._requester = Requester(
@@ -137,7 +141,7 @@ class Connection(HubMethods):
             self.url,
         )
         self._session = SessionClient(
-            self._requester, reactor, self.config, self, self.max_session_batch
+            self._requester, self.config, self, self.max_session_batch
         )
 
     @property

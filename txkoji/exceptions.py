@@ -307,6 +307,25 @@ class KojiTLSError(KojiTransportError):
     client certificate was refused or could not be loaded."""
 
 
+class KojiTLSAlert(KojiTLSError):
+    """The hub ended the TLS handshake with an alert: it refused what the
+    client presented (most often its client certificate).
+
+    :ivar alert: the alert's description, as OpenSSL names it (``"unknown
+        ca"``, ``"certificate required"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        url: str | None = None,
+        method: str | None = None,
+        alert: str = "",
+    ) -> None:
+        self.alert = alert
+        super().__init__(message, url, method)
+
+
 class KojiProtocolError(KojiException):
     """The hub's answer was not XML-RPC that txkoji can read.
 

@@ -62,8 +62,8 @@ class SessionClient:
     """Login, logout and the calls of one connection's hub session.
 
     :param requester: sends the session's requests (see
-        :class:`~txkoji.requester.Requester`).
-    :param reactor: the reactor logins run on (their thread pool, TLS).
+        :class:`~txkoji.requester.Requester`); logins go through its
+        transport.
     :param config: the profile's resolved options (login credentials).
     :param owner: the object typed results are attached to (the
         connection: ``build.connection``); settable.
@@ -75,13 +75,11 @@ class SessionClient:
     def __init__(
         self,
         requester: Requester,
-        reactor: Any,
         config: ProfileConfig,
         owner: Any,
         max_batch: int,
     ) -> None:
         self._requester = requester
-        self._reactor = reactor
         self._config = config
         #: The options the session logged in with (the profile's, with the
         #: login's keyword options on top): renewals log in with them.
@@ -114,7 +112,7 @@ class SessionClient:
             method = choose_authtype(config, authtype)
         except (UnsupportedAuthType, KojiConfigError):
             return defer.fail()
-        d = log_in(self._reactor, config, self.url, method)
+        d = log_in(self._requester.transport, config, self.url, method)
         return d.addCallback(self._logged_in, config)
 
     def _logged_in(self, session: Session, config: ProfileConfig) -> bool:
@@ -171,7 +169,6 @@ class SessionClient:
         def adopt(answer: Any) -> SessionClient:
             client = SessionClient(
                 self._requester,
-                self._reactor,
                 self._config,
                 self.owner,
                 self._max_batch,
@@ -254,7 +251,7 @@ class SessionClient:
         :raises AuthExpired: when no new login succeeded; its cause is the
             login's error.
         """
-        reactor, config, url = self._reactor, self._login_config, self.url
+        transport, config, url = self._requester.transport, self._login_config, self.url
         # Hubs before 1.31 do not announce header auth, and none of them
         # can renew; 1.31 announces it but refuses renew=True.
         renewing: Session | None = session if session.header_auth else None
@@ -265,11 +262,11 @@ class SessionClient:
         )
         try:
             try:
-                fresh = await log_in(reactor, config, url, session.authtype, renewing)
+                fresh = await log_in(transport, config, url, session.authtype, renewing)
             except LoginRefused:
                 if renewing is None:
                     raise
-                fresh = await log_in(reactor, config, url, session.authtype)
+                fresh = await log_in(transport, config, url, session.authtype)
         except KojiLoginException as error:
             raise AuthExpired(
                 f"session {session.session_id} expired and logging in again "

@@ -16,7 +16,7 @@ from typing import Any, cast
 from typing import Protocol as TypingProtocol
 
 from hyperlink import EncodedURL
-from twisted.internet import defer
+from twisted.internet import defer, ssl
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.interfaces import (
@@ -37,19 +37,22 @@ from twisted.web.iweb import (
     IAgentEndpointFactory,
     IBodyProducer,
     IPolicyForHTTPS,
+    IResponse,
 )
 from zope.interface import implementer
 
-from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge
+from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge, KojiTLSError
+from txkoji.proxies import ProxyChoice
+from txkoji.tls import HubTLSPolicy
 from txkoji.transport_errors import (
     http_error,
+    mask_url,
     reason_text,
+    translate_failure,
+    translate_login_failure,
     with_timeout,
 )
-
-# Re-exported: logins (txkoji.auth) translate their failures the same way.
-from txkoji.transport_errors import mask_url as mask_url
-from txkoji.transport_errors import translate_failure as translate_failure
+from txkoji.tunnel import proxied_agent
 
 #: How much of a non-200 answer's body is kept for the error message.
 ERROR_BODY_LIMIT = 2048
@@ -233,6 +236,46 @@ class _BodyReader(_Reader):
         )
 
 
+class _AnswerReader(_Reader):
+    """Read a whole (small) answer; ``finished`` fires with ``(status,
+    headers, body)``, or fails with ``KojiResponseTooLarge`` past
+    ``limit`` bytes."""
+
+    def __init__(self, response: IResponse, limit: int, url: str) -> None:
+        super().__init__()
+        self._response = response
+        self._limit = limit
+        self._url = url
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._done:
+            return
+        self._size += len(data)
+        if self._size > self._limit:
+            finished = self._settle()
+            assert finished is not None
+            self._stop_producing()
+            finished.errback(
+                KojiResponseTooLarge(
+                    f"the answer from {mask_url(self._url)} exceeds {self._limit} bytes"
+                )
+            )
+            return
+        self._chunks.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        finished = self._settle()
+        if finished is None:
+            return
+        if reason.check(webclient.ResponseDone, PotentialDataLoss):
+            response = self._response
+            finished.callback((response.code, response.headers, b"".join(self._chunks)))
+        else:
+            finished.errback(reason)
+
+
 class _ErrorBodyReader(_Reader):
     """Keep the start of a non-200 answer for the error message;
     ``finished`` fires with it as text."""
@@ -269,9 +312,16 @@ class HubTransport:
     :param agent: the ``IAgent`` requests go through (default: a Twisted
         ``Agent`` on this transport's own pool); an in-memory agent makes a
         transport with no sockets (see :func:`txkoji.testing.memory_transport`).
+    :param proxies: which HTTP proxy each URL goes through (see
+        :mod:`txkoji.proxies`); ``None`` for none.  Calls and logins both
+        follow it.
     """
 
     user_agent = b"txkoji/1.0"
+
+    #: The largest answer to a login read, in bytes (a session is a small
+    #: struct).
+    max_login_answer = 1 << 16
 
     def __init__(
         self,
@@ -284,6 +334,7 @@ class HubTransport:
         connect_timeout: float = 60.0,
         clock: IReactorTime | None = None,
         agent: IAgent | None = None,
+        proxies: ProxyChoice | None = None,
     ) -> None:
         self.reactor = reactor
         self.clock: IReactorTime = clock if clock is not None else reactor
@@ -292,14 +343,12 @@ class HubTransport:
         self.max_response_size = max_response_size
         self.pool = webclient.HTTPConnectionPool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = max_connections_per_host
+        self.proxies = proxies
+        self._connect_timeout = connect_timeout
         #: Whether requests go through :attr:`pool` (no ``agent`` given).
         self._pooled = agent is None
         if agent is None:
-            agent = webclient.Agent.usingEndpointFactory(
-                reactor,
-                _CachingEndpointFactory(reactor, tls_policy, connect_timeout),
-                pool=self.pool,
-            )
+            agent = self._agent_on(self.pool, tls_policy)
         self.agent: IAgent = agent
         # The Agent copies these for each request, so they are built once.
         self._headers = Headers(
@@ -379,17 +428,91 @@ class HubTransport:
         self._outstanding += 1
         return result.addBoth(self._settled)
 
+    def _agent_on(
+        self, pool: webclient.HTTPConnectionPool, tls_policy: IPolicyForHTTPS
+    ) -> IAgent:
+        """An agent on ``pool``, direct or through the proxies."""
+        reactor, timeout = self.reactor, self._connect_timeout
+        direct = webclient.Agent.usingEndpointFactory(
+            reactor, _CachingEndpointFactory(reactor, tls_policy, timeout), pool=pool
+        )
+        return proxied_agent(reactor, direct, tls_policy, self.proxies, pool, timeout)
+
     def _request(
-        self, url: str, body: bytes, headers: dict[bytes, bytes] | None
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[bytes, bytes] | None,
+        agent: IAgent | None = None,
     ) -> defer.Deferred[Any]:
         request_headers = self._headers
         if headers:
             request_headers = request_headers.copy()
             for name, value in headers.items():
                 request_headers.setRawHeaders(name, [value])
-        return self.agent.request(
+        return (agent or self.agent).request(
             b"POST", normalized_url(url), request_headers, _BytesProducer(body)
         )
+
+    def login(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[bytes, bytes] | None,
+        timeout: float,
+        *,
+        client_cert: ssl.PrivateCertificate | None = None,
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        """POST a login ``body`` to ``url`` on a connection of its own
+        (never pooled, so a client certificate presented there serves no
+        later call), through the proxy the URL gets.  A transport made with
+        an ``agent`` sends the login through that agent instead (it cannot
+        present a client certificate).
+
+        :param headers: extra request headers (``Authorization``, the
+            renewed session's).
+        :param timeout: seconds the whole exchange may take
+            (``auth_timeout``).
+        :param client_cert: a certificate with its key (see
+            :func:`txkoji.tls.load_client_certificate`) to present in the
+            handshake, trusting the hub as this transport does.
+        :returns: a Deferred firing with the answer's ``(status, headers,
+            body)`` whatever the status.  It fails with
+            ``KojiConnectionError`` (refused, lost, a proxy that would not
+            tunnel), ``KojiTLSAlert`` (the hub ended the handshake with an
+            alert, as when it refuses the client certificate), another
+            ``KojiTLSError``, ``KojiTimeoutError``, or
+            ``KojiResponseTooLarge`` past :attr:`max_login_answer` bytes.
+        """
+        policy = self.tls_policy
+        if client_cert is not None:
+            if not self._pooled or not isinstance(policy, HubTLSPolicy):
+                shown = mask_url(url)
+                return defer.fail(
+                    KojiTLSError(
+                        f"cannot present a client certificate to {shown}: this "
+                        "transport was given its agent, or a TLS policy other "
+                        "than HubTLSPolicy",
+                        shown,
+                    )
+                )
+            policy = policy.presenting(client_cert)
+        agent = self.agent
+        if self._pooled:
+            pool = webclient.HTTPConnectionPool(self.reactor, persistent=False)
+            agent = self._agent_on(pool, policy)
+        answer = self._request(url, body, headers, agent)
+        answer.addCallback(self._read_login_answer, url)
+        answer.addErrback(translate_login_failure, url, policy)
+        with_timeout(answer, self.clock, timeout, url, "the login")
+        return answer
+
+    def _read_login_answer(
+        self, response: IResponse, url: str
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        reader = _AnswerReader(response, self.max_login_answer, url)
+        response.deliverBody(reader)
+        return reader.finished
 
     def _read_response(
         self, response: Any, decoder: Decoder, url: str, method: str

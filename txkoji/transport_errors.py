@@ -11,7 +11,7 @@ session secrets of a URL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from OpenSSL import SSL
@@ -28,8 +28,10 @@ from txkoji.exceptions import (
     KojiException,
     KojiHTTPError,
     KojiTimeoutError,
+    KojiTLSAlert,
     KojiTLSError,
 )
+from txkoji.tls import received_alert
 
 #: Query parameters that carry session secrets (legacy query-string auth).
 SECRET_QUERY_KEYS = frozenset({"session-id", "session-key", "callnum"})
@@ -157,6 +159,22 @@ def translate_failure(
             called,
         )
     return failure
+
+
+def translate_login_failure(
+    failure: Failure, url: str, tls_policy: IPolicyForHTTPS
+) -> Failure:
+    """Translate a failed login request as :func:`translate_failure` does,
+    telling a handshake the hub ended with an alert (``KojiTLSAlert``) by
+    the reason of the OpenSSL error, not by its message."""
+    tls = find_reason(failure, SSL.Error)
+    alert = received_alert(cast(SSL.Error, tls.value)) if tls is not None else None
+    try:
+        return translate_failure(failure, url, "the login", tls_policy)
+    except KojiTLSError as error:
+        if alert is None:
+            raise
+        raise KojiTLSAlert(str(error), error.url, error.method, alert) from None
 
 
 def with_timeout(

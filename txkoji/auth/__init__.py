@@ -2,7 +2,7 @@
 
 ::
 
-    session = yield log_in(reactor, config, server, choose_authtype(config))
+    session = yield log_in(transport, config, server, choose_authtype(config))
 
 Three methods, as the official client names them in a profile's
 ``authtype``: ``ssl`` (a client certificate, :mod:`txkoji.auth.certificate`)
@@ -87,7 +87,7 @@ def choose_authtype(config: Mapping[str, Any], requested: str | None = None) -> 
 
 
 def log_in(
-    reactor: Any,
+    transport: Any,
     config: Mapping[str, Any],
     server: str,
     method: str,
@@ -96,10 +96,13 @@ def log_in(
     """Log in to hub ``server`` with ``method`` (from
     :func:`choose_authtype`).
 
+    :param transport: the connection's transport
+        (:class:`~txkoji.transport.HubTransport`): the login goes through
+        its ``login``, so through the same proxy as the calls.
     :param renewing: the expired session to renew (the login is sent with
         ``renew=True`` and that session's id and key).
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`,
         or failing with a :class:`~txkoji.exceptions.KojiLoginException`
         subclass.
     """
-    return _LOGINS[method](reactor, config, server, renewing)
+    return _LOGINS[method](transport, config, server, renewing)

@@ -20,8 +20,7 @@ from typing import Any
 from hyperlink import URL
 from twisted.internet import defer
 
-from txkoji.auth.errors import LoginTLSError
-from txkoji.auth.exchange import login_body, login_tls_policy, post_login
+from txkoji.auth.exchange import login_body, post_login
 from txkoji.exceptions import KojiLoginException
 from txkoji.session import Session
 
@@ -47,7 +46,7 @@ def _refusal(config: Mapping[str, Any], server: str) -> str | None:
 
 
 def password_login(
-    reactor: Any,
+    transport: Any,
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
@@ -55,9 +54,10 @@ def password_login(
     """Log in to hub ``server`` with the profile's ``user`` and
     ``password``.
 
+    :param transport: the connection's transport; the login goes through
+        its ``login`` (the hub trusted as for calls, the same proxy).
     :param config: the profile's options (``user``, ``password``,
-        ``allow_password_over_http``, ``serverca``, ``no_ssl_verify``,
-        ``auth_timeout``).
+        ``allow_password_over_http``, ``auth_timeout``).
     :param renewing: the expired session to renew, if any.
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
         It fails with :class:`~txkoji.auth.errors.LoginRefused` when the hub
@@ -70,20 +70,15 @@ def password_login(
     refusal = _refusal(config, server)
     if refusal is not None:
         return defer.fail(KojiLoginException(refusal))
-    try:
-        policy = login_tls_policy(config, "password")
-    except LoginTLSError:
-        return defer.fail()
     body = login_body(
         renewing is not None,
         method="login",
         args=(config["user"], config["password"]),
     )
     answer = post_login(
-        reactor,
+        transport,
         server,
         body,
-        policy,
         authtype="password",
         timeout=config.get("auth_timeout") or 60,
         headers=renewing.login_headers() if renewing else None,

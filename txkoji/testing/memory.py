@@ -14,8 +14,10 @@ Each request is served by the hub's ``twisted.web`` resource over a pair of
 in-memory transports (Twisted's ``iosim``).  Bytes move between them as
 soon as either side writes, so a call's Deferred fires without anyone
 pumping: at once for an immediate answer, or when the hub's clock reaches
-a delayed one.  Anonymous calls and multicalls work; logins open their own
-HTTPS connection, so tests of logged-in code need a
+a delayed one.  Anonymous calls and multicalls work.  Logins go through
+the same agent, but an SSL login cannot present a client certificate in
+memory (it fails with ``LoginTLSError``) and a Kerberos login needs the
+thread pool of a real reactor, so tests of logged-in code need a
 :class:`~txkoji.testing.server.HubServer`.
 """
 
