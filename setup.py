@@ -29,6 +29,11 @@ setup(
             "pytest-twisted>=1.14",
             "hypothesis>=6",
             "cryptography>=38",
+            # test_proxies checks the proxy choice against requests' own.
+            "requests>=2.31",
+            # Type checking (scripts/test runs mypy txkoji with mypy.ini).
+            "mypy>=2.4",
+            "mypy-zope>=1.0.17",
         ],
     },
     classifiers=[

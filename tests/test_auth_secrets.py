@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.auth_helpers import captured_log, login_url, ssl_connection, start_tls_hub
+from tests.auth_helpers import (
+    captured_log,
+    failure_text,
+    login_url,
+    ssl_connection,
+    start_tls_hub,
+)
 from tests.kdc import kdc  # noqa: F401 - the fixture
 from txkoji import Connection
 from txkoji.testing.auth import LoginGate
@@ -35,16 +41,6 @@ async def hub(hub_pki):
     await server.stop()
 
 
-async def failure_text(deferred) -> str:
-    """Await ``deferred``, which must fail; return everything its exception
-    shows."""
-    try:
-        await deferred
-    except Exception as error:
-        return f"{error}\n{error!r}\n{error.args!r}\n{vars(error)!r}"
-    pytest.fail("the call did not fail")
-
-
 def assert_absent(secret: str, texts: list[str]) -> None:
     assert secret
     leaks = [text for text in texts if secret in text]
@@ -70,7 +66,7 @@ async def test_session_key_never_shown(hub, hub_pki, header_auth) -> None:
         hub.hub.sessions.sessions[koji.session_id].key = key
         hub.hub.sessions.expire()
         await koji.getLoggedInUser()
-        texts += [repr(koji), repr(koji._session_calls.session)]
+        texts += [repr(koji), repr(koji.session)]
         texts += [repr(s) for s in hub.hub.sessions.sessions.values()]
         await koji.close()
     assert any("HTTP 503" in text for text in texts)

@@ -878,3 +878,16 @@ def test_truncated_long_text_is_refused_at_close():
         decoder.feed(body[start : start + 4096])
     with pytest.raises(KojiProtocolError, match="no element found"):
         decoder.close()
+
+
+def test_encoding_refuses_nesting_past_the_decoders_limit():
+    value: list = []
+    for _ in range(99):
+        value = [value]
+    assert decode_call(encode_call("m", [value]))[1] == [value]
+    with pytest.raises(ValueError, match="nested deeper than 100 levels"):
+        encode_call("m", [[value]])
+    cycle: list = []
+    cycle.append({"again": cycle})
+    with pytest.raises(ValueError, match="contains itself"):
+        encode_response(cycle)

@@ -5,6 +5,7 @@ converts (and drops) the values already complete."""
 
 from __future__ import annotations
 
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from txkoji._codec_values import (
@@ -28,7 +29,7 @@ _ABOVE_VALUE = {
 
 
 def convert_open_path(
-    document: Element, plan: Plan, fault_plan: Plan, partial: dict
+    document: Element, plan: Plan, fault_plan: Plan, partial: dict[Element, Any]
 ) -> None:
     """Check the open elements of ``document``, a ``methodResponse`` being
     parsed, and convert the complete parts of its value.
@@ -64,7 +65,7 @@ def convert_open_path(
     _convert_complete(node, value_plan, partial)
 
 
-def _convert_complete(value: Element, plan: Plan, partial: dict) -> None:
+def _convert_complete(value: Element, plan: Plan, partial: dict[Element, Any]) -> None:
     depth = 0
     while True:
         count = len(value)

@@ -29,9 +29,11 @@ from __future__ import annotations
 import configparser
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from urllib.parse import SplitResult, urlsplit
 
 from txkoji.exceptions import KojiConfigError
 
@@ -57,6 +59,11 @@ DEFAULTS: dict[str, Any] = {
     "serverca": None,
     "no_ssl_verify": False,
     "authtype": None,
+    "user": None,
+    "password": None,
+    "allow_password_over_http": False,
+    "proxyuser": None,
+    "proxyauthtype": None,
     "debug": False,
     "debug_xmlrpc": False,
     "force_auth": False,
@@ -69,6 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "max_response_size": 1024 * 1024 * 1024,
     "max_connections_per_host": 16,
     "max_header_size": 64 * 1024,
+    "proxy": "environment",
 }
 """Every option txkoji knows, with the value a profile gets when no file
 sets it.  ``server`` is listed for completeness, but a profile must set it."""
@@ -84,6 +92,7 @@ BOOLEAN_OPTIONS: frozenset[str] = frozenset(
         "no_ssl_verify",
         "krb_rdns",
         "krb_canon_host",
+        "allow_password_over_http",
     }
 )
 """Options read as booleans (``yes``/``no``, ``true``/``false``,
@@ -127,6 +136,14 @@ SECONDS_OPTIONS: frozenset[str] = frozenset(
 )
 """Options holding a duration in seconds: a finite number of at least 0,
 kept as an int when written as one (``30``), else a float (``2.5``)."""
+
+PROXY_AUTHTYPES: dict[str, int] = {"ssl": 2, "kerberos": 3, "gssapi": 3}
+"""The values ``proxyauthtype`` takes, by name, and the hub's number for
+each (Koji's ``AUTHTYPES``: 2 = SSL, 3 = GSSAPI); the option reads as that
+number, and the numbers are accepted too."""
+
+SECRET_OPTIONS: frozenset[str] = frozenset({"password"})
+"""Options whose value no message or ``repr`` ever shows."""
 
 PATH_OPTIONS: frozenset[str] = frozenset({"cert", "serverca", "keytab", "topdir"})
 """Options holding one file system path; a leading ``~`` is expanded."""
@@ -198,11 +215,68 @@ class ProfileConfig(Mapping[str, Any]):
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError(f"{type(self).__name__} is read-only")
 
+    def with_options(self, **options: Any) -> ProfileConfig:
+        """Return a copy with ``options`` on top, checked and converted as
+        keyword options are (``None`` values are skipped).
+
+        :raises KojiConfigError: for an unknown option or a malformed
+            value.
+        """
+        given = {name: value for name, value in options.items() if value is not None}
+        merged = dict(self._options)
+        for name, (value, source) in _keyword_options(given).items():
+            merged[name] = _convert(name, value, self.profile, source, None)
+        return ProfileConfig(self.profile, merged, self.files)
+
     def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} profile={self.profile!r} "
-            f"server={self._options.get('server')!r}>"
+        server = self._options.get("server")
+        if isinstance(server, str):
+            server = mask_userinfo(server)
+        return f"<{type(self).__name__} profile={self.profile!r} server={server!r}>"
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    return parts
+
+
+#: The user info of a URL: whatever precedes the last ``@`` of the part
+#: after ``//``.
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
+
+
+def mask_userinfo(url: str) -> str:
+    """Return ``url`` with its user info (``user:password@``) masked, fit
+    for messages."""
+    return _USERINFO.sub("***@", url, count=1)
+
+
+def hub_url(server: Any, profile: str | None) -> str:
+    """Return a profile's ``server`` when it is an http(s) URL with a host
+    and no user info.
+
+    :raises KojiConfigError: naming the profile and the value (its password
+        masked) otherwise.
+    """
+    where = f"profile {profile!r}" if profile else "the options given"
+    parts = _split(server) if isinstance(server, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = mask_userinfo(server) if isinstance(server, str) else server
+        raise KojiConfigError(
+            f"server {shown!r} in {where} is not an http:// or https:// URL "
+            "with a host, e.g. https://koji.example.com/kojihub"
         )
+    if parts.username is not None or parts.password is not None:
+        raise KojiConfigError(
+            f"server {mask_userinfo(server)!r} in {where} holds user info "
+            "(user:password@): a password there would leak into logs; remove "
+            "it (for a password login, use the user and password options)"
+        )
+    return server
 
 
 @dataclass(frozen=True)
@@ -274,13 +348,7 @@ def read_config(
         raise KojiConfigError(
             f"no configuration for profile name: {profile} (searched {_describe(read)})"
         )
-    raw: dict[str, tuple[Any, str]] = {}
-    # configparser semantics: a section's own option beats any DEFAULT,
-    # whichever file each came from.
-    for section in (_DEFAULT_SECTION, profile):
-        for f in read:
-            for name, value in f.sections.get(section, {}).items():
-                raw[name] = (value, f.path)
+    raw = _raw_options(read, profile)
     home_dir = _home_dir(home)
     for name, filename in USER_DEFAULT_FILES.items():
         candidate = os.path.join(home_dir, ".koji", filename)
@@ -332,7 +400,7 @@ def resolve(
     return read_config(profile, files, overrides=options, **search)
 
 
-def profiles(
+def profile_names(
     files: Sequence[str | os.PathLike[str]] | None = None,
     *,
     user_config: str | os.PathLike[str] | None = None,
@@ -340,7 +408,8 @@ def profiles(
     home: str | os.PathLike[str] | None = None,
 ) -> list[str]:
     """Return the name of every profile in the config files, sorted, each
-    once (txkoji 0.10's ``txkoji.connection.profiles()``).
+    once.  (txkoji 0.10 had no such function; its
+    ``txkoji.connection.profiles()`` lists the files themselves.)
 
     Arguments are as for :func:`read_config`.
 
@@ -382,6 +451,54 @@ def lookup(
             f"profile {profile!r} has no option {setting!r} "
             f"(files read: {', '.join(cfg.files) or 'none'})"
         )
+
+
+def profile_option(
+    profile: str,
+    setting: str,
+    files: Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    user_config: str | os.PathLike[str] | None = None,
+    system_dir: str | os.PathLike[str] = "/etc",
+    home: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Return the value the config files give one option of a profile, as
+    txkoji 0.10's ``Connection.lookup`` did: no default, and the profile's
+    other options are not checked.
+
+    Arguments are as for :func:`read_config`.
+
+    :returns: the value, converted as :func:`read_config` converts it
+        (booleans, integers, ``~`` expanded), or ``None`` when no file has
+        the profile or the profile (with ``DEFAULT``) does not set
+        ``setting``.
+    :raises KojiConfigError: when a file cannot be parsed, or the value is
+        malformed.
+    """
+    read = _read_all(files, user_config, system_dir, home)
+    if not any(profile in f.sections for f in read):
+        return None
+    name = setting.lower()  # configparser's spelling of option names
+    found = _raw_options(read, profile).get(name)
+    if found is None:
+        return None
+    value, source = found
+    return _convert(name, value, profile, source, home)
+
+
+def _raw_options(
+    read: Sequence[_ConfigFile], profile: str
+) -> dict[str, tuple[Any, str]]:
+    """Return a profile's options as the files give them: name to (raw
+    value, file)."""
+    raw: dict[str, tuple[Any, str]] = {}
+    # configparser semantics: a section's own option beats any DEFAULT,
+    # whichever file each came from.
+    for section in (_DEFAULT_SECTION, profile):
+        for f in read:
+            for name, value in f.sections.get(section, {}).items():
+                raw[name] = (value, f.path)
+    return raw
 
 
 def _home_dir(home: str | os.PathLike[str] | None) -> str:
@@ -512,8 +629,9 @@ def _convert(
 ) -> Any:
     def bad(expected: str) -> NoReturn:
         where = source if source == _KEYWORDS else f"file {source}"
+        shown = "(hidden)" if name in SECRET_OPTIONS else repr(value)
         raise KojiConfigError(
-            f"{_name(profile)}: option {name!r} has bad value {value!r} "
+            f"{_name(profile)}: option {name!r} has bad value {shown} "
             f"in {where} (expected {expected})"
         )
 
@@ -541,6 +659,8 @@ def _convert(
         return seconds
     if name not in DEFAULTS or value is None:
         return value
+    if name == "proxyauthtype":
+        return _proxy_authtype(value, bad)
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str):
@@ -550,3 +670,17 @@ def _convert(
     if name in PATH_LIST_OPTIONS:
         return ":".join(_expand_user(p, home) for p in value.split(":"))
     return value
+
+
+def _proxy_authtype(value: Any, bad: Callable[[str], NoReturn]) -> int:
+    """Return the hub's number for a ``proxyauthtype`` value."""
+    if isinstance(value, str):
+        name = value.strip().lower()
+        value = int(name) if name.isdigit() else PROXY_AUTHTYPES.get(name)
+    if not isinstance(value, bool) and value in PROXY_AUTHTYPES.values():
+        return int(value)
+    bad(
+        ", ".join(PROXY_AUTHTYPES)
+        + " or their numbers "
+        + ", ".join(str(n) for n in sorted(set(PROXY_AUTHTYPES.values())))
+    )

@@ -63,11 +63,11 @@ class _HeaderLimitedProtocol(ProtocolWrapper):
 
     def write(self, data: bytes) -> None:
         self._start_request()
-        super().write(data)
+        super().write(data)  # type: ignore[no-untyped-call]
 
     def writeSequence(self, data: Any) -> None:
         self._start_request()
-        super().writeSequence(data)
+        super().writeSequence(data)  # type: ignore[no-untyped-call]
 
     def _start_request(self) -> None:
         # A request is written whole before its answer is read, so the
@@ -83,7 +83,7 @@ class _HeaderLimitedProtocol(ProtocolWrapper):
             self._read_headers(self._section, data)
             if self._refused:
                 return
-        super().dataReceived(data)
+        super().dataReceived(data)  # type: ignore[no-untyped-call]
 
     def _read_headers(self, section: bytearray, data: bytes) -> None:
         # An empty line may begin in the bytes already held.
@@ -112,7 +112,7 @@ class _HeaderLimitedProtocol(ProtocolWrapper):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._refused:
             reason = Failure(HeadersTooLarge(self._limit))
-        super().connectionLost(reason)
+        super().connectionLost(reason)  # type: ignore[no-untyped-call]
 
 
 class _HeaderLimitedFactory(WrappingFactory[_HeaderLimitedProtocol]):
@@ -122,7 +122,7 @@ class _HeaderLimitedFactory(WrappingFactory[_HeaderLimitedProtocol]):
     noisy = False
 
     def __init__(self, wrapped: Any, max_header_size: int) -> None:
-        super().__init__(wrapped)
+        super().__init__(wrapped)  # type: ignore[no-untyped-call]
         self.max_header_size = max_header_size
 
 
@@ -141,7 +141,7 @@ class HeaderLimitedEndpoint:
         self._endpoint: Any = endpoint
         self.max_header_size = max_header_size
 
-    def connect(self, protocol_factory: Any) -> defer.Deferred:
+    def connect(self, protocol_factory: Any) -> defer.Deferred[Any]:
         """Connect a protocol of ``protocol_factory``.
 
         :returns: a Deferred firing with that protocol (not its wrapper),

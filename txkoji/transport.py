@@ -5,61 +5,58 @@ decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
 XML is parsed while it arrives.  It owns one persistent
 ``HTTPConnectionPool``; every failure becomes a
 :class:`~txkoji.exceptions.KojiTransportError` subclass (or the decoder's own
-error) whose message names the URL with session secrets masked.
+error) whose message names the URL with session secrets masked (see
+:mod:`txkoji.transport_errors`).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 from typing import Protocol as TypingProtocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hyperlink import EncodedURL
-from OpenSSL import SSL
-from service_identity import VerificationError
-from twisted.internet import defer
+from twisted.internet import defer, ssl
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import (
+    IConsumer,
+    IPushProducer,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
 from twisted.web.error import SchemeNotSupported
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IPolicyForHTTPS
+from twisted.web.iweb import (
+    IAgent,
+    IAgentEndpointFactory,
+    IBodyProducer,
+    IPolicyForHTTPS,
+    IResponse,
+)
 from zope.interface import implementer
 
-from txkoji.exceptions import (
-    KojiConnectionError,
-    KojiException,
-    KojiHTTPError,
-    KojiProtocolError,
-    KojiResponseTooLarge,
-    KojiTimeoutError,
-    KojiTLSError,
+from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge, KojiTLSError
+from txkoji.header_limit import HeaderLimitedEndpoint
+from txkoji.proxies import ProxyChoice
+from txkoji.tls import HubTLSPolicy
+from txkoji.transport_errors import (
+    http_error,
+    mask_url,
+    reason_text,
+    translate_failure,
+    translate_login_failure,
+    with_timeout,
 )
-from txkoji.header_limit import HeaderLimitedEndpoint, HeadersTooLarge
-
-#: Query parameters that carry session secrets (legacy query-string auth).
-SECRET_QUERY_KEYS = frozenset({"session-id", "session-key", "callnum"})
+from txkoji.tunnel import proxied_agent
 
 #: How much of a non-200 answer's body is kept for the error message.
 ERROR_BODY_LIMIT = 2048
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` with the values of session query parameters masked,
-    fit for log lines and error messages."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (key, "***" if key in SECRET_QUERY_KEYS else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 @functools.lru_cache(maxsize=64)
@@ -73,11 +70,12 @@ def _died_before_answer(failure: Failure) -> bool:
     """Tell whether a request failed because its connection closed before
     any byte of an answer, the mark of a keep-alive connection the hub had
     just closed (not a refusal, a TLS failure or a cancellation)."""
-    if not failure.check(webclient.ResponseNeverReceived):
+    never_received = failure.value
+    if not isinstance(never_received, webclient.ResponseNeverReceived):
         return False
     return all(
         reason.check(neterror.ConnectionDone, neterror.ConnectionLost)
-        for reason in failure.value.reasons
+        for reason in never_received.reasons
     )
 
 
@@ -101,7 +99,7 @@ class _BytesProducer:
         self._body = body
         self.length = len(body)
 
-    def startProducing(self, consumer) -> defer.Deferred:
+    def startProducing(self, consumer: IConsumer) -> defer.Deferred[None]:
         consumer.write(self._body)
         return defer.succeed(None)
 
@@ -138,7 +136,7 @@ class _CachingEndpointFactory:
         self._max_header_size = max_header_size
         self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
 
-    def endpointForURI(self, uri):
+    def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
         key = (uri.scheme, uri.host, uri.port)
         endpoint = self._endpoints.get(key)
         if endpoint is None:
@@ -156,37 +154,15 @@ class _CachingEndpointFactory:
         return endpoint
 
 
-class _ClosablePool(webclient.HTTPConnectionPool):
-    """A connection pool that stays closed once closed.
-
-    A response that finishes while :meth:`HubTransport.close` runs (the
-    logout answer, say) hands its connection back to the pool only after
-    its callbacks have run; a plain pool would then keep it, with a
-    four-minute timer, after it was closed.
-    """
-
-    closed = False
-
-    def _putConnection(self, key, connection) -> None:
-        if self.closed:
-            connection.transport.loseConnection()
-            return
-        super()._putConnection(key, connection)
-
-    def closeCachedConnections(self) -> defer.Deferred:
-        self.closed = True
-        return super().closeCachedConnections()
-
-
 class _Reader(Protocol):
     """Read an answer's body; ``finished`` fires when it is read, and
     cancelling it stops the reading."""
 
     def __init__(self) -> None:
-        self.finished: defer.Deferred = defer.Deferred(self._cancel)
+        self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._done = False
 
-    def _settle(self) -> defer.Deferred | None:
+    def _settle(self) -> defer.Deferred[Any] | None:
         """Return ``finished`` the first time, ``None`` after (once the
         answer is settled, or the reading cancelled)."""
         if self._done:
@@ -194,10 +170,14 @@ class _Reader(Protocol):
         self._done = True
         return self.finished
 
-    def _cancel(self, _: defer.Deferred) -> None:
+    def _cancel(self, _: defer.Deferred[Any]) -> None:
         if not self._done:
             self._done = True
-            self.transport.stopProducing()
+            self._stop_producing()
+
+    def _stop_producing(self) -> None:
+        # Response.deliverBody connects the reader to a producer.
+        cast(IPushProducer, self.transport).stopProducing()
 
 
 class _BodyReader(_Reader):
@@ -238,10 +218,12 @@ class _BodyReader(_Reader):
 
     def _abort(self, failure: Failure) -> None:
         finished = self._settle()
-        self.transport.stopProducing()
+        # dataReceived() aborts only a reading still under way.
+        assert finished is not None
+        self._stop_producing()
         finished.errback(failure)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is None:
             return
@@ -256,10 +238,51 @@ class _BodyReader(_Reader):
         finished.errback(
             KojiConnectionError(
                 f"the connection to {self._shown} was lost after {self._received} "
-                f"bytes of the answer to {self._method}: {_reason_text(reason)}",
+                f"bytes of the answer to {self._method}: {reason_text(reason)}",
                 self._shown,
+                self._method or None,
             )
         )
+
+
+class _AnswerReader(_Reader):
+    """Read a whole (small) answer; ``finished`` fires with ``(status,
+    headers, body)``, or fails with ``KojiResponseTooLarge`` past
+    ``limit`` bytes."""
+
+    def __init__(self, response: IResponse, limit: int, url: str) -> None:
+        super().__init__()
+        self._response = response
+        self._limit = limit
+        self._url = url
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._done:
+            return
+        self._size += len(data)
+        if self._size > self._limit:
+            finished = self._settle()
+            assert finished is not None
+            self._stop_producing()
+            finished.errback(
+                KojiResponseTooLarge(
+                    f"the answer from {mask_url(self._url)} exceeds {self._limit} bytes"
+                )
+            )
+            return
+        self._chunks.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        finished = self._settle()
+        if finished is None:
+            return
+        if reason.check(webclient.ResponseDone, PotentialDataLoss):
+            response = self._response
+            finished.callback((response.code, response.headers, b"".join(self._chunks)))
+        else:
+            finished.errback(reason)
 
 
 class _ErrorBodyReader(_Reader):
@@ -276,39 +299,17 @@ class _ErrorBodyReader(_Reader):
             self._chunks.append(data)
             self._size += len(data)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is not None:
             body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
             finished.callback(body.decode("utf-8", "replace"))
 
 
-def _reason_text(failure: Failure) -> str:
-    value = failure.value
-    nested = getattr(value, "reasons", None)
-    if nested:
-        return "; ".join(_reason_text(reason) for reason in nested)
-    text = str(value) or type(value).__name__
-    return text
-
-
-def _find_reason(failure: Failure, *kinds: type) -> Failure | None:
-    """Return ``failure``, or the first failure nested in its ``reasons``
-    (Twisted's ``ResponseNeverReceived`` and kin), that is one of
-    ``kinds``."""
-    if failure.check(*kinds):
-        return failure
-    for reason in getattr(failure.value, "reasons", None) or ():
-        found = _find_reason(reason, *kinds)
-        if found is not None:
-            return found
-    return None
-
-
 class HubTransport:
     """Posts XML-RPC bodies to a hub over one persistent connection pool.
 
-    :param reactor: the reactor (``IReactorTCP`` and ``IReactorTime``).
+    :param reactor: the reactor (``IReactorTCP``), used for connections.
     :param tls_policy: how HTTPS hubs are trusted (see
         :class:`txkoji.tls.HubTLSPolicy`).
     :param timeout: seconds a call may take, from sending to the last byte of
@@ -317,10 +318,21 @@ class HubTransport:
     :param max_connections_per_host: idle keep-alive connections kept.
     :param connect_timeout: seconds to wait for a TCP connection.
     :param max_header_size: the most bytes an answer's status line and
-        headers may take.
+        headers may take (on direct connections).
+    :param clock: what timeouts are measured on (default: ``reactor``).
+    :param agent: the ``IAgent`` requests go through (default: a Twisted
+        ``Agent`` on this transport's own pool); an in-memory agent makes a
+        transport with no sockets (see :func:`txkoji.testing.memory_transport`).
+    :param proxies: which HTTP proxy each URL goes through (see
+        :mod:`txkoji.proxies`); ``None`` for none.  Calls and logins both
+        follow it.
     """
 
     user_agent = b"txkoji/1.0"
+
+    #: The largest answer to a login read, in bytes (a session is a small
+    #: struct).
+    max_login_answer = 1 << 16
 
     def __init__(
         self,
@@ -332,26 +344,34 @@ class HubTransport:
         max_connections_per_host: int = 16,
         connect_timeout: float = 60.0,
         max_header_size: int = 64 * 1024,
+        clock: IReactorTime | None = None,
+        agent: IAgent | None = None,
+        proxies: ProxyChoice | None = None,
     ) -> None:
         self.reactor = reactor
-        self._tls_policy = tls_policy
+        self.clock: IReactorTime = clock if clock is not None else reactor
+        self.tls_policy = tls_policy
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self.pool = _ClosablePool(reactor, persistent=True)
+        self.pool = webclient.HTTPConnectionPool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = max_connections_per_host
-        self._agent = webclient.Agent.usingEndpointFactory(
-            reactor,
-            _CachingEndpointFactory(
-                reactor, tls_policy, connect_timeout, max_header_size
-            ),
-            pool=self.pool,
-        )
+        self.proxies = proxies
+        self._connect_timeout = connect_timeout
+        self._max_header_size = max_header_size
+        #: Whether requests go through :attr:`pool` (no ``agent`` given).
+        self._pooled = agent is None
+        if agent is None:
+            agent = self._agent_on(self.pool, tls_policy)
+        self.agent: IAgent = agent
         # The Agent copies these for each request, so they are built once.
         self._headers = Headers(
             {b"Content-Type": [b"text/xml"], b"User-Agent": [self.user_agent]}
         )
         #: The hub's ``Koji-Version`` header from the latest answer.
         self.hub_version: str | None = None
+        self._outstanding = 0
+        self._idle: list[defer.Deferred[None]] = []
+        self.closed = False
 
     def post(
         self,
@@ -361,7 +381,7 @@ class HubTransport:
         *,
         method: str = "",
         headers: dict[bytes, bytes] | None = None,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         """POST ``body`` to ``url`` and decode the answer with ``decoder``.
 
         The request goes straight to the pooled Twisted ``Agent`` (treq's
@@ -373,164 +393,184 @@ class HubTransport:
         :param method: the hub method, for error messages.
         :param headers: extra request headers (e.g. session headers).
         :returns: a Deferred firing with ``decoder.close()``'s value.  It
-            fails with ``KojiConnectionError`` (refused, reset, lost),
-            ``KojiTLSError``, ``KojiHTTPError`` (status other than 200),
-            ``KojiTimeoutError``, ``KojiResponseTooLarge``,
-            ``KojiProtocolError`` (headers beyond ``max_header_size``), or
-            what the decoder raises (a fault or ``KojiProtocolError``).  Cancelling it
-            aborts the request.
+            fails with ``KojiConnectionError`` (refused, reset, lost, or the
+            transport already closed), ``KojiTLSError``, ``KojiHTTPError``
+            (status other than 200), ``KojiTimeoutError``,
+            ``KojiResponseTooLarge``, ``KojiProtocolError`` (headers beyond
+            ``max_header_size``), or what the decoder raises (a fault or
+            ``KojiProtocolError``).  Cancelling it aborts the request, and
+            it then fails with ``CancelledError`` whatever the request was
+            doing (resolving, connecting, a TLS handshake, waiting).
         """
+        if self.closed:
+            shown = mask_url(url)
+            return defer.fail(
+                KojiConnectionError(
+                    f"cannot send {method or 'a call'} to {shown}: the "
+                    "connection was closed",
+                    shown,
+                    method or None,
+                )
+            )
+        cancelled = False
+
+        def cancel(_: defer.Deferred[Any]) -> None:
+            nonlocal cancelled
+            cancelled = True
+            requesting.cancel()
+
+        def resend_once(failure: Failure) -> Any:
+            if not cancelled and _died_before_answer(failure):
+                return self._request(url, body, headers)
+            return failure
+
+        def translate(failure: Failure) -> Any:
+            if cancelled:
+                # Whatever the cancelled request failed with (a resolver or
+                # connection error, say), the caller asked for it to stop.
+                return Failure(defer.CancelledError())
+            return translate_failure(failure, url, method, self.tls_policy)
+
+        requesting = self._request(url, body, headers)
+        requesting.addErrback(resend_once)
+        requesting.addCallback(self._read_response, decoder, url, method)
+        result: defer.Deferred[Any] = defer.Deferred(cancel)
+        requesting.addErrback(translate)
+        requesting.chainDeferred(result)
+        if self.timeout:
+            with_timeout(result, self.clock, self.timeout, url, method)
+        self._outstanding += 1
+        return result.addBoth(self._settled)
+
+    def _agent_on(
+        self, pool: webclient.HTTPConnectionPool, tls_policy: IPolicyForHTTPS
+    ) -> IAgent:
+        """An agent on ``pool``, direct or through the proxies."""
+        reactor, timeout = self.reactor, self._connect_timeout
+        direct = webclient.Agent.usingEndpointFactory(
+            reactor,
+            _CachingEndpointFactory(
+                reactor, tls_policy, timeout, self._max_header_size
+            ),
+            pool=pool,
+        )
+        return proxied_agent(reactor, direct, tls_policy, self.proxies, pool, timeout)
+
+    def _request(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[bytes, bytes] | None,
+        agent: IAgent | None = None,
+    ) -> defer.Deferred[Any]:
         request_headers = self._headers
         if headers:
             request_headers = request_headers.copy()
             for name, value in headers.items():
                 request_headers.setRawHeaders(name, [value])
-        target = normalized_url(url)
+        return (agent or self.agent).request(
+            b"POST", normalized_url(url), request_headers, _BytesProducer(body)
+        )
 
-        def send(_: Any = None) -> defer.Deferred:
-            return self._agent.request(
-                b"POST", target, request_headers, _BytesProducer(body)
-            )
+    def login(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[bytes, bytes] | None,
+        timeout: float,
+        *,
+        client_cert: ssl.PrivateCertificate | None = None,
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        """POST a login ``body`` to ``url`` on a connection of its own
+        (never pooled, so a client certificate presented there serves no
+        later call), through the proxy the URL gets.  A transport made with
+        an ``agent`` sends the login through that agent instead (it cannot
+        present a client certificate).
 
-        def resend_once(failure: Failure) -> Any:
-            if _died_before_answer(failure):
-                return send()
-            return failure
-
-        def got_response(response) -> defer.Deferred:
-            versions = response.headers.getRawHeaders(b"koji-version")
-            if versions:
-                self.hub_version = versions[-1].decode("ascii", "replace")
-            if response.code != 200:
-                error_reader = _ErrorBodyReader()
-                response.deliverBody(error_reader)
-                return error_reader.finished.addCallback(
-                    _http_error, response, url, method
+        :param headers: extra request headers (``Authorization``, the
+            renewed session's).
+        :param timeout: seconds the whole exchange may take
+            (``auth_timeout``).
+        :param client_cert: a certificate with its key (see
+            :func:`txkoji.tls.load_client_certificate`) to present in the
+            handshake, trusting the hub as this transport does.
+        :returns: a Deferred firing with the answer's ``(status, headers,
+            body)`` whatever the status.  It fails with
+            ``KojiConnectionError`` (refused, lost, a proxy that would not
+            tunnel), ``KojiTLSAlert`` (the hub ended the handshake with an
+            alert, as when it refuses the client certificate), another
+            ``KojiTLSError``, ``KojiTimeoutError``, or
+            ``KojiResponseTooLarge`` past :attr:`max_login_answer` bytes.
+        """
+        policy = self.tls_policy
+        if client_cert is not None:
+            if not self._pooled or not isinstance(policy, HubTLSPolicy):
+                shown = mask_url(url)
+                return defer.fail(
+                    KojiTLSError(
+                        f"cannot present a client certificate to {shown}: this "
+                        "transport was given its agent, or a TLS policy other "
+                        "than HubTLSPolicy",
+                        shown,
+                    )
                 )
-            reader = _BodyReader(decoder, self.max_response_size, url, method)
-            response.deliverBody(reader)
-            return reader.finished
+            policy = policy.presenting(client_cert)
+        agent = self.agent
+        if self._pooled:
+            pool = webclient.HTTPConnectionPool(self.reactor, persistent=False)
+            agent = self._agent_on(pool, policy)
+        answer = self._request(url, body, headers, agent)
+        answer.addCallback(self._read_login_answer, url)
+        answer.addErrback(translate_login_failure, url, policy)
+        with_timeout(answer, self.clock, timeout, url, "the login")
+        return answer
 
-        # Cancelling this Deferred cancels what it waits on: the request,
-        # or the reading of the answer.
-        requesting = send()
-        requesting.addErrback(resend_once)
-        requesting.addCallback(got_response)
-        requesting.addErrback(translate_failure, url, method, self._tls_policy)
-        if self.timeout:
-            _apply_timeout(requesting, self.reactor, self.timeout, url, method)
-        return requesting
+    def _read_login_answer(
+        self, response: IResponse, url: str
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        reader = _AnswerReader(response, self.max_login_answer, url)
+        response.deliverBody(reader)
+        return reader.finished
 
-    def close(self) -> defer.Deferred:
-        """Close every pooled connection.
+    def _read_response(
+        self, response: Any, decoder: Decoder, url: str, method: str
+    ) -> defer.Deferred[Any]:
+        versions = response.headers.getRawHeaders(b"koji-version")
+        if versions:
+            self.hub_version = versions[-1].decode("ascii", "replace")
+        if response.code != 200:
+            error_reader = _ErrorBodyReader()
+            response.deliverBody(error_reader)
+            return error_reader.finished.addCallback(http_error, response, url, method)
+        reader = _BodyReader(decoder, self.max_response_size, url, method)
+        response.deliverBody(reader)
+        return reader.finished
+
+    def _settled(self, outcome: Any) -> Any:
+        self._outstanding -= 1
+        if not self._outstanding:
+            idle, self._idle = self._idle, []
+            for waiter in idle:
+                waiter.callback(None)
+        return outcome
+
+    def close(self) -> defer.Deferred[None]:
+        """Close every pooled connection, once the requests under way have
+        finished; requests made afterwards fail with
+        ``KojiConnectionError``.
 
         :returns: a Deferred firing with ``None`` once they are closed.
         """
-        return self.pool.closeCachedConnections()
-
-
-def _http_error(body: str, response, url: str, method: str) -> None:
-    url = mask_url(url)
-    phrase = response.phrase.decode("latin-1", "replace")
-    detail = body.strip()
-    message = (
-        f"{url} answered {method or 'the call'} with HTTP {response.code} {phrase}"
-    )
-    if detail:
-        message += f": {detail[:300]}"
-    raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
-
-
-def translate_failure(
-    failure: Failure, url: str, method: str, tls_policy: IPolicyForHTTPS
-) -> Failure:
-    """Turn a failed request into the txkoji exception a caller can act on.
-
-    :param url: the URL requested (masked here before it is shown).
-    :param method: the hub method, for the message.
-    :param tls_policy: asked why a hub certificate was refused.
-    :returns: ``failure`` itself when it already is a txkoji exception or a
-        cancellation.
-    :raises KojiTLSError: for TLS failures, with the reason when known.
-    :raises KojiConnectionError: for refused, failed and lost connections.
-    :raises KojiProtocolError: for an answer whose headers were too large.
-    """
-    if failure.check(KojiException):
-        return failure
-    cancelled = _find_reason(failure, defer.CancelledError)
-    if cancelled is not None:
-        return cancelled
-    host = urlsplit(url).hostname or ""
-    url = mask_url(url)
-    too_large = _find_reason(failure, HeadersTooLarge)
-    if too_large is not None:
-        raise KojiProtocolError(
-            f"the answer to {method or 'the call'} from {url} has more than "
-            f"{too_large.value.limit} bytes of headers (max_header_size)",
-            method,
-        )
-    tls = _find_reason(failure, SSL.Error)
-    if tls is not None:
-        explain = getattr(tls_policy, "verify_problem", None)
-        problem = explain(host.encode("idna")) if explain else None
-        detail = f"the hub's certificate {problem}" if problem else _reason_text(tls)
-        raise KojiTLSError(f"TLS with {url} failed: {detail}", url)
-    mismatch = _find_reason(failure, VerificationError)
-    if mismatch is not None:
-        raise KojiTLSError(
-            f"TLS with {url} failed: the hub's certificate is not issued for "
-            f"{host} ({_reason_text(mismatch)})",
-            url,
-        )
-    if failure.check(neterror.ConnectionRefusedError):
-        raise KojiConnectionError(f"{url} refused the connection", url)
-    if failure.check(neterror.DNSLookupError):
-        raise KojiConnectionError(
-            f"cannot resolve the host of {url}: {_reason_text(failure)}", url
-        )
-    if failure.check(neterror.TimeoutError):
-        raise KojiConnectionError(f"connecting to {url} timed out", url)
-    if failure.check(
-        neterror.ConnectError,
-        webclient.ResponseNeverReceived,
-        webclient.RequestTransmissionFailed,
-        webclient.ResponseFailed,
-        neterror.ConnectionLost,
-        neterror.ConnectionDone,
-    ):
-        raise KojiConnectionError(
-            f"the connection to {url} failed during {method or 'the call'}: "
-            f"{_reason_text(failure)}",
-            url,
-        )
-    return failure
-
-
-def _apply_timeout(
-    result: defer.Deferred, clock: IReactorTime, timeout: float, url: str, method: str
-) -> None:
-    timed_out = []
-
-    def expire() -> None:
-        timed_out.append(True)
-        result.cancel()
-
-    delayed = clock.callLater(timeout, expire)
-
-    def done(outcome):
-        if delayed.active():
-            delayed.cancel()
-        if (
-            timed_out
-            and isinstance(outcome, Failure)
-            and outcome.check(defer.CancelledError)
-        ):
-            shown = mask_url(url)
-            raise KojiTimeoutError(
-                f"{method or 'the call'} to {shown} took longer than "
-                f"{timeout:g} s (the timeout option)",
-                shown,
-            )
-        return outcome
-
-    result.addBoth(done)
+        self.closed = True
+        idle: defer.Deferred[None] = defer.Deferred()
+        if self._outstanding:
+            self._idle.append(idle)
+        else:
+            idle.callback(None)
+        if self._pooled:
+            # A connection goes back to the pool only after the callbacks of
+            # its answer have run, so the pool is emptied a reactor turn
+            # later (a turn of the reactor doing the I/O, not of the clock).
+            idle.addCallback(lambda _: deferLater(self.reactor, 0))
+        idle.addCallback(lambda _: self.pool.closeCachedConnections())
+        return idle

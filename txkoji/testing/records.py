@@ -8,6 +8,7 @@ and event ids grow with time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +23,10 @@ TASK_STATES = {
     "ASSIGNED": 4,
     "FAILED": 5,
 }
+#: Task states in which a task is finished.
+FINISHED_TASK_STATES = frozenset(
+    TASK_STATES[name] for name in ("CLOSED", "CANCELED", "FAILED")
+)
 
 _EVENT_ORIGIN = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
 _EVENT_BASE = 900000
@@ -47,8 +52,18 @@ def event_at(ts: float) -> int:
     return _EVENT_BASE + int((ts - _EVENT_ORIGIN) // 60)
 
 
+def event_time(event_id: int) -> float:
+    """Return the epoch seconds of the bundled data set's event
+    ``event_id`` (the inverse of :func:`event_at`)."""
+    return _EVENT_ORIGIN + (event_id - _EVENT_BASE) * 60.0
+
+
 def user_record(
-    uid: int, name: str, usertype: int = 0, status: int = 0, principals=()
+    uid: int,
+    name: str,
+    usertype: int = 0,
+    status: int = 0,
+    principals: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Return a ``getUser`` record."""
     return {
@@ -80,6 +95,7 @@ def build_record(
     time, when it completes).
     """
     created = start if start is not None else completion
+    assert created is not None, "a build record needs a start or completion"
     creation_time, creation_ts = time_pair(created)
     start_time, start_ts = time_pair(start)
     completion_time, completion_ts = time_pair(completion)
