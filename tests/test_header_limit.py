@@ -283,3 +283,27 @@ def test_each_request_counts_afresh() -> None:
         recorder.transport.write(b"POST / HTTP/1.1\r\n\r\n")
         feed(wrapper, [b"HTTP/1.1 200 OK\r\nA: 12345\r\n\r\n"])
     assert not endpoint.transport.disconnecting
+
+
+@pytest.mark.parametrize("through_proxy", [False, True], ids=["direct", "proxied"])
+@pytest_twisted.ensureDeferred
+async def test_connection_option_max_header_size_applies(serve, through_proxy):
+    from tests.forward_proxy import ForwardProxy
+    from txkoji import Connection
+
+    extra = b"".join(b"X-Extra-%d: %s\r\n" % (n, b"z" * 90) for n in range(30))
+    url, server = serve(_Answers, b"HTTP/1.1 200 OK\r\n", extra)
+    proxy = None
+    options: dict = {"proxy": None}
+    if through_proxy:
+        proxy = ForwardProxy()
+        proxy.start()
+        options["proxy"] = proxy.url
+    koji = Connection(server=url.split("?")[0], max_header_size=2048, **options)
+    try:
+        with pytest.raises(KojiProtocolError, match="2048 bytes of headers"):
+            await koji.getBuild(1)
+    finally:
+        await koji.close()
+        if proxy is not None:
+            await proxy.stop()

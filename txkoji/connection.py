@@ -128,6 +128,7 @@ class Connection(HubMethods):
                 ),
                 timeout=self.config["timeout"],
                 max_response_size=self.config["max_response_size"],
+                max_header_size=self.config["max_header_size"],
                 max_connections_per_host=self.config["max_connections_per_host"],
                 clock=self.clock,
                 proxies=ProxyChoice(self.config["proxy"]),

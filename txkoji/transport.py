@@ -454,7 +454,15 @@ class HubTransport:
             ),
             pool=pool,
         )
-        return proxied_agent(reactor, direct, tls_policy, self.proxies, pool, timeout)
+        return proxied_agent(
+            reactor,
+            direct,
+            tls_policy,
+            self.proxies,
+            pool,
+            timeout,
+            self._max_header_size,
+        )
 
     def _request(
         self,

@@ -37,6 +37,7 @@ from twisted.web.iweb import IAgent, IAgentEndpointFactory, IPolicyForHTTPS
 from zope.interface import implementer
 
 from txkoji.exceptions import KojiConfigError, KojiConnectionError
+from txkoji.header_limit import HeaderLimitedEndpoint
 from txkoji.proxies import ProxyChoice, ProxyURL
 
 #: The longest answer head to ``CONNECT`` read before giving up, in bytes.
@@ -255,11 +256,13 @@ class _TunnelEndpointFactory:
         tls_policy: IPolicyForHTTPS,
         proxies: ProxyChoice,
         connect_timeout: float,
+        max_header_size: int,
     ) -> None:
         self._reactor = reactor
         self._tls_policy = tls_policy
         self._proxies = proxies
         self._connect_timeout = connect_timeout
+        self._max_header_size = max_header_size
         self._endpoints: dict[tuple[bytes, int], IStreamClientEndpoint] = {}
 
     def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
@@ -277,7 +280,9 @@ class _TunnelEndpointFactory:
                 uri.port,
             )
             creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
-            endpoint = wrapClientTLS(creator, tunnel)
+            endpoint = HeaderLimitedEndpoint(
+                wrapClientTLS(creator, tunnel), self._max_header_size
+            )
             self._endpoints[key] = endpoint
         return endpoint
 
@@ -295,15 +300,19 @@ class _ProxyRoutingAgent:
         proxies: ProxyChoice,
         pool: webclient.HTTPConnectionPool,
         connect_timeout: float,
+        max_header_size: int,
     ) -> None:
         self._reactor = reactor
         self._direct = direct
         self._proxies = proxies
         self._pool = pool
         self._connect_timeout = connect_timeout
+        self._max_header_size = max_header_size
         self._tunnels = webclient.Agent.usingEndpointFactory(
             reactor,
-            _TunnelEndpointFactory(reactor, tls_policy, proxies, connect_timeout),
+            _TunnelEndpointFactory(
+                reactor, tls_policy, proxies, connect_timeout, max_header_size
+            ),
             pool=pool,
         )
         self._forward: dict[ProxyURL, webclient.ProxyAgent] = {}
@@ -326,7 +335,10 @@ class _ProxyRoutingAgent:
             return self._tunnels.request(method, uri, headers, bodyProducer)
         agent = self._forward.get(proxy)
         if agent is None:
-            endpoint = ProxyEndpoint(self._reactor, proxy, self._connect_timeout)
+            endpoint = HeaderLimitedEndpoint(
+                ProxyEndpoint(self._reactor, proxy, self._connect_timeout),
+                self._max_header_size,
+            )
             agent = webclient.ProxyAgent(endpoint, self._reactor, self._pool)
             self._forward[proxy] = agent
         if proxy.authorization:
@@ -342,6 +354,7 @@ def proxied_agent(
     proxies: ProxyChoice | None,
     pool: webclient.HTTPConnectionPool,
     connect_timeout: float,
+    max_header_size: int,
 ) -> IAgent:
     """Return an agent that sends requests through the proxy ``proxies``
     picks for their URL, and the others through ``direct``.
@@ -354,9 +367,11 @@ def proxied_agent(
         kept alive as direct connections are).
     :param connect_timeout: seconds to wait for a TCP connection to the
         proxy.
+    :param max_header_size: the most bytes an answer's status line and
+        headers may take (the proxy's answers included).
     """
     if proxies is None or not proxies.may_proxy:
         return direct
     return _ProxyRoutingAgent(
-        reactor, direct, tls_policy, proxies, pool, connect_timeout
+        reactor, direct, tls_policy, proxies, pool, connect_timeout, max_header_size
     )
