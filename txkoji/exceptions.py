@@ -329,3 +329,15 @@ class KojiConfigError(KojiException, ValueError):
 
     Also a :class:`ValueError`, as txkoji 0.10 raised for a missing profile.
     """
+
+
+class KojiNotFound(KojiException, LookupError):
+    """The hub has none of what was asked to be watched.
+
+    :ivar missing: the ids or names the hub does not know, as given.
+    """
+
+    def __init__(self, kind: str, missing: list) -> None:
+        self.missing = list(missing)
+        names = ", ".join(str(item) for item in self.missing)
+        super().__init__(f"no such {kind}: {names}")
