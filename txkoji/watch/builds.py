@@ -17,6 +17,7 @@ from twisted.internet import defer
 
 from txkoji import build_states
 from txkoji.build import Build
+from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import BuildStateChange
 from txkoji.timestamps import now as clock_now
@@ -152,24 +153,13 @@ class BuildWatcher:
         answers = await defer.DeferredList(
             [
                 defer.Deferred.fromCoroutine(
-                    call_all(
-                        self.connection,
-                        [
-                            (
-                                "getBuild",
-                                (w.build["build_id"] if w.build else w.ref,),
-                                {},
-                            )
-                            for w in chunk
-                        ]
-                        + [call for _, call in (lookups if index == 0 else [])],
-                    )
+                    call_all(self.connection, _calls(chunk, lookups if i == 0 else []))
                 )
-                for index, chunk in enumerate(chunks)
+                for i, chunk in enumerate(chunks)
             ],
             consumeErrors=True,
         )
-        changes: list[tuple[WatchedBuild, int | None]] = []
+        changes: list[tuple[WatchedBuild, Build, int | None]] = []
         error: BaseException | None = None
         for index, (chunk, (ok, value)) in enumerate(zip(chunks, answers, strict=True)):
             if not ok:
@@ -198,10 +188,10 @@ class BuildWatcher:
             old = None if watched.build is None else watched.build["state"]
             watched.build = record
             if record["state"] != old:
-                changes.append((watched, old))
+                changes.append((watched, record, old))
         return None
 
-    def _report(self, changes: list[tuple[WatchedBuild, int | None]]) -> None:
+    def _report(self, changes: list[tuple[WatchedBuild, Build, int | None]]) -> None:
         now = self.now()
         for watched in self.watched:
             build = watched.build
@@ -215,16 +205,24 @@ class BuildWatcher:
             watched.estimate = estimate(began, self.durations.get(key), None, now)
         if self.on_event is None:
             return
-        for watched, old in changes:
-            assert watched.build is not None
+        for watched, record, old in changes:
             event = BuildStateChange(
-                watched.build,
-                build_states.to_str(watched.build["state"]),
+                record,
+                build_states.to_str(record["state"]),
                 None if old is None else build_states.to_str(old),
             )
             event.eta = watched.eta
             event.progress = watched.progress
             self.on_event(event)
+
+
+def _calls(chunk: list[WatchedBuild], lookups: list) -> list[HubCall]:
+    """``getBuild`` for each build of ``chunk`` (by id once known), then
+    the duration ``lookups``."""
+    calls: list[HubCall] = [
+        ("getBuild", (w.build["id"] if w.build else w.ref,), {}) for w in chunk
+    ]
+    return calls + [call for _, call in lookups]
 
 
 def watch_builds(
