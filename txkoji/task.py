@@ -12,7 +12,7 @@ from txkoji import task_states
 from txkoji.channel import Channel
 from txkoji.estimates import average_build_duration, average_task_duration
 from txkoji.exceptions import KojiException
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.task_params import (
     package_from_source,
     parse_request,
@@ -316,9 +316,3 @@ async def _when_freed(
         if freed >= needed:
             return max(end, now)
     return None
-
-
-register("getTaskInfo", Task, "one")
-register("listTasks", Task, "list")
-register("getTaskChildren", Task, "list")
-register("getTaskDescendents", Task, "descendents")

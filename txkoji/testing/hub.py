@@ -26,7 +26,7 @@ from txkoji.testing.dispatch import (
     call_method,
     fault_of,
 )
-from txkoji.testing.faults import FaultInjector, FaultRule
+from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
 from txkoji.testing.sessions import SessionStore
 from txkoji.testing.state import HubState
 
@@ -156,6 +156,10 @@ class FakeHub(Resource):
             self._write_fault(request, 1014, "server is offline")
         elif rule is not None and rule.fault is not None:
             self._write_fault(request, *rule.fault)
+        elif rule is not None and rule.raw_answer is not None:
+            self._write_xml(request, rule.raw_answer)
+        elif rule is not None and rule.answer is not NO_ANSWER:
+            self._write_xml(request, encode_response(rule.answer))
         else:
             body = self.call(method, params, request)
             if rule is not None and rule.malformed:

@@ -135,10 +135,11 @@ def _order_key(value: Any) -> tuple[bool, Any]:
 def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
     """Apply Koji ``queryOpts`` to ``rows``: ``order`` (a field, ``-field``
     for descending, or several separated by commas; nils sort last ascending
-    and first descending, as in PostgreSQL), ``offset``, ``limit`` and
-    ``countOnly``.
+    and first descending, as in PostgreSQL), ``offset``, ``limit``,
+    ``countOnly`` and ``asList``.
 
-    :returns: the list, or its length with ``countOnly``.
+    :returns: the list, its length with ``countOnly``, or with ``asList``
+        each row as the list of its values, in field order.
     :raises ParameterError: for a malformed ``queryOpts``.
     """
     if query_opts is None:
@@ -161,4 +162,7 @@ def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
         return len(rows)
     offset = query_opts.get("offset") or 0
     limit = query_opts.get("limit")
-    return rows[offset : None if limit is None else offset + limit]
+    rows = rows[offset : None if limit is None else offset + limit]
+    if query_opts.get("asList"):
+        return [list(row.values()) for row in rows]
+    return rows
