@@ -17,7 +17,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from txkoji.codec import decode_call, encode_fault, encode_response
-from txkoji.exceptions import KojiFault, KojiProtocolError
+from txkoji.exceptions import GenericError, KojiFault, KojiProtocolError
 from txkoji.testing.auth import LOGIN_PATH, LoginGate
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
@@ -28,6 +28,7 @@ from txkoji.testing.dispatch import (
 )
 from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
 from txkoji.testing.sessions import SessionStore
+from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
 
 #: The version a fake hub reports, in ``Koji-Version`` and getKojiVersion.
@@ -62,6 +63,8 @@ class FakeHub(Resource):
     :ivar login_gate: the :class:`~txkoji.testing.auth.LoginGate` in front
         of ``/kojihub/ssllogin`` (client certificates; set one with a
         keytab for GSSAPI).
+    :ivar simulator: the :class:`~txkoji.testing.simulator.HubSimulator`
+        moving this hub's data, once :meth:`simulate` made one; else None.
     """
 
     isLeaf = True
@@ -96,6 +99,24 @@ class FakeHub(Resource):
         self.sessions = SessionStore(reactor)
         self.login_gate = LoginGate()
         self._delayed: set[IDelayedCall] = set()
+        self.simulator: HubSimulator | None = None
+
+    def simulate(
+        self, seed: int = 0, speed: float = 1.0, activity: float | None = None
+    ) -> HubSimulator:
+        """Make this hub's data move on its clock: create its
+        :attr:`simulator` (see :class:`~txkoji.testing.simulator.HubSimulator`
+        for the parameters) and return it.  Call its ``start()`` for the
+        spontaneous builds of ``activity``, and its ``stop()`` when done.
+
+        :raises GenericError: when the hub already simulates.
+        """
+        if self.simulator is not None:
+            raise GenericError("this hub already has a simulator")
+        self.simulator = HubSimulator(
+            self.state, seed=seed, speed=speed, activity=activity
+        )
+        return self.simulator
 
     def render(self, request: Request) -> Any:
         """Refuse every verb but POST with 405 and ``Allow: POST``."""
