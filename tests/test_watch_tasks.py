@@ -190,7 +190,7 @@ async def test_no_history_means_no_estimate(koji, hub_server):
 
 
 @pytest_twisted.ensureDeferred
-async def test_events_carry_eta_and_progress(koji, hub_server):
+async def test_event_status_has_eta_and_progress(koji, hub_server):
     seen = Recorder()
     watcher = TaskWatcher(koji, [ROOT], on_event=seen, interval=1)
     await watcher.poll()
@@ -198,9 +198,10 @@ async def test_events_carry_eta_and_progress(koji, hub_server):
     set_task(hub_server.hub, 50102, "CLOSED", LATER)
     await watcher.poll()
     event = seen.events[-1]
-    assert (event.task["id"], event.old, event.event) == (50102, "OPEN", "CLOSED")
-    assert event.progress == 1.0
-    assert event.eta == event.task.completed
+    assert (event.task["id"], event.old, event.new) == (50102, "OPEN", "CLOSED")
+    status = watcher.get(event.task["id"])
+    assert status.progress == 1.0
+    assert status.eta == event.task.completed
 
 
 @pytest_twisted.ensureDeferred

@@ -205,15 +205,8 @@ class BuildWatcher:
             watched.estimate = estimate(began, self.durations.get(key), None, now)
         if self.on_event is None:
             return
-        for watched, record, old in changes:
-            event = BuildStateChange(
-                record,
-                build_states.to_str(record["state"]),
-                None if old is None else build_states.to_str(old),
-            )
-            event.eta = watched.eta
-            event.progress = watched.progress
-            self.on_event(event)
+        for _, record, old in changes:
+            self.on_event(BuildStateChange.from_record(record, old, record["state"]))
 
 
 def _calls(chunk: list[WatchedBuild], lookups: list) -> list[HubCall]:
@@ -247,8 +240,9 @@ def watch_builds(
         ``poll_interval``.
     :param on_event: called with a
         :class:`~txkoji.messages.BuildStateChange` for every transition
-        seen (the first sight included, with ``old`` ``None``); it also
-        carries ``eta`` and ``progress``, as for tasks.
+        seen (the first sight included, with ``old`` ``None``).  For
+        ``eta`` and ``progress``, use a :class:`BuildWatcher` and its
+        :attr:`~BuildWatcher.watched` statuses.
     :param batch: builds per request.
     :param clock: the ``IReactorTime`` to wait on (default:
         ``connection.reactor``).

@@ -241,10 +241,6 @@ class TaskWatcher:
     ) -> WatchedTask:
         """Take a fresh record of a task: adopt it when new, note its
         transition."""
-        if type(record) is not Task:
-            # getTaskInfo of a list of ids answers plain structs.
-            record = Task(record)
-        record.connection = self.connection
         node = self._nodes.get(record["id"])
         if node is None:
             node = WatchedTask(record, parent)
@@ -267,14 +263,9 @@ class TaskWatcher:
         if self.on_event is None:
             return
         for node, old in changes:
-            event = TaskStateChange(
-                node.task,
-                task_states.to_str(node.task["state"]),
-                None if old is None else task_states.to_str(old),
+            self.on_event(
+                TaskStateChange.from_record(node.task, old, node.task["state"])
             )
-            event.eta = node.eta
-            event.progress = node.progress
-            self.on_event(event)
 
     def _estimate(self, node: WatchedTask, now: datetime) -> Estimate:
         """Estimate a task: finished tasks by their real end; a build task
@@ -412,9 +403,9 @@ def watch_tasks(
         ``poll_interval`` (6).
     :param on_event: called with a
         :class:`~txkoji.messages.TaskStateChange` for every transition
-        seen, a task's first sight included (``old`` is then ``None``);
-        the event also carries ``eta`` (a UTC datetime or ``None``) and
-        ``progress`` (0.0 to 1.0, or ``None`` without history).
+        seen, a task's first sight included (``old`` is then ``None``).
+        For each task's ``eta`` and ``progress`` as it runs, use a
+        :class:`TaskWatcher` and its :meth:`TaskWatcher.get`.
     :param batch: tasks per request.
     :param clock: the ``IReactorTime`` to wait on (default:
         ``connection.reactor``).
