@@ -5,7 +5,8 @@
 
     txkoji watch-task 123 456        # live view, exit 1 unless all closed
     txkoji watch-build bash-5.2.32-1.fc40
-    txkoji events --since CHECKPOINT --json
+    txkoji events --json                 # every line has a checkpoint
+    txkoji events --since CHECKPOINT
 
 Global options come before the command.  The live view needs ``rich``
 (``pip install txkoji[cli]``); when stdout is not a terminal, or with
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from txkoji.cli import commands
+from txkoji.cli.events import events as events_command
 from txkoji.cli.runner import run
 from txkoji.exceptions import KojiConfigError
 
@@ -59,7 +61,9 @@ def parser() -> argparse.ArgumentParser:
     task.add_argument("task_ids", nargs="+", type=_task_id, metavar="ID")
     build = sub.add_parser("watch-build", help="watch builds until they end")
     build.add_argument("builds", nargs="+", type=commands.build_ref, metavar="NVR")
-    for each in (task, build):
+    events = sub.add_parser("events", help="print the hub's events as they happen")
+    events.add_argument("--since", metavar="CHECKPOINT", help="resume after this")
+    for each in (task, build, events):
         each.add_argument(
             "--json", action="store_true", help="one JSON object per line"
         )
@@ -90,6 +94,7 @@ def connect(args: argparse.Namespace, reactor: Any) -> Any:
 COMMANDS = {
     "watch-task": commands.watch_task,
     "watch-build": commands.watch_build,
+    "events": events_command,
 }
 
 
