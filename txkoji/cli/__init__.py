@@ -91,8 +91,19 @@ def connect(args: argparse.Namespace, reactor: Any) -> Any:
     return Connection(args.profile, reactor=reactor, **options)
 
 
+def _watch_task(reactor: Any, koji: Any, args: argparse.Namespace) -> Any:
+    return commands.watch_task(
+        reactor,
+        koji,
+        args.task_ids,
+        interval=args.interval,
+        json_lines=args.json,
+        global_args=args.global_args,
+    )
+
+
 COMMANDS = {
-    "watch-task": commands.watch_task,
+    "watch-task": _watch_task,
     "watch-build": commands.watch_build,
     "events": events_command,
 }
