@@ -22,8 +22,10 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     :returns: its standard output.
     :raises AssertionError: when it exits non-zero (with its output).
     """
+    env = dict(env or os.environ)
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's txkoji, installed or not
     out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, args, env=env or dict(os.environ), path=str(ROOT)
+        sys.executable, args, env=env, path=str(ROOT)
     )
     text = out.decode()
     assert code == 0, f"{args} exited {code}:\n{text}\n{err.decode()}"
