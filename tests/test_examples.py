@@ -107,6 +107,8 @@ README_OUTPUTS = [
     "failed: 1000",
     "logged in as alice",
     "the hub said it is offline",
+    "50001 build None -> CLOSED",
+    "BuildStateChange COMPLETE",
 ]
 
 
