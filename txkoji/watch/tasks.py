@@ -6,9 +6,11 @@ holding:
 * ``getTaskInfo([ids])`` for the tasks of the batch still open (one call
   for many ids, which the hub accepts), with ``request=True`` only for
   tasks seen for the first time;
-* ``listTasks({"parent": [ids], "decode": True})`` for the children of the
-  same tasks, read after their states, so a task seen finished has all its
-  children listed;
+* ``listTasks({"parent": [ids]})`` for the children of the same tasks,
+  read after their states, so a task seen finished has all its children
+  listed (undecoded: the rows of children already known are only looked
+  at for their ids, and a raw request is one string to read, not a
+  structure; a new child's request is decoded when it is adopted);
 * in the first request, the history lookups the estimates still need.
 
 A finished task is never asked for again; its children are listed once
@@ -28,6 +30,7 @@ from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import TaskStateChange
 from txkoji.task import Task
+from txkoji.task_params import TaskParamsError, parse_request
 from txkoji.timestamps import now as clock_now
 from txkoji.watch.hubcalls import call_all
 from txkoji.watch.polling import PollLoop, poll_interval
@@ -305,6 +308,17 @@ def _package(task: Task) -> str | None:
         return None
 
 
+def _as_info(row: Task) -> Task:
+    """A ``listTasks`` row made like a ``getTaskInfo(request=True)``
+    record: the request decoded, no raw ``result``."""
+    row.pop("result", None)
+    try:
+        row["request"] = parse_request(row.get("request"))
+    except TaskParamsError:
+        pass  # kept raw: Task's properties read it or say it is unreadable
+    return row
+
+
 class _Request:
     """One multicall request of a poll cycle: what it asks, and applying
     its answers to the watcher."""
@@ -329,7 +343,7 @@ class _Request:
         if self.open:
             calls.append(("getTaskInfo", (self.open,), {}))
         if self.parents:
-            opts = {"parent": self.parents, "decode": True}
+            opts = {"parent": self.parents}
             calls.append(("listTasks", (opts,), {}))
         calls.extend(call for _, call in self.lookups)
         return calls
@@ -371,7 +385,7 @@ class _Request:
                 if watcher.get(row["id"]) is None:
                     parent = watcher.get(row["parent"])
                     if parent is not None:
-                        watcher._observe(row, parent, changes)
+                        watcher._observe(_as_info(row), parent, changes)
             for task_id in self.parents:
                 node = watcher.get(task_id)
                 if node is not None:
