@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -83,10 +84,19 @@ async def test_watch_task_plain_lines_to_the_end(hub_server, simulator):
 async def test_watch_task_failed_build_exits_1_with_the_error(hub_server, simulator):
     task_id = simulator.start_build("bash", outcome="failed")
     out, err, code = await txkoji(
-        "--server", hub_server.url, "--interval", "0.3", "watch-task", str(task_id)
+        "--server",
+        hub_server.url,
+        "--topurl",
+        "https://kojipkgs.test/",
+        "--interval",
+        "0.3",
+        "watch-task",
+        str(task_id),
     )
     assert code == 1, err
     assert "FAILED: BuildError: " in out
+    assert "Relevant logs:" in out
+    assert re.search(r"https://kojipkgs\.test/work/tasks/\d+/\d+/build\.log", out)
     assert out.splitlines()[-1].endswith(" failed")
 
 

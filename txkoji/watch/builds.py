@@ -132,7 +132,7 @@ class BuildWatcher:
         await self.poll()
         if not self.done:
             return None
-        return [watched.build for watched in self.watched]
+        return [w.build for w in self.watched if w.build is not None]
 
     def poll(self) -> defer.Deferred:
         """Make one poll cycle.
@@ -150,7 +150,7 @@ class BuildWatcher:
             polled[i : i + self.batch] for i in range(0, len(polled), self.batch)
         ] or [[]]
         self.requests += len(chunks)
-        answers = await defer.DeferredList(
+        answers: list[tuple[bool, Any]] = await defer.DeferredList(
             [
                 defer.Deferred.fromCoroutine(
                     call_all(self.connection, _calls(chunk, lookups if i == 0 else []))

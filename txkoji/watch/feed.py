@@ -194,7 +194,8 @@ class Feed:
                 continue
             event = make()
             position.record(stream, key, when, OVERLAP)
-            self._queue.append(replace(event, checkpoint=position.encode()))
+            stamped: Any = replace(event, checkpoint=position.encode())  # type: ignore[type-var]
+            self._queue.append(stamped)
             queued += 1
         return queued
 

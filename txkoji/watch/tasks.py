@@ -220,7 +220,7 @@ class TaskWatcher:
             for index, chunk in enumerate(chunks)
         ]
         self.requests += len(plans)
-        results = await defer.DeferredList(
+        results: list[tuple[bool, Any]] = await defer.DeferredList(
             [defer.Deferred.fromCoroutine(plan.send()) for plan in plans],
             consumeErrors=True,
         )
