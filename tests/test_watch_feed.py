@@ -5,10 +5,13 @@ from checkpoints, the same events as the message-bus parsers make."""
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer
+from twisted.internet import defer, utils
 from twisted.internet.task import Clock
 
 from tests.loopback import until
@@ -279,3 +282,20 @@ async def test_callback_form_runs_until_cancelled(sim_hub, koji):
         await d
     assert clock.getDelayedCalls() == []
     assert got[0].new == "FREE"
+
+
+@pytest_twisted.ensureDeferred
+async def test_async_for_in_an_asyncio_task():
+    root = Path(__file__).resolve().parent.parent
+    out, err, code = await utils.getProcessOutputAndValue(
+        sys.executable,
+        [str(root / "tests" / "asyncio_feed_script.py")],
+        env=dict(os.environ, PYTHONPATH=str(root)),
+        path=str(root),
+    )
+    assert code == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert len(lines) == 3
+    assert all(
+        line.split()[0] in {"TaskStateChange", "BuildStateChange"} for line in lines
+    )
