@@ -21,11 +21,12 @@ tasks), time themselves on the connection's reactor (tests pass a
 produce (:mod:`txkoji.messages`).
 """
 
+from txkoji.watch.base import DEFAULT_BATCH, Watcher
 from txkoji.watch.builds import BuildWatcher, WatchedBuild, watch_builds
 from txkoji.watch.checkpoint import BadCheckpoint
 from txkoji.watch.feed import Feed, feed
 from txkoji.watch.progress import Estimate
-from txkoji.watch.tasks import DEFAULT_BATCH, TaskWatcher, WatchedTask, watch_tasks
+from txkoji.watch.tasks import TaskWatcher, WatchedTask, watch_tasks
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -36,6 +37,7 @@ __all__ = [
     "Estimate",
     "TaskWatcher",
     "WatchedBuild",
+    "Watcher",
     "WatchedTask",
     "watch_builds",
     "watch_tasks",
