@@ -22,8 +22,11 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     :returns: its standard output.
     :raises AssertionError: when it exits non-zero (with its output).
     """
-    env = dict(env or os.environ)
-    env["PYTHONPATH"] = str(ROOT)  # this checkout's txkoji, installed or not
+    env = dict(os.environ if env is None else env)
+    # This checkout's txkoji, not the one the virtualenv has installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), env.get("PYTHONPATH")) if p
+    )
     out, err, code = await utils.getProcessOutputAndValue(
         sys.executable, args, env=env, path=str(ROOT)
     )
@@ -37,6 +40,7 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     [
         ("user.py", ["alice"], r"user alice \(id 2\), kerberos principals: alice@"),
         ("task.py", ["50012"], r"task 50012: buildArch \(x86_64\) is CLOSED"),
+        ("task.py", ["50001"], r"task 50001: build \(noarch\) is CLOSED"),
         ("tag.py", ["f40-build"], r"tag f40-build \(id 2\): arches x86_64 aarch64"),
         ("latest_build.py", ["bash"], r"bash-5\.2\.26-2\.fc40 completed 20"),
         (
@@ -109,6 +113,7 @@ README_OUTPUTS = [
     "the hub said it is offline",
     "50001 build None -> CLOSED",
     "BuildStateChange COMPLETE",
+    "bash-5.2.32-1.fc40 by alice",
 ]
 
 

@@ -6,9 +6,19 @@ from txkoji.testing.methods import (
     catalog,
     history,
     outputs,
+    submit,
     system,
     tasks,
     writes,
 )
 
-__all__ = ["builds", "catalog", "history", "outputs", "system", "tasks", "writes"]
+__all__ = [
+    "builds",
+    "catalog",
+    "history",
+    "outputs",
+    "submit",
+    "system",
+    "tasks",
+    "writes",
+]
