@@ -337,7 +337,7 @@ class KojiNotFound(KojiException, LookupError):
     :ivar missing: the ids or names the hub does not know, as given.
     """
 
-    def __init__(self, kind: str, missing: list) -> None:
+    def __init__(self, kind: str, missing: list[int | str]) -> None:
         self.missing = list(missing)
         names = ", ".join(str(item) for item in self.missing)
         super().__init__(f"no such {kind}: {names}")
