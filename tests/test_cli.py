@@ -136,11 +136,9 @@ async def test_unknown_task_says_so_and_exits_1(hub_server):
 async def test_watch_build_plain(hub_server, simulator):
     task_id = simulator.start_build("bash")
     builds = hub_server.hub.state.builds.values()
-    for _ in range(100):  # the build record comes after the SRPM
+    made: list[str] = []
+    while not made and simulator.step():  # the build record follows the SRPM
         made = [b["nvr"] for b in builds if b["task_id"] == task_id]
-        if made:
-            break
-        await task.deferLater(reactor, 0.1, lambda: None)
     nvr = made[0]
     out, err, code = await txkoji(
         "--server", hub_server.url, "--interval", "0.3", "watch-build", nvr
