@@ -60,7 +60,7 @@ def eta_seconds(line: str) -> int | None:
 
 @pytest_twisted.ensureDeferred
 async def test_live_view_moves_and_exits_0(hub_server):
-    sim = hub_server.hub.simulate(seed=5, speed=6)
+    sim = hub_server.hub.simulate(seed=5, speed=10)
     task_id = sim.start_build("bash")
     session = f"txkoji-live-{task_id}-{id(sim)}"
     command = " ".join(
@@ -81,7 +81,7 @@ async def test_live_view_moves_and_exits_0(hub_server):
     screens: list[str] = []
     await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "30", shell)
     try:
-        for _ in range(240):
+        for _ in range(600):  # five minutes at most
             screen = await tmux("capture-pane", "-p", "-t", session)
             screens.append(screen)
             if "EXIT=" in screen:
