@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.internet import defer
@@ -34,10 +34,21 @@ def live_wanted(json_lines: bool) -> bool:
     return True
 
 
-async def _watch(view: Any, watcher: Any, resume: str) -> Any:
+async def _watch(
+    view: Any,
+    watcher: Any,
+    resume: str,
+    missing: str,
+    succeeded: Callable[[Any], bool],
+) -> int:
     """Run ``watcher`` with ``view`` showing it.
 
-    :returns: the watcher's result, or ``None`` when interrupted.
+    :param resume: the command line that resumes watching.
+    :param missing: what to print for each unknown id or NVR (``{}`` is
+        replaced by it).
+    :param succeeded: whether the watcher's result means success.
+    :returns: the exit status: 0 on success, 1 otherwise or when something
+        given does not exist, 130 when interrupted.
     """
     view.start(watcher)
     try:
@@ -45,14 +56,18 @@ async def _watch(view: Any, watcher: Any, resume: str) -> Any:
     except defer.CancelledError:
         await view.settle()
         view.interrupted(watcher, resume)
-        return None
+        return INTERRUPTED
+    except KojiNotFound as error:
+        view.stop()
+        for item in error.missing:
+            print(missing.format(item), file=sys.stderr)
+        return 1
     except BaseException:
-        if hasattr(view, "stop"):
-            view.stop()
+        view.stop()
         raise
     await view.settle()
     view.finish(watcher)
-    return result
+    return 0 if succeeded(result) else 1
 
 
 async def watch_task(
@@ -78,16 +93,13 @@ async def watch_task(
         koji, task_ids, interval=interval, on_event=view.event, on_cycle=view.cycle
     )
     resume = resume_command(list(global_args), "watch-task", task_ids)
-    try:
-        roots = await _watch(view, watcher, resume)
-    except KojiNotFound as error:
-        for task_id in error.missing:
-            print(f"No such task id: {task_id}", file=sys.stderr)
-        return 1
-    if roots is None:
-        return INTERRUPTED
-    closed = all(root.task["state"] == task_states.CLOSED for root in roots)
-    return 0 if closed else 1
+    return await _watch(
+        view,
+        watcher,
+        resume,
+        "No such task id: {}",
+        lambda roots: all(r.task["state"] == task_states.CLOSED for r in roots),
+    )
 
 
 def build_ref(text: str) -> int | str:
@@ -112,12 +124,10 @@ async def watch_build(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
         on_cycle=view.cycle,
     )
     resume = resume_command(args.global_args, "watch-build", args.builds)
-    try:
-        builds = await _watch(view, watcher, resume)
-    except KojiNotFound as error:
-        for build in error.missing:
-            print(f"No such build: {build}", file=sys.stderr)
-        return 1
-    if builds is None:
-        return INTERRUPTED
-    return 0 if all(b["state"] == build_states.COMPLETE for b in builds) else 1
+    return await _watch(
+        view,
+        watcher,
+        resume,
+        "No such build: {}",
+        lambda builds: all(b["state"] == build_states.COMPLETE for b in builds),
+    )

@@ -102,6 +102,9 @@ class PlainTaskView:
         """Wait until everything queued is printed."""
         await self._chain
 
+    def stop(self) -> None:
+        """Watching ended in an error: nothing to tidy up."""
+
     def finish(self, watcher: TaskWatcher) -> None:
         """Print how each top-level task ended."""
         if not self.json_lines:
@@ -178,6 +181,9 @@ class PlainBuildView:
 
     async def settle(self) -> None:
         """Everything is printed at once: nothing to wait for."""
+
+    def stop(self) -> None:
+        """Watching ended in an error: nothing to tidy up."""
 
     def finish(self, watcher: BuildWatcher) -> None:
         """Print how each build ended."""
