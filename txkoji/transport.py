@@ -5,7 +5,8 @@ decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
 XML is parsed while it arrives.  It owns one persistent
 ``HTTPConnectionPool``; every failure becomes a
 :class:`~txkoji.exceptions.KojiTransportError` subclass (or the decoder's own
-error) whose message names the URL with session secrets masked.
+error) whose message names the URL with session secrets masked (see
+:mod:`txkoji.transport_errors`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Any, cast
 from typing import Protocol as TypingProtocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hyperlink import EncodedURL
-from OpenSSL import SSL
-from service_identity import VerificationError
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
@@ -39,37 +37,22 @@ from twisted.web.iweb import (
     IAgentEndpointFactory,
     IBodyProducer,
     IPolicyForHTTPS,
-    IResponse,
 )
 from zope.interface import implementer
 
-from txkoji.exceptions import (
-    KojiConnectionError,
-    KojiException,
-    KojiHTTPError,
-    KojiResponseTooLarge,
-    KojiTimeoutError,
-    KojiTLSError,
+from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge
+from txkoji.transport_errors import (
+    http_error,
+    reason_text,
+    with_timeout,
 )
 
-#: Query parameters that carry session secrets (legacy query-string auth).
-SECRET_QUERY_KEYS = frozenset({"session-id", "session-key", "callnum"})
+# Re-exported: logins (txkoji.auth) translate their failures the same way.
+from txkoji.transport_errors import mask_url as mask_url
+from txkoji.transport_errors import translate_failure as translate_failure
 
 #: How much of a non-200 answer's body is kept for the error message.
 ERROR_BODY_LIMIT = 2048
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` with the values of session query parameters masked,
-    fit for log lines and error messages."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (key, "***" if key in SECRET_QUERY_KEYS else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 @functools.lru_cache(maxsize=64)
@@ -243,8 +226,9 @@ class _BodyReader(_Reader):
         finished.errback(
             KojiConnectionError(
                 f"the connection to {self._shown} was lost after {self._received} "
-                f"bytes of the answer to {self._method}: {_reason_text(reason)}",
+                f"bytes of the answer to {self._method}: {reason_text(reason)}",
                 self._shown,
+                self._method or None,
             )
         )
 
@@ -268,28 +252,6 @@ class _ErrorBodyReader(_Reader):
         if finished is not None:
             body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
             finished.callback(body.decode("utf-8", "replace"))
-
-
-def _reason_text(failure: Failure) -> str:
-    value = failure.value
-    nested = getattr(value, "reasons", None)
-    if nested:
-        return "; ".join(_reason_text(reason) for reason in nested)
-    text = str(value) or type(value).__name__
-    return text
-
-
-def _find_reason(failure: Failure, *kinds: type) -> Failure | None:
-    """Return ``failure``, or the first failure nested in its ``reasons``
-    (Twisted's ``ResponseNeverReceived`` and kin), that is one of
-    ``kinds``."""
-    if failure.check(*kinds):
-        return failure
-    for reason in getattr(failure.value, "reasons", None) or ():
-        found = _find_reason(reason, *kinds)
-        if found is not None:
-            return found
-    return None
 
 
 class HubTransport:
@@ -330,6 +292,8 @@ class HubTransport:
         self.max_response_size = max_response_size
         self.pool = webclient.HTTPConnectionPool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = max_connections_per_host
+        #: Whether requests go through :attr:`pool` (no ``agent`` given).
+        self._pooled = agent is None
         if agent is None:
             agent = webclient.Agent.usingEndpointFactory(
                 reactor,
@@ -382,6 +346,7 @@ class HubTransport:
                     f"cannot send {method or 'a call'} to {shown}: the "
                     "connection was closed",
                     shown,
+                    method or None,
                 )
             )
         cancelled = False
@@ -435,7 +400,7 @@ class HubTransport:
         if response.code != 200:
             error_reader = _ErrorBodyReader()
             response.deliverBody(error_reader)
-            return error_reader.finished.addCallback(_http_error, response, url, method)
+            return error_reader.finished.addCallback(http_error, response, url, method)
         reader = _BodyReader(decoder, self.max_response_size, url, method)
         response.deliverBody(reader)
         return reader.finished
@@ -461,115 +426,10 @@ class HubTransport:
             self._idle.append(idle)
         else:
             idle.callback(None)
-        # A connection goes back to the pool only after the callbacks of
-        # its answer have run, so the pool is emptied a reactor turn later
-        # (a turn of the reactor doing the I/O, not of the clock).
-        idle.addCallback(lambda _: deferLater(self.reactor, 0))
+        if self._pooled:
+            # A connection goes back to the pool only after the callbacks of
+            # its answer have run, so the pool is emptied a reactor turn
+            # later (a turn of the reactor doing the I/O, not of the clock).
+            idle.addCallback(lambda _: deferLater(self.reactor, 0))
         idle.addCallback(lambda _: self.pool.closeCachedConnections())
         return idle
-
-
-def _http_error(body: str, response: IResponse, url: str, method: str) -> None:
-    url = mask_url(url)
-    phrase = response.phrase.decode("latin-1", "replace")
-    detail = body.strip()
-    message = (
-        f"{url} answered {method or 'the call'} with HTTP {response.code} {phrase}"
-    )
-    if detail:
-        message += f": {detail[:300]}"
-    raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
-
-
-def translate_failure(
-    failure: Failure, url: str, method: str, tls_policy: IPolicyForHTTPS
-) -> Failure:
-    """Turn a failed request into the txkoji exception a caller can act on.
-
-    :param url: the URL requested (masked here before it is shown).
-    :param method: the hub method, for the message.
-    :param tls_policy: asked why a hub certificate was refused.
-    :returns: ``failure`` itself when it already is a txkoji exception or a
-        cancellation.
-    :raises KojiTLSError: for TLS failures, with the reason when known.
-    :raises KojiConnectionError: for refused, failed and lost connections.
-    """
-    if failure.check(KojiException):
-        return failure
-    cancelled = _find_reason(failure, defer.CancelledError)
-    if cancelled is not None:
-        return cancelled
-    host = urlsplit(url).hostname or ""
-    url = mask_url(url)
-    tls = _find_reason(failure, SSL.Error)
-    if tls is not None:
-        explain = getattr(tls_policy, "verify_problem", None)
-        problem = explain(host.encode("idna")) if explain else None
-        detail = f"the hub's certificate {problem}" if problem else _reason_text(tls)
-        raise KojiTLSError(f"TLS with {url} failed: {detail}", url)
-    mismatch = _find_reason(failure, VerificationError)
-    if mismatch is not None:
-        raise KojiTLSError(
-            f"TLS with {url} failed: the hub's certificate is not issued for "
-            f"{host} ({_reason_text(mismatch)})",
-            url,
-        )
-    if failure.check(neterror.ConnectionRefusedError):
-        raise KojiConnectionError(f"{url} refused the connection", url)
-    if failure.check(neterror.DNSLookupError):
-        raise KojiConnectionError(
-            f"cannot resolve the host of {url}: {_reason_text(failure)}", url
-        )
-    if failure.check(neterror.TimeoutError):
-        raise KojiConnectionError(f"connecting to {url} timed out", url)
-    if failure.check(
-        neterror.ConnectError,
-        webclient.ResponseNeverReceived,
-        webclient.RequestTransmissionFailed,
-        webclient.ResponseFailed,
-        neterror.ConnectionLost,
-        neterror.ConnectionDone,
-    ):
-        raise KojiConnectionError(
-            f"the connection to {url} failed during {method or 'the call'}: "
-            f"{_reason_text(failure)}",
-            url,
-        )
-    return failure
-
-
-def with_timeout(
-    result: defer.Deferred[Any],
-    clock: IReactorTime,
-    timeout: float,
-    url: str,
-    method: str,
-) -> None:
-    """Cancel ``result`` when it has not fired within ``timeout`` seconds of
-    ``clock``, and make it fail with ``KojiTimeoutError`` (naming ``method``
-    and the masked ``url``) instead of ``CancelledError`` then."""
-    timed_out = []
-
-    def expire() -> None:
-        timed_out.append(True)
-        result.cancel()
-
-    delayed = clock.callLater(timeout, expire)
-
-    def done(outcome: Any) -> Any:
-        if delayed.active():
-            delayed.cancel()
-        if (
-            timed_out
-            and isinstance(outcome, Failure)
-            and outcome.check(defer.CancelledError)
-        ):
-            shown = mask_url(url)
-            raise KojiTimeoutError(
-                f"{method or 'the call'} to {shown} took longer than "
-                f"{timeout:g} s (the timeout option)",
-                shown,
-            )
-        return outcome
-
-    result.addBoth(done)

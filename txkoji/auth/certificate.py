@@ -20,6 +20,7 @@ from twisted.internet import defer
 
 from txkoji.auth.errors import LoginTLSError
 from txkoji.auth.exchange import login_body, login_tls_policy, login_url, post_login
+from txkoji.auth.options import proxy_options
 from txkoji.exceptions import KojiLoginException
 from txkoji.session import Session
 
@@ -32,7 +33,8 @@ def ssl_login(
 ) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with the profile's client certificate.
 
-    :param config: the profile's options (``cert``, ``serverca``,
+    :param config: the profile's options (``cert``, ``proxyuser``,
+        ``proxyauthtype``, ``serverca``,
         ``no_ssl_verify``, ``auth_timeout``).
     :param renewing: the expired session to renew, if any.
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
@@ -58,7 +60,7 @@ def ssl_login(
     answer = post_login(
         reactor,
         login_url(server),
-        login_body(renewing is not None),
+        login_body(renewing is not None, proxy_options(config)),
         policy,
         authtype="ssl",
         timeout=config.get("auth_timeout") or 60,

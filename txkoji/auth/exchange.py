@@ -63,10 +63,20 @@ def login_url(server: str, *, https: bool = False) -> str:
     return url.child("ssllogin").to_text()
 
 
-def login_body(renew: bool) -> bytes:
-    """Return the ``sslLogin`` request body (``renew=True`` when renewing an
-    expired session)."""
-    return encode_call("sslLogin", pack_params((), {"renew": True} if renew else {}))
+def login_body(
+    renew: bool,
+    options: Mapping[str, Any] | None = None,
+    method: str = "sslLogin",
+    args: tuple[Any, ...] = (),
+) -> bytes:
+    """Return a login request body: ``method`` (``sslLogin``, or ``login``
+    with ``args``) with the keyword ``options`` that are not ``None``, and
+    ``renew=True`` when renewing an expired session."""
+    given = (options or {}).items()
+    kwargs = {name: value for name, value in given if value is not None}
+    if renew:
+        kwargs["renew"] = True
+    return encode_call(method, pack_params(args, kwargs))
 
 
 def login_tls_policy(

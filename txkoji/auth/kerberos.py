@@ -38,6 +38,7 @@ from twisted.internet import defer, threads
 
 from txkoji.auth.errors import KerberosCredentialsError, MutualAuthError
 from txkoji.auth.exchange import login_body, login_tls_policy, login_url, post_login
+from txkoji.auth.options import proxy_options
 from txkoji.session import Session
 
 
@@ -171,6 +172,7 @@ def gssapi_login(
     """Log in to hub ``server`` with Kerberos.
 
     :param config: the profile's options (``principal``, ``keytab``,
+        ``proxyuser``, ``proxyauthtype``,
         ``krb_rdns``, ``krb_canon_host``, ``serverca``, ``no_ssl_verify``,
         ``auth_timeout``).
     :param renewing: the expired session to renew, if any.
@@ -213,7 +215,7 @@ async def _gssapi_login(
     answer = await post_login(
         reactor,
         url,
-        login_body(renewing is not None),
+        login_body(renewing is not None, proxy_options(config)),
         policy,
         authtype="gssapi",
         timeout=config.get("auth_timeout") or 60,

@@ -12,6 +12,9 @@
 
 * :class:`FakeHub`: the ``twisted.web`` resource (usable in a ``Site`` of
   your own or with ``treq.testing.StubTreq``).
+* :func:`memory_transport`: a transport that reaches a ``FakeHub`` in
+  memory, no sockets: ``Connection(server=..., transport=memory_transport(
+  FakeHub()))`` (:class:`MemoryAgent` is its ``IAgent``).
 * :class:`HubServer`: serves a hub over TCP or TLS and counts connections.
 * :class:`HubState`, :func:`load_dataset`: the data served (the ids are
   listed in :mod:`txkoji.testing.dataset`).
@@ -38,6 +41,7 @@ from txkoji.testing.dispatch import (
 )
 from txkoji.testing.faults import FaultInjector, FaultRule
 from txkoji.testing.hub import KOJI_VERSION, MAX_REQUEST_LENGTH, FakeHub
+from txkoji.testing.memory import MemoryAgent, memory_transport
 from txkoji.testing.server import HubServer, server_tls_options
 from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
@@ -54,8 +58,10 @@ __all__ = [
     "HubServer",
     "HubSimulator",
     "HubState",
+    "MemoryAgent",
     "MethodTable",
     "hub_method",
     "load_dataset",
+    "memory_transport",
     "server_tls_options",
 ]

@@ -1,5 +1,5 @@
 """Logins on the fake hub: what the web server in front of ``/ssllogin``
-does, and the ``sslLogin`` method behind it.
+does, and the ``sslLogin`` and ``login`` methods behind it.
 
 :class:`~txkoji.testing.login_gate.LoginGate` (imported here too) plays
 the web server.  For a request to ``/kojihub/ssllogin`` it takes, in
@@ -20,50 +20,156 @@ order:
 ``krb_principals``, or by name for a principal of an allowed realm) and
 opens a session in the hub's
 :class:`~txkoji.testing.session_store.SessionStore`
-(or renews the one the request names, with ``renew=True``).
+(or renews the one the request names, with ``renew=True``).  With
+``proxyuser`` it logs in as that user instead, when the hub's
+:class:`~txkoji.testing.login_rules.LoginRules` list the client as a
+proxy.  ``login(user, password)``, at the hub URL, checks the data set's
+passwords.  Either refuses a request that carries a live session
+(``Already logged in``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from txkoji.exceptions import AuthError, KojiFault
+from txkoji.exceptions import AuthError, AuthLockError, KojiFault
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
+from txkoji.testing.login_rules import LoginRules
 from txkoji.testing.session_store import request_credentials
 
-__all__ = ["LOGIN_PATH", "LoginGate", "sslLogin"]
+__all__ = ["LOGIN_PATH", "LoginGate", "LoginRules", "login", "sslLogin"]
+
+#: Koji's ``AUTHTYPES`` numbers of the methods a proxy may name.
+_PROXY_AUTHTYPES = {2: "ssl", 3: "gssapi"}
+
+
+def _open_session(
+    ctx: CallContext,
+    method: str,
+    user: dict[str, Any],
+    authtype: str,
+    renew: bool,
+    exclusive: bool,
+) -> Any:
+    """Renew the session the request names (``renew``), or open a new one
+    (``exclusive``: and make it the user's only usable session): the login
+    answer, or nil for a subsession whose master was closed.
+
+    :raises AuthError: ``Already logged in`` when the request carries a
+        live session; ``Invalid session or bad credentials`` when it names
+        no session.
+    :raises AuthLockError: with ``exclusive``, when another session of the
+        user holds the lock (the new session stays open, as on a real hub).
+    """
+    sessions = ctx.hub.sessions
+    if renew and not sessions.renewal:
+        raise KojiFault(
+            f"<class 'TypeError'>: {method}() got an unexpected keyword "
+            "argument 'renew'",
+            1,
+            method,
+        )
+    credentials = request_credentials(ctx.request)
+    if sessions.logged_in(credentials):
+        raise AuthError("Already logged in")
+    answer: Any = sessions.renew(credentials, user) if renew else False
+    if answer is False:
+        answer = sessions.create(user, authtype)
+    if exclusive and answer is not None:
+        session = sessions.sessions[answer["session-id"]]
+        if sessions.lock_holder(session) is not None:
+            raise AuthLockError("Cannot get exclusive session")
+        session.exclusive = True
+    return answer
+
+
+def _proxied(
+    ctx: CallContext,
+    client: str,
+    authtype: str,
+    proxyuser: str,
+    proxyauthtype: int | None,
+) -> tuple[str, str]:
+    """Return ``(authtype, name)`` a proxy logs in as.
+
+    :raises AuthError: when the hub does not list ``client`` as a proxy, or
+        ``proxyauthtype`` is not allowed.
+    """
+    rules: LoginRules = ctx.hub.login_rules
+    proxies = rules.proxy_principals if authtype == "gssapi" else rules.proxy_dns
+    if client not in proxies:
+        raise AuthError(f"{client} is not authorized to login other users")
+    if proxyauthtype is None:
+        return authtype, proxyuser
+    same = _PROXY_AUTHTYPES.get(proxyauthtype) == authtype
+    if not rules.allow_proxy_authtype and not same:
+        raise AuthError(
+            "Proxy must use same auth mechanism as hub (behaviour can be "
+            "overriden via AllowProxyAuthType hub option)"
+        )
+    if proxyauthtype not in _PROXY_AUTHTYPES:
+        raise AuthError(f"Proxied authtype {proxyauthtype} is not valid for sslLogin")
+    return _PROXY_AUTHTYPES[proxyauthtype], proxyuser
 
 
 @hub_method()
 def sslLogin(
     ctx: CallContext,
     proxyuser: str | None = None,
+    proxyauthtype: int | None = None,
     renew: bool = False,
-) -> dict[str, Any]:
-    """Open a session for the client the web server authenticated.
+    exclusive: bool = False,
+) -> Any:
+    """Open a session for the client the web server authenticated, or for
+    ``proxyuser`` when the client is a listed proxy (with ``exclusive``, the
+    user's only usable session).
 
     :raises AuthError: ``could not verify client`` without a verified
-        certificate or principal, or for an unknown or blocked user.
+        certificate or principal; for an unknown or blocked user; for a
+        proxy the hub does not list.
     """
     gate = ctx.hub.login_gate
     request = ctx.request
     at_login = request is not None and request.postpath == LOGIN_PATH
     identity = gate.identity(request) if at_login else None
-    if identity is None:
+    if identity is None or request is None:
         raise AuthError("could not verify client: no certificate or principal")
-    if proxyuser is not None:
-        raise AuthError(f"{identity[1]} is not allowed to log in as {proxyuser}")
-    user = gate.user_for(ctx.state, *identity)
-    if renew and not ctx.hub.sessions.renewal:
-        raise KojiFault(
-            "<class 'TypeError'>: sslLogin() got an unexpected keyword argument "
-            "'renew'",
-            1,
-            "sslLogin",
-        )
-    if renew:
-        renewed = ctx.hub.sessions.renew(request_credentials(request), user)
-        if renewed is not None:
-            return renewed
-    return ctx.hub.sessions.create(user, identity[0])
+    authtype, name = identity
+    if proxyuser:
+        client = gate.client_dn(request) or name
+        authtype, name = _proxied(ctx, client, authtype, proxyuser, proxyauthtype)
+    user = gate.user_for(ctx.state, authtype, name)
+    return _open_session(ctx, "sslLogin", user, authtype, renew, exclusive)
+
+
+@hub_method()
+def login(
+    ctx: CallContext,
+    user: Any,
+    password: Any,
+    opts: dict[str, Any] | None = None,
+    renew: bool = False,
+    exclusive: bool = False,
+) -> Any:
+    """Open a session for ``user`` when ``password`` is theirs (with
+    ``exclusive``, the user's only usable session).
+
+    :raises AuthError: ``invalid username or password`` for wrong
+        credentials, or on a hub taking no password logins
+        (``login_rules.passwords`` false); ``logins by X are not allowed``
+        for a blocked user.
+    """
+    found = ctx.state.find("users", user) if isinstance(user, str) else None
+    expected = ctx.state.passwords.get(found["id"]) if found else None
+    if (
+        not isinstance(password, str)
+        or not password
+        or not ctx.hub.login_rules.passwords
+        or password != expected
+    ):
+        raise AuthError("invalid username or password")
+    assert found is not None
+    if found["status"] != 0:
+        raise AuthError(f"logins by {found['name']} are not allowed")
+    return _open_session(ctx, "login", found, "password", renew, exclusive)

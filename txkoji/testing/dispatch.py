@@ -33,6 +33,7 @@ from twisted.web.server import Request
 from txkoji.codec import unpack_params
 from txkoji.exceptions import GenericError, KojiFault, ParameterError
 from txkoji.testing.login_gate import LoginGate
+from txkoji.testing.login_rules import LoginRules
 from txkoji.testing.session_store import SessionStore
 from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
@@ -45,6 +46,7 @@ class HubServices(Protocol):
     methods: MethodTable
     sessions: SessionStore
     login_gate: LoginGate
+    login_rules: LoginRules
     simulator: HubSimulator | None
 
     def run(self, ctx: CallContext, method: str, params: list[Any]) -> Any:

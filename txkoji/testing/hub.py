@@ -27,6 +27,7 @@ from txkoji.testing.dispatch import (
 )
 from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
 from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
+from txkoji.testing.login_rules import LoginRules
 from txkoji.testing.session_store import SessionStore
 from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
@@ -63,6 +64,8 @@ class FakeHub(Resource):
     :ivar login_gate: the :class:`~txkoji.testing.login_gate.LoginGate` in front
         of ``/kojihub/ssllogin`` (client certificates; set one with a
         keytab for GSSAPI).
+    :ivar login_rules: the :class:`~txkoji.testing.login_rules.LoginRules`:
+        password logins, proxies.
     :ivar simulator: the :class:`~txkoji.testing.simulator.HubSimulator`
         moving this hub's data, once :meth:`simulate` made one; else None.
     """
@@ -99,6 +102,7 @@ class FakeHub(Resource):
         self.calls: list[str] = []
         self.sessions = SessionStore(reactor)
         self.login_gate = LoginGate()
+        self.login_rules = LoginRules()
         self._delayed: set[IDelayedCall] = set()
         self.simulator: HubSimulator | None = None
 

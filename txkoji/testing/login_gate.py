@@ -57,6 +57,16 @@ class LoginGate:
         certificate's CN or the Kerberos principal."""
         return self._identities.get(request) if request is not None else None
 
+    def client_dn(self, request: Request) -> str | None:
+        """Return how an admitted login request's client is named in the
+        hub's proxy lists: the Kerberos principal, or the certificate's
+        subject (RFC 4514, as the web server exports it)."""
+        identity = self.identity(request)
+        if identity is None or identity[0] == "gssapi":
+            return identity[1] if identity else None
+        certificate = _peer_certificate(request)
+        return certificate.subject.rfc4514_string() if certificate else None
+
     def _negotiate(self, request: Request, token: str) -> bytes | None:
         if self.keytab is None:
             return _unauthorized(request, "Negotiate is not offered here")
@@ -85,7 +95,7 @@ class LoginGate:
         :raises AuthError: when no user matches, or the user is blocked.
         """
         user = None
-        if authtype == "gssapi":
+        if authtype == "gssapi" and "@" in name:
             user = next(
                 (u for u in state.users.values() if name in u["krb_principals"]),
                 None,
@@ -98,20 +108,27 @@ class LoginGate:
         if user is None:
             raise AuthError(f"Unknown user: {name}")
         if user["status"] != 0:
-            raise AuthError(f"User {user['name']} is blocked")
+            raise AuthError(f"logins by {user['name']} are not allowed")
         return user
 
 
-def _certificate_name(request: Request) -> str | None:
+def _peer_certificate(request: Request) -> Any:
+    """Return the client certificate the TLS handshake verified (a
+    ``cryptography`` certificate), or None."""
     transport = ISSLTransport(request.transport, None)
     if transport is None:
         return None
     certificate = transport.getPeerCertificate()
     if not isinstance(certificate, X509):
         return None
-    names = certificate.to_cryptography().subject.get_attributes_for_oid(
-        NameOID.COMMON_NAME
-    )
+    return certificate.to_cryptography()
+
+
+def _certificate_name(request: Request) -> str | None:
+    certificate = _peer_certificate(request)
+    if certificate is None:
+        return None
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(names[0].value) if names else None
 
 

@@ -44,6 +44,8 @@ class HubSession:
     renewed_at: float
     expired: bool = False
     exclusive: bool = False
+    #: The id of the session this one is a subsession of.
+    master: int | None = None
     lastcall: int | None = None
     callnums: list[int | None] = field(default_factory=list)
 
@@ -125,33 +127,58 @@ class SessionStore:
         self.logins = 0
         self._next_id = 1
 
-    def create(self, user: dict[str, Any], authtype: str) -> dict[str, Any]:
-        """Open a session for ``user``; return the login answer."""
+    def create(
+        self, user: dict[str, Any], authtype: str, master: int | None = None
+    ) -> dict[str, Any]:
+        """Open a session for ``user`` (a subsession of session ``master``
+        when given); return the login answer."""
         session = HubSession(
             self._next_id,
             f"{user['id']}-{secrets.token_urlsafe(15)[:20]}",
             user["id"],
             authtype,
             self.clock.seconds(),
+            master=master,
         )
         self._next_id += 1
         self.sessions[session.id] = session
-        self.logins += 1
+        if master is None:
+            self.logins += 1
         return self._login_answer(session)
 
     def renew(self, credentials: CallCredentials, user: dict[str, Any]) -> Any:
         """Renew the session ``credentials`` name, when it belongs to
-        ``user``; return the login answer, or None when there is no such
-        session to renew."""
+        ``user``: a new key, no longer expired.
+
+        :returns: the login answer; ``False`` when there is no such session
+            of ``user`` to renew; ``None`` (the hub's nil) for a subsession
+            whose master was closed.
+        """
         session = self.sessions.get(credentials.session_id or -1)
         if session is None or session.key != credentials.key:
-            return None
+            return False
         if session.user_id != user["id"]:
+            return False
+        if session.master is not None and session.master not in self.sessions:
             return None
+        session.key = f"{user['id']}-{secrets.token_urlsafe(15)[:20]}"
         session.expired = False
         session.renewed_at = self.clock.seconds()
         self.logins += 1
         return self._login_answer(session)
+
+    def logged_in(self, credentials: CallCredentials) -> bool:
+        """Whether ``credentials`` name a live session (a login then fails
+        with ``Already logged in``).
+
+        :raises AuthError: when they name no session, or with a wrong key.
+        """
+        if credentials.session_id is None:
+            return False
+        session = self.sessions.get(credentials.session_id)
+        if session is None or session.key != credentials.key:
+            raise AuthError("Invalid session or bad credentials")
+        return not self._expired(session)
 
     def _login_answer(self, session: HubSession) -> dict[str, Any]:
         answer: dict[str, Any] = {"session-id": session.id, "session-key": session.key}
@@ -160,10 +187,20 @@ class SessionStore:
         return answer
 
     def expire(self, session_id: int | None = None) -> None:
-        """Mark one session (default: every session) expired."""
+        """Mark one session and its subsessions (default: every session)
+        expired."""
         for session in self.sessions.values():
-            if session_id is None or session.id == session_id:
+            if session_id is None or session_id in (session.id, session.master):
                 session.expired = True
+
+    def _expired(self, session: HubSession) -> bool:
+        """Whether ``session`` expired, marking it and its subsessions
+        expired once its renewal timeout has passed."""
+        timeout = self.renewal_timeout
+        now = self.clock.seconds()
+        if timeout is not None and now - session.renewed_at > timeout:
+            self.expire(session.id)
+        return session.expired
 
     def open(self, credentials: CallCredentials, method: str) -> HubSession | None:
         """Check a call's session and call number before it runs.
@@ -180,11 +217,7 @@ class SessionStore:
         session = self.sessions.get(credentials.session_id)
         if session is None or session.key != credentials.key:
             raise AuthError("Invalid session or bad credentials")
-        now = self.clock.seconds()
-        timeout = self.renewal_timeout
-        if timeout is not None and now - session.renewed_at > timeout:
-            session.expired = True
-        if session.expired:
+        if self._expired(session):
             raise AuthExpired(f"session {session.id} has expired")
         holder = self.lock_holder(session)
         if holder is not None and method not in LOCK_EXEMPT:
@@ -201,7 +234,7 @@ class SessionStore:
                     f"unable to retry call {callnum} (method {method}) for "
                     f"session {session.id}"
                 )
-        session.renewed_at = now
+        session.renewed_at = self.clock.seconds()
         return session
 
     def begin(self, ctx: CallState) -> None:
@@ -222,13 +255,16 @@ class SessionStore:
 
     def lock_holder(self, session: HubSession) -> HubSession | None:
         """Return another session of the same user holding the exclusive
-        lock, if any."""
+        lock (not ``session``'s master), if any."""
         for other in self.sessions.values():
-            if other is not session and other.exclusive:
+            # A subsession shares its master's lock.
+            if other.id not in (session.id, session.master) and other.exclusive:
                 if other.user_id == session.user_id:
                     return other
         return None
 
     def close(self, session: HubSession) -> None:
-        """End ``session``."""
-        self.sessions.pop(session.id, None)
+        """End ``session`` and its subsessions."""
+        for other in list(self.sessions.values()):
+            if session.id in (other.id, other.master):
+                del self.sessions[other.id]

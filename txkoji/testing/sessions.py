@@ -14,15 +14,16 @@ creates sessions at login and checks every call that names one
   :data:`RETRY_WHITELIST` methods), N+1 and above are fine;
 * only calls that commit a write store their number.
 
-Session methods: ``logout``, ``getLoggedInUser``, ``exclusiveSession``,
-``sharedSession``.
+Session methods: ``logout`` (which ends the session's subsessions too),
+``subsession``, ``logoutChild``, ``getLoggedInUser``, ``exclusiveSession``,
+``sharedSession``.  Expiring a session expires its subsessions.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from txkoji.exceptions import AuthError, AuthLockError
+from txkoji.exceptions import AuthError, AuthLockError, GenericError
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.session_store import (
     LOCK_EXEMPT,
@@ -45,8 +46,10 @@ __all__ = [
     "getLoggedInUser",
     "logged_in_user",
     "logout",
+    "logoutChild",
     "request_credentials",
     "sharedSession",
+    "subsession",
 ]
 
 
@@ -67,6 +70,33 @@ def logout(ctx: CallContext) -> None:
         ctx.hub.sessions.close(ctx.session)
 
 
+@hub_method(write=True)
+def subsession(ctx: CallContext) -> dict[str, Any]:
+    """Open a subsession of the caller's session: same user and auth type,
+    its own key and call numbers; a subsession's subsession belongs to the
+    first session.
+
+    :raises AuthError: ``Not logged in`` for an anonymous call.
+    """
+    user = logged_in_user(ctx)
+    session = ctx.session
+    master = session.master if session.master is not None else session.id
+    return ctx.hub.sessions.create(user, session.authtype, master=master)
+
+
+@hub_method(write=True)
+def logoutChild(ctx: CallContext, session_id: int) -> None:
+    """End subsession ``session_id`` of the caller's session (nothing when
+    it is no such subsession).
+
+    :raises AuthError: ``Not logged in`` for an anonymous call.
+    """
+    logged_in_user(ctx)
+    child = ctx.hub.sessions.sessions.get(session_id)
+    if child is not None and child.master == ctx.session.id:
+        ctx.hub.sessions.close(child)
+
+
 @hub_method()
 def getLoggedInUser(ctx: CallContext) -> Any:
     """Return the caller's user record, or nil when anonymous."""
@@ -80,8 +110,11 @@ def exclusiveSession(ctx: CallContext, force: bool = False) -> None:
 
     :raises AuthLockError: when another session of the user holds the lock
         and ``force`` is false (with ``force``, that session expires).
+    :raises GenericError: for a subsession.
     """
     logged_in_user(ctx)
+    if ctx.session.master is not None:
+        raise GenericError("subsessions cannot become exclusive")
     holder = ctx.hub.sessions.lock_holder(ctx.session)
     if holder is not None:
         if not force:

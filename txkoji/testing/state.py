@@ -72,6 +72,9 @@ class HubState:
             tuple(pair) for pair in data["host_channels"]
         ]
         self.last_event: dict[str, Any] = data["last_event"]
+        #: User id to password, for ``login`` (users without one cannot
+        #: log in by password).
+        self.passwords: dict[int, str] = dict(data.get("passwords", {}))
         self._last_ids: dict[str, int] = {}
         self.event_times: dict[int, float] = {
             self.last_event["id"]: self.last_event["ts"]
