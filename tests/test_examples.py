@@ -88,6 +88,9 @@ async def test_demo_runs_against_its_own_fake_hub(tls):
     assert "bash-5.2.26-1.fc40" in out
     assert "50102 buildArch         x86_64" in out
     assert "legacy-tool  no history" in out
+    assert not re.search(r"\d:\d\d:\d\d", out)  # durations read as people say them
+    assert "  0 free  0 open  5 done  0 failed" in out
+    assert out.rstrip().endswith("completed successfully")
 
 
 def readme_python_blocks() -> list[str]:
@@ -110,6 +113,8 @@ README_OUTPUTS = [
     "12 tasks through 4 subsessions",
     "the hub said it is offline",
     "bash-5.2.26-3.fc40 FAILED",
+    "50001 build None -> CLOSED",
+    "BuildStateChange COMPLETE",
     "bash-5.2.32-1.fc40 by alice",
 ]
 

@@ -20,6 +20,8 @@ Everything txkoji raises derives from :class:`KojiException`:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class KojiException(Exception):
     """Root of every exception txkoji raises (the name txkoji 0.10 used)."""
@@ -375,6 +377,18 @@ class KojiConfigError(KojiException, ValueError):
 
     Also a :class:`ValueError`, as txkoji 0.10 raised for a missing profile.
     """
+
+
+class KojiNotFound(KojiException, LookupError):
+    """The hub has none of what was asked to be watched.
+
+    :ivar missing: the ids or names the hub does not know, as given.
+    """
+
+    def __init__(self, kind: str, missing: Sequence[int | str]) -> None:
+        self.missing = list(missing)
+        names = ", ".join(str(item) for item in self.missing)
+        super().__init__(f"no such {kind}: {names}")
 
 
 class KojiSessionError(KojiException, ValueError):

@@ -4,7 +4,7 @@ promotion."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from munch import Munch
@@ -90,6 +90,9 @@ class BuildStateChange(_BuildLinked, _OwnerNamed, StateChange):
     :ivar event: the new state's name, e.g. ``"COMPLETE"`` (also
         :attr:`new`).
     :ivar old: the old state's name, or ``None`` (a new build).
+    :ivar checkpoint: where a polling feed stands after this event
+        (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for
+        an event from the bus.
     """
 
     types = ("BuildStateChange",)
@@ -99,6 +102,7 @@ class BuildStateChange(_BuildLinked, _OwnerNamed, StateChange):
     build: Build
     event: str
     old: str | None = None
+    checkpoint: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +113,9 @@ class TagUntag(_BuildLinked, Message, UserNamed):
     :ivar event: ``"Tag"`` or ``"Untag"``.
     :ivar tag: the tag's name.
     :ivar user_name: the name of the user who tagged, or ``None``.
+    :ivar checkpoint: where a polling feed stands after this event
+        (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for
+        an event from the bus.
     """
 
     types = ("Tag", "Untag")
@@ -117,6 +124,7 @@ class TagUntag(_BuildLinked, Message, UserNamed):
     event: str
     tag: str
     user_name: str | None = None
+    checkpoint: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_parts(

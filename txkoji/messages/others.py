@@ -53,6 +53,9 @@ class TaskStateChange(StateChange):
     :ivar task: the :class:`~txkoji.task.Task`.
     :ivar event: the new state's name, e.g. ``"FREE"`` (also :attr:`new`).
     :ivar old: the old state's name, or ``None``.
+    :ivar checkpoint: where a polling feed stands after this event
+        (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for
+        an event from the bus.
     """
 
     types = ("TaskStateChange",)
@@ -62,6 +65,7 @@ class TaskStateChange(StateChange):
     task: Task
     event: str
     old: str | None = None
+    checkpoint: str | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str | None:

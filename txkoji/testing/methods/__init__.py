@@ -5,10 +5,20 @@ from txkoji.testing.methods import (
     builds,
     catalog,
     history,
+    outputs,
     submit,
     system,
     tasks,
     writes,
 )
 
-__all__ = ["builds", "catalog", "history", "submit", "system", "tasks", "writes"]
+__all__ = [
+    "builds",
+    "catalog",
+    "history",
+    "outputs",
+    "submit",
+    "system",
+    "tasks",
+    "writes",
+]
