@@ -71,13 +71,16 @@ class RabbitMQ:
 
     :ivar directory: the temporary directory holding its data and logs.
     :ivar port: the AMQP port (0.9.1 and 1.0) on 127.0.0.1.
-    :ivar url: ``amqp://guest:guest@127.0.0.1:<port>/%2F``.
+    :ivar url: ``amqp://guest:guest@127.0.0.1:<port>/%2F`` (AMQP 0.9.1,
+        with the vhost).
+    :ivar amqp1_url: ``amqp://guest:guest@127.0.0.1:<port>`` (AMQP 1.0).
     """
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self.port = _free_port()
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+        self.amqp1_url = f"amqp://guest:guest@127.0.0.1:{self.port}"
         self._epmd_port = _free_port()
         self._env = self._environment()
         self._write_config()

@@ -13,6 +13,8 @@ Everything txkoji raises derives from :class:`KojiException`:
   read.
 * :class:`KojiLoginException`: a login attempt failed.
 * :class:`KojiConfigError`: a profile or option is missing or malformed.
+* :class:`KojiBusError`: a message-bus subscription could not be made or
+  went wrong.
 """
 
 from __future__ import annotations
@@ -329,3 +331,8 @@ class KojiConfigError(KojiException, ValueError):
 
     Also a :class:`ValueError`, as txkoji 0.10 raised for a missing profile.
     """
+
+
+class KojiBusError(KojiException):
+    """A message-bus subscription failed: a bad argument, a missing client
+    library, or a broker that refused or dropped the subscription."""
