@@ -7,7 +7,7 @@ import pytest_twisted
 from twisted.internet.threads import deferToThread
 
 from tests.bus_helpers import Recorder, unique, wait_for
-from tests.bus_messages import dataset_messages
+from tests.bus_messages import dataset_messages, mixed_messages
 from tests.bus_publish import publish_as_hub
 from txkoji import Connection
 from txkoji.bus import subscribe
@@ -57,4 +57,117 @@ async def test_hub_messages_arrive_as_events(rabbitmq, hub_server):
     info = await koji.getTaskInfo(task_event.task.id)
     await koji.close()
     assert info["method"] == task_event.task.method
+    assert await deferToThread(rabbitmq.queue_depth, name) == 0
+
+
+async def start(koji, rabbitmq, name, handler, **options):
+    return await subscribe(
+        koji,
+        rabbitmq.amqp1_url,
+        transport="protonmsg",
+        topics=["/topic/koji.#"],
+        handler=handler,
+        subscription=name,
+        **options,
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_failing_handler_sees_redelivery_while_others_flow(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    name = unique("redeliver")
+    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
+    messages = dataset_messages()
+    target = ids_of(messages)[5]
+    recorder = Recorder(fail=lambda event, attempt: event.message_id == target and attempt <= 3)
+    sub = await start(koji, rabbitmq, name, recorder)
+    await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
+    expected = set(ids_of(messages))
+    await wait_for(lambda: recorder.handled >= expected, "every message")
+    await sub.stop()
+
+    assert recorder.attempts(target) == 4
+    assert sub.stats.redelivered == 3
+    assert sub.stats.rejected == 0
+    # The other messages did not wait for the failing one to get through.
+    last_failure = max(i for i, (mid, _) in enumerate(recorder.seen) if mid == target)
+    others_before = {mid for mid, _ in recorder.seen[:last_failure] if mid != target}
+    assert others_before
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_failing_too_often_is_rejected_and_dead_lettered(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    name = unique("reject")
+    dead = name + "-dead"
+    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"], dead_letter_queue=dead)
+    messages = dataset_messages()[:20]
+    target = ids_of(messages)[3]
+    recorder = Recorder(fail=lambda event, attempt: event.message_id == target)
+    sub = await start(koji, rabbitmq, name, recorder, max_redeliveries=2)
+    await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
+    others = set(ids_of(messages)) - {target}
+    await wait_for(
+        lambda: recorder.handled >= others and sub.stats.rejected == 1, "the rejection"
+    )
+    await sub.stop()
+
+    assert recorder.attempts(target) == 3
+    assert (sub.stats.redelivered, sub.stats.rejected) == (2, 1)
+    assert target not in recorder.handled
+    assert await deferToThread(rabbitmq.queue_depth, dead) == 1
+    assert await deferToThread(rabbitmq.queue_depth, name) == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_mid_stream_loses_nothing(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    name = unique("handover")
+    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
+    messages = mixed_messages(2000)
+    expected = set(ids_of(messages))
+    first = Recorder()
+    sub = await start(koji, rabbitmq, name, first, prefetch=50)
+    publishing = deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
+    await wait_for(lambda: len(first.handled) >= 200, "the first 200 messages")
+    await sub.stop()
+    stopped_at = len(first.handled)
+    second = Recorder()
+    sub = await start(koji, rabbitmq, name, second)
+    await publishing
+    await wait_for(lambda: first.handled | second.handled >= expected, "every message")
+    await sub.stop()
+
+    assert stopped_at < len(messages)
+    assert len(first.handled) == stopped_at  # nothing handled after stop()
+    assert second.handled
+    assert first.handled | second.handled == expected
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_messages_are_counted_and_dropped(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    name = unique("malformed")
+    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
+    good = dataset_messages()[0]
+    build_props = dict(good[1])
+    malformed = [
+        ("build.complete", {**build_props, "type": "NoSuchType"}, good[2]),  # unknown type
+        ("build.complete", {k: v for k, v in build_props.items() if k != "type"}, good[2]),
+        ("build.complete", build_props, "{not json"),  # body not JSON
+        ("build.complete", build_props, "[1, 2, 3]"),  # JSON, not an object
+        ("build.complete", build_props, b"\xff\xfe binary"),  # not UTF-8
+        ("build.complete", build_props, '{"attribute": "state"}'),  # no build record
+        ("task.closed", {"type": "TaskStateChange", "new": "CLOSED"}, '{"info": 7}'),
+    ]
+    recorder = Recorder()
+    sub = await start(koji, rabbitmq, name, recorder)
+    await deferToThread(publish_as_hub, rabbitmq.amqp1_url, malformed + [good])
+    await wait_for(
+        lambda: sub.stats.malformed == len(malformed) and recorder.handled, "every message"
+    )
+    await sub.stop()
+
+    assert sub.stats.handled == 1
+    assert [type(event) for _, event in recorder.seen] == [BuildStateChange]
     assert await deferToThread(rabbitmq.queue_depth, name) == 0
