@@ -171,3 +171,37 @@ async def test_malformed_messages_are_counted_and_dropped(rabbitmq):
     assert sub.stats.handled == 1
     assert [type(event) for _, event in recorder.seen] == [BuildStateChange]
     assert await deferToThread(rabbitmq.queue_depth, name) == 0
+
+
+#: Messages of the restart test (the issue's figure).
+RESTART_MESSAGES = 10_000
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_message_handled_across_two_broker_restarts(rabbitmq, record_property):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    name = unique("restarts")
+    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
+    messages = mixed_messages(RESTART_MESSAGES)
+    expected = set(ids_of(messages))
+    recorder = Recorder()
+    sub = await start(koji, rabbitmq, name, recorder)
+    publishing = deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
+    for restart, share in enumerate((0.2, 0.5), start=1):
+        await wait_for(
+            lambda: len(recorder.handled) >= share * len(messages), f"{share:.0%} handled"
+        )
+        before = len(recorder.handled)
+        await deferToThread(rabbitmq.restart)
+        record_property(f"handled_before_restart_{restart}", before)
+    rounds = await publishing
+    await wait_for(lambda: recorder.handled >= expected, "every message")
+    await sub.stop()
+
+    assert len(expected) == RESTART_MESSAGES
+    assert recorder.handled == expected
+    duplicates = len(recorder.seen) - len(expected)
+    record_property("publish_rounds", rounds)
+    record_property("handled_twice", duplicates)
+    print(f"\n{RESTART_MESSAGES} messages, 2 broker restarts: all handled, "
+          f"{duplicates} handled more than once, publisher needed {rounds} rounds")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -48,6 +49,18 @@ except ImportError:  # pragma: no cover - depends on the installed extras
     HAVE_PROTON = False
 else:
     HAVE_PROTON = True
+    #: The disposition each outcome settles a delivery with.
+    _STATES = {
+        Outcome.ACCEPT: Delivery.ACCEPTED,
+        Outcome.RELEASE: Delivery.RELEASED,
+        Outcome.REJECT: Delivery.REJECTED,
+    }
+
+log = logging.getLogger(__name__)
+
+#: Seconds before the first reconnection attempt, and at most between two.
+_RETRY_FIRST = 0.2
+_RETRY_MAX = 10.0
 
 #: Topic prefixes that mean a RabbitMQ broker (its AMQP 1.0 plugin).
 RABBITMQ_PREFIXES = ("/topic/", "/exchange/", "/amq/queue/", "/queue/")
@@ -126,10 +139,12 @@ class _ReceiverHandler(MessagingHandler):
         self._injector = EventInjector()
         self._connection: Any = None
         self._receivers: list[Any] = []
-        self._opened: set[Any] = set()
+        self._opened = 0
         self._pending: dict[int, Any] = {}
         self._next_token = 0
         self._ready = False
+        self._stopping = False
+        self._retries = 0
 
     # -- called from the reactor thread ----------------------------------
 
@@ -149,10 +164,16 @@ class _ReceiverHandler(MessagingHandler):
     # -- proton thread ----------------------------------------------------
 
     def on_start(self, event: Any) -> None:
-        container = event.container
-        container.selectable(self._injector)
+        event.container.selectable(self._injector)
+        self._connect(event.container)
+
+    def _connect(self, container: Any) -> None:
+        """Open a fresh connection with one receiver per source (fresh links,
+        so the broker hears the credit again after a reconnect)."""
         kwargs = {"ssl_domain": self._domain} if self._domain is not None else {}
-        self._connection = container.connect(self._url, **kwargs)
+        self._connection = container.connect(self._url, reconnect=False, **kwargs)
+        self._receivers = []
+        self._opened = 0
         for index, source in enumerate(self._sources):
             name = self._link_name
             if name is not None and len(self._sources) > 1:
@@ -165,19 +186,18 @@ class _ReceiverHandler(MessagingHandler):
 
     def on_link_opened(self, event: Any) -> None:
         receiver = event.receiver
-        if receiver is None:
+        if receiver is None or receiver not in self._receivers:
             return
         if receiver.remote_source.address is None:
-            self._fail(f"the broker refused source {receiver.source.address!r}")
+            self._trouble(f"the broker refused source {receiver.source.address!r}")
             return
-        unsettled = sum(1 for d in self._pending.values() if d.link is receiver)
-        missing = self._prefetch - receiver.credit - unsettled
-        if missing > 0:
-            receiver.flow(missing)
-        self._opened.add(receiver)
-        if not self._ready and len(self._opened) == len(self._receivers):
-            self._ready = True
-            self._to_reactor(self._twisted_side.ready)
+        receiver.flow(self._prefetch)
+        self._opened += 1
+        if self._opened == len(self._receivers):
+            self._retries = 0
+            if not self._ready:
+                self._ready = True
+                self._to_reactor(self._twisted_side.ready)
 
     def on_message(self, event: Any) -> None:
         message = event.message
@@ -201,45 +221,63 @@ class _ReceiverHandler(MessagingHandler):
         if delivery is None:
             # From before a reconnect: the broker redelivers it anyway.
             return
-        if outcome is Outcome.ACCEPT:
-            delivery.update(Delivery.ACCEPTED)
-        elif outcome is Outcome.RELEASE:
-            delivery.update(Delivery.RELEASED)
-        else:
-            delivery.update(Delivery.REJECTED)
+        delivery.update(_STATES[outcome])
         delivery.settle()
-        if delivery.link.state & delivery.link.LOCAL_ACTIVE:
-            delivery.link.flow(1)
+        delivery.link.flow(1)
 
     def on_txkoji_stop(self, event: Any) -> None:
+        self._stopping = True
         self._shutdown()
 
-    def on_disconnected(self, event: Any) -> None:
-        # Unsettled deliveries died with the connection; the broker
-        # redelivers them once proton has reconnected.
+    def on_transport_closed(self, event: Any) -> None:
+        # Unsettled deliveries died with the connection: the broker gives
+        # them to the next receiver.
+        if self._connection is None or event.connection != self._connection:
+            return
         self._pending.clear()
+        self._connection = None
+        if self._stopping:
+            return
         if not self._ready:
-            self._fail(f"cannot connect to {self._url}")
+            self._fail(f"cannot subscribe at {self._url}")
+            return
+        delay = min(_RETRY_FIRST * 2**self._retries, _RETRY_MAX)
+        self._retries += 1
+        log.warning("lost the broker at %s; reconnecting in %.1f s", self._url, delay)
+        event.container.schedule(delay, self)
+
+    def on_timer_task(self, event: Any) -> None:
+        if not self._stopping:
+            self._connect(event.container)
 
     def on_link_error(self, event: Any) -> None:
         condition = event.link.remote_condition
-        self._fail(f"the broker closed the subscription link: {condition}")
+        self._trouble(f"the broker closed the subscription link: {condition}")
 
     def on_connection_error(self, event: Any) -> None:
         condition = event.connection.remote_condition
-        self._fail(f"the broker closed the connection: {condition}")
+        self._trouble(f"the broker closed the connection: {condition}")
+
+    def _trouble(self, reason: str) -> None:
+        """Before the subscription started, fail it; after, drop the
+        connection and reconnect (a restarting broker refuses or closes
+        links for a while)."""
+        if not self._ready:
+            self._fail(reason)
+            return
+        log.warning("%s; reconnecting", reason)
+        if self._connection is not None:
+            self._connection.close()
 
     def _fail(self, reason: str) -> None:
         self._to_reactor(self._twisted_side.failed, reason)
+        self._stopping = True
         self._shutdown()
 
     def _shutdown(self) -> None:
         self._pending.clear()
-        for receiver in self._receivers:
-            receiver.close()
         if self._connection is not None:
             self._connection.close()
-            self._connection = None
         self._injector.close()
 
 
