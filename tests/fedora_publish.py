@@ -99,8 +99,8 @@ def tag(build: dict[str, Any], tag_info: dict[str, Any]) -> list:
 
 
 def dataset_messages() -> list[list]:
-    """A Fedora message for each build with a task, each task, and each
-    tagged build of the fake hub's data set."""
+    """A Fedora message for each build with a task, each task the schema
+    can carry, and each tagged build of the fake hub's data set."""
     data = load_dataset()
     tasks = {task["id"]: task for task in data["tasks"]}
     users = {user["id"]: user["name"] for user in data["users"]}
@@ -111,7 +111,13 @@ def dataset_messages() -> list[list]:
         for build in data["builds"]
         if build["task_id"] in tasks
     ]
-    messages += [task_state_change(task, users[task["owner"]]) for task in data["tasks"]]
+    # The schema takes a task result only as an object, a string or null
+    # (not newRepo's list).
+    messages += [
+        task_state_change(task, users[task["owner"]])
+        for task in data["tasks"]
+        if not isinstance(task["result"], list)
+    ]
     messages += [
         tag(builds[listing["build_id"]], tags[listing["tag_id"]])
         for listing in data["tagged_builds"]

@@ -83,7 +83,7 @@ async def test_fedora_redelivery_rejection_and_malformed(rabbitmq, tmp_path):
     malformed = [
         ["Message", {"hello": "world"}, "buildsys.build.state.change"],
         ["Message", {"id": 1}, "buildsys.no.such.kind"],
-        ["Message", ["not", "an", "object"], "buildsys.tag"],
+        ["Message", {"build_id": 1001, "tag": None}, "buildsys.tag"],
     ]
     failing = {}
 
