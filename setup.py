@@ -24,11 +24,16 @@ setup(
     ],
     extras_require={
         "kerberos": ["pyspnego[kerberos]>=0.9"],
+        # Message bus transports (txkoji.bus).
+        "proton": ["python-qpid-proton>=0.37"],
+        "fedora": ["fedora-messaging>=3.3", "koji-fedoramessaging-messages>=1.2"],
         "tests": [
             "pytest>=7",
             "pytest-twisted>=1.14",
             "hypothesis>=6",
             "cryptography>=38",
+            # The bus tests declare RabbitMQ queues as an operator would.
+            "pika>=1.3",
         ],
     },
     classifiers=[

@@ -5,7 +5,9 @@ directly (not as a system service) on 127.0.0.1: private data, log and
 config directories in a temporary directory, a node name of its own, free
 ports for AMQP, Erlang distribution and its own ``epmd``, and the
 ``rabbitmq_amqp1_0`` plugin so the same port speaks AMQP 0.9.1 (the
-fedora-messaging path) and AMQP 1.0 (the protonmsg path).  Tests can
+fedora-messaging path) and AMQP 1.0 (the protonmsg path).  A second port
+speaks both over TLS and requires a client certificate from the test CA
+(:attr:`RabbitMQ.pki`).  Tests can
 :meth:`RabbitMQ.restart` it mid-stream; the data directory survives.
 
 Without ``rabbitmq-server`` the fixture skips, except under ``CI=true``
@@ -25,6 +27,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from txkoji.testing.certs import write_test_pki
 
 #: Where Debian installs the broker's own scripts (the /usr/sbin ones
 #: switch to the rabbitmq user and its /var/lib directory).
@@ -74,11 +78,16 @@ class RabbitMQ:
     :ivar url: ``amqp://guest:guest@127.0.0.1:<port>/%2F`` (AMQP 0.9.1,
         with the vhost).
     :ivar amqp1_url: ``amqp://guest:guest@127.0.0.1:<port>`` (AMQP 1.0).
+    :ivar tls_port: the TLS port, which wants a client certificate.
+    :ivar pki: the test CA, server and client certificates
+        (:class:`~txkoji.testing.certs.TestPKI`).
     """
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
+        self.pki = write_test_pki(os.path.join(directory, "pki"))
         self.port = _free_port()
+        self.tls_port = _free_port()
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
         self.amqp1_url = f"amqp://guest:guest@127.0.0.1:{self.port}"
         self._epmd_port = _free_port()
@@ -115,6 +124,12 @@ class RabbitMQ:
         with open(self._env["RABBITMQ_CONFIG_FILE"], "w") as conf:
             conf.write(
                 f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+                f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\n"
+                f"ssl_options.cacertfile = {self.pki.ca_cert}\n"
+                f"ssl_options.certfile = {self.pki.server_cert}\n"
+                f"ssl_options.keyfile = {self.pki.server_key}\n"
+                "ssl_options.verify = verify_peer\n"
+                "ssl_options.fail_if_no_peer_cert = true\n"
                 "loopback_users = none\n"
                 "log.console = false\n"
                 "log.file.level = warning\n"

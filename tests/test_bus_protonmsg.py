@@ -3,6 +3,7 @@ messages published as the hub's protonmsg plugin publishes them."""
 
 from __future__ import annotations
 
+import pytest
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
@@ -10,8 +11,9 @@ from tests.bus_helpers import Recorder, unique, wait_for
 from tests.bus_messages import dataset_messages, mixed_messages
 from tests.bus_publish import publish_as_hub
 from txkoji import Connection
-from txkoji.bus import subscribe
+from txkoji.bus import events, subscribe
 from txkoji.bus.protonmsg import message_id_of
+from txkoji.exceptions import KojiBusError
 from txkoji.messages import BuildStateChange, TagUntag, TaskStateChange
 
 WEBURL = "https://koji.example.com/koji"
@@ -61,9 +63,13 @@ async def test_hub_messages_arrive_as_events(rabbitmq, hub_server):
 
 
 async def start(koji, rabbitmq, name, handler, **options):
+    return await start_at(koji, rabbitmq.amqp1_url, name, handler, **options)
+
+
+async def start_at(koji, url, name, handler, **options):
     return await subscribe(
         koji,
-        rabbitmq.amqp1_url,
+        url,
         transport="protonmsg",
         topics=["/topic/koji.#"],
         handler=handler,
@@ -205,3 +211,65 @@ async def test_every_message_handled_across_two_broker_restarts(rabbitmq, record
     record_property("handled_twice", duplicates)
     print(f"\n{RESTART_MESSAGES} messages, 2 broker restarts: all handled, "
           f"{duplicates} handled more than once, publisher needed {rounds} rounds")
+
+
+@pytest_twisted.ensureDeferred
+async def test_tls_with_client_certificate(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    name = unique("tls")
+    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
+    pki = rabbitmq.pki
+    url = f"amqps://guest:guest@localhost:{rabbitmq.tls_port}"
+    recorder = Recorder()
+    sub = await start_at(
+        koji, url, name, recorder,
+        ssl_cert=str(pki.client_cert), ssl_key=str(pki.client_key), ssl_ca=str(pki.ca_cert),
+    )
+    messages = dataset_messages()[:5]
+    await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
+    await wait_for(lambda: recorder.handled >= set(ids_of(messages)), "the messages over TLS")
+    await sub.stop()
+    assert sub.stats.handled == len(messages)
+
+
+@pytest_twisted.ensureDeferred
+async def test_tls_without_client_certificate_is_refused(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    url = f"amqps://guest:guest@localhost:{rabbitmq.tls_port}"
+    with pytest.raises(KojiBusError, match="cannot subscribe"):
+        await start_at(koji, url, unique("tls"), Recorder(), ssl_ca=str(rabbitmq.pki.ca_cert))
+
+
+@pytest_twisted.ensureDeferred
+async def test_missing_queue_is_refused(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    with pytest.raises(KojiBusError, match="refused|closed"):
+        await start(koji, rabbitmq, unique("nowhere"), Recorder())
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_as_async_iterator(rabbitmq):
+    koji = Connection(server="https://koji.example.com/kojihub")
+    name = unique("stream")
+    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
+    stream = events(
+        koji, rabbitmq.amqp1_url, transport="protonmsg",
+        topics=["/topic/koji.#"], subscription=name,
+    )
+    messages = dataset_messages()[:10]
+    publishing = deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
+    seen = []
+    async for event in stream:
+        seen.append(event.message_id)
+        if len(seen) == 4:
+            break
+    await stream.stop()
+    await publishing
+    # The fourth was being looked at when the loop left: it goes back.
+    assert stream.stats.handled == 3
+    rest = Recorder()
+    sub = await start(koji, rabbitmq, name, rest)
+    expected = set(ids_of(messages))
+    await wait_for(lambda: rest.handled | set(seen[:3]) >= expected, "the rest")
+    await sub.stop()
+    assert seen[3] in rest.handled

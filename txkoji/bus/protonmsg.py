@@ -79,6 +79,15 @@ def message_id_of(message_id: Any, properties: Mapping, body: Any) -> str:
     return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
+def safe_url(url: str) -> str:
+    """``url`` without the password, for messages and logs."""
+    scheme, found, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not found or not at:
+        return url
+    return f"{scheme}://{userinfo.partition(':')[0]}@{hostpart}"
+
+
 def sources_for(topics: list[str], subscription: str | None) -> list[str]:
     """Return the AMQP source addresses to read for ``topics``.
 
@@ -239,11 +248,13 @@ class _ReceiverHandler(MessagingHandler):
         if self._stopping:
             return
         if not self._ready:
-            self._fail(f"cannot subscribe at {self._url}")
+            self._fail(f"cannot subscribe at {safe_url(self._url)}")
             return
         delay = min(_RETRY_FIRST * 2**self._retries, _RETRY_MAX)
         self._retries += 1
-        log.warning("lost the broker at %s; reconnecting in %.1f s", self._url, delay)
+        log.warning(
+            "lost the broker at %s; reconnecting in %.1f s", safe_url(self._url), delay
+        )
         event.container.schedule(delay, self)
 
     def on_timer_task(self, event: Any) -> None:
@@ -253,6 +264,10 @@ class _ReceiverHandler(MessagingHandler):
     def on_link_error(self, event: Any) -> None:
         condition = event.link.remote_condition
         self._trouble(f"the broker closed the subscription link: {condition}")
+
+    def on_session_error(self, event: Any) -> None:
+        condition = event.session.remote_condition
+        self._trouble(f"the broker closed the session: {condition}")
 
     def on_connection_error(self, event: Any) -> None:
         condition = event.connection.remote_condition
