@@ -39,8 +39,15 @@ from txkoji.bus import subscribe  # noqa: E402
 TOPIC_PREFIX = "org.fedoraproject.bench"
 
 
-async def consume_rate(reactor: Any, broker: RabbitMQ, transport: str, queue: str,
-                       url: str, topics: list[str], count: int) -> float:
+async def consume_rate(
+    reactor: Any,
+    broker: RabbitMQ,
+    transport: str,
+    queue: str,
+    url: str,
+    topics: list[str],
+    count: int,
+) -> float:
     """Subscribe to the filled ``queue`` and return messages handled per
     second until ``count`` were."""
     handled = []
@@ -52,8 +59,14 @@ async def consume_rate(reactor: Any, broker: RabbitMQ, transport: str, queue: st
             done.callback(time.perf_counter())
 
     started = time.perf_counter()
-    sub = await subscribe(None, url, transport=transport, topics=topics,
-                          handler=handler, subscription=queue)
+    sub = await subscribe(
+        None,
+        url,
+        transport=transport,
+        topics=topics,
+        handler=handler,
+        subscription=queue,
+    )
     finished = await done
     await sub.stop()
     return count / (finished - started)
@@ -70,9 +83,14 @@ def fedora_publish_rate(broker: RabbitMQ, directory: str, count: int) -> float:
 
     def run(messages: list) -> float:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "tests.fedora_publish"], check=True,
-                       input=json.dumps(messages).encode(), env=env, cwd=ROOT,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "tests.fedora_publish"],
+            check=True,
+            input=json.dumps(messages).encode(),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         return time.perf_counter() - started
 
     messages = fedora_publish.mixed_messages(count + 1)
@@ -93,18 +111,43 @@ async def bench(reactor: Any, options: argparse.Namespace) -> None:
             started = time.perf_counter()
             await deferToThread(publish_as_hub, broker.amqp1_url, messages)
             published = options.proton / (time.perf_counter() - started)
-            handled = await consume_rate(reactor, broker, "protonmsg", queue,
-                                         broker.amqp1_url, ["/topic/koji.#"], options.proton)
-            rows.append(("protonmsg (AMQP 1.0, proton)", options.proton, published, handled))
+            handled = await consume_rate(
+                reactor,
+                broker,
+                "protonmsg",
+                queue,
+                broker.amqp1_url,
+                ["/topic/koji.#"],
+                options.proton,
+            )
+            rows.append(
+                ("protonmsg (AMQP 1.0, proton)", options.proton, published, handled)
+            )
         if options.fedora:
             queue = "bench-fedora"
-            await deferToThread(broker.declare_queue, queue, [f"{TOPIC_PREFIX}.buildsys.#"])
-            published = await deferToThread(fedora_publish_rate, broker, directory,
-                                            options.fedora)
-            handled = await consume_rate(reactor, broker, "fedora", queue, broker.url,
-                                         [f"{TOPIC_PREFIX}.buildsys.#"], options.fedora)
-            rows.append(("fedora (AMQP 0.9.1, fedora-messaging)", options.fedora,
-                         published, handled))
+            await deferToThread(
+                broker.declare_queue, queue, [f"{TOPIC_PREFIX}.buildsys.#"]
+            )
+            published = await deferToThread(
+                fedora_publish_rate, broker, directory, options.fedora
+            )
+            handled = await consume_rate(
+                reactor,
+                broker,
+                "fedora",
+                queue,
+                broker.url,
+                [f"{TOPIC_PREFIX}.buildsys.#"],
+                options.fedora,
+            )
+            rows.append(
+                (
+                    "fedora (AMQP 0.9.1, fedora-messaging)",
+                    options.fedora,
+                    published,
+                    handled,
+                )
+            )
     finally:
         await deferToThread(broker.close)
         shutil.rmtree(directory, ignore_errors=True)
@@ -132,11 +175,15 @@ def render(rows: list[tuple]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--proton", type=int, default=5000,
-                        help="protonmsg messages (0 to skip)")
-    parser.add_argument("--fedora", type=int, default=300,
-                        help="fedora messages (0 to skip)")
-    parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "BUS_RESULTS.md"))
+    parser.add_argument(
+        "--proton", type=int, default=5000, help="protonmsg messages (0 to skip)"
+    )
+    parser.add_argument(
+        "--fedora", type=int, default=300, help="fedora messages (0 to skip)"
+    )
+    parser.add_argument(
+        "--output", default=os.path.join(ROOT, "benchmarks", "BUS_RESULTS.md")
+    )
     options = parser.parse_args()
     task.react(lambda reactor: defer.ensureDeferred(bench(reactor, options)))
 

@@ -9,13 +9,16 @@ from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
 
 #: Seconds a bus test waits for messages before it gives up (a real
 #: broker, restarts included; a deadline, not a timing assertion).
 WAIT_LIMIT = 240.0
 
 
-async def wait_for(condition: Callable[[], bool], what: str, limit: float = WAIT_LIMIT) -> None:
+async def wait_for(
+    condition: Callable[[], bool], what: str, limit: float = WAIT_LIMIT
+) -> None:
     """Let the reactor run until ``condition()`` holds.
 
     :raises AssertionError: naming ``what`` when it still does not after
@@ -26,6 +29,19 @@ async def wait_for(condition: Callable[[], bool], what: str, limit: float = WAIT
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         await deferLater(reactor, 0.02, lambda: None)
+
+
+async def restart_twice_midstream(
+    rabbitmq: Any, recorder: Recorder, total: int
+) -> None:
+    """Restart the broker once ``recorder`` handled a fifth of ``total``
+    messages, and again at half."""
+    for share in (0.2, 0.5):
+        await wait_for(
+            lambda share=share: len(recorder.handled) >= share * total,
+            f"{share:.0%} of the messages handled",
+        )
+        await deferToThread(rabbitmq.restart)
 
 
 def unique(prefix: str) -> str:
@@ -52,7 +68,9 @@ class Recorder:
         self._attempts[event.message_id] = attempt
         self.seen.append((event.message_id, event))
         if self._fail is not None and self._fail(event, attempt):
-            raise RuntimeError(f"handler refuses {event.message_id} (attempt {attempt})")
+            raise RuntimeError(
+                f"handler refuses {event.message_id} (attempt {attempt})"
+            )
         self.handled.add(event.message_id)
 
     def attempts(self, message_id: str) -> int:

@@ -61,7 +61,9 @@ def task_state_change(task: dict[str, Any]) -> HubMessage:
     return f"task.{new.lower()}", properties, json.dumps(body)
 
 
-def tag(build: dict[str, Any], tag_info: dict[str, Any], user: dict[str, Any]) -> HubMessage:
+def tag(
+    build: dict[str, Any], tag_info: dict[str, Any], user: dict[str, Any]
+) -> HubMessage:
     """``build.tag``: the build was tagged."""
     properties = {
         "type": "Tag",

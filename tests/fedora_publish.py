@@ -30,8 +30,19 @@ _IN_FLIGHT = 50
 
 _TASK_NAMES = {number: name for name, number in TASK_STATES.items()}
 _TASK_FIELDS = (
-    "id", "method", "arch", "host_id", "result", "request", "priority", "label",
-    "channel_id", "waiting", "awaited", "state", "parent",
+    "id",
+    "method",
+    "arch",
+    "host_id",
+    "result",
+    "request",
+    "priority",
+    "label",
+    "channel_id",
+    "waiting",
+    "awaited",
+    "state",
+    "parent",
 )
 
 
@@ -173,7 +184,8 @@ async def publish_all(reactor: Any, messages: list[Any]) -> None:
 def main() -> None:
     """Publish the messages given on stdin; print their ids, one a line."""
     from fedora_messaging.message import Message
-    from koji_fedoramessaging_messages import build, tag as tag_module, task
+    from koji_fedoramessaging_messages import build, task
+    from koji_fedoramessaging_messages import tag as tag_module
 
     classes = {
         "BuildStateChangeV1": build.BuildStateChangeV1,

@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 
-from tests.bus_helpers import Recorder, unique, wait_for
+from tests.bus_helpers import Recorder, restart_twice_midstream, unique, wait_for
 from tests.fedora_publish import dataset_messages, mixed_messages
 from txkoji import Connection
 from txkoji.bus import subscribe
@@ -56,7 +56,10 @@ async def start(koji, rabbitmq, name, handler, **options):
 
 @pytest_twisted.ensureDeferred
 async def test_fedora_messages_arrive_as_events(rabbitmq, tmp_path):
-    koji = Connection(server="https://koji.example.com/kojihub", weburl="https://koji.example.com/koji")
+    koji = Connection(
+        server="https://koji.example.com/kojihub",
+        weburl="https://koji.example.com/koji",
+    )
     name = unique("fedora")
     recorder = Recorder()
     sub = await start(koji, rabbitmq, name, recorder)
@@ -68,11 +71,18 @@ async def test_fedora_messages_arrive_as_events(rabbitmq, tmp_path):
     assert len(set(ids)) == len(messages)
     assert (sub.stats.malformed, sub.stats.rejected, sub.stats.redelivered) == (0, 0, 0)
     events = dict(recorder.seen)
-    assert {type(e) for e in events.values()} == {BuildStateChange, TaskStateChange, TagUntag}
+    assert {type(e) for e in events.values()} == {
+        BuildStateChange,
+        TaskStateChange,
+        TagUntag,
+    }
     assert all(e.connection is koji for e in events.values())
     build_event = next(e for e in events.values() if isinstance(e, BuildStateChange))
     assert build_event.build.nvr.startswith(build_event.build.name + "-")
-    assert build_event.url == f"https://koji.example.com/koji/buildinfo?buildID={build_event.build.id}"
+    assert (
+        build_event.url
+        == f"https://koji.example.com/koji/buildinfo?buildID={build_event.build.id}"
+    )
     assert await deferToThread(rabbitmq.queue_depth, name) == 0
 
 
@@ -102,9 +112,11 @@ async def test_fedora_redelivery_rejection_and_malformed(rabbitmq, tmp_path):
     ids = await publish(rabbitmq, tmp_path, messages + malformed)
     good = set(ids[: len(messages)])
     await wait_for(
-        lambda: recorder.handled >= good - {failing.get("rejected")}
-        and sub.stats.rejected == 1
-        and sub.stats.malformed == len(malformed),
+        lambda: (
+            recorder.handled >= good - {failing.get("rejected")}
+            and sub.stats.rejected == 1
+            and sub.stats.malformed == len(malformed)
+        ),
         "every fedora message",
     )
     await sub.stop()
@@ -133,11 +145,7 @@ async def test_fedora_every_message_handled_across_two_broker_restarts(
     sub = await start(koji, rabbitmq, name, recorder)
     messages = mixed_messages(FEDORA_RESTART_MESSAGES)
     publishing = defer.ensureDeferred(publish(rabbitmq, tmp_path, messages))
-    for restart, share in enumerate((0.2, 0.5), start=1):
-        await wait_for(
-            lambda: len(recorder.handled) >= share * len(messages), f"{share:.0%} handled"
-        )
-        await deferToThread(rabbitmq.restart)
+    await restart_twice_midstream(rabbitmq, recorder, len(messages))
     ids = set(await publishing)
     await wait_for(lambda: recorder.handled >= ids, "every message")
     await sub.stop()
@@ -145,8 +153,10 @@ async def test_fedora_every_message_handled_across_two_broker_restarts(
     assert len(ids) == FEDORA_RESTART_MESSAGES
     duplicates = len(recorder.seen) - len(ids)
     record_property("handled_twice", duplicates)
-    print(f"\nfedora: {len(ids)} messages, 2 broker restarts: all handled, "
-          f"{duplicates} handled more than once")
+    print(
+        f"\nfedora: {len(ids)} messages, 2 broker restarts: all handled, "
+        f"{duplicates} handled more than once"
+    )
 
 
 @pytest_twisted.ensureDeferred

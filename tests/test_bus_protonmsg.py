@@ -7,7 +7,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-from tests.bus_helpers import Recorder, unique, wait_for
+from tests.bus_helpers import Recorder, restart_twice_midstream, unique, wait_for
 from tests.bus_messages import dataset_messages, mixed_messages
 from tests.bus_publish import publish_as_hub
 from txkoji import Connection
@@ -51,9 +51,13 @@ async def test_hub_messages_arrive_as_events(rabbitmq, hub_server):
     assert kinds == {BuildStateChange, TaskStateChange, TagUntag}
     assert all(event.connection is koji for event in events.values())
     completed = [
-        e for e in events.values() if isinstance(e, BuildStateChange) and e.event == "COMPLETE"
+        e
+        for e in events.values()
+        if isinstance(e, BuildStateChange) and e.event == "COMPLETE"
     ]
-    assert completed and all(e.url.startswith(WEBURL + "/buildinfo?buildID=") for e in completed)
+    assert completed and all(
+        e.url.startswith(WEBURL + "/buildinfo?buildID=") for e in completed
+    )
     # The event reads its full record from the hub when asked.
     task_event = next(e for e in events.values() if isinstance(e, TaskStateChange))
     info = await koji.getTaskInfo(task_event.task.id)
@@ -85,7 +89,9 @@ async def test_failing_handler_sees_redelivery_while_others_flow(rabbitmq):
     await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
     messages = dataset_messages()
     target = ids_of(messages)[5]
-    recorder = Recorder(fail=lambda event, attempt: event.message_id == target and attempt <= 3)
+    recorder = Recorder(
+        fail=lambda event, attempt: event.message_id == target and attempt <= 3
+    )
     sub = await start(koji, rabbitmq, name, recorder)
     await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
     expected = set(ids_of(messages))
@@ -106,7 +112,9 @@ async def test_handler_failing_too_often_is_rejected_and_dead_lettered(rabbitmq)
     koji = Connection(server="https://koji.example.com/kojihub")
     name = unique("reject")
     dead = name + "-dead"
-    await deferToThread(rabbitmq.declare_queue, name, ["koji.#"], dead_letter_queue=dead)
+    await deferToThread(
+        rabbitmq.declare_queue, name, ["koji.#"], dead_letter_queue=dead
+    )
     messages = dataset_messages()[:20]
     target = ids_of(messages)[3]
     recorder = Recorder(fail=lambda event, attempt: event.message_id == target)
@@ -158,8 +166,16 @@ async def test_malformed_messages_are_counted_and_dropped(rabbitmq):
     good = dataset_messages()[0]
     build_props = dict(good[1])
     malformed = [
-        ("build.complete", {**build_props, "type": "NoSuchType"}, good[2]),  # unknown type
-        ("build.complete", {k: v for k, v in build_props.items() if k != "type"}, good[2]),
+        (
+            "build.complete",
+            {**build_props, "type": "NoSuchType"},
+            good[2],
+        ),  # unknown type
+        (
+            "build.complete",
+            {k: v for k, v in build_props.items() if k != "type"},
+            good[2],
+        ),
         ("build.complete", build_props, "{not json"),  # body not JSON
         ("build.complete", build_props, "[1, 2, 3]"),  # JSON, not an object
         ("build.complete", build_props, b"\xff\xfe binary"),  # not UTF-8
@@ -170,7 +186,8 @@ async def test_malformed_messages_are_counted_and_dropped(rabbitmq):
     sub = await start(koji, rabbitmq, name, recorder)
     await deferToThread(publish_as_hub, rabbitmq.amqp1_url, malformed + [good])
     await wait_for(
-        lambda: sub.stats.malformed == len(malformed) and recorder.handled, "every message"
+        lambda: sub.stats.malformed == len(malformed) and recorder.handled,
+        "every message",
     )
     await sub.stop()
 
@@ -184,7 +201,9 @@ RESTART_MESSAGES = 10_000
 
 
 @pytest_twisted.ensureDeferred
-async def test_every_message_handled_across_two_broker_restarts(rabbitmq, record_property):
+async def test_every_message_handled_across_two_broker_restarts(
+    rabbitmq, record_property
+):
     koji = Connection(server="https://koji.example.com/kojihub")
     name = unique("restarts")
     await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
@@ -193,13 +212,7 @@ async def test_every_message_handled_across_two_broker_restarts(rabbitmq, record
     recorder = Recorder()
     sub = await start(koji, rabbitmq, name, recorder)
     publishing = deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
-    for restart, share in enumerate((0.2, 0.5), start=1):
-        await wait_for(
-            lambda: len(recorder.handled) >= share * len(messages), f"{share:.0%} handled"
-        )
-        before = len(recorder.handled)
-        await deferToThread(rabbitmq.restart)
-        record_property(f"handled_before_restart_{restart}", before)
+    await restart_twice_midstream(rabbitmq, recorder, len(messages))
     rounds = await publishing
     await wait_for(lambda: recorder.handled >= expected, "every message")
     await sub.stop()
@@ -209,8 +222,10 @@ async def test_every_message_handled_across_two_broker_restarts(rabbitmq, record
     duplicates = len(recorder.seen) - len(expected)
     record_property("publish_rounds", rounds)
     record_property("handled_twice", duplicates)
-    print(f"\n{RESTART_MESSAGES} messages, 2 broker restarts: all handled, "
-          f"{duplicates} handled more than once, publisher needed {rounds} rounds")
+    print(
+        f"\n{RESTART_MESSAGES} messages, 2 broker restarts: all handled, "
+        f"{duplicates} handled more than once, publisher needed {rounds} rounds"
+    )
 
 
 @pytest_twisted.ensureDeferred
@@ -222,12 +237,19 @@ async def test_tls_with_client_certificate(rabbitmq):
     url = f"amqps://guest:guest@localhost:{rabbitmq.tls_port}"
     recorder = Recorder()
     sub = await start_at(
-        koji, url, name, recorder,
-        ssl_cert=str(pki.client_cert), ssl_key=str(pki.client_key), ssl_ca=str(pki.ca_cert),
+        koji,
+        url,
+        name,
+        recorder,
+        ssl_cert=str(pki.client_cert),
+        ssl_key=str(pki.client_key),
+        ssl_ca=str(pki.ca_cert),
     )
     messages = dataset_messages()[:5]
     await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
-    await wait_for(lambda: recorder.handled >= set(ids_of(messages)), "the messages over TLS")
+    await wait_for(
+        lambda: recorder.handled >= set(ids_of(messages)), "the messages over TLS"
+    )
     await sub.stop()
     assert sub.stats.handled == len(messages)
 
@@ -237,7 +259,9 @@ async def test_tls_without_client_certificate_is_refused(rabbitmq):
     koji = Connection(server="https://koji.example.com/kojihub")
     url = f"amqps://guest:guest@localhost:{rabbitmq.tls_port}"
     with pytest.raises(KojiBusError, match="cannot subscribe"):
-        await start_at(koji, url, unique("tls"), Recorder(), ssl_ca=str(rabbitmq.pki.ca_cert))
+        await start_at(
+            koji, url, unique("tls"), Recorder(), ssl_ca=str(rabbitmq.pki.ca_cert)
+        )
 
 
 @pytest_twisted.ensureDeferred
@@ -253,8 +277,11 @@ async def test_events_as_async_iterator(rabbitmq):
     name = unique("stream")
     await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
     stream = events(
-        koji, rabbitmq.amqp1_url, transport="protonmsg",
-        topics=["/topic/koji.#"], subscription=name,
+        koji,
+        rabbitmq.amqp1_url,
+        transport="protonmsg",
+        topics=["/topic/koji.#"],
+        subscription=name,
     )
     messages = dataset_messages()[:10]
     publishing = deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)

@@ -38,7 +38,14 @@ from txkoji.bus.dispatch import BusStats
 from txkoji.bus.stream import EventStream
 from txkoji.exceptions import KojiBusError
 
-__all__ = ["TRANSPORTS", "BusStats", "EventStream", "Subscription", "events", "subscribe"]
+__all__ = [
+    "TRANSPORTS",
+    "BusStats",
+    "EventStream",
+    "Subscription",
+    "events",
+    "subscribe",
+]
 
 #: The transports :func:`subscribe` knows.
 TRANSPORTS = ("protonmsg", "fedora")
@@ -118,6 +125,7 @@ def subscribe(
     :raises KojiBusError: (in the Deferred) for a bad argument, a missing
         client library, or a broker that refused the subscription.
     """
+    started: Any
     try:
         topic_list = _check(transport, topics, max_redeliveries, prefetch)
         if transport == "protonmsg":
@@ -172,4 +180,6 @@ def events(connection: Any, url: str, **options: Any) -> EventStream:
     gives back the one being looked at, and any not yet taken, for
     redelivery.
     """
-    return EventStream(lambda handler: subscribe(connection, url, handler=handler, **options))
+    return EventStream(
+        lambda handler: subscribe(connection, url, handler=handler, **options)
+    )

@@ -60,7 +60,9 @@ class Dispatcher:
     :ivar stats: the subscription's :class:`BusStats`.
     """
 
-    def __init__(self, connection: Any, handler: Handler, max_redeliveries: int) -> None:
+    def __init__(
+        self, connection: Any, handler: Handler, max_redeliveries: int
+    ) -> None:
         self._connection = connection
         self._handler = handler
         self._max_redeliveries = max_redeliveries
@@ -81,7 +83,7 @@ class Dispatcher:
             fails.
         """
         try:
-            event = parse(self._connection)
+            event: Any = parse(self._connection)
         except MalformedMessage as e:
             self.stats.malformed += 1
             log.warning("dropping malformed message %s on %s: %s", message_id, topic, e)
@@ -127,3 +129,17 @@ class Dispatcher:
             failure.getErrorMessage(),
         )
         return Outcome.RELEASE
+
+
+def follow(deferred: defer.Deferred) -> defer.Deferred:
+    """Return a new Deferred firing with ``None`` once ``deferred`` fired
+    (so several callers can wait on one Deferred without taking its
+    result)."""
+    follower: defer.Deferred = defer.Deferred()
+
+    def relay(result: Any) -> Any:
+        follower.callback(None)
+        return result
+
+    deferred.addBoth(relay)
+    return follower

@@ -29,10 +29,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer
+from twisted.internet import reactor as _reactor
 from twisted.internet.threads import blockingCallFromThread
 
-from txkoji.bus.dispatch import Dispatcher, Outcome
+from txkoji.bus.dispatch import Dispatcher, Outcome, follow
 from txkoji.bus.fedora_shapes import shape_of
 from txkoji.exceptions import KojiBusError
 from txkoji.messages import parse_message
@@ -46,11 +47,14 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 else:
     HAVE_FEDORA_MESSAGING = True
 
+#: The global reactor, as an untyped name (its zope interfaces confuse mypy).
+reactor: Any = _reactor
+
 #: The exchange Fedora's hub publishes to.
 EXCHANGE = "amq.topic"
 
 
-def queue_settings(name: str, durable: bool) -> dict[str, dict[str, Any]]:
+def queue_settings(name: str, durable: bool) -> Any:
     """Return fedora-messaging's ``queues`` setting for the subscription's
     queue: a durable quorum queue, or a private auto-deleted one."""
     if durable:
@@ -61,7 +65,12 @@ def queue_settings(name: str, durable: bool) -> dict[str, dict[str, Any]]:
             "arguments": {"x-queue-type": "quorum"},
         }
     else:
-        settings = {"durable": False, "auto_delete": True, "exclusive": True, "arguments": {}}
+        settings = {
+            "durable": False,
+            "auto_delete": True,
+            "exclusive": True,
+            "arguments": {},
+        }
     return {name: settings}
 
 
@@ -92,7 +101,7 @@ class FedoraSubscription:
             )
         self._queue = subscription or f"txkoji-{uuid.uuid4()}"
         self._queues = queue_settings(self._queue, subscription is not None)
-        self._bindings = [
+        self._bindings: Any = [
             {"exchange": EXCHANGE, "queue": self._queue, "routing_keys": topics}
         ]
         try:
@@ -104,7 +113,9 @@ class FedoraSubscription:
         # service starts and consumes.
         fm_config.conf["qos"]["prefetch_count"] = prefetch
         if url.startswith("amqps://"):
-            fm_config.conf["tls"].update(ca_cert=ssl_ca, certfile=ssl_cert, keyfile=ssl_key)
+            fm_config.conf["tls"].update(
+                ca_cert=ssl_ca, certfile=ssl_cert, keyfile=ssl_key
+            )
         self._dispatcher = Dispatcher(connection, handler, max_redeliveries)
         self.stats = self._dispatcher.stats
         self._service = FedoraMessagingServiceV2(url)
@@ -153,9 +164,7 @@ class FedoraSubscription:
         """
         if self._stopped is None:
             self._stopped = defer.ensureDeferred(self._stop())
-        follower: defer.Deferred = defer.Deferred()
-        self._stopped.addBoth(lambda result: (follower.callback(None), result)[1])
-        return follower
+        return follow(self._stopped)
 
     async def _stop(self) -> None:
         for consumer in self._consumers:

@@ -18,7 +18,9 @@ from txkoji.messages import MalformedMessage, UnknownMessageType
 Shape = tuple[dict[str, Any], dict[str, Any]]
 
 
-def _build_record(body: Mapping[str, Any], build_id: Any, **more: Any) -> dict[str, Any]:
+def _build_record(
+    body: Mapping[str, Any], build_id: Any, **more: Any
+) -> dict[str, Any]:
     record = {
         "id": build_id,
         "build_id": build_id,
@@ -89,7 +91,11 @@ def _tagging(kind: str) -> Callable[[Mapping[str, Any]], Shape]:
             "user": body.get("user"),
         }
         tag = {"id": body.get("tag_id"), "name": body["tag"]}
-        return properties, {"build": build, "tag": tag, "user": {"name": body.get("user")}}
+        return properties, {
+            "build": build,
+            "tag": tag,
+            "user": {"name": body.get("user")},
+        }
 
     shape.__doc__ = f"``buildsys.{kind.lower()}``."
     return shape
@@ -117,7 +123,11 @@ def _repo(kind: str) -> Callable[[Mapping[str, Any]], Shape]:
     def shape(body: Mapping[str, Any]) -> Shape:
         properties = {"type": kind, "tag": body["tag"], "repo_id": body["repo_id"]}
         tag = {"id": body.get("tag_id"), "name": body["tag"]}
-        repo = {"id": body["repo_id"], "tag_id": body.get("tag_id"), "tag_name": body["tag"]}
+        repo = {
+            "id": body["repo_id"],
+            "tag_id": body.get("tag_id"),
+            "tag_name": body["tag"],
+        }
         return properties, {"tag": tag, "repo_id": body["repo_id"], "repo": repo}
 
     shape.__doc__ = f"``buildsys.repo.{kind[4:].lower()}``."

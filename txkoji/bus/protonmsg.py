@@ -33,19 +33,24 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer
+from twisted.internet import reactor as _reactor
 
-from txkoji.bus.dispatch import Dispatcher, Outcome
+from txkoji.bus.dispatch import Dispatcher, Outcome, follow
 from txkoji.exceptions import KojiBusError
 from txkoji.messages import parse_message
 
 try:
     from proton import Delivery, SSLDomain
     from proton.handlers import MessagingHandler
-    from proton.reactor import ApplicationEvent, Container, DurableSubscription
-    from proton.reactor import EventInjector
+    from proton.reactor import (
+        ApplicationEvent,
+        Container,
+        DurableSubscription,
+        EventInjector,
+    )
 except ImportError:  # pragma: no cover - depends on the installed extras
-    MessagingHandler = object
+    MessagingHandler = object  # type: ignore[misc,assignment]
     HAVE_PROTON = False
 else:
     HAVE_PROTON = True
@@ -57,6 +62,8 @@ else:
     }
 
 log = logging.getLogger(__name__)
+#: The global reactor, as an untyped name (its zope interfaces confuse mypy).
+reactor: Any = _reactor
 
 #: Seconds before the first reconnection attempt, and at most between two.
 _RETRY_FIRST = 0.2
@@ -159,7 +166,9 @@ class _ReceiverHandler(MessagingHandler):
 
     def settle_soon(self, token: int, outcome: Outcome) -> None:
         """Ask the proton thread to settle delivery ``token``."""
-        self._injector.trigger(ApplicationEvent("txkoji_settle", subject=(token, outcome)))
+        self._injector.trigger(
+            ApplicationEvent("txkoji_settle", subject=(token, outcome))
+        )
 
     def stop_soon(self) -> None:
         """Ask the proton thread to close the connection and stop."""
@@ -417,19 +426,8 @@ class ProtonSubscription:
             self._stopping = True
             waiting = defer.DeferredList(list(self._in_flight))
             waiting.addCallback(self._stop_proton)
-        return _chain(self._finished)
+        return follow(self._finished)
 
     def _stop_proton(self, _: Any) -> None:
         if not self._finished.called:
             self._proton.stop_soon()
-
-
-def _chain(deferred: defer.Deferred) -> defer.Deferred:
-    """Return a new Deferred firing with ``None`` when ``deferred`` fires
-    (so several callers can wait on it)."""
-    follower: defer.Deferred = defer.Deferred()
-    if deferred.called:
-        follower.callback(None)
-    else:
-        deferred.addBoth(lambda result: (follower.callback(None), result)[1])
-    return follower

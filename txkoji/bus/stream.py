@@ -81,7 +81,9 @@ class EventStream:
         self._current = None
         waiting, self._waiting = self._waiting, []
         for done in waiting:
-            done.errback(KojiBusError("the event stream stopped before this event was done"))
+            done.errback(
+                KojiBusError("the event stream stopped before this event was done")
+            )
         if self._subscription is None:
             return defer.succeed(None)
         return self._subscription.stop()
