@@ -22,8 +22,13 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     :returns: its standard output.
     :raises AssertionError: when it exits non-zero (with its output).
     """
+    env = dict(os.environ if env is None else env)
+    # This checkout's txkoji, not the one the virtualenv has installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), env.get("PYTHONPATH")) if p
+    )
     out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, args, env=env or dict(os.environ), path=str(ROOT)
+        sys.executable, args, env=env, path=str(ROOT)
     )
     text = out.decode()
     assert code == 0, f"{args} exited {code}:\n{text}\n{err.decode()}"
@@ -35,6 +40,7 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     [
         ("user.py", ["alice"], r"user alice \(id 2\), kerberos principals: alice@"),
         ("task.py", ["50012"], r"task 50012: buildArch \(x86_64\) is CLOSED"),
+        ("task.py", ["50001"], r"task 50001: build \(noarch\) is CLOSED"),
         ("tag.py", ["f40-build"], r"tag f40-build \(id 2\): arches x86_64 aarch64"),
         ("latest_build.py", ["bash"], r"bash-5\.2\.26-2\.fc40 completed 20"),
         (
@@ -102,6 +108,7 @@ README_OUTPUTS = [
     "failed: 1000",
     "logged in as alice",
     "the hub said it is offline",
+    "bash-5.2.32-1.fc40 by alice",
 ]
 
 

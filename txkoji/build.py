@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from twisted.internet import defer
 
 from txkoji import build_states
 from txkoji.estimates import average_build_duration
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.timestamps import connection_now, record_time
 from txkoji.weblinks import record_url
+
+if TYPE_CHECKING:
+    from txkoji.tag import Tag
+    from txkoji.task import Task
 
 
 class Build(KojiRecord):
@@ -21,6 +25,8 @@ class Build(KojiRecord):
 
     Times are timezone-aware UTC datetimes.
     """
+
+    id_fields = ("id", "build_id")
 
     @property
     def created(self) -> datetime | None:
@@ -78,7 +84,7 @@ class Build(KojiRecord):
             return extra.get("container_koji_task_id")
         return None
 
-    def estimate_completion(self) -> defer.Deferred:
+    def estimate_completion(self) -> defer.Deferred[datetime | None]:
         """Estimate when the build finishes.
 
         :returns: a Deferred firing with a datetime: the completion time of
@@ -94,10 +100,11 @@ class Build(KojiRecord):
         if started is None:
             return defer.succeed(None)
         d = average_build_duration(self.connection, self["name"])
-        d.addCallback(lambda average: None if average is None else started + average)
-        return d
+        return d.addCallback(
+            lambda average: None if average is None else started + average
+        )
 
-    def tags(self) -> defer.Deferred:
+    def tags(self) -> defer.Deferred[list[Tag]]:
         """List the tags this build is in.
 
         :returns: a Deferred firing with a (possibly empty) list of
@@ -105,7 +112,7 @@ class Build(KojiRecord):
         """
         return self.connection.listTags(self["id"])
 
-    def task(self) -> defer.Deferred:
+    def task(self) -> defer.Deferred[Task | None]:
         """Fetch the build's task, with its request.
 
         :returns: a Deferred firing with a :class:`~txkoji.task.Task`, or
@@ -115,9 +122,9 @@ class Build(KojiRecord):
         task_id = self.task_id
         if not task_id:
             return defer.succeed(None)
-        return self.connection.call("getTaskInfo", task_id, request=True)
+        return self.connection.getTaskInfo(task_id, request=True)
 
-    def target(self) -> defer.Deferred:
+    def target(self) -> defer.Deferred[str | None]:
         """Find the name of the target the build was built for, from its
         task's request.
 
@@ -125,15 +132,8 @@ class Build(KojiRecord):
             the build has no task or the task names no target.
         """
         d = self.task()
-        d.addCallback(_task_target)
-        return d
+        return d.addCallback(_task_target)
 
 
-def _task_target(task: Any) -> str | None:
+def _task_target(task: Task | None) -> str | None:
     return None if task is None else task.target
-
-
-register("getBuild", Build, "one")
-register("listBuilds", Build, "list")
-register("listTagged", Build, "list")
-register("getLatestBuilds", Build, "list")

@@ -46,7 +46,9 @@ def encode_call(method: str, params: Sequence[Any]) -> bytes:
     :raises TypeError: for a value XML-RPC cannot carry, or a struct key
         that is not a string.
     :raises OverflowError: for an integer beyond signed 64 bits.
-    :raises ValueError: for NaN, infinities, or text XML cannot carry.
+    :raises ValueError: for NaN, infinities, text XML cannot carry, or
+        arrays and structs nested deeper than 100 levels (a list or dict
+        that contains itself is refused so).
     """
     out = [
         _XML_DECLARATION,
@@ -85,7 +87,7 @@ def encode_fault(code: int, string: str) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def pack_params(args: Sequence[Any], kwargs: Mapping[str, Any]) -> list:
+def pack_params(args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
     """Return the XML-RPC params for a call with ``args`` and ``kwargs``.
 
     Koji's convention: keyword arguments travel as one more struct, holding
@@ -98,7 +100,7 @@ def pack_params(args: Sequence[Any], kwargs: Mapping[str, Any]) -> list:
     return params
 
 
-def unpack_params(params: list) -> tuple[list, dict]:
+def unpack_params(params: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     """Split XML-RPC params into positional and keyword arguments (the hub's
     side of :func:`pack_params`).
 

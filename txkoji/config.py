@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from urllib.parse import SplitResult, urlsplit
 
 from txkoji.exceptions import KojiConfigError
 
@@ -180,10 +182,54 @@ class ProfileConfig(Mapping[str, Any]):
         raise AttributeError(f"{type(self).__name__} is read-only")
 
     def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} profile={self.profile!r} "
-            f"server={self._options.get('server')!r}>"
+        server = self._options.get("server")
+        if isinstance(server, str):
+            server = mask_userinfo(server)
+        return f"<{type(self).__name__} profile={self.profile!r} server={server!r}>"
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    return parts
+
+
+#: The user info of a URL: whatever precedes the last ``@`` of the part
+#: after ``//``.
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
+
+
+def mask_userinfo(url: str) -> str:
+    """Return ``url`` with its user info (``user:password@``) masked, fit
+    for messages."""
+    return _USERINFO.sub("***@", url, count=1)
+
+
+def hub_url(server: Any, profile: str | None) -> str:
+    """Return a profile's ``server`` when it is an http(s) URL with a host
+    and no user info.
+
+    :raises KojiConfigError: naming the profile and the value (its password
+        masked) otherwise.
+    """
+    where = f"profile {profile!r}" if profile else "the options given"
+    parts = _split(server) if isinstance(server, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = mask_userinfo(server) if isinstance(server, str) else server
+        raise KojiConfigError(
+            f"server {shown!r} in {where} is not an http:// or https:// URL "
+            "with a host, e.g. https://koji.example.com/kojihub"
         )
+    if parts.username is not None or parts.password is not None:
+        raise KojiConfigError(
+            f"server {mask_userinfo(server)!r} in {where} holds user info "
+            "(user:password@): Koji logs in by certificate or Kerberos, and "
+            "a password there would leak into logs; remove it"
+        )
+    return server
 
 
 @dataclass(frozen=True)
@@ -255,13 +301,7 @@ def read_config(
         raise KojiConfigError(
             f"no configuration for profile name: {profile} (searched {_describe(read)})"
         )
-    raw: dict[str, tuple[Any, str]] = {}
-    # configparser semantics: a section's own option beats any DEFAULT,
-    # whichever file each came from.
-    for section in (_DEFAULT_SECTION, profile):
-        for f in read:
-            for name, value in f.sections.get(section, {}).items():
-                raw[name] = (value, f.path)
+    raw = _raw_options(read, profile)
     home_dir = _home_dir(home)
     for name, filename in USER_DEFAULT_FILES.items():
         candidate = os.path.join(home_dir, ".koji", filename)
@@ -313,7 +353,7 @@ def resolve(
     return read_config(profile, files, overrides=options, **search)
 
 
-def profiles(
+def profile_names(
     files: Sequence[str | os.PathLike[str]] | None = None,
     *,
     user_config: str | os.PathLike[str] | None = None,
@@ -321,7 +361,8 @@ def profiles(
     home: str | os.PathLike[str] | None = None,
 ) -> list[str]:
     """Return the name of every profile in the config files, sorted, each
-    once (txkoji 0.10's ``txkoji.connection.profiles()``).
+    once.  (txkoji 0.10 had no such function; its
+    ``txkoji.connection.profiles()`` lists the files themselves.)
 
     Arguments are as for :func:`read_config`.
 
@@ -363,6 +404,54 @@ def lookup(
             f"profile {profile!r} has no option {setting!r} "
             f"(files read: {', '.join(cfg.files) or 'none'})"
         )
+
+
+def profile_option(
+    profile: str,
+    setting: str,
+    files: Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    user_config: str | os.PathLike[str] | None = None,
+    system_dir: str | os.PathLike[str] = "/etc",
+    home: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Return the value the config files give one option of a profile, as
+    txkoji 0.10's ``Connection.lookup`` did: no default, and the profile's
+    other options are not checked.
+
+    Arguments are as for :func:`read_config`.
+
+    :returns: the value, converted as :func:`read_config` converts it
+        (booleans, integers, ``~`` expanded), or ``None`` when no file has
+        the profile or the profile (with ``DEFAULT``) does not set
+        ``setting``.
+    :raises KojiConfigError: when a file cannot be parsed, or the value is
+        malformed.
+    """
+    read = _read_all(files, user_config, system_dir, home)
+    if not any(profile in f.sections for f in read):
+        return None
+    name = setting.lower()  # configparser's spelling of option names
+    found = _raw_options(read, profile).get(name)
+    if found is None:
+        return None
+    value, source = found
+    return _convert(name, value, profile, source, home)
+
+
+def _raw_options(
+    read: Sequence[_ConfigFile], profile: str
+) -> dict[str, tuple[Any, str]]:
+    """Return a profile's options as the files give them: name to (raw
+    value, file)."""
+    raw: dict[str, tuple[Any, str]] = {}
+    # configparser semantics: a section's own option beats any DEFAULT,
+    # whichever file each came from.
+    for section in (_DEFAULT_SECTION, profile):
+        for f in read:
+            for name, value in f.sections.get(section, {}).items():
+                raw[name] = (value, f.path)
+    return raw
 
 
 def _home_dir(home: str | os.PathLike[str] | None) -> str:

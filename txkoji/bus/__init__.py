@@ -57,7 +57,7 @@ class Subscription(Protocol):
     #: counts of handled, redelivered, malformed and rejected messages
     stats: BusStats
 
-    def stop(self) -> defer.Deferred:
+    def stop(self) -> defer.Deferred[Any]:
         """Stop consuming once the handlers running now are done; messages
         not acknowledged stay with the broker.  Fires with ``None``."""
 
@@ -96,7 +96,7 @@ def subscribe(
     ssl_key: str | None = None,
     ssl_ca: str | None = None,
     ssl_password: str | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Consume Koji events from a message bus.
 
     :param connection: the :class:`~txkoji.Connection` events get (so

@@ -54,6 +54,15 @@ class BusStats:
     rejected: int = 0
 
 
+def stamp(event: Any, message_id: str, connection: Any) -> None:
+    """Set ``event.message_id``, and ``event.connection`` unless the event
+    has its own.  Events are frozen dataclasses; these two are delivery
+    details, not part of the event's value, so they are set afterwards."""
+    object.__setattr__(event, "message_id", message_id)
+    if getattr(event, "connection", None) is None:
+        object.__setattr__(event, "connection", connection)
+
+
 class Dispatcher:
     """Turns bus messages into events for one subscription's handler.
 
@@ -72,7 +81,7 @@ class Dispatcher:
 
     def deliver(
         self, topic: str, message_id: str, parse: Callable[[Any], Message]
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         """Build the event with ``parse(connection)`` and run the handler.
 
         :param topic: the message's topic or address (for the logs).
@@ -88,8 +97,7 @@ class Dispatcher:
             self.stats.malformed += 1
             log.warning("dropping malformed message %s on %s: %s", message_id, topic, e)
             return defer.succeed(Outcome.REJECT)
-        event.message_id = message_id
-        event.connection = self._connection
+        stamp(event, message_id, self._connection)
         # maybeDeferred also waits for a coroutine the handler returns.
         handled = defer.maybeDeferred(self._handler, event)
         handled.addCallbacks(
@@ -131,11 +139,11 @@ class Dispatcher:
         return Outcome.RELEASE
 
 
-def follow(deferred: defer.Deferred) -> defer.Deferred:
+def follow(deferred: defer.Deferred[Any]) -> defer.Deferred[Any]:
     """Return a new Deferred firing with ``None`` once ``deferred`` fired
     (so several callers can wait on one Deferred without taking its
     result)."""
-    follower: defer.Deferred = defer.Deferred()
+    follower: defer.Deferred[Any] = defer.Deferred()
 
     def relay(result: Any) -> Any:
         follower.callback(None)

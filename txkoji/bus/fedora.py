@@ -120,7 +120,7 @@ class FedoraSubscription:
         self.stats = self._dispatcher.stats
         self._service = FedoraMessagingServiceV2(url)
         self._consumers: list[Any] = []
-        self._stopped: defer.Deferred | None = None
+        self._stopped: defer.Deferred[Any] | None = None
 
     @defer.inlineCallbacks
     def start(self) -> Any:
@@ -129,7 +129,7 @@ class FedoraSubscription:
         :returns: a Deferred firing with this subscription.
         :raises KojiBusError: (in the Deferred) when the broker refused.
         """
-        self._service.startService()
+        self._service.startService()  # type: ignore[no-untyped-call]
         try:
             self._consumers = yield self._service.factory.consume(
                 self._callback, self._bindings, self._queues
@@ -147,7 +147,7 @@ class FedoraSubscription:
         if outcome is Outcome.REJECT:
             raise Drop()
 
-    def _deliver(self, message: Any) -> defer.Deferred:
+    def _deliver(self, message: Any) -> defer.Deferred[Any]:
         topic = message.topic
 
         def parse(connection: Any) -> Any:
@@ -156,7 +156,7 @@ class FedoraSubscription:
 
         return self._dispatcher.deliver(topic, message.id, parse)
 
-    def stop(self) -> defer.Deferred:
+    def stop(self) -> defer.Deferred[Any]:
         """Stop consuming once the message being handled is done, and close
         the connection; unacknowledged messages stay in the queue.
 

@@ -73,7 +73,7 @@ _RETRY_MAX = 10.0
 RABBITMQ_PREFIXES = ("/topic/", "/exchange/", "/amq/queue/", "/queue/")
 
 
-def message_id_of(message_id: Any, properties: Mapping, body: Any) -> str:
+def message_id_of(message_id: Any, properties: Mapping[str, Any], body: Any) -> str:
     """Return a message's id: the AMQP ``message-id`` when the sender set
     one, else a digest of its properties and body (the hub's protonmsg
     plugin sets none; a redelivered or duplicated message has the same
@@ -351,14 +351,14 @@ class ProtonSubscription:
         self._container = Container(self._proton)
         if subscription is not None:
             self._container.container_id = subscription
-        self._started: defer.Deferred | None = defer.Deferred()
-        self._finished: defer.Deferred = defer.Deferred()
+        self._started: defer.Deferred[Any] | None = defer.Deferred()
+        self._finished: defer.Deferred[Any] = defer.Deferred()
         self._finished.addCallback(lambda _: self._proton.release_pipe())
-        self._in_flight: set[defer.Deferred] = set()
+        self._in_flight: set[defer.Deferred[Any]] = set()
         self._stopping = False
         self._failure: str | None = None
 
-    def start(self) -> defer.Deferred:
+    def start(self) -> defer.Deferred[Any]:
         """Start the proton thread.
 
         :returns: a Deferred firing with this subscription once the broker
@@ -396,7 +396,12 @@ class ProtonSubscription:
             self._finished.addCallback(lambda _: started.errback(KojiBusError(reason)))
 
     def arrived(
-        self, token: int, address: str, message_id: str, properties: dict, body: Any
+        self,
+        token: int,
+        address: str,
+        message_id: str,
+        properties: dict[str, Any],
+        body: Any,
     ) -> None:
         """A message arrived: run it through the dispatcher, then settle."""
         if self._stopping:
@@ -409,12 +414,14 @@ class ProtonSubscription:
         self._in_flight.add(outcome)
         outcome.addCallback(self._settle, token, outcome)
 
-    def _settle(self, outcome: Outcome, token: int, pending: defer.Deferred) -> None:
+    def _settle(
+        self, outcome: Outcome, token: int, pending: defer.Deferred[Any]
+    ) -> None:
         self._in_flight.discard(pending)
         if not self._finished.called:
             self._proton.settle_soon(token, outcome)
 
-    def stop(self) -> defer.Deferred:
+    def stop(self) -> defer.Deferred[Any]:
         """Stop consuming: wait for the handlers running now, settle their
         messages, and close the connection; messages not handled yet stay
         with the broker for the next subscriber.

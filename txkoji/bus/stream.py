@@ -19,13 +19,15 @@ class EventStream:
     in the body leaves it with the broker.
     """
 
-    def __init__(self, subscribe: Callable[[Callable], defer.Deferred]) -> None:
+    def __init__(
+        self, subscribe: Callable[[Callable[[Any], Any]], defer.Deferred[Any]]
+    ) -> None:
         self._subscribe = subscribe
         self._subscription: Any = None
-        self._subscribing: defer.Deferred | None = None
-        self._ready: defer.DeferredQueue = defer.DeferredQueue()
-        self._current: defer.Deferred | None = None
-        self._waiting: list[defer.Deferred] = []
+        self._subscribing: defer.Deferred[Any] | None = None
+        self._ready: defer.DeferredQueue[Any] = defer.DeferredQueue()
+        self._current: defer.Deferred[Any] | None = None
+        self._waiting: list[defer.Deferred[Any]] = []
         self._stopped = False
 
     @property
@@ -34,8 +36,8 @@ class EventStream:
         the first event was asked for)."""
         return None if self._subscription is None else self._subscription.stats
 
-    def _handle(self, event: Any) -> defer.Deferred:
-        done: defer.Deferred = defer.Deferred()
+    def _handle(self, event: Any) -> defer.Deferred[Any]:
+        done: defer.Deferred[Any] = defer.Deferred()
         self._waiting.append(done)
         self._ready.put((event, done))
         return done
@@ -71,7 +73,7 @@ class EventStream:
         event, self._current = await self._ready.get()
         return event
 
-    def stop(self) -> defer.Deferred:
+    def stop(self) -> defer.Deferred[Any]:
         """Stop the subscription; events not acknowledged are given back to
         the broker.
 

@@ -1,16 +1,19 @@
 """What every message type shares: reading STOMP frames and protonmsg
-messages into ``(headers, body)``, and the errors for bad ones."""
+messages into ``(headers, body)``, reading their fields and records, and
+the errors for bad ones."""
 
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from twisted.internet import defer
 
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiException, KojiProtocolError
+from txkoji.results import KojiRecord, result_type
 
 
 class MalformedMessage(KojiException, ValueError):
@@ -40,6 +43,8 @@ def decode_body(body: Any, kind: str) -> dict[str, Any]:
             body = json.loads(body)
         except ValueError as e:
             raise MalformedMessage(f"{kind} message body is not JSON: {e}")
+        except RecursionError:
+            raise MalformedMessage(f"{kind} message body nests too deeply") from None
     if not isinstance(body, Mapping):
         raise MalformedMessage(
             f"{kind} message body is not a JSON object: {type(body).__name__}"
@@ -76,6 +81,31 @@ def amqp_parts(message: Any, kind: str) -> tuple[Mapping[str, Any], dict[str, An
     return properties, decode_body(body, kind)
 
 
+def message_type(headers: Mapping[str, Any]) -> str | None:
+    """Return the ``type`` header, or ``None`` when there is none.
+
+    :raises MalformedMessage: when it is not a string.
+    """
+    kind = headers.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise MalformedMessage(
+            f"message 'type' header is a {type(kind).__name__}, not a string"
+        )
+    return kind
+
+
+def message_field(
+    headers: Mapping[str, Any], body: Mapping[str, Any], key: str, body_key: str = ""
+) -> Any:
+    """Return field ``key`` of a message: the header (or property) when it
+    is there and not nil, else the body's ``body_key`` (default ``key``),
+    else ``None``."""
+    value = headers.get(key)
+    if value is None:
+        value = body.get(body_key or key)
+    return value
+
+
 def require(mapping: Mapping[str, Any], key: str, kind: str, where: str) -> Any:
     """Return ``mapping[key]``, which must be there and not nil.
 
@@ -99,6 +129,52 @@ def require_struct(body: Mapping[str, Any], key: str, kind: str) -> dict[str, An
     return dict(value)
 
 
+def check_id(value: Any, what: str, kind: str, *, required: bool = True) -> Any:
+    """Return ``value`` when it is an id: a non-negative integer (or, when
+    not ``required``, nil).
+
+    :param what: what the id is, for the error message (``"build id"``).
+    :raises MalformedMessage: naming the message type and the value.
+    """
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, float) and math.isnan(value):
+            value = "NaN"
+        raise MalformedMessage(f"{kind} message's {what} is not an id: {value!r}")
+    return value
+
+
+def check_name(value: Any, what: str, kind: str) -> str:
+    """Return ``value`` when it is a non-empty string.
+
+    :raises MalformedMessage: naming the message type and the value.
+    """
+    if not isinstance(value, str) or not value:
+        raise MalformedMessage(f"{kind} message's {what} is not a name: {value!r}")
+    return value
+
+
+def record_of(
+    value: Any, method: str, kind: str, connection: Any, what: str = "record"
+) -> KojiRecord:
+    """Return ``value`` as the record hub method ``method`` answers (a
+    ``getBuild`` struct becomes a :class:`~txkoji.build.Build`), with
+    ``connection`` attached.
+
+    :raises MalformedMessage: when ``value`` is not an object, or not
+        one the hub could answer (an id that is not an integer).
+    """
+    if not isinstance(value, Mapping):
+        raise MalformedMessage(f"{kind} message's {what} is not an object")
+    try:
+        return result_type(method).convert(dict(value), connection)
+    except KojiProtocolError as error:
+        raise MalformedMessage(
+            f"{kind} message's {what} has an id that is not an id: {error}"
+        ) from None
+
+
 def name_of(
     headers: Mapping[str, Any], body: Mapping[str, Any], key: str, kind: str
 ) -> str:
@@ -106,14 +182,45 @@ def name_of(
     the body's ``key`` struct (protonmsg sends both; STOMP frames often
     only the header).
 
-    :raises MalformedMessage: when neither has it.
+    :raises MalformedMessage: when neither has it, or it is not a string.
     """
-    if headers.get(key) is not None:
-        return headers[key]
-    value = body.get(key)
-    if isinstance(value, Mapping) and value.get("name") is not None:
-        return value["name"]
-    raise MalformedMessage(f"{kind} message names no {key}")
+    value = headers.get(key)
+    if value is None:
+        struct = body.get(key)
+        if isinstance(struct, Mapping):
+            value = struct.get("name")
+    if value is None:
+        raise MalformedMessage(f"{kind} message names no {key}")
+    return check_name(value, key, kind)
+
+
+def state_of(
+    headers: Mapping[str, Any],
+    body: Mapping[str, Any],
+    key: str,
+    to_str: Callable[[int], str],
+    kind: str,
+) -> str | None:
+    """Return a state change's ``old`` or ``new`` state name: a name as
+    given, or a state number converted with ``to_str``; ``None`` when the
+    message has neither.
+
+    :raises MalformedMessage: when the state is neither.
+    """
+    return state_name(message_field(headers, body, key), to_str, kind)
+
+
+def state_name(value: Any, to_str: Callable[[int], str], kind: str) -> str | None:
+    """Return the name of a state given by name or number (``None`` stays
+    ``None``).
+
+    :raises MalformedMessage: when ``value`` is neither.
+    """
+    if value is None or (isinstance(value, str) and value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return to_str(value)
+    raise MalformedMessage(f"{kind} message's state is not a state: {value!r}")
 
 
 class Message(ABC):
@@ -123,9 +230,12 @@ class Message(ABC):
     or :meth:`from_message` (a protonmsg message).
 
     :cvar types: the ``type`` header values this class reads.
+    :ivar message_id: the id of the bus message the event came in, which
+        :mod:`txkoji.bus` sets on delivery (``None`` otherwise).
     """
 
     types: ClassVar[tuple[str, ...]] = ()
+    message_id: str | None = None
 
     @classmethod
     def from_frame(cls, frame: Any, connection: Any) -> Message:
@@ -152,7 +262,7 @@ class Message(ABC):
     def _checked(
         cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
     ) -> Message:
-        kind = headers.get("type")
+        kind = message_type(headers)
         if kind is not None and kind not in cls.types:
             raise MalformedMessage(f"a {kind} message is not a {cls.__name__}")
         return cls.from_parts(headers, body, connection)
@@ -170,15 +280,110 @@ class Message(ABC):
         """
 
 
+_Event = TypeVar("_Event", bound="StateChange")
+
+
+class StateChange(Message):
+    """Base of the state change events (a build's, a task's), which come
+    from the bus or from polling.
+
+    Subclasses are dataclasses whose fields are the record, ``event`` and
+    ``old``, in that order, and provide :meth:`make_record` and
+    :meth:`state_to_str`.
+
+    :ivar event: the new state's name (also :attr:`new`).
+    :ivar old: the old state's name, or ``None``.
+    """
+
+    event: str
+    old: str | None
+
+    @staticmethod
+    @abstractmethod
+    def make_record(value: Any, kind: str, connection: Any, what: str) -> KojiRecord:
+        """Return the event's record made from ``value`` (a struct), on
+        ``connection``.
+
+        :param kind: the message type, for errors.
+        :param what: what ``value`` is, for errors.
+        :raises MalformedMessage: when ``value`` is not such a record.
+        """
+
+    @staticmethod
+    @abstractmethod
+    def state_to_str(number: int) -> str:
+        """Return the name of state ``number``."""
+
+    @property
+    def new(self) -> str:
+        """The new state's name (the same as :attr:`event`)."""
+        return self.event
+
+    @classmethod
+    def from_record(
+        cls: type[_Event],
+        record: Mapping[str, Any],
+        old: Any,
+        new: Any,
+        connection: Any = None,
+    ) -> _Event:
+        """Make the event for a record seen to change state (by polling),
+        e.g. ``TaskStateChange.from_record(task, "OPEN", "CLOSED")``.
+
+        :param record: the hub's record (a ``getTaskInfo`` or ``getBuild``
+            struct, or a :class:`~txkoji.task.Task` or
+            :class:`~txkoji.build.Build`).
+        :param old: the old state, a name (``"OPEN"``) or number, or
+            ``None`` (first seen).
+        :param new: the new state, a name or number.
+        :param connection: the connection to attach (default: the
+            record's own).
+        :returns: an instance of this class.
+        :raises MalformedMessage: when the record has no integer id, or a
+            state is neither a name nor a number.
+        """
+        kind = cls.__name__
+        if connection is None:
+            connection = getattr(record, "connection", None)
+        return cls(  # type: ignore[call-arg]
+            cls.make_record(record, kind, connection, "record"),
+            _new_state(state_name(new, cls.state_to_str, kind), kind),
+            state_name(old, cls.state_to_str, kind),
+        )
+
+    @classmethod
+    def from_parts(
+        cls: type[_Event],
+        headers: Mapping[str, Any],
+        body: dict[str, Any],
+        connection: Any,
+    ) -> _Event:
+        """See :meth:`Message.from_parts`: the record is the body's
+        ``info``."""
+        kind = cls.__name__
+        info = require(body, "info", kind, "body")
+        return cls(  # type: ignore[call-arg]
+            cls.make_record(info, kind, connection, "'info'"),
+            _new_state(state_of(headers, body, "new", cls.state_to_str, kind), kind),
+            state_of(headers, body, "old", cls.state_to_str, kind),
+        )
+
+
+def _new_state(state: str | None, kind: str) -> str:
+    if state is None:
+        raise MalformedMessage(f"{kind} message has no new state")
+    return state
+
+
 class UserNamed:
-    """Mixin for messages whose headers name the user who acted."""
+    """Mixin for messages that name the user who acted (``user_name``)."""
 
-    _user: str | None
+    user_name: str | None
 
-    def user(self) -> defer.Deferred:
+    def user(self) -> defer.Deferred[str | None]:
         """Return the name of the user who acted.
 
         :returns: a Deferred firing with the name (``None`` when the
             message did not say).
         """
-        return defer.succeed(self._user)
+        return defer.succeed(self.user_name)

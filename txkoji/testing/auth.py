@@ -29,10 +29,11 @@ import weakref
 from typing import Any
 
 from cryptography.x509.oid import NameOID
+from OpenSSL.crypto import X509
 from twisted.internet.interfaces import ISSLTransport
 from twisted.web.server import Request
 
-from txkoji.exceptions import AuthError
+from txkoji.exceptions import AuthError, KojiFault
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.sessions import request_credentials
 
@@ -128,7 +129,7 @@ def _certificate_name(request: Request) -> str | None:
     if transport is None:
         return None
     certificate = transport.getPeerCertificate()
-    if certificate is None:
+    if not isinstance(certificate, X509):
         return None
     names = certificate.to_cryptography().subject.get_attributes_for_oid(
         NameOID.COMMON_NAME
@@ -163,6 +164,13 @@ def sslLogin(
     if proxyuser is not None:
         raise AuthError(f"{identity[1]} is not allowed to log in as {proxyuser}")
     user = gate.user_for(ctx.state, *identity)
+    if renew and not ctx.hub.sessions.renewal:
+        raise KojiFault(
+            "<class 'TypeError'>: sslLogin() got an unexpected keyword argument "
+            "'renew'",
+            1,
+            "sslLogin",
+        )
     if renew:
         renewed = ctx.hub.sessions.renew(request_credentials(request), user)
         if renewed is not None:

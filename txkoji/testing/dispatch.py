@@ -82,7 +82,9 @@ class HubMethod:
     def __post_init__(self) -> None:
         object.__setattr__(self, "signature", inspect.signature(self.func))
 
-    def __call__(self, ctx: CallContext, args: list, kwargs: dict) -> Any:
+    def __call__(
+        self, ctx: CallContext, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
         """Check the arguments against the signature, then run the method.
 
         :raises ParameterError: for a wrong count or unknown keyword.
@@ -154,7 +156,7 @@ DEFAULT_METHODS = MethodTable()
 hub_method = DEFAULT_METHODS.method
 
 
-def call_method(ctx: CallContext, name: str, params: list) -> Any:
+def call_method(ctx: CallContext, name: str, params: list[Any]) -> Any:
     """Run hub method ``name`` of ``ctx.hub`` with XML-RPC ``params``
     (a trailing ``__starstar`` struct becomes keyword arguments).
 

@@ -26,7 +26,7 @@ from txkoji.testing.dispatch import (
     call_method,
     fault_of,
 )
-from txkoji.testing.faults import FaultInjector, FaultRule
+from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
 from txkoji.testing.sessions import SessionStore
 from txkoji.testing.state import HubState
 
@@ -82,7 +82,8 @@ class FakeHub(Resource):
             None.
         :param max_request_length: MaxRequestLength in bytes.
         """
-        super().__init__()
+        # Twisted's Resource is unannotated.
+        super().__init__()  # type: ignore[no-untyped-call]
         if reactor is None:
             from twisted.internet import reactor as global_reactor
 
@@ -112,6 +113,8 @@ class FakeHub(Resource):
             refusal = self.login_gate.admit(request)
             if refusal is not None:
                 return refusal
+        # twisted.web reads the request body before rendering.
+        assert request.content is not None
         body = request.content.read()
         if len(body) > self.max_request_length:
             self._write_fault(request, 1000, "Request too long")
@@ -132,7 +135,7 @@ class FakeHub(Resource):
         return NOT_DONE_YET
 
     def _answer_later(
-        self, request: Request, method: str, params: list, rule: FaultRule
+        self, request: Request, method: str, params: list[Any], rule: FaultRule
     ) -> None:
         def fire() -> None:
             self._delayed.discard(delayed)
@@ -148,7 +151,11 @@ class FakeHub(Resource):
         request.notifyFinish().addErrback(gone)
 
     def _answer(
-        self, request: Request, method: str, params: list, rule: FaultRule | None
+        self,
+        request: Request,
+        method: str,
+        params: list[Any],
+        rule: FaultRule | None,
     ) -> None:
         if rule is not None and rule.http_status is not None:
             self._write_http_error(request, rule.http_status)
@@ -156,6 +163,10 @@ class FakeHub(Resource):
             self._write_fault(request, 1014, "server is offline")
         elif rule is not None and rule.fault is not None:
             self._write_fault(request, *rule.fault)
+        elif rule is not None and rule.raw_answer is not None:
+            self._write_xml(request, rule.raw_answer)
+        elif rule is not None and rule.answer is not NO_ANSWER:
+            self._write_xml(request, encode_response(rule.answer))
         else:
             body = self.call(method, params, request)
             if rule is not None and rule.malformed:
@@ -165,7 +176,9 @@ class FakeHub(Resource):
             else:
                 self._write_xml(request, body)
 
-    def call(self, method: str, params: list, request: Request | None = None) -> bytes:
+    def call(
+        self, method: str, params: list[Any], request: Request | None = None
+    ) -> bytes:
         """Run one call and return the encoded XML-RPC answer (a success or
         a fault), as the body of an HTTP 200 reply."""
         ctx = CallContext(self, self.state, request, method)
@@ -177,7 +190,7 @@ class FakeHub(Resource):
         except Exception as err:
             return encode_fault(*fault_of(self._logged(err, method)))
 
-    def run(self, ctx: CallContext, method: str, params: list) -> Any:
+    def run(self, ctx: CallContext, method: str, params: list[Any]) -> Any:
         """Run hub method ``method`` in ``ctx`` and return its value (the
         multicall methods use this for each sub-call).
 
@@ -229,8 +242,10 @@ class FakeHub(Resource):
         request.write(body[: len(body) // 2])
         # The channel is the transport's producer; over TLS a connection
         # with a registered producer is not closed until it unregisters.
-        request.transport.unregisterProducer()
-        request.transport.loseConnection()
+        # A TCP or TLS connection, a consumer too (ITransport does not say so).
+        transport: Any = request.transport
+        transport.unregisterProducer()
+        transport.loseConnection()
 
     @staticmethod
     def _write_http_error(request: Request, status: int) -> None:

@@ -16,9 +16,10 @@ root resource, so ``/kojihub/ssllogin`` and others can be added under
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer, ssl
+from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IListeningPort
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -66,17 +67,18 @@ class _CountingFactory(WrappingFactory):
     """Counts TCP connections and can close them all."""
 
     def __init__(self, wrapped: Any) -> None:
-        super().__init__(wrapped)
+        # Twisted's WrappingFactory is unannotated.
+        super().__init__(wrapped)  # type: ignore[no-untyped-call]
         self.connections_made = 0
         self._closed: dict[ProtocolWrapper, defer.Deferred[None]] = {}
 
     def registerProtocol(self, p: ProtocolWrapper) -> None:
-        super().registerProtocol(p)
+        super().registerProtocol(p)  # type: ignore[no-untyped-call]
         self.connections_made += 1
         self._closed[p] = defer.Deferred()
 
     def unregisterProtocol(self, p: ProtocolWrapper) -> None:
-        super().unregisterProtocol(p)
+        super().unregisterProtocol(p)  # type: ignore[no-untyped-call]
         self._closed.pop(p).callback(None)
 
     def close_all(self) -> defer.Deferred[Any]:
@@ -131,7 +133,8 @@ class HubServer:
             site = TLSMemoryBIOFactory(self._tls, False, site)
         self._factory = _CountingFactory(site)
         self._port = self._reactor.listenTCP(port, self._factory, interface="127.0.0.1")
-        self._port_number = self._port.getHost().port
+        # A TCP port listening on 127.0.0.1 has an IPv4 address.
+        self._port_number = cast(IPv4Address, self._port.getHost()).port
         return defer.succeed(self)
 
     @property

@@ -113,8 +113,12 @@ class SessionStore:
     :param clock: the hub's time source.
     :param renewal_timeout: seconds without a call after which a session
         expires (Koji's ``SessionRenewalTimeout``); ``None``: never.
-    :ivar header_auth: what logins answer as ``header-auth`` (False plays
-        a hub older than 1.30, whose clients use the query string).
+    :ivar header_auth: whether logins answer ``header-auth: true`` (False
+        plays a hub older than 1.31: the member is left out, and clients
+        use the query string).
+    :ivar renewal: whether logins take ``renew=True`` (False plays a hub
+        older than 1.32, which answers fault 1, "unexpected keyword
+        argument 'renew'").
     :ivar sessions: open sessions by id.
     :ivar logins: how many logins (renewals included) succeeded.
     """
@@ -123,6 +127,7 @@ class SessionStore:
         self.clock = clock
         self.renewal_timeout = renewal_timeout
         self.header_auth = True
+        self.renewal = True
         self.sessions: dict[int, HubSession] = {}
         self.logins = 0
         self._next_id = 1
@@ -156,11 +161,10 @@ class SessionStore:
         return self._login_answer(session)
 
     def _login_answer(self, session: HubSession) -> dict[str, Any]:
-        return {
-            "session-id": session.id,
-            "session-key": session.key,
-            "header-auth": self.header_auth,
-        }
+        answer: dict[str, Any] = {"session-id": session.id, "session-key": session.key}
+        if self.header_auth:
+            answer["header-auth"] = True
+        return answer
 
     def expire(self, session_id: int | None = None) -> None:
         """Mark one session (default: every session) expired."""

@@ -40,6 +40,15 @@ class HubState:
     :ivar clock: the time source for "now" (e.g. build age filters).
     """
 
+    users: dict[int, dict[str, Any]]
+    packages: dict[int, dict[str, Any]]
+    builds: dict[int, dict[str, Any]]
+    tasks: dict[int, dict[str, Any]]
+    tags: dict[int, dict[str, Any]]
+    targets: dict[int, dict[str, Any]]
+    channels: dict[int, dict[str, Any]]
+    hosts: dict[int, dict[str, Any]]
+
     def __init__(self, clock: IReactorTime, dataset: Mapping[str, Any] | None = None):
         """:param clock: the hub's reactor or a ``Clock``.
         :param dataset: data in the shape of
@@ -135,10 +144,11 @@ def _order_key(value: Any) -> tuple[bool, Any]:
 def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
     """Apply Koji ``queryOpts`` to ``rows``: ``order`` (a field, ``-field``
     for descending, or several separated by commas; nils sort last ascending
-    and first descending, as in PostgreSQL), ``offset``, ``limit`` and
-    ``countOnly``.
+    and first descending, as in PostgreSQL), ``offset``, ``limit``,
+    ``countOnly`` and ``asList``.
 
-    :returns: the list, or its length with ``countOnly``.
+    :returns: the list, its length with ``countOnly``, or with ``asList``
+        each row as the list of its values, in field order.
     :raises ParameterError: for a malformed ``queryOpts``.
     """
     if query_opts is None:
@@ -152,13 +162,16 @@ def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
             field_name = term.strip().lstrip("-")
             if rows and field_name not in rows[0]:
                 raise ParameterError(f"Invalid order field: {field_name}")
-            rows = sorted(
-                rows,
-                key=lambda row, name=field_name: _order_key(row[name]),
-                reverse=term.strip().startswith("-"),
-            )
+
+            def key(row: dict[str, Any], name: str = field_name) -> tuple[bool, Any]:
+                return _order_key(row[name])
+
+            rows = sorted(rows, key=key, reverse=term.strip().startswith("-"))
     if query_opts.get("countOnly"):
         return len(rows)
     offset = query_opts.get("offset") or 0
     limit = query_opts.get("limit")
-    return rows[offset : None if limit is None else offset + limit]
+    rows = rows[offset : None if limit is None else offset + limit]
+    if query_opts.get("asList"):
+        return [list(row.values()) for row in rows]
+    return rows

@@ -141,6 +141,7 @@ def getTaskResult(ctx: CallContext, taskId: int, raise_fault: bool = True) -> An
     :raises GenericError: for an unknown, canceled or unfinished task.
     """
     task = _task(ctx.state, taskId, strict=True)
+    assert task is not None  # strict: _task raised for a missing task
     if task["state"] == TASK_STATES["CANCELED"]:
         raise GenericError(f"Task {taskId} is canceled")
     if task["state"] not in _FINISHED:
