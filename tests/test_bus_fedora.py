@@ -132,7 +132,7 @@ async def test_fedora_redelivery_rejection_and_malformed(rabbitmq, tmp_path):
 #: publishing and again when consuming (about 47 ms each on the shared
 #: 2-core test machine), so the fedora path moves about 20 messages a
 #: second and 10,000 would take the suite's whole time budget.
-FEDORA_RESTART_MESSAGES = 600
+FEDORA_RESTART_MESSAGES = 300
 
 
 @pytest_twisted.ensureDeferred
@@ -165,8 +165,8 @@ async def test_fedora_stopping_mid_stream_loses_nothing(rabbitmq, tmp_path):
     name = unique("fedora-handover")
     first = Recorder()
     sub = await start(koji, rabbitmq, name, first)
-    ids = set(await publish(rabbitmq, tmp_path, mixed_messages(300)))
-    await wait_for(lambda: len(first.handled) >= 60, "the first 60 messages")
+    ids = set(await publish(rabbitmq, tmp_path, mixed_messages(150)))
+    await wait_for(lambda: len(first.handled) >= 30, "the first 30 messages")
     await sub.stop()
     stopped_at = len(first.handled)
     second = Recorder()
