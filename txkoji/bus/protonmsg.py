@@ -300,6 +300,11 @@ class _ReceiverHandler(MessagingHandler):
 
     def _shutdown(self) -> None:
         self._pending.clear()
+        if self._durable:
+            # Detach, not close: closing a durable subscription's link
+            # would end the subscription on the broker.
+            for receiver in self._receivers:
+                receiver.detach()
         if self._connection is not None:
             self._connection.close()
         self._injector.close()
@@ -356,7 +361,6 @@ class ProtonSubscription:
         self._finished.addCallback(lambda _: self._proton.release_pipe())
         self._in_flight: set[defer.Deferred[Any]] = set()
         self._stopping = False
-        self._failure: str | None = None
 
     def start(self) -> defer.Deferred[Any]:
         """Start the proton thread.
@@ -389,11 +393,13 @@ class ProtonSubscription:
             started.callback(self)
 
     def failed(self, reason: str) -> None:
-        """The subscription could not be made, or broke for good."""
-        self._failure = reason
-        if self._started is not None:
-            started, self._started = self._started, None
-            self._finished.addCallback(lambda _: started.errback(KojiBusError(reason)))
+        """The subscription could not be made (its start Deferred fails once
+        the proton thread ended), or broke for good (logged)."""
+        if self._started is None:
+            log.error("protonmsg subscription ended: %s", reason)
+            return
+        started, self._started = self._started, None
+        self._finished.addCallback(lambda _: started.errback(KojiBusError(reason)))
 
     def arrived(
         self,
