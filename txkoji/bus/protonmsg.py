@@ -68,6 +68,8 @@ reactor: Any = _reactor
 #: Seconds before the first reconnection attempt, and at most between two.
 _RETRY_FIRST = 0.2
 _RETRY_MAX = 10.0
+#: Seconds to wait for the broker to let go of the links when stopping.
+_DETACH_WAIT = 5.0
 
 #: Topic prefixes that mean a RabbitMQ broker (its AMQP 1.0 plugin).
 RABBITMQ_PREFIXES = ("/topic/", "/exchange/", "/amq/queue/", "/queue/")
@@ -161,6 +163,9 @@ class _ReceiverHandler(MessagingHandler):
         self._ready = False
         self._stopping = False
         self._retries = 0
+        self._detaching = 0
+        self._container: Any = None
+        self._detach_timer: Any = None
 
     # -- called from the reactor thread ----------------------------------
 
@@ -182,7 +187,8 @@ class _ReceiverHandler(MessagingHandler):
     # -- proton thread ----------------------------------------------------
 
     def on_start(self, event: Any) -> None:
-        event.container.selectable(self._injector)
+        self._container = event.container
+        self._container.selectable(self._injector)
         self._connect(event.container)
 
     def _connect(self, container: Any) -> None:
@@ -244,8 +250,33 @@ class _ReceiverHandler(MessagingHandler):
         delivery.link.flow(1)
 
     def on_txkoji_stop(self, event: Any) -> None:
+        # Let go of the links first and close the connection once the
+        # broker answered, so it has taken every settlement sent before.
         self._stopping = True
-        self._shutdown()
+        if self._connection is None or not self._receivers:
+            self._shutdown()
+            return
+        self._detaching = len(self._receivers)
+        for receiver in self._receivers:
+            if self._durable:
+                # Detach, not close: closing a durable subscription's link
+                # would end the subscription on the broker.
+                receiver.detach()
+            else:
+                receiver.close()
+        self._detach_timer = self._container.schedule(_DETACH_WAIT, self)
+
+    def on_link_remote_close(self, event: Any) -> None:
+        self._link_released()
+
+    def on_link_remote_detach(self, event: Any) -> None:
+        self._link_released()
+
+    def _link_released(self) -> None:
+        if self._stopping and self._detaching > 0:
+            self._detaching -= 1
+            if self._detaching == 0:
+                self._shutdown()
 
     def on_transport_closed(self, event: Any) -> None:
         # Unsettled deliveries died with the connection: the broker gives
@@ -269,6 +300,10 @@ class _ReceiverHandler(MessagingHandler):
     def on_timer_task(self, event: Any) -> None:
         if not self._stopping:
             self._connect(event.container)
+        elif self._detaching > 0:
+            # The broker did not answer the detach in time.
+            self._detaching = 0
+            self._shutdown()
 
     def on_link_error(self, event: Any) -> None:
         condition = event.link.remote_condition
@@ -299,12 +334,9 @@ class _ReceiverHandler(MessagingHandler):
         self._shutdown()
 
     def _shutdown(self) -> None:
+        if self._detach_timer is not None:
+            self._detach_timer.cancel()
         self._pending.clear()
-        if self._durable:
-            # Detach, not close: closing a durable subscription's link
-            # would end the subscription on the broker.
-            for receiver in self._receivers:
-                receiver.detach()
         if self._connection is not None:
             self._connection.close()
         self._injector.close()
