@@ -34,6 +34,8 @@ setup(
             "cryptography>=38",
             # The bus tests declare RabbitMQ queues as an operator would.
             "pika>=1.3",
+            # test_proxies checks the proxy choice against requests' own.
+            "requests>=2.31",
             # Type checking (scripts/test runs mypy txkoji with mypy.ini).
             "mypy>=2.4",
             "mypy-zope>=1.0.17",

@@ -66,7 +66,7 @@ def cpu() -> float:
 def layer_calls(reactor, url: str) -> dict:
     """Name -> ``call(index) -> Deferred`` for each layer."""
     conn = txkoji.Connection(server=url)
-    transport = conn._transport
+    transport = conn.transport
     rtype = result_type("getTaskInfo")
     body = encode_call("getTaskInfo", pack_params((1,), {"request": True}))
     agent_post, _ = floor.poster(reactor, "agent-cached", url)

@@ -23,7 +23,8 @@ from functools import partial
 from twisted.internet import defer, task
 
 from txkoji import Connection
-from txkoji.codec import encode_call, pack_params
+from txkoji.codec import ResponseDecoder, encode_call, pack_params
+from txkoji.limit import ConcurrencyLimit
 from txkoji.results import result_type
 from txkoji.testing import HubServer, server_tls_options
 from txkoji.testing.certs import write_test_pki
@@ -40,15 +41,23 @@ def _call_plan(count: int, prefix: str) -> list[tuple[str, tuple, dict]]:
 
 
 def _unordered(koji: Connection, plan) -> list[defer.Deferred]:
-    """Number every call now and post them all at once (no order)."""
-    session = koji._session_calls.session
+    """Number every call now and post them all at once (no order), up to
+    the profile's ``max_concurrency`` in flight, through the connection's
+    public transport."""
+    session = koji.session
+    limit = ConcurrencyLimit(koji.config["max_concurrency"])
     calls = []
     for method, args, kwargs in plan:
         body = encode_call(method, pack_params(args, kwargs))
         url, headers = session.credentials(koji.url, session.next_callnum())
-        post = partial(koji._post, method, body, result_type(method), url, headers)
-        calls.append(koji._in_flight.run(post))
+        calls.append(limit.run(partial(_post, koji, method, body, url, headers)))
     return calls
+
+
+def _post(koji: Connection, method: str, body: bytes, url: str, headers: dict):
+    rtype = result_type(method)
+    decoder = ResponseDecoder(method, rtype.record_class, rtype.shape)
+    return koji.transport.post(url, body, decoder, method=method, headers=headers)
 
 
 async def _round(koji: Connection, mode: str, plan) -> tuple[float, int, int]:

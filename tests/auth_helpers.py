@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from twisted.logger import formatEvent, globalLogPublisher
 
 from txkoji import Connection
@@ -56,3 +57,13 @@ def captured_log() -> Iterator[list[str]]:
         yield lines
     finally:
         globalLogPublisher.removeObserver(observe)
+
+
+async def failure_text(deferred) -> str:
+    """Await ``deferred``, which must fail; return everything its exception
+    shows."""
+    try:
+        await deferred
+    except Exception as error:
+        return f"{error}\n{error!r}\n{error.args!r}\n{vars(error)!r}"
+    pytest.fail("the call did not fail")

@@ -1,6 +1,12 @@
-"""A small stand-in for :class:`txkoji.Connection` for unit tests of the
-rich result objects: canned hub answers (hub-shaped, mostly from the fake
-hub's data set), typed by the real result registry, and a MultiCall double.
+"""Connections for unit tests of the rich result objects.
+
+:func:`hub_connection` gives a real :class:`txkoji.Connection` to a fresh
+fake hub in memory (``txkoji.testing.memory_transport``): use it when the
+fake hub's data set answers what the test needs.  :class:`FakeConnection`
+is a small stand-in for the rest: canned hub answers (hub-shaped, mostly
+from the fake hub's data set, or values and faults the data set does not
+give), typed by the real result registry, every call recorded with its
+arguments, and a MultiCall double that counts multicalls.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
+from txkoji import Connection
 from txkoji.exceptions import KojiException
 from txkoji.multicall import KojiMultiCallIterator
 from txkoji.results import result_type
+from txkoji.testing import FakeHub, memory_transport
 from txkoji.testing.dataset import load_dataset
 from txkoji.testing.records import TASK_FIELDS, at
 
@@ -61,6 +69,21 @@ def descendents_of(task_id: int, request: bool = False) -> dict[str, list]:
         answer[str(parent)] = children
         pending.extend(child["id"] for child in children)
     return answer
+
+
+def hub_connection(weburl: str | None = WEBURL) -> tuple[Connection, FakeHub]:
+    """A real connection to a fresh fake hub in memory, and the hub; the
+    clock of both stands at :data:`NOW`."""
+    clock = Clock()
+    clock.advance(NOW)
+    hub = FakeHub(clock)
+    connection = Connection(
+        server="https://koji.example.com/kojihub",
+        weburl=weburl,
+        transport=memory_transport(hub),
+        clock=clock,
+    )
+    return connection, hub
 
 
 class FakeConnection:

@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.auth_helpers import captured_log, login_url, ssl_connection, start_tls_hub
+from tests.auth_helpers import (
+    captured_log,
+    failure_text,
+    login_url,
+    ssl_connection,
+    start_tls_hub,
+)
 from tests.kdc import kdc  # noqa: F401 - the fixture
 from txkoji import Connection
 from txkoji.testing.auth import LoginGate
@@ -33,16 +39,6 @@ async def hub(hub_pki):
     server = await start_tls_hub(hub_pki)
     yield server
     await server.stop()
-
-
-async def failure_text(deferred) -> str:
-    """Await ``deferred``, which must fail; return everything its exception
-    shows."""
-    try:
-        await deferred
-    except Exception as error:
-        return f"{error}\n{error!r}\n{error.args!r}\n{vars(error)!r}"
-    pytest.fail("the call did not fail")
 
 
 def assert_absent(secret: str, texts: list[str]) -> None:

@@ -5,7 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest_twisted
 
-from tests.fake_connection import NOW, FakeConnection, build_record, task_record
+from tests.fake_connection import (
+    NOW,
+    FakeConnection,
+    build_record,
+    hub_connection,
+    task_record,
+)
 from txkoji import build_states
 from txkoji.build import Build
 from txkoji.results import result_type
@@ -83,11 +89,11 @@ def test_connection_is_not_data():
 
 @pytest_twisted.ensureDeferred
 async def test_estimate_completion_of_finished_build_is_exact():
-    conn = FakeConnection()
+    conn, hub = hub_connection()
     build = data_build(1001, conn)
     assert await build.estimate_completion() == build.completed
     assert await data_build(1022, conn).estimate_completion() is not None
-    assert conn.calls == []
+    assert hub.calls == []
 
 
 @pytest_twisted.ensureDeferred
@@ -125,24 +131,25 @@ async def test_estimate_completion_of_a_building_container_uses_last_builds():
 
 @pytest_twisted.ensureDeferred
 async def test_tags_task_and_target():
-    tags = [{"id": 1, "name": "f40"}]
-    conn = FakeConnection(
-        {"listTags": tags, "getTaskInfo": lambda tid, **kw: task_record(tid)}
-    )
+    conn, hub = hub_connection()
     build = data_build(1030, conn)
     found = await build.tags()
-    assert [type(t) for t in found] == [Tag] and found[0].name == "f40"
+    assert found and all(type(t) is Tag for t in found)
+    assert {t.name for t in found} == {
+        tag["name"] for tag in await conn.listTags(build=1030)
+    }
     task = await build.task()
     assert isinstance(task, Task) and task.id == 50080
     assert task.connection is conn
-    assert ("getTaskInfo", (50080,), {"request": True}) in conn.calls
+    # Fetched with its request parameters (request=True).
+    assert task["request"] == task_record(50080)["request"]
     assert await build.target() == "f40-container-candidate"
 
 
 @pytest_twisted.ensureDeferred
 async def test_task_and_target_of_an_import_are_none():
-    conn = FakeConnection()
+    conn, hub = hub_connection()
     build = data_build(1040, conn)
     assert await build.task() is None
     assert await build.target() is None
-    assert conn.calls == []
+    assert hub.calls == []

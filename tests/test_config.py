@@ -584,3 +584,46 @@ def test_profile_config_repr_masks_a_password_in_server(tmp_path: Path) -> None:
     cfg = from_options(server="http://alice:pw@koji.example.com/kojihub")
     assert "pw" not in repr(cfg) and "***@koji.example.com" in repr(cfg)
     assert hub_url(SERVER, None) == SERVER
+
+
+def test_login_options_from_a_file(tmp_path: Path) -> None:
+    path = one_file(
+        tmp_path,
+        "authtype = password\nuser = alice\npassword = p%%w\n"
+        "allow_password_over_http = yes\nproxyuser = bob\nproxyauthtype = Kerberos\n",
+    )
+    cfg = read_config("koji", [path])
+    assert (cfg.user, cfg.password) == ("alice", "p%%w")
+    assert cfg.allow_password_over_http is True
+    assert (cfg.proxyuser, cfg.proxyauthtype) == ("bob", 3)
+    assert "p%%w" not in repr(cfg)
+
+
+@pytest.mark.parametrize(
+    ("value", "number"), [("ssl", 2), ("gssapi", 3), (2, 2), ("3", 3)]
+)
+def test_proxyauthtype_reads_as_the_hubs_number(value, number) -> None:
+    cfg = from_options(server="https://h/kojihub", proxyauthtype=value)
+    assert cfg.proxyauthtype == number
+
+
+@pytest.mark.parametrize("value", ["password", 0, 1, True, "4"])
+def test_proxyauthtype_other_values_are_refused(value) -> None:
+    with pytest.raises(KojiConfigError, match="proxyauthtype.*ssl, kerberos, gssapi"):
+        from_options(server="https://h/kojihub", proxyauthtype=value)
+
+
+def test_with_options_converts_and_keeps_the_rest(tmp_path: Path) -> None:
+    cfg = from_options("p", server="https://h/kojihub", timeout=5)
+    changed = cfg.with_options(proxyuser="bob", proxyauthtype="ssl", user=None)
+    assert (changed.proxyuser, changed.proxyauthtype) == ("bob", 2)
+    assert changed.timeout == 5 and changed.profile == "p"
+    assert cfg.proxyuser is None
+    with pytest.raises(KojiConfigError, match="unknown koji option"):
+        cfg.with_options(proxy_user="bob")
+
+
+def test_a_malformed_password_is_not_shown() -> None:
+    with pytest.raises(KojiConfigError, match="password") as caught:
+        from_options(server="https://h/kojihub", password=["hunter2"])
+    assert "hunter2" not in str(caught.value)

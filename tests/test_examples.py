@@ -107,7 +107,9 @@ README_OUTPUTS = [
     "hub version 1.35.3",
     "failed: 1000",
     "logged in as alice",
+    "12 tasks through 4 subsessions",
     "the hub said it is offline",
+    "bash-5.2.26-3.fc40 FAILED",
     "bash-5.2.32-1.fc40 by alice",
 ]
 

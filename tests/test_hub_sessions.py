@@ -96,12 +96,14 @@ def test_idle_session_expires_and_renewal_revives_it() -> None:
     with pytest.raises(AuthExpired):
         run(store, numbered(session, 1), write=False)
     answer = store.renew(session, ALICE)
-    assert (answer["session-id"], answer["session-key"]) == (
-        session.session_id,
-        session.key,
-    )
-    run(store, numbered(session, 1), write=False)
-    assert store.renew(session, {"id": 3}) is None
+    # The hub keeps the session's id and issues a new key.
+    assert answer["session-id"] == session.session_id
+    assert answer["session-key"] != session.key
+    with pytest.raises(AuthError, match="Invalid session"):
+        run(store, numbered(session, 1), write=False)
+    renewed = CallCredentials(session.session_id, answer["session-key"], 1)
+    run(store, renewed, write=False)
+    assert store.renew(renewed, {"id": 3}) is False
 
 
 def test_logout_closes_the_session() -> None:

@@ -257,8 +257,8 @@ async def test_ssl_login_without_cert_fails_before_any_request(hub, hub_pki) -> 
 
 @pytest_twisted.ensureDeferred
 async def test_unsupported_authtype_fails_before_any_request(hub, hub_pki) -> None:
-    koji = ssl_connection(hub, hub_pki, authtype="password")
-    with pytest.raises(UnsupportedAuthType, match="'password'"):
+    koji = ssl_connection(hub, hub_pki, authtype="passwd")
+    with pytest.raises(UnsupportedAuthType, match="'passwd'"):
         await koji.login()
     with pytest.raises(UnsupportedAuthType, match="'noauth'"):
         await koji.login(authtype="noauth")
@@ -289,6 +289,8 @@ def test_authtype_follows_the_official_client(tmp_path) -> None:
     assert choose_authtype({"cert": str(cert)}) == "ssl"
     assert choose_authtype({"cert": str(tmp_path / "missing.pem")}) == "gssapi"
     assert choose_authtype({}) == "gssapi"
+    assert choose_authtype({"user": "alice"}) == "password"
+    assert choose_authtype({"user": "alice", "cert": str(cert)}) == "ssl"
     assert choose_authtype({"authtype": "kerberos", "cert": str(cert)}) == "gssapi"
     assert choose_authtype({"authtype": "SSL"}) == "ssl"
     assert choose_authtype({"authtype": "ssl"}, "gssapi") == "gssapi"

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import pytest
 import pytest_twisted
 
-from tests.fake_connection import WEBURL, FakeConnection, build_record, task_record
+from tests.fake_connection import WEBURL, build_record, hub_connection, task_record
+from txkoji import Connection
 from txkoji.build import Build
 from txkoji.messages import (
     MESSAGE_TYPES,
@@ -108,6 +109,11 @@ EXPECTED_URL = {
 }
 
 
+def connection() -> Connection:
+    """A real connection to a fresh fake hub in memory."""
+    return hub_connection()[0]
+
+
 def frame(headers, body):
     return SimpleNamespace(headers=headers, body=json.dumps(body))
 
@@ -120,7 +126,7 @@ def test_every_section_12_type_is_known():
 @pytest.mark.parametrize("form", ["dict", "object", "bytes body", "frame"])
 def test_parse_each_type_in_each_form(kind, form):
     props, body = PROTON[kind]
-    conn = FakeConnection()
+    conn = connection()
     if form == "dict":
         msg = parse_message({"properties": props, "body": json.dumps(body)}, conn)
     elif form == "object":
@@ -138,14 +144,14 @@ def test_parse_each_type_in_each_form(kind, form):
 def test_class_from_message_and_from_frame(kind):
     props, body = PROTON[kind]
     cls = EXPECTED_CLASS[kind]
-    conn = FakeConnection()
+    conn = connection()
     assert type(cls.from_message({"properties": props, "body": body}, conn)) is cls
     assert type(cls.from_frame(frame(props, body), conn)) is cls
 
 
 def test_build_state_change_fields():
     props, body = PROTON["BuildStateChange"]
-    conn = FakeConnection()
+    conn = connection()
     msg = BuildStateChange.from_message({"properties": props, "body": body}, conn)
     assert isinstance(msg.build, Build) and msg.build.connection is conn
     assert (msg.event, msg.old) == ("COMPLETE", "BUILDING")
@@ -154,7 +160,7 @@ def test_build_state_change_fields():
 
 def test_state_names_from_body_numbers_when_headers_lack_them():
     _, body = PROTON["BuildStateChange"]
-    msg = BuildStateChange.from_frame(frame({}, body), FakeConnection())
+    msg = BuildStateChange.from_frame(frame({}, body), connection())
     assert (msg.event, msg.old) == ("COMPLETE", "BUILDING")
     body = dict(body, old=None)
     assert BuildStateChange.from_frame(frame({}, body), None).old is None
@@ -164,24 +170,19 @@ def test_state_names_from_body_numbers_when_headers_lack_them():
 async def test_task_state_change_user_and_tag_through_the_cache(tmp_path):
     from txkoji.cache import Cache
 
-    conn = FakeConnection(
-        {
-            "getUser": {"id": 2, "name": "alice"},
-            "getTag": {"id": 2, "name": "f40-build"},
-        }
-    )
+    conn, hub = hub_connection()
     conn.cache = Cache(conn, str(tmp_path))
     props, body = PROTON["TaskStateChange"]
     msg = parse_message({"properties": props, "body": body}, conn)
     assert isinstance(msg.task, Task) and msg.event == "CLOSED"
     assert await msg.user() == "alice"
     assert await msg.tag() == "f40-build"
-    assert conn.calls == [("getUser", (2,), {}), ("getTag", (2,), {})]
+    assert hub.calls == ["getUser", "getTag"]
 
 
 @pytest_twisted.ensureDeferred
 async def test_task_tag_by_name_or_absent_needs_no_lookup():
-    conn = FakeConnection()
+    conn, hub = hub_connection()
     newrepo = TaskStateChange.from_frame(
         frame({"new": "OPEN"}, {"info": task_record(50310)}), conn
     )
@@ -190,26 +191,26 @@ async def test_task_tag_by_name_or_absent_needs_no_lookup():
         frame({"new": "OPEN"}, {"info": task_record(50310, request=False)}), conn
     )
     assert await no_request.tag() is None
-    assert conn.calls == []
+    assert hub.calls == []
 
 
 @pytest_twisted.ensureDeferred
 async def test_tag_untag_fields():
     props, body = PROTON["Untag"]
-    msg = parse_message({"properties": props, "body": body}, FakeConnection())
+    msg = parse_message({"properties": props, "body": body}, connection())
     assert (msg.event, msg.tag) == ("Untag", "f40-updates")
     assert await msg.user() == "kojiadmin"
 
 
 def test_tag_untag_names_from_body_structs():
     _, body = PROTON["Tag"]
-    msg = TagUntag.from_frame(frame({"type": "Tag"}, body), FakeConnection())
+    msg = TagUntag.from_frame(frame({"type": "Tag"}, body), connection())
     assert msg.tag == "f40-updates"
     assert msg.user().result == "kojiadmin"
 
 
 def test_other_message_fields():
-    conn = FakeConnection()
+    conn = connection()
 
     def parsed(kind):
         props, body = PROTON[kind]
@@ -291,18 +292,18 @@ def test_other_message_fields():
 )
 def test_malformed_messages_name_the_problem(message, error, text):
     with pytest.raises(error, match=text):
-        parse_message(message, FakeConnection())
+        parse_message(message, connection())
 
 
 def test_frame_of_another_type_is_refused():
     props, body = PROTON["Tag"]
     with pytest.raises(MalformedMessage, match="a Tag message is not a Build"):
-        BuildStateChange.from_frame(frame(props, body), FakeConnection())
+        BuildStateChange.from_frame(frame(props, body), connection())
 
 
 def test_frame_without_headers_is_malformed():
     with pytest.raises(MalformedMessage, match="no headers"):
-        parse_frame(SimpleNamespace(body="{}"), FakeConnection())
+        parse_frame(SimpleNamespace(body="{}"), connection())
 
 
 def test_malformed_message_is_a_koji_exception():
@@ -320,16 +321,16 @@ def test_type_header_that_is_not_a_string_is_malformed(kind):
     bad = [] if kind == "list" else {}
     message = {"properties": {"type": bad}, "body": "{}"}
     with pytest.raises(MalformedMessage, match="'type' header is a"):
-        parse_message(message, FakeConnection())
+        parse_message(message, connection())
     with pytest.raises(MalformedMessage, match="'type' header is a"):
-        BuildStateChange.from_message(message, FakeConnection())
+        BuildStateChange.from_message(message, connection())
 
 
 def test_body_nested_too_deeply_is_malformed():
     body = "[" * 100_000 + "]" * 100_000
     message = {"properties": {"type": "Tag"}, "body": '{"a": ' + body + "}"}
     with pytest.raises(MalformedMessage, match="nests too deeply"):
-        parse_message(message, FakeConnection())
+        parse_message(message, connection())
 
 
 @pytest.mark.parametrize("bad", BAD_IDS, ids=repr)
@@ -360,7 +361,7 @@ def test_ids_that_are_not_integers_are_malformed_when_parsing(kind, path, bad):
         body[path[0]][path[1]] = bad
         body[path[0]].pop("build_id" if path[1] == "id" else "", None)
     with pytest.raises(MalformedMessage, match="not an id"):
-        parse_message({"properties": props, "body": body}, FakeConnection())
+        parse_message({"properties": props, "body": body}, connection())
 
 
 @pytest.mark.parametrize("bad", [["f40"], {"name": "f40"}, 5, ""], ids=repr)
@@ -378,7 +379,7 @@ def test_states_that_are_neither_names_nor_numbers_are_malformed(bad):
 
 
 def test_task_state_change_from_a_polled_record():
-    conn = FakeConnection()
+    conn = connection()
     task = Task(task_record(50012))
     task.connection = conn
     event = TaskStateChange.from_record(task, 1, "CLOSED")
@@ -395,7 +396,7 @@ def test_task_state_change_from_a_polled_record():
 
 
 def test_build_state_change_from_a_polled_record():
-    conn = FakeConnection()
+    conn = connection()
     event = BuildStateChange.from_record(build_record(1002), 0, 1, connection=conn)
     assert (event.old, event.new, event.event) == ("BUILDING", "COMPLETE", "COMPLETE")
     assert isinstance(event.build, Build) and event.build.connection is conn
@@ -405,7 +406,7 @@ def test_build_state_change_from_a_polled_record():
 
 def test_messages_are_read_only():
     props, body = PROTON["RepoInit"]
-    msg = parse_message({"properties": props, "body": body}, FakeConnection())
+    msg = parse_message({"properties": props, "body": body}, connection())
     with pytest.raises(AttributeError):
         msg.repo_id = 9
     assert msg.repo_id == 8

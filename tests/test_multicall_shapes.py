@@ -123,7 +123,7 @@ def test_session_batch_wrong_shape_fails_each_call_with_protocol_error(
     requester = Requester(
         transport, RetryPolicy(max_retries=0), Clock(), 4, "http://hub.invalid/"
     )
-    client = SessionClient(requester, None, {}, None, max_batch=10)
+    client = SessionClient(requester, {}, None, max_batch=10)
     client.session = Session(1, "1-key", True, "ssl")
     blocker: defer.Deferred = defer.Deferred()
     # The first call holds the session's turn, so the next two queue up and

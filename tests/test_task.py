@@ -11,6 +11,7 @@ from tests.fake_connection import (
     FakeConnection,
     dataset,
     descendents_of,
+    hub_connection,
     task_record,
 )
 from txkoji import task_states
@@ -261,7 +262,7 @@ def descendents_connection(**answers):
 
 @pytest_twisted.ensureDeferred
 async def test_descendents_all_and_filtered():
-    conn = descendents_connection()
+    conn, _ = hub_connection()
     task = data_task(50100, conn)
     everything = await task.descendents()
     assert [t.id for t in everything] == [50101, 50102, 50103]
@@ -272,7 +273,7 @@ async def test_descendents_all_and_filtered():
 
 @pytest_twisted.ensureDeferred
 async def test_descendents_filter_on_free_state_zero():
-    task = data_task(50110, descendents_connection())
+    task = data_task(50110, hub_connection()[0])
     free = await task.descendents(state=task_states.FREE)
     assert [t.id for t in free] == [50112]
     several = await task.descendents(state=[task_states.FREE, task_states.CLOSED])
@@ -284,9 +285,11 @@ async def test_descendents_filter_on_free_state_zero():
 
 @pytest_twisted.ensureDeferred
 async def test_finished_task_estimates_are_exact():
-    task = data_task(50001, FakeConnection())
+    conn, hub = hub_connection()
+    task = data_task(50001, conn)
     assert await task.estimate_completion() == task.completed
     assert await task.estimate_duration() == task.duration
+    assert hub.calls == []
 
 
 @pytest_twisted.ensureDeferred
@@ -301,10 +304,10 @@ async def test_open_build_arch_estimate_is_start_plus_package_average():
 async def test_tag_build_estimate_needs_no_rpc():
     record = task_record(50014)
     record.update(state=1, completion_ts=None, completion_time=None)
-    conn = FakeConnection()
+    conn, hub = hub_connection()
     task = make_task(record, conn)
     assert await task.estimate_duration() == TAG_BUILD_TIME
-    assert conn.calls == []
+    assert hub.calls == []
 
 
 @pytest_twisted.ensureDeferred
@@ -328,7 +331,7 @@ async def test_build_estimate_comes_from_the_latest_worker():
 
 @pytest_twisted.ensureDeferred
 async def test_no_active_worker_is_no_descendents_error():
-    conn = descendents_connection()
+    conn, _ = hub_connection()
     record = task_record(50010)
     record.update(state=1, completion_ts=None, completion_time=None)
     task = make_task(record, conn)

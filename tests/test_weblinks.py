@@ -5,7 +5,7 @@ import pytest_twisted
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fake_connection import WEBURL, FakeConnection, build_record, task_record
+from tests.fake_connection import WEBURL, FakeConnection, hub_connection, task_record
 from txkoji.build import Build
 from txkoji.task import Task
 from txkoji.weblinks import (
@@ -105,17 +105,14 @@ def test_round_trip(kind, object_id):
 
 @pytest_twisted.ensureDeferred
 async def test_fetch_from_web_builds_and_tasks():
-    conn = FakeConnection(
-        {
-            "getBuild": lambda bid: build_record(bid),
-            "getTaskInfo": lambda tid, request=False: task_record(tid, request),
-        }
-    )
+    conn, hub = hub_connection()
     build = await fetch_from_web(conn, f"{WEBURL}/buildinfo?buildID=1001")
     assert isinstance(build, Build) and build.nvr == "bash-5.2.26-1.fc40"
     task = await fetch_from_web(conn, f"{WEBURL}/taskinfo?taskID=50012")
     assert isinstance(task, Task) and task.arch == "x86_64"
-    assert conn.calls[-1] == ("getTaskInfo", (50012,), {"request": True})
+    # Fetched with its request parameters (request=True).
+    assert task["request"] == task_record(50012)["request"]
+    assert hub.calls == ["getBuild", "getTaskInfo"]
 
 
 @pytest.mark.parametrize(
@@ -142,10 +139,10 @@ def test_fetch_from_web_calls_the_getter(kind, method):
 
 
 def test_fetch_from_web_junk_is_none_without_a_call():
-    conn = FakeConnection()
+    conn, hub = hub_connection()
     d = fetch_from_web(conn, "buildinfo?buildID=x")
     assert d.result is None
-    assert conn.calls == []
+    assert hub.calls == []
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from txkoji.states import state_name
+from txkoji.states import state_name, state_values
 
 
 class BuildState(IntEnum):
@@ -18,11 +18,7 @@ class BuildState(IntEnum):
     CANCELED = 4
 
 
-BUILDING = BuildState.BUILDING.value
-COMPLETE = BuildState.COMPLETE.value
-DELETED = BuildState.DELETED.value
-FAILED = BuildState.FAILED.value
-CANCELED = BuildState.CANCELED.value
+BUILDING, COMPLETE, DELETED, FAILED, CANCELED = state_values(BuildState)
 
 
 def to_str(number: int) -> str:

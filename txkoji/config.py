@@ -29,7 +29,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
@@ -58,6 +58,11 @@ DEFAULTS: dict[str, Any] = {
     "serverca": None,
     "no_ssl_verify": False,
     "authtype": None,
+    "user": None,
+    "password": None,
+    "allow_password_over_http": False,
+    "proxyuser": None,
+    "proxyauthtype": None,
     "debug": False,
     "debug_xmlrpc": False,
     "force_auth": False,
@@ -69,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "max_concurrency": 16,
     "max_response_size": 1024 * 1024 * 1024,
     "max_connections_per_host": 16,
+    "proxy": "environment",
 }
 """Every option txkoji knows, with the value a profile gets when no file
 sets it.  ``server`` is listed for completeness, but a profile must set it."""
@@ -84,6 +90,7 @@ BOOLEAN_OPTIONS: frozenset[str] = frozenset(
         "no_ssl_verify",
         "krb_rdns",
         "krb_canon_host",
+        "allow_password_over_http",
     }
 )
 """Options read as booleans (``yes``/``no``, ``true``/``false``,
@@ -110,6 +117,14 @@ POSITIVE_OPTIONS: frozenset[str] = frozenset(
     {"max_concurrency", "max_response_size", "max_connections_per_host"}
 )
 """Integer options (txkoji's own) that must be at least 1."""
+
+PROXY_AUTHTYPES: dict[str, int] = {"ssl": 2, "kerberos": 3, "gssapi": 3}
+"""The values ``proxyauthtype`` takes, by name, and the hub's number for
+each (Koji's ``AUTHTYPES``: 2 = SSL, 3 = GSSAPI); the option reads as that
+number, and the numbers are accepted too."""
+
+SECRET_OPTIONS: frozenset[str] = frozenset({"password"})
+"""Options whose value no message or ``repr`` ever shows."""
 
 PATH_OPTIONS: frozenset[str] = frozenset({"cert", "serverca", "keytab", "topdir"})
 """Options holding one file system path; a leading ``~`` is expanded."""
@@ -181,6 +196,19 @@ class ProfileConfig(Mapping[str, Any]):
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError(f"{type(self).__name__} is read-only")
 
+    def with_options(self, **options: Any) -> ProfileConfig:
+        """Return a copy with ``options`` on top, checked and converted as
+        keyword options are (``None`` values are skipped).
+
+        :raises KojiConfigError: for an unknown option or a malformed
+            value.
+        """
+        given = {name: value for name, value in options.items() if value is not None}
+        merged = dict(self._options)
+        for name, (value, source) in _keyword_options(given).items():
+            merged[name] = _convert(name, value, self.profile, source, None)
+        return ProfileConfig(self.profile, merged, self.files)
+
     def __repr__(self) -> str:
         server = self._options.get("server")
         if isinstance(server, str):
@@ -226,8 +254,8 @@ def hub_url(server: Any, profile: str | None) -> str:
     if parts.username is not None or parts.password is not None:
         raise KojiConfigError(
             f"server {mask_userinfo(server)!r} in {where} holds user info "
-            "(user:password@): Koji logs in by certificate or Kerberos, and "
-            "a password there would leak into logs; remove it"
+            "(user:password@): a password there would leak into logs; remove "
+            "it (for a password login, use the user and password options)"
         )
     return server
 
@@ -551,8 +579,9 @@ def _convert(
 ) -> Any:
     def bad(expected: str) -> NoReturn:
         where = source if source == _KEYWORDS else f"file {source}"
+        shown = "(hidden)" if name in SECRET_OPTIONS else repr(value)
         raise KojiConfigError(
-            f"{_name(profile)}: option {name!r} has bad value {value!r} "
+            f"{_name(profile)}: option {name!r} has bad value {shown} "
             f"in {where} (expected {expected})"
         )
 
@@ -580,6 +609,8 @@ def _convert(
         return number
     if name not in DEFAULTS or value is None:
         return value
+    if name == "proxyauthtype":
+        return _proxy_authtype(value, bad)
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str):
@@ -589,3 +620,17 @@ def _convert(
     if name in PATH_LIST_OPTIONS:
         return ":".join(_expand_user(p, home) for p in value.split(":"))
     return value
+
+
+def _proxy_authtype(value: Any, bad: Callable[[str], NoReturn]) -> int:
+    """Return the hub's number for a ``proxyauthtype`` value."""
+    if isinstance(value, str):
+        name = value.strip().lower()
+        value = int(name) if name.isdigit() else PROXY_AUTHTYPES.get(name)
+    if not isinstance(value, bool) and value in PROXY_AUTHTYPES.values():
+        return int(value)
+    bad(
+        ", ".join(PROXY_AUTHTYPES)
+        + " or their numbers "
+        + ", ".join(str(n) for n in sorted(set(PROXY_AUTHTYPES.values())))
+    )

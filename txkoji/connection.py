@@ -34,6 +34,7 @@ from txkoji.config import profile_names as profile_names  # re-exported
 from txkoji.exceptions import KojiException
 from txkoji.hub_methods import HubMethods
 from txkoji.multicall import MultiCall, settle_entries
+from txkoji.proxies import ProxyChoice
 from txkoji.requester import Requester
 from txkoji.results import result_type
 from txkoji.retry import RetryPolicy
@@ -54,12 +55,13 @@ def profiles() -> list[str]:
 
 
 class BoundHubMethod:
-    """A hub method bound to a connection: ``koji.getBuild`` is one; calling
-    it calls the hub."""
+    """A hub method bound to a connection (or anything with its ``call``,
+    such as a session pool): ``koji.getBuild`` is one; calling it calls the
+    hub."""
 
     __slots__ = ("_connection", "name")
 
-    def __init__(self, connection: Connection, name: str) -> None:
+    def __init__(self, connection: HubMethods, name: str) -> None:
         self._connection = connection
         self.name = name
 
@@ -82,7 +84,9 @@ class Connection(HubMethods):
     :param reactor: the reactor to use (default: the global one).
     :param options: profile options overriding the files', e.g.
         ``server="https://koji.example.com/kojihub"``, ``serverca=...``,
-        ``timeout=60``, ``max_concurrency=16``.
+        ``timeout=60``, ``max_concurrency=16``; ``proxy="http://proxy:3128"``
+        or ``proxy=None`` (no proxy, whatever the environment says; see
+        :mod:`txkoji.proxies`).
     :raises KojiConfigError: (also a ``ValueError``) when the profile is
         missing, has no ``server``, or an option is malformed.
     :raises KojiTLSError: when ``serverca`` cannot be loaded.
@@ -126,6 +130,7 @@ class Connection(HubMethods):
                 max_response_size=self.config["max_response_size"],
                 max_connections_per_host=self.config["max_connections_per_host"],
                 clock=self.clock,
+                proxies=ProxyChoice(self.config["proxy"]),
             )
         self._transport = transport
         self._requester = Requester(
@@ -136,7 +141,7 @@ class Connection(HubMethods):
             self.url,
         )
         self._session = SessionClient(
-            self._requester, reactor, self.config, self, self.max_session_batch
+            self._requester, self.config, self, self.max_session_batch
         )
 
     @property
@@ -317,18 +322,73 @@ class Connection(HubMethods):
         d = self._requester.send("system.multicall", body, multicall_type(packed))
         return d.addCallback(settle_entries, packed, self)
 
-    def login(self, authtype: str | None = None) -> defer.Deferred[Any]:
+    def login(
+        self,
+        authtype: str | None = None,
+        *,
+        proxyuser: str | None = None,
+        proxyauthtype: str | int | None = None,
+    ) -> defer.Deferred[Any]:
         """Log in to the hub; later calls carry the session.
 
-        :param authtype: ``"ssl"`` or ``"kerberos"`` (also ``"gssapi"``);
-            default: the profile's ``authtype``, else ``ssl`` when ``cert``
-            is a readable file, else Kerberos.
+        :param authtype: ``"ssl"``, ``"kerberos"`` (also ``"gssapi"``) or
+            ``"password"`` (the profile's ``user`` and ``password``); default:
+            the profile's ``authtype``, else ``ssl`` when ``cert`` is a
+            readable file, else ``password`` when the profile names a
+            ``user``, else Kerberos.
+        :param proxyuser: log in as this user instead (default: the
+            profile's ``proxyuser``): the hub allows it only to the
+            certificates and principals it lists as proxies; not with
+            ``password``.
+        :param proxyauthtype: how the proxied user authenticated,
+            ``"ssl"`` or ``"kerberos"`` (default: the profile's).
         :returns: a Deferred firing with ``True`` once logged in.  It fails
             with a :class:`~txkoji.exceptions.KojiLoginException` subclass
             (see :mod:`txkoji.auth.errors`), at once and without a request
-            for an unsupported ``authtype``.
+            for an unsupported ``authtype``, a password login to an
+            ``http://`` hub (unless ``allow_password_over_http``), or a
+            password login with ``proxyuser``; with
+            :class:`~txkoji.exceptions.KojiConfigError` for a malformed
+            ``proxyauthtype``.
         """
-        return self._session.login(authtype)
+        options = {"proxyuser": proxyuser, "proxyauthtype": proxyauthtype}
+        return self._session.login(authtype, options)
+
+    def subsession(self) -> defer.Deferred[Any]:
+        """Open a hub subsession of the logged-in session.
+
+        :returns: a Deferred firing with a logged-in
+            :class:`~txkoji.subsession.SubSession`: the same call interface
+            as this connection, with its own session id, key and call
+            numbers, sending through this connection's transport and pool.
+            Its calls are ordered among themselves only, so several
+            subsessions make logged-in calls in parallel; its ``close()``
+            ends the subsession alone.  This connection's ``logout()`` ends
+            its subsessions too, and its ``close()`` closes the transport
+            they share.  It fails with
+            :class:`~txkoji.exceptions.KojiSessionError` when not logged in,
+            or with the ``subsession`` call's error.
+        """
+        from txkoji.subsession import SubSession
+
+        d = self._session.open_subsession()
+        return d.addCallback(lambda client: SubSession(self, client))
+
+    def session_pool(self, size: int) -> defer.Deferred[Any]:
+        """Open ``size`` subsessions and spread calls over them.
+
+        :returns: a Deferred firing with a
+            :class:`~txkoji.subsession.SessionPool`: the same call interface
+            as this connection, each call going to the subsession with the
+            fewest calls in flight; its ``close()`` ends the subsessions.
+            It fails with :class:`~txkoji.exceptions.KojiSessionError` when
+            not logged in or when ``size`` is not an integer of at least 1
+            (before any request), or with the first ``subsession`` call's
+            error (the subsessions already opened are closed).
+        """
+        from txkoji.subsession import open_pool
+
+        return open_pool(self, size)
 
     def logout(self) -> defer.Deferred[Any]:
         """End the hub session, after the session's calls already made.

@@ -13,6 +13,9 @@ Everything txkoji raises derives from :class:`KojiException`:
   read.
 * :class:`KojiLoginException`: a login attempt failed.
 * :class:`KojiConfigError`: a profile or option is missing or malformed.
+* :class:`MultiCallNotRun`: a multicall result was read too early.
+* :class:`MalformedMessage` (and :class:`UnknownMessageType`): a
+  message-bus message txkoji cannot read.
 * :class:`KojiBusError`: a message-bus subscription could not be made or
   went wrong.
 """
@@ -259,10 +262,15 @@ class KojiTransportError(KojiException):
     """The request got no usable HTTP answer.
 
     :ivar url: the hub URL, with any session secrets masked.
+    :ivar method: the hub method that was called (as on
+        :class:`KojiFault`), or ``None`` when unknown.
     """
 
-    def __init__(self, message: str, url: str | None = None) -> None:
+    def __init__(
+        self, message: str, url: str | None = None, method: str | None = None
+    ) -> None:
         self.url = url
+        self.method = method
         super().__init__(message)
 
 
@@ -284,16 +292,40 @@ class KojiHTTPError(KojiTransportError):
     """
 
     def __init__(
-        self, message: str, url: str | None = None, status: int = 0, reason: str = ""
+        self,
+        message: str,
+        url: str | None = None,
+        status: int = 0,
+        reason: str = "",
+        method: str | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
-        super().__init__(message, url)
+        super().__init__(message, url, method)
 
 
 class KojiTLSError(KojiTransportError):
     """TLS failed: the hub's certificate could not be verified, or the
     client certificate was refused or could not be loaded."""
+
+
+class KojiTLSAlert(KojiTLSError):
+    """The hub ended the TLS handshake with an alert: it refused what the
+    client presented (most often its client certificate).
+
+    :ivar alert: the alert's description, as OpenSSL names it (``"unknown
+        ca"``, ``"certificate required"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        url: str | None = None,
+        method: str | None = None,
+        alert: str = "",
+    ) -> None:
+        self.alert = alert
+        super().__init__(message, url, method)
 
 
 class KojiProtocolError(KojiException):
@@ -326,6 +358,20 @@ class KojiLoginException(KojiException):
         super().__init__(message)
 
 
+class MultiCallNotRun(KojiException):
+    """A :class:`~txkoji.multicall.MultiCallResult` was read before its
+    multicall ran."""
+
+
+class MalformedMessage(KojiException, ValueError):
+    """A message-bus message lacks what its type must carry, or its body is
+    not a JSON object."""
+
+
+class UnknownMessageType(MalformedMessage):
+    """A message's ``type`` is none txkoji knows."""
+
+
 class KojiConfigError(KojiException, ValueError):
     """A profile is missing, or one of its options is malformed.
 
@@ -336,3 +382,9 @@ class KojiConfigError(KojiException, ValueError):
 class KojiBusError(KojiException):
     """A message-bus subscription failed: a bad argument, a missing client
     library, or a broker that refused or dropped the subscription."""
+
+
+class KojiSessionError(KojiException, ValueError):
+    """A session request that cannot be done as asked, refused before any
+    request: a subsession or session pool without a login, a pool of fewer
+    than one subsession, a login on a subsession."""

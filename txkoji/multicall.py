@@ -22,13 +22,12 @@ from typing import Any
 from twisted.internet import defer
 
 from txkoji.exceptions import KojiException, KojiProtocolError, fault_for
+
+# Defined with the other exceptions; importable from here as before.
+from txkoji.exceptions import MultiCallNotRun as MultiCallNotRun
 from txkoji.results import result_type
 
 _NOT_RUN = object()
-
-
-class MultiCallNotRun(KojiException):
-    """A :class:`MultiCallResult` was read before its multicall ran."""
 
 
 class MultiCallResult:

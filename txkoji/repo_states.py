@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from txkoji.states import state_name
+from txkoji.states import state_name, state_values
 
 
 class RepoState(IntEnum):
@@ -18,14 +18,10 @@ class RepoState(IntEnum):
     PROBLEM = 4
 
 
-INIT = RepoState.INIT.value
-READY = RepoState.READY.value
-EXPIRED = RepoState.EXPIRED.value
-DELETED = RepoState.DELETED.value
-PROBLEM = RepoState.PROBLEM.value
+INIT, READY, EXPIRED, DELETED, PROBLEM = state_values(RepoState)
 
 
 def to_str(number: int) -> str:
-    """Return the name of repo state ``number`` (``1`` -> ``"READY"``), or
-    ``"(unknown state N)"``."""
+    """Return the name of repo state ``number`` (``1`` -> ``"READY"``),
+    or ``"(unknown state N)"``."""
     return state_name(RepoState, number)

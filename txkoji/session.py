@@ -56,7 +56,8 @@ class Session:
         ``repr()``).
     :param header_auth: send credentials in headers (hubs >= 1.31) rather
         than in the query string.
-    :param authtype: how the session logged in (``"ssl"``, ``"gssapi"``).
+    :param authtype: how the session logged in (``"ssl"``, ``"gssapi"``,
+        ``"password"``).
     :ivar callnum: the number the next call will carry.
     """
 

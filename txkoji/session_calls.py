@@ -20,7 +20,15 @@ from twisted.python.failure import Failure
 from txkoji.auth import UnsupportedAuthType, choose_authtype, log_in
 from txkoji.auth.errors import LoginRefused
 from txkoji.codec import encode_call
-from txkoji.exceptions import AuthError, AuthExpired, KojiLoginException, RetryError
+from txkoji.config import ProfileConfig
+from txkoji.exceptions import (
+    AuthError,
+    AuthExpired,
+    KojiConfigError,
+    KojiLoginException,
+    KojiSessionError,
+    RetryError,
+)
 from txkoji.multicall import settle_entries
 from txkoji.requester import Requester
 from txkoji.results import ResultType, result_type
@@ -54,11 +62,11 @@ class SessionClient:
     """Login, logout and the calls of one connection's hub session.
 
     :param requester: sends the session's requests (see
-        :class:`~txkoji.requester.Requester`).
-    :param reactor: the reactor logins run on (their thread pool, TLS).
+        :class:`~txkoji.requester.Requester`); logins go through its
+        transport.
     :param config: the profile's resolved options (login credentials).
     :param owner: the object typed results are attached to (the
-        connection: ``build.connection``).
+        connection: ``build.connection``); settable.
     :param max_batch: at most this many queued calls in one multicall.
     """
 
@@ -67,15 +75,17 @@ class SessionClient:
     def __init__(
         self,
         requester: Requester,
-        reactor: Any,
-        config: Mapping[str, Any],
+        config: ProfileConfig,
         owner: Any,
         max_batch: int,
     ) -> None:
         self._requester = requester
-        self._reactor = reactor
         self._config = config
-        self._owner = owner
+        #: The options the session logged in with (the profile's, with the
+        #: login's keyword options on top): renewals log in with them.
+        self._login_config = config
+        self.owner = owner
+        self._max_batch = max_batch
         #: The hub session, or ``None`` when not logged in.
         self.session: Session | None = None
         self.order = SessionOrder(self._send_batch, max_batch=max_batch)
@@ -85,21 +95,29 @@ class SessionClient:
         """The hub URL."""
         return self._requester.url
 
-    def login(self, authtype: str | None) -> defer.Deferred[bool]:
+    def login(
+        self, authtype: str | None, options: Mapping[str, Any] | None = None
+    ) -> defer.Deferred[bool]:
         """Log in (see :meth:`txkoji.connection.Connection.login`).
 
+        :param options: login options overriding the profile's
+            (``proxyuser``, ``proxyauthtype``); ``None`` values are ignored.
         :returns: a Deferred firing with ``True``, or failing with a
-            :class:`~txkoji.exceptions.KojiLoginException` subclass.
+            :class:`~txkoji.exceptions.KojiLoginException` subclass, or
+            with :class:`~txkoji.exceptions.KojiConfigError` for a malformed
+            option.
         """
         try:
-            method = choose_authtype(self._config, authtype)
-        except UnsupportedAuthType:
+            config = self._config.with_options(**(options or {}))
+            method = choose_authtype(config, authtype)
+        except (UnsupportedAuthType, KojiConfigError):
             return defer.fail()
-        d = log_in(self._reactor, self._config, self.url, method)
-        return d.addCallback(self._logged_in)
+        d = log_in(self._requester.transport, config, self.url, method)
+        return d.addCallback(self._logged_in, config)
 
-    def _logged_in(self, session: Session) -> bool:
+    def _logged_in(self, session: Session, config: ProfileConfig) -> bool:
         self.session = session
+        self._login_config = config
         self.log.info(
             "logged in to {url} by {authtype} (session {session_id})",
             url=self.url,
@@ -116,16 +134,50 @@ class SessionClient:
         session = self.session
         if session is None:
             return defer.succeed(None)
-
-        def forget(outcome: Any) -> Any:
-            if self.session is session:
-                self.session = None
-            if isinstance(outcome, Failure) and outcome.check(AuthError):
-                return None
-            return outcome
-
         body = encode_call("logout", [])
-        return self.call("logout", [], body, result_type("logout")).addBoth(forget)
+        d = self.call("logout", [], body, result_type("logout"))
+        return d.addBoth(self.forget, session)
+
+    def forget(self, outcome: Any, session: Session) -> Any:
+        """Forget ``session`` (unless another replaced it), once the call
+        ending it gave ``outcome``; return that outcome, or ``None`` for an
+        AuthError (the session was gone already)."""
+        if self.session is session:
+            self.session = None
+        if isinstance(outcome, Failure) and outcome.check(AuthError):
+            return None
+        return outcome
+
+    def open_subsession(self) -> defer.Deferred[SessionClient]:
+        """Ask the hub for a subsession of this session (the ``subsession``
+        call, in this session's order).
+
+        :returns: a Deferred firing with a new :class:`SessionClient` that
+            holds the subsession, sends through the same requester, and
+            renews by this session's login; its ``owner`` is still this
+            one's.  It fails with :class:`~txkoji.exceptions.KojiSessionError`
+            when not logged in, or with the call's error.
+        """
+        session = self.session
+        if session is None:
+            return defer.fail(
+                KojiSessionError("a subsession needs a logged-in connection")
+            )
+        body = encode_call("subsession", [])
+        d = self.call("subsession", [], body, result_type("subsession"))
+
+        def adopt(answer: Any) -> SessionClient:
+            client = SessionClient(
+                self._requester,
+                self._config,
+                self.owner,
+                self._max_batch,
+            )
+            client.session = Session.from_login(answer, session.authtype)
+            client._login_config = self._login_config
+            return client
+
+        return d.addCallback(adopt)
 
     def call(
         self, method: str, params: list[Any], body: bytes, rtype: ResultType
@@ -137,7 +189,7 @@ class SessionClient:
 
         def alone() -> defer.Deferred[Any]:
             d = self.send(method, body, rtype)
-            return d.addCallback(rtype.finish, self._owner)
+            return d.addCallback(rtype.finish, self.owner)
 
         return self.order.submit(method, params, len(body), alone)
 
@@ -199,7 +251,7 @@ class SessionClient:
         :raises AuthExpired: when no new login succeeded; its cause is the
             login's error.
         """
-        reactor, config, url = self._reactor, self._config, self.url
+        transport, config, url = self._requester.transport, self._login_config, self.url
         # Hubs before 1.31 do not announce header auth, and none of them
         # can renew; 1.31 announces it but refuses renew=True.
         renewing: Session | None = session if session.header_auth else None
@@ -210,11 +262,11 @@ class SessionClient:
         )
         try:
             try:
-                fresh = await log_in(reactor, config, url, session.authtype, renewing)
+                fresh = await log_in(transport, config, url, session.authtype, renewing)
             except LoginRefused:
                 if renewing is None:
                     raise
-                fresh = await log_in(reactor, config, url, session.authtype)
+                fresh = await log_in(transport, config, url, session.authtype)
         except KojiLoginException as error:
             raise AuthExpired(
                 f"session {session.session_id} expired and logging in again "
@@ -230,4 +282,4 @@ class SessionClient:
         typed value or exception instance."""
         body = multicall_body(calls)
         d = self.send("system.multicall", body, multicall_type(calls))
-        return d.addCallback(settle_entries, calls, self._owner)
+        return d.addCallback(settle_entries, calls, self.owner)

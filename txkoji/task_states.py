@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from txkoji.states import state_name
+from txkoji.states import state_name, state_values
 
 
 class TaskState(IntEnum):
@@ -19,12 +19,7 @@ class TaskState(IntEnum):
     FAILED = 5
 
 
-FREE = TaskState.FREE.value
-OPEN = TaskState.OPEN.value
-CLOSED = TaskState.CLOSED.value
-CANCELED = TaskState.CANCELED.value
-ASSIGNED = TaskState.ASSIGNED.value
-FAILED = TaskState.FAILED.value
+FREE, OPEN, CLOSED, CANCELED, ASSIGNED, FAILED = state_values(TaskState)
 
 #: States of a task that has not finished.
 ACTIVE_GROUP = (FREE, OPEN, ASSIGNED)
@@ -33,6 +28,6 @@ DONE_GROUP = (CLOSED, CANCELED, FAILED)
 
 
 def to_str(number: int) -> str:
-    """Return the name of task state ``number`` (``1`` -> ``"OPEN"``), or
-    ``"(unknown state N)"``."""
+    """Return the name of task state ``number`` (``1`` -> ``"OPEN"``),
+    or ``"(unknown state N)"``."""
     return state_name(TaskState, number)

@@ -9,6 +9,8 @@ profile's ``no_ssl_verify``), which logs a warning.
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import TYPE_CHECKING, Any
 
 from OpenSSL import SSL
@@ -48,6 +50,27 @@ VERIFY_ERRORS = {
     21: "cannot be verified against the trusted CAs",
     23: "has been revoked",
 }
+
+
+#: OpenSSL's reason for an alert the peer sent ("sslv3 alert bad
+#: certificate", "tlsv1 alert unknown ca", "ssl/tls alert bad certificate"
+#: since OpenSSL 3.2): the protocol part, then the alert's description.
+_PEER_ALERT = re.compile(r"(?:sslv3|tlsv1\d*|ssl/tls) alert (.+)")
+
+
+def received_alert(error: SSL.Error) -> str | None:
+    """Return the description of the TLS alert the peer ended the
+    connection with (``"unknown ca"``, ``"certificate required"``), read
+    from the reason of each entry of the OpenSSL error queue that
+    ``error`` carries, or ``None`` when the failure was not a received
+    alert."""
+    queue = error.args[0] if error.args and isinstance(error.args[0], list) else []
+    for entry in queue:
+        if isinstance(entry, tuple) and len(entry) == 3:
+            match = _PEER_ALERT.fullmatch(str(entry[2]))
+            if match:
+                return match.group(1)
+    return None
 
 
 def _check_identity(certificate: Certificate, host: str) -> None:
@@ -206,6 +229,15 @@ class HubTLSPolicy:
         )
         self._creators[hostname] = creator
         return creator
+
+    def presenting(self, client_cert: ssl.PrivateCertificate) -> HubTLSPolicy:
+        """Return a policy that trusts as this one does and also presents
+        ``client_cert`` (from :func:`load_client_certificate`) in the
+        handshake."""
+        policy = copy.copy(self)
+        policy._creators = {}
+        policy._client_cert = client_cert
+        return policy
 
     def verify_problem(self, hostname: bytes) -> str | None:
         """Return what was wrong with ``hostname``'s certificate on the

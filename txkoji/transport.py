@@ -5,7 +5,8 @@ decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
 XML is parsed while it arrives.  It owns one persistent
 ``HTTPConnectionPool``; every failure becomes a
 :class:`~txkoji.exceptions.KojiTransportError` subclass (or the decoder's own
-error) whose message names the URL with session secrets masked.
+error) whose message names the URL with session secrets masked (see
+:mod:`txkoji.transport_errors`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from __future__ import annotations
 import functools
 from typing import Any, cast
 from typing import Protocol as TypingProtocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hyperlink import EncodedURL
-from OpenSSL import SSL
-from service_identity import VerificationError
-from twisted.internet import defer
+from twisted.internet import defer, ssl
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.interfaces import (
@@ -43,33 +41,21 @@ from twisted.web.iweb import (
 )
 from zope.interface import implementer
 
-from txkoji.exceptions import (
-    KojiConnectionError,
-    KojiException,
-    KojiHTTPError,
-    KojiResponseTooLarge,
-    KojiTimeoutError,
-    KojiTLSError,
+from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge, KojiTLSError
+from txkoji.proxies import ProxyChoice
+from txkoji.tls import HubTLSPolicy
+from txkoji.transport_errors import (
+    http_error,
+    mask_url,
+    reason_text,
+    translate_failure,
+    translate_login_failure,
+    with_timeout,
 )
-
-#: Query parameters that carry session secrets (legacy query-string auth).
-SECRET_QUERY_KEYS = frozenset({"session-id", "session-key", "callnum"})
+from txkoji.tunnel import proxied_agent
 
 #: How much of a non-200 answer's body is kept for the error message.
 ERROR_BODY_LIMIT = 2048
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` with the values of session query parameters masked,
-    fit for log lines and error messages."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (key, "***" if key in SECRET_QUERY_KEYS else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 @functools.lru_cache(maxsize=64)
@@ -243,10 +229,51 @@ class _BodyReader(_Reader):
         finished.errback(
             KojiConnectionError(
                 f"the connection to {self._shown} was lost after {self._received} "
-                f"bytes of the answer to {self._method}: {_reason_text(reason)}",
+                f"bytes of the answer to {self._method}: {reason_text(reason)}",
                 self._shown,
+                self._method or None,
             )
         )
+
+
+class _AnswerReader(_Reader):
+    """Read a whole (small) answer; ``finished`` fires with ``(status,
+    headers, body)``, or fails with ``KojiResponseTooLarge`` past
+    ``limit`` bytes."""
+
+    def __init__(self, response: IResponse, limit: int, url: str) -> None:
+        super().__init__()
+        self._response = response
+        self._limit = limit
+        self._url = url
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._done:
+            return
+        self._size += len(data)
+        if self._size > self._limit:
+            finished = self._settle()
+            assert finished is not None
+            self._stop_producing()
+            finished.errback(
+                KojiResponseTooLarge(
+                    f"the answer from {mask_url(self._url)} exceeds {self._limit} bytes"
+                )
+            )
+            return
+        self._chunks.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        finished = self._settle()
+        if finished is None:
+            return
+        if reason.check(webclient.ResponseDone, PotentialDataLoss):
+            response = self._response
+            finished.callback((response.code, response.headers, b"".join(self._chunks)))
+        else:
+            finished.errback(reason)
 
 
 class _ErrorBodyReader(_Reader):
@@ -270,28 +297,6 @@ class _ErrorBodyReader(_Reader):
             finished.callback(body.decode("utf-8", "replace"))
 
 
-def _reason_text(failure: Failure) -> str:
-    value = failure.value
-    nested = getattr(value, "reasons", None)
-    if nested:
-        return "; ".join(_reason_text(reason) for reason in nested)
-    text = str(value) or type(value).__name__
-    return text
-
-
-def _find_reason(failure: Failure, *kinds: type) -> Failure | None:
-    """Return ``failure``, or the first failure nested in its ``reasons``
-    (Twisted's ``ResponseNeverReceived`` and kin), that is one of
-    ``kinds``."""
-    if failure.check(*kinds):
-        return failure
-    for reason in getattr(failure.value, "reasons", None) or ():
-        found = _find_reason(reason, *kinds)
-        if found is not None:
-            return found
-    return None
-
-
 class HubTransport:
     """Posts XML-RPC bodies to a hub over one persistent connection pool.
 
@@ -307,9 +312,16 @@ class HubTransport:
     :param agent: the ``IAgent`` requests go through (default: a Twisted
         ``Agent`` on this transport's own pool); an in-memory agent makes a
         transport with no sockets (see :func:`txkoji.testing.memory_transport`).
+    :param proxies: which HTTP proxy each URL goes through (see
+        :mod:`txkoji.proxies`); ``None`` for none.  Calls and logins both
+        follow it.
     """
 
     user_agent = b"txkoji/1.0"
+
+    #: The largest answer to a login read, in bytes (a session is a small
+    #: struct).
+    max_login_answer = 1 << 16
 
     def __init__(
         self,
@@ -322,6 +334,7 @@ class HubTransport:
         connect_timeout: float = 60.0,
         clock: IReactorTime | None = None,
         agent: IAgent | None = None,
+        proxies: ProxyChoice | None = None,
     ) -> None:
         self.reactor = reactor
         self.clock: IReactorTime = clock if clock is not None else reactor
@@ -330,12 +343,12 @@ class HubTransport:
         self.max_response_size = max_response_size
         self.pool = webclient.HTTPConnectionPool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = max_connections_per_host
+        self.proxies = proxies
+        self._connect_timeout = connect_timeout
+        #: Whether requests go through :attr:`pool` (no ``agent`` given).
+        self._pooled = agent is None
         if agent is None:
-            agent = webclient.Agent.usingEndpointFactory(
-                reactor,
-                _CachingEndpointFactory(reactor, tls_policy, connect_timeout),
-                pool=self.pool,
-            )
+            agent = self._agent_on(self.pool, tls_policy)
         self.agent: IAgent = agent
         # The Agent copies these for each request, so they are built once.
         self._headers = Headers(
@@ -382,6 +395,7 @@ class HubTransport:
                     f"cannot send {method or 'a call'} to {shown}: the "
                     "connection was closed",
                     shown,
+                    method or None,
                 )
             )
         cancelled = False
@@ -414,17 +428,91 @@ class HubTransport:
         self._outstanding += 1
         return result.addBoth(self._settled)
 
+    def _agent_on(
+        self, pool: webclient.HTTPConnectionPool, tls_policy: IPolicyForHTTPS
+    ) -> IAgent:
+        """An agent on ``pool``, direct or through the proxies."""
+        reactor, timeout = self.reactor, self._connect_timeout
+        direct = webclient.Agent.usingEndpointFactory(
+            reactor, _CachingEndpointFactory(reactor, tls_policy, timeout), pool=pool
+        )
+        return proxied_agent(reactor, direct, tls_policy, self.proxies, pool, timeout)
+
     def _request(
-        self, url: str, body: bytes, headers: dict[bytes, bytes] | None
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[bytes, bytes] | None,
+        agent: IAgent | None = None,
     ) -> defer.Deferred[Any]:
         request_headers = self._headers
         if headers:
             request_headers = request_headers.copy()
             for name, value in headers.items():
                 request_headers.setRawHeaders(name, [value])
-        return self.agent.request(
+        return (agent or self.agent).request(
             b"POST", normalized_url(url), request_headers, _BytesProducer(body)
         )
+
+    def login(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[bytes, bytes] | None,
+        timeout: float,
+        *,
+        client_cert: ssl.PrivateCertificate | None = None,
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        """POST a login ``body`` to ``url`` on a connection of its own
+        (never pooled, so a client certificate presented there serves no
+        later call), through the proxy the URL gets.  A transport made with
+        an ``agent`` sends the login through that agent instead (it cannot
+        present a client certificate).
+
+        :param headers: extra request headers (``Authorization``, the
+            renewed session's).
+        :param timeout: seconds the whole exchange may take
+            (``auth_timeout``).
+        :param client_cert: a certificate with its key (see
+            :func:`txkoji.tls.load_client_certificate`) to present in the
+            handshake, trusting the hub as this transport does.
+        :returns: a Deferred firing with the answer's ``(status, headers,
+            body)`` whatever the status.  It fails with
+            ``KojiConnectionError`` (refused, lost, a proxy that would not
+            tunnel), ``KojiTLSAlert`` (the hub ended the handshake with an
+            alert, as when it refuses the client certificate), another
+            ``KojiTLSError``, ``KojiTimeoutError``, or
+            ``KojiResponseTooLarge`` past :attr:`max_login_answer` bytes.
+        """
+        policy = self.tls_policy
+        if client_cert is not None:
+            if not self._pooled or not isinstance(policy, HubTLSPolicy):
+                shown = mask_url(url)
+                return defer.fail(
+                    KojiTLSError(
+                        f"cannot present a client certificate to {shown}: this "
+                        "transport was given its agent, or a TLS policy other "
+                        "than HubTLSPolicy",
+                        shown,
+                    )
+                )
+            policy = policy.presenting(client_cert)
+        agent = self.agent
+        if self._pooled:
+            pool = webclient.HTTPConnectionPool(self.reactor, persistent=False)
+            agent = self._agent_on(pool, policy)
+        answer = self._request(url, body, headers, agent)
+        answer.addCallback(self._read_login_answer, url)
+        answer.addErrback(translate_login_failure, url, policy)
+        with_timeout(answer, self.clock, timeout, url, "the login")
+        return answer
+
+    def _read_login_answer(
+        self, response: IResponse, url: str
+    ) -> defer.Deferred[tuple[int, Headers, bytes]]:
+        reader = _AnswerReader(response, self.max_login_answer, url)
+        response.deliverBody(reader)
+        return reader.finished
 
     def _read_response(
         self, response: Any, decoder: Decoder, url: str, method: str
@@ -435,7 +523,7 @@ class HubTransport:
         if response.code != 200:
             error_reader = _ErrorBodyReader()
             response.deliverBody(error_reader)
-            return error_reader.finished.addCallback(_http_error, response, url, method)
+            return error_reader.finished.addCallback(http_error, response, url, method)
         reader = _BodyReader(decoder, self.max_response_size, url, method)
         response.deliverBody(reader)
         return reader.finished
@@ -461,115 +549,10 @@ class HubTransport:
             self._idle.append(idle)
         else:
             idle.callback(None)
-        # A connection goes back to the pool only after the callbacks of
-        # its answer have run, so the pool is emptied a reactor turn later
-        # (a turn of the reactor doing the I/O, not of the clock).
-        idle.addCallback(lambda _: deferLater(self.reactor, 0))
+        if self._pooled:
+            # A connection goes back to the pool only after the callbacks of
+            # its answer have run, so the pool is emptied a reactor turn
+            # later (a turn of the reactor doing the I/O, not of the clock).
+            idle.addCallback(lambda _: deferLater(self.reactor, 0))
         idle.addCallback(lambda _: self.pool.closeCachedConnections())
         return idle
-
-
-def _http_error(body: str, response: IResponse, url: str, method: str) -> None:
-    url = mask_url(url)
-    phrase = response.phrase.decode("latin-1", "replace")
-    detail = body.strip()
-    message = (
-        f"{url} answered {method or 'the call'} with HTTP {response.code} {phrase}"
-    )
-    if detail:
-        message += f": {detail[:300]}"
-    raise KojiHTTPError(message, url, status=response.code, reason=detail or phrase)
-
-
-def translate_failure(
-    failure: Failure, url: str, method: str, tls_policy: IPolicyForHTTPS
-) -> Failure:
-    """Turn a failed request into the txkoji exception a caller can act on.
-
-    :param url: the URL requested (masked here before it is shown).
-    :param method: the hub method, for the message.
-    :param tls_policy: asked why a hub certificate was refused.
-    :returns: ``failure`` itself when it already is a txkoji exception or a
-        cancellation.
-    :raises KojiTLSError: for TLS failures, with the reason when known.
-    :raises KojiConnectionError: for refused, failed and lost connections.
-    """
-    if failure.check(KojiException):
-        return failure
-    cancelled = _find_reason(failure, defer.CancelledError)
-    if cancelled is not None:
-        return cancelled
-    host = urlsplit(url).hostname or ""
-    url = mask_url(url)
-    tls = _find_reason(failure, SSL.Error)
-    if tls is not None:
-        explain = getattr(tls_policy, "verify_problem", None)
-        problem = explain(host.encode("idna")) if explain else None
-        detail = f"the hub's certificate {problem}" if problem else _reason_text(tls)
-        raise KojiTLSError(f"TLS with {url} failed: {detail}", url)
-    mismatch = _find_reason(failure, VerificationError)
-    if mismatch is not None:
-        raise KojiTLSError(
-            f"TLS with {url} failed: the hub's certificate is not issued for "
-            f"{host} ({_reason_text(mismatch)})",
-            url,
-        )
-    if failure.check(neterror.ConnectionRefusedError):
-        raise KojiConnectionError(f"{url} refused the connection", url)
-    if failure.check(neterror.DNSLookupError):
-        raise KojiConnectionError(
-            f"cannot resolve the host of {url}: {_reason_text(failure)}", url
-        )
-    if failure.check(neterror.TimeoutError):
-        raise KojiConnectionError(f"connecting to {url} timed out", url)
-    if failure.check(
-        neterror.ConnectError,
-        webclient.ResponseNeverReceived,
-        webclient.RequestTransmissionFailed,
-        webclient.ResponseFailed,
-        neterror.ConnectionLost,
-        neterror.ConnectionDone,
-    ):
-        raise KojiConnectionError(
-            f"the connection to {url} failed during {method or 'the call'}: "
-            f"{_reason_text(failure)}",
-            url,
-        )
-    return failure
-
-
-def with_timeout(
-    result: defer.Deferred[Any],
-    clock: IReactorTime,
-    timeout: float,
-    url: str,
-    method: str,
-) -> None:
-    """Cancel ``result`` when it has not fired within ``timeout`` seconds of
-    ``clock``, and make it fail with ``KojiTimeoutError`` (naming ``method``
-    and the masked ``url``) instead of ``CancelledError`` then."""
-    timed_out = []
-
-    def expire() -> None:
-        timed_out.append(True)
-        result.cancel()
-
-    delayed = clock.callLater(timeout, expire)
-
-    def done(outcome: Any) -> Any:
-        if delayed.active():
-            delayed.cancel()
-        if (
-            timed_out
-            and isinstance(outcome, Failure)
-            and outcome.check(defer.CancelledError)
-        ):
-            shown = mask_url(url)
-            raise KojiTimeoutError(
-                f"{method or 'the call'} to {shown} took longer than "
-                f"{timeout:g} s (the timeout option)",
-                shown,
-            )
-        return outcome
-
-    result.addBoth(done)

@@ -2,13 +2,16 @@
 
 ::
 
-    session = yield log_in(reactor, config, server, choose_authtype(config))
+    session = yield log_in(transport, config, server, choose_authtype(config))
 
-Two methods, as the official client names them in a profile's
+Three methods, as the official client names them in a profile's
 ``authtype``: ``ssl`` (a client certificate, :mod:`txkoji.auth.certificate`)
-and ``kerberos`` / ``gssapi`` (:mod:`txkoji.auth.kerberos`).  Both post
-``sslLogin`` to ``<server>/ssllogin`` and answer a
-:class:`~txkoji.session.Session`.
+and ``kerberos`` / ``gssapi`` (:mod:`txkoji.auth.kerberos`) post
+``sslLogin`` to ``<server>/ssllogin``; ``password``
+(:mod:`txkoji.auth.password`) posts ``login(user, password)`` to
+``<server>``.  Each answers a :class:`~txkoji.session.Session`.  The
+certificate and Kerberos logins may act for another user (the profile's
+``proxyuser`` and ``proxyauthtype``, see :mod:`txkoji.auth.options`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from txkoji.auth.errors import (
     UnsupportedAuthType,
 )
 from txkoji.auth.kerberos import gssapi_login
+from txkoji.auth.password import password_login
 from txkoji.session import Session
 
 __all__ = [
@@ -44,26 +48,35 @@ __all__ = [
 ]
 
 #: The ``authtype`` values txkoji logs in with, and the method each means.
-AUTHTYPES = {"ssl": "ssl", "kerberos": "gssapi", "gssapi": "gssapi"}
+AUTHTYPES = {
+    "ssl": "ssl",
+    "kerberos": "gssapi",
+    "gssapi": "gssapi",
+    "password": "password",
+}
 
-_LOGINS = {"ssl": ssl_login, "gssapi": gssapi_login}
+_LOGINS = {"ssl": ssl_login, "gssapi": gssapi_login, "password": password_login}
 
 
 def choose_authtype(config: Mapping[str, Any], requested: str | None = None) -> str:
-    """Return the login method to use: ``"ssl"`` or ``"gssapi"``.
+    """Return the login method to use: ``"ssl"``, ``"gssapi"`` or
+    ``"password"``.
 
     ``requested`` wins, then the profile's ``authtype``; without either,
-    ``ssl`` when ``cert`` names a readable file, else Kerberos (as the
-    official client chooses).
+    ``ssl`` when ``cert`` names a readable file, else ``password`` when the
+    profile names a ``user``, else Kerberos (as the official client
+    chooses).
 
-    :raises UnsupportedAuthType: for any other ``authtype`` (``password``,
-        ``noauth``, a typo).
+    :raises UnsupportedAuthType: for any other ``authtype`` (``noauth``, a
+        typo).
     """
     authtype = requested or config.get("authtype")
     if not authtype:
         cert = config.get("cert")
         readable = bool(cert and os.path.isfile(cert) and os.access(cert, os.R_OK))
-        return "ssl" if readable else "gssapi"
+        if readable:
+            return "ssl"
+        return "password" if config.get("user") else "gssapi"
     method = AUTHTYPES.get(str(authtype).lower())
     if method is None:
         raise UnsupportedAuthType(
@@ -74,7 +87,7 @@ def choose_authtype(config: Mapping[str, Any], requested: str | None = None) -> 
 
 
 def log_in(
-    reactor: Any,
+    transport: Any,
     config: Mapping[str, Any],
     server: str,
     method: str,
@@ -83,10 +96,13 @@ def log_in(
     """Log in to hub ``server`` with ``method`` (from
     :func:`choose_authtype`).
 
+    :param transport: the connection's transport
+        (:class:`~txkoji.transport.HubTransport`): the login goes through
+        its ``login``, so through the same proxy as the calls.
     :param renewing: the expired session to renew (the login is sent with
         ``renew=True`` and that session's id and key).
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`,
         or failing with a :class:`~txkoji.exceptions.KojiLoginException`
         subclass.
     """
-    return _LOGINS[method](reactor, config, server, renewing)
+    return _LOGINS[method](transport, config, server, renewing)

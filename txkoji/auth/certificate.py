@@ -19,21 +19,29 @@ from hyperlink import URL
 from twisted.internet import defer
 
 from txkoji.auth.errors import LoginTLSError
-from txkoji.auth.exchange import login_body, login_tls_policy, login_url, post_login
+from txkoji.auth.exchange import (
+    login_body,
+    login_client_certificate,
+    login_url,
+    post_login,
+)
+from txkoji.auth.options import proxy_options
 from txkoji.exceptions import KojiLoginException
 from txkoji.session import Session
 
 
 def ssl_login(
-    reactor: Any,
+    transport: Any,
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
 ) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with the profile's client certificate.
 
-    :param config: the profile's options (``cert``, ``serverca``,
-        ``no_ssl_verify``, ``auth_timeout``).
+    :param transport: the connection's transport; the login goes through
+        its ``login`` (the hub trusted as for calls, the same proxy).
+    :param config: the profile's options (``cert``, ``proxyuser``,
+        ``proxyauthtype``, ``auth_timeout``).
     :param renewing: the expired session to renew, if any.
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
         It fails with a :class:`~txkoji.exceptions.KojiLoginException`
@@ -52,16 +60,16 @@ def ssl_login(
             KojiLoginException(f"ssl login needs an https hub URL, not {server}")
         )
     try:
-        policy = login_tls_policy(config, "ssl", cert)
+        client_cert = login_client_certificate(cert, "ssl")
     except LoginTLSError:
         return defer.fail()
     answer = post_login(
-        reactor,
+        transport,
         login_url(server),
-        login_body(renewing is not None),
-        policy,
+        login_body(renewing is not None, proxy_options(config)),
         authtype="ssl",
         timeout=config.get("auth_timeout") or 60,
         headers=renewing.login_headers() if renewing else None,
+        client_cert=client_cert,
     )
     return answer.addCallback(lambda answer: Session.from_login(answer.value, "ssl"))

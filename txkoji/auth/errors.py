@@ -8,7 +8,7 @@ method, never a session key, a Negotiate token or key material.
 
 from __future__ import annotations
 
-from txkoji.exceptions import KojiLoginException, KojiTLSError
+from txkoji.exceptions import KojiConnectionError, KojiLoginException, KojiTLSError
 
 
 class UnsupportedAuthType(KojiLoginException, ValueError):
@@ -28,9 +28,11 @@ class LoginRefused(KojiLoginException):
         super().__init__(message, reason)
 
 
-class LoginUnreachable(KojiLoginException):
+class LoginUnreachable(KojiLoginException, KojiConnectionError):
     """The login request got no answer: connection refused or lost, or no
-    answer within ``auth_timeout``."""
+    answer within ``auth_timeout``.  Also a
+    :class:`~txkoji.exceptions.KojiConnectionError`, as
+    :class:`LoginTLSError` is a ``KojiTLSError``."""
 
 
 class LoginTLSError(KojiLoginException, KojiTLSError):

@@ -1,11 +1,12 @@
 """One login request: post ``sslLogin`` to ``<server>/ssllogin``.
 
-A login goes on a connection of its own (nothing pooled), so the client
-certificate of an SSL login is presented in that connection's handshake
-and no later call reuses it.  Unlike ordinary calls, a login needs the
+The request goes through the connection's transport
+(:meth:`~txkoji.transport.HubTransport.login`): on a connection of its own
+(nothing pooled), so the client certificate of an SSL login is presented in
+that connection's handshake and no later call reuses it, and through the
+same proxy tunnel as the calls.  Unlike ordinary calls, a login needs the
 answer's headers (the hub's mutual-authentication token in
-``WWW-Authenticate``) and the status of a refusal, so it does not go
-through :class:`~txkoji.transport.HubTransport`.
+``WWW-Authenticate``) and the status of a refusal, which that method gives.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import treq
 from hyperlink import URL
-from treq.client import HTTPClient
-from twisted.internet import defer
+from twisted.internet import defer, ssl
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IPolicyForHTTPS
 
 from txkoji.auth.errors import LoginRefused, LoginTLSError, LoginUnreachable
 from txkoji.codec import ResponseDecoder, encode_call, pack_params
@@ -32,13 +29,11 @@ from txkoji.exceptions import (
     KojiException,
     KojiFault,
     KojiLoginException,
+    KojiTimeoutError,
+    KojiTLSAlert,
     KojiTLSError,
 )
-from txkoji.tls import HubTLSPolicy
-from txkoji.transport import HubTransport, translate_failure
-
-#: The largest login answer read, in bytes (a session is a small struct).
-MAX_ANSWER = 1 << 16
+from txkoji.tls import load_client_certificate
 
 
 @dataclass(frozen=True)
@@ -63,26 +58,30 @@ def login_url(server: str, *, https: bool = False) -> str:
     return url.child("ssllogin").to_text()
 
 
-def login_body(renew: bool) -> bytes:
-    """Return the ``sslLogin`` request body (``renew=True`` when renewing an
-    expired session)."""
-    return encode_call("sslLogin", pack_params((), {"renew": True} if renew else {}))
+def login_body(
+    renew: bool,
+    options: Mapping[str, Any] | None = None,
+    method: str = "sslLogin",
+    args: tuple[Any, ...] = (),
+) -> bytes:
+    """Return a login request body: ``method`` (``sslLogin``, or ``login``
+    with ``args``) with the keyword ``options`` that are not ``None``, and
+    ``renew=True`` when renewing an expired session."""
+    given = (options or {}).items()
+    kwargs = {name: value for name, value in given if value is not None}
+    if renew:
+        kwargs["renew"] = True
+    return encode_call(method, pack_params(args, kwargs))
 
 
-def login_tls_policy(
-    config: Mapping[str, Any], authtype: str, cert: str | None = None
-) -> HubTLSPolicy:
-    """Return the TLS settings of a login: the profile's ``serverca`` and
-    ``no_ssl_verify``, and the client certificate ``cert`` when given.
+def login_client_certificate(cert: str, authtype: str) -> ssl.PrivateCertificate:
+    """Load the client certificate (with its key) of a login.
 
-    :raises LoginTLSError: when ``serverca`` or ``cert`` cannot be loaded.
+    :raises LoginTLSError: when ``cert`` cannot be loaded (the message
+        holds no key material).
     """
     try:
-        return HubTLSPolicy(
-            serverca=config.get("serverca"),
-            cert=cert,
-            verify=not config.get("no_ssl_verify"),
-        )
+        return load_client_certificate(cert)
     except KojiTLSError as error:
         raise LoginTLSError(f"{authtype} login: {error}") from None
 
@@ -106,22 +105,23 @@ def negotiate_token(headers: Headers) -> bytes | None:
 
 
 def post_login(
-    reactor: Any,
+    transport: Any,
     url: str,
     body: bytes,
-    tls_policy: IPolicyForHTTPS,
     *,
     authtype: str,
     timeout: float,
     headers: dict[bytes, bytes] | None = None,
+    client_cert: ssl.PrivateCertificate | None = None,
 ) -> defer.Deferred[LoginAnswer]:
-    """POST a login ``body`` to ``url`` on a connection of its own.
+    """POST a login ``body`` to ``url`` through ``transport``'s ``login``.
 
-    :param tls_policy: the TLS settings (with the client certificate for an
-        SSL login).
+    :param transport: the connection's transport (a
+        :class:`~txkoji.transport.HubTransport`).
     :param authtype: the login method, for messages.
     :param timeout: seconds the whole exchange may take (``auth_timeout``).
     :param headers: extra headers (``Authorization``, renewal session).
+    :param client_cert: the client certificate to present (SSL login).
     :returns: a Deferred firing with a :class:`LoginAnswer`.  It fails with
         :class:`~txkoji.auth.errors.LoginRefused` (HTTP 401/403 or a fault,
         with the reason), :class:`~txkoji.auth.errors.LoginTLSError`,
@@ -129,58 +129,27 @@ def post_login(
         :class:`~txkoji.exceptions.KojiLoginException` for any other
         answer.
     """
-    pool = HTTPConnectionPool(reactor, persistent=False)
-    agent = Agent(reactor, contextFactory=tls_policy, pool=pool, connectTimeout=timeout)
-    request_headers = Headers(
-        {b"Content-Type": [b"text/xml"], b"User-Agent": [HubTransport.user_agent]}
-    )
-    for name, value in (headers or {}).items():
-        request_headers.setRawHeaders(name, [value])
     shown = URL.from_text(url).replace(query=()).to_text()
-    exchange = defer.Deferred.fromCoroutine(
-        _exchange(HTTPClient(agent), url, body, request_headers, authtype, shown)
-    )
-    exchange.addTimeout(timeout, reactor)
-    exchange.addErrback(_translate, shown, authtype, timeout, tls_policy)
+    exchange = transport.login(url, body, headers, timeout, client_cert=client_cert)
+    exchange.addCallback(_answer, authtype, shown)
+    exchange.addErrback(_translate, shown, authtype, timeout, client_cert is not None)
     return exchange
 
 
-async def _exchange(
-    client: HTTPClient,
-    url: str,
-    body: bytes,
-    headers: Headers,
-    authtype: str,
-    shown: str,
+def _answer(
+    answer: tuple[int, Headers, bytes], authtype: str, shown: str
 ) -> LoginAnswer:
-    response = await client.post(url, data=body, headers=headers)
-    chunks: list[bytes] = []
-    size = [0]
-
-    def collect(data: bytes) -> None:
-        size[0] += len(data)
-        if size[0] > MAX_ANSWER:
-            raise KojiLoginException(
-                f"the answer to the {authtype} login at {shown} exceeds "
-                f"{MAX_ANSWER} bytes"
-            )
-        chunks.append(data)
-
-    await treq.collect(response, collect)
-    text = b"".join(chunks)
-    if response.code in (401, 403):
-        reason = text.decode("utf-8", "replace").strip()[:300] or (
-            response.phrase.decode("latin-1", "replace")
-        )
+    status, headers, text = answer
+    if status in (401, 403):
+        reason = text.decode("utf-8", "replace").strip()[:300] or f"HTTP {status}"
         raise LoginRefused(
-            f"{shown} refused the {authtype} login with HTTP {response.code}: {reason}",
+            f"{shown} refused the {authtype} login with HTTP {status}: {reason}",
             reason,
-            status=response.code,
+            status=status,
         )
-    if response.code != 200:
+    if status != 200:
         raise KojiLoginException(
-            f"{shown} answered the {authtype} login with HTTP {response.code} "
-            f"{response.phrase.decode('latin-1', 'replace')}"
+            f"{shown} answered the {authtype} login with HTTP {status}"
         )
     decoder = ResponseDecoder("sslLogin")
     decoder.feed(text)
@@ -191,7 +160,7 @@ async def _exchange(
             f"the hub refused the {authtype} login at {shown}: {fault}",
             fault.faultString,
         ) from None
-    return LoginAnswer(value, negotiate_token(response.headers))
+    return LoginAnswer(value, negotiate_token(headers))
 
 
 def _translate(
@@ -199,31 +168,29 @@ def _translate(
     shown: str,
     authtype: str,
     timeout: float,
-    tls_policy: IPolicyForHTTPS,
+    presented_cert: bool,
 ) -> Failure | None:
     if failure.check(KojiLoginException):
         return failure
-    if failure.check(defer.TimeoutError):
+    error = failure.value
+    if isinstance(error, KojiTimeoutError):
         raise LoginUnreachable(
             f"the {authtype} login at {shown} got no answer within "
             f"{timeout:g} s (auth_timeout)"
         )
-    try:
-        failure = translate_failure(failure, shown, "sslLogin", tls_policy)
-    except KojiTLSError as error:
-        hint = ""
-        if "alert" in str(error):
-            # The hub's TLS stack answered the handshake with an alert: it
-            # refused what the client presented.
+    if isinstance(error, KojiTLSAlert):
+        hint = f"the hub refused the handshake with the TLS alert {error.alert!r}"
+        if presented_cert:
             hint = (
-                " (the hub refused the client's certificate: is it issued "
-                "by a CA the hub trusts, and still valid?)"
+                f"the hub refused the client's certificate with the TLS alert "
+                f"{error.alert!r}: is it issued by a CA the hub trusts, and "
+                "still valid?"
             )
-        raise LoginTLSError(f"{authtype} login failed: {error}{hint}") from None
-    except KojiConnectionError as error:
-        raise LoginUnreachable(f"{authtype} login failed: {error}") from None
-    if failure.check(KojiException):
-        raise KojiLoginException(
-            f"{authtype} login at {shown} failed: {failure.value}"
-        ) from None
+        raise LoginTLSError(f"{authtype} login failed: {error} ({hint})")
+    if isinstance(error, KojiTLSError):
+        raise LoginTLSError(f"{authtype} login failed: {error}")
+    if isinstance(error, KojiConnectionError):
+        raise LoginUnreachable(f"{authtype} login failed: {error}")
+    if isinstance(error, KojiException):
+        raise KojiLoginException(f"{authtype} login at {shown} failed: {error}")
     return failure

@@ -37,7 +37,8 @@ from hyperlink import URL
 from twisted.internet import defer, threads
 
 from txkoji.auth.errors import KerberosCredentialsError, MutualAuthError
-from txkoji.auth.exchange import login_body, login_tls_policy, login_url, post_login
+from txkoji.auth.exchange import login_body, login_url, post_login
+from txkoji.auth.options import proxy_options
 from txkoji.session import Session
 
 
@@ -163,16 +164,19 @@ def _check_mutual(context: Any, token: bytes | None, server: str) -> None:
 
 
 def gssapi_login(
-    reactor: Any,
+    transport: Any,
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
 ) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with Kerberos.
 
+    :param transport: the connection's transport; the login goes through
+        its ``login`` (the hub trusted as for calls, the same proxy), and
+        tickets are fetched in the thread pool of its ``reactor``.
     :param config: the profile's options (``principal``, ``keytab``,
-        ``krb_rdns``, ``krb_canon_host``, ``serverca``, ``no_ssl_verify``,
-        ``auth_timeout``).
+        ``proxyuser``, ``proxyauthtype``,
+        ``krb_rdns``, ``krb_canon_host``, ``auth_timeout``).
     :param renewing: the expired session to renew, if any.
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
         It fails with :class:`~txkoji.auth.errors.KerberosCredentialsError`
@@ -182,19 +186,19 @@ def gssapi_login(
         :func:`~txkoji.auth.exchange.post_login`).
     """
     return defer.Deferred.fromCoroutine(
-        _gssapi_login(reactor, config, server, renewing)
+        _gssapi_login(transport, config, server, renewing)
     )
 
 
 async def _gssapi_login(
-    reactor: Any,
+    transport: Any,
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None,
 ) -> Session:
     url = login_url(server, https=True)
     host = URL.from_text(url).host
-    policy = login_tls_policy(config, "gssapi")
+    reactor = transport.reactor
 
     def start() -> tuple[Any, bytes]:
         target = service_host(
@@ -211,10 +215,9 @@ async def _gssapi_login(
     if renewing is not None:
         headers.update(renewing.login_headers())
     answer = await post_login(
-        reactor,
+        transport,
         url,
-        login_body(renewing is not None),
-        policy,
+        login_body(renewing is not None, proxy_options(config)),
         authtype="gssapi",
         timeout=config.get("auth_timeout") or 60,
         headers=headers,

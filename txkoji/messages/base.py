@@ -12,17 +12,12 @@ from typing import Any, ClassVar, TypeVar
 
 from twisted.internet import defer
 
-from txkoji.exceptions import KojiException, KojiProtocolError
+from txkoji.exceptions import KojiProtocolError
+
+# Defined with the other exceptions; importable from here as before.
+from txkoji.exceptions import MalformedMessage as MalformedMessage
+from txkoji.exceptions import UnknownMessageType as UnknownMessageType
 from txkoji.results import KojiRecord, result_type
-
-
-class MalformedMessage(KojiException, ValueError):
-    """A message-bus message lacks what its type must carry, or its body is
-    not a JSON object."""
-
-
-class UnknownMessageType(MalformedMessage):
-    """A message's ``type`` is none txkoji knows."""
 
 
 def decode_body(body: Any, kind: str) -> dict[str, Any]:

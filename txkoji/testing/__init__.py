@@ -12,18 +12,25 @@
 
 * :class:`FakeHub`: the ``twisted.web`` resource (usable in a ``Site`` of
   your own or with ``treq.testing.StubTreq``).
+* :func:`memory_transport`: a transport that reaches a ``FakeHub`` in
+  memory, no sockets: ``Connection(server=..., transport=memory_transport(
+  FakeHub()))`` (:class:`MemoryAgent` is its ``IAgent``).
 * :class:`HubServer`: serves a hub over TCP or TLS and counts connections.
 * :class:`HubState`, :func:`load_dataset`: the data served (the ids are
   listed in :mod:`txkoji.testing.dataset`).
 * :func:`hub_method`, :class:`CallContext`, :class:`MethodTable`: add hub
   methods.
 * :class:`FaultInjector`, :class:`FaultRule`: make calls fail or lag.
+* :class:`HubSimulator` (:mod:`txkoji.testing.simulator`): make the hub's
+  builds and tasks run, as with ``HubServer(simulate=True)``.
 * :mod:`txkoji.testing.certs`: test CAs and certificates.
 
-Run ``python -m txkoji.testing --port 8080`` to serve the bundled data.
+Run ``python -m txkoji.testing --port 8080`` to serve the bundled data
+(add ``--simulate`` to make its builds run).
 """
 
-from txkoji.testing import methods  # noqa: F401 - registers the hub methods
+# Importing these registers their hub methods.
+from txkoji.testing import auth, methods, sessions  # noqa: F401
 from txkoji.testing.dataset import load_dataset
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
@@ -34,7 +41,9 @@ from txkoji.testing.dispatch import (
 )
 from txkoji.testing.faults import FaultInjector, FaultRule
 from txkoji.testing.hub import KOJI_VERSION, MAX_REQUEST_LENGTH, FakeHub
+from txkoji.testing.memory import MemoryAgent, memory_transport
 from txkoji.testing.server import HubServer, server_tls_options
+from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
 
 __all__ = [
@@ -47,9 +56,12 @@ __all__ = [
     "FaultRule",
     "HubMethod",
     "HubServer",
+    "HubSimulator",
     "HubState",
+    "MemoryAgent",
     "MethodTable",
     "hub_method",
     "load_dataset",
+    "memory_transport",
     "server_tls_options",
 ]

@@ -1,8 +1,9 @@
 """Logins on the fake hub: what the web server in front of ``/ssllogin``
-does, and the ``sslLogin`` method behind it.
+does, and the ``sslLogin`` and ``login`` methods behind it.
 
-:class:`LoginGate` plays the web server.  For a request to
-``/kojihub/ssllogin`` it takes, in order:
+:class:`~txkoji.testing.login_gate.LoginGate` (imported here too) plays
+the web server.  For a request to ``/kojihub/ssllogin`` it takes, in
+order:
 
 * ``Authorization: Negotiate <token>``: the token is accepted with the
   service keytab (``gssapi``); a bad token is HTTP 401.  The answer carries
@@ -17,162 +18,158 @@ does, and the ``sslLogin`` method behind it.
 
 ``sslLogin`` maps the identity to a user (by name for certificates; by
 ``krb_principals``, or by name for a principal of an allowed realm) and
-opens a session in the hub's :class:`~txkoji.testing.sessions.SessionStore`
-(or renews the one the request names, with ``renew=True``).
+opens a session in the hub's
+:class:`~txkoji.testing.session_store.SessionStore`
+(or renews the one the request names, with ``renew=True``).  With
+``proxyuser`` it logs in as that user instead, when the hub's
+:class:`~txkoji.testing.login_rules.LoginRules` list the client as a
+proxy.  ``login(user, password)``, at the hub URL, checks the data set's
+passwords.  Either refuses a request that carries a live session
+(``Already logged in``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import weakref
 from typing import Any
 
-from cryptography.x509.oid import NameOID
-from OpenSSL.crypto import X509
-from twisted.internet.interfaces import ISSLTransport
-from twisted.web.server import Request
-
-from txkoji.exceptions import AuthError, KojiFault
+from txkoji.exceptions import AuthError, AuthLockError, KojiFault
 from txkoji.testing.dispatch import CallContext, hub_method
-from txkoji.testing.sessions import request_credentials
+from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
+from txkoji.testing.login_rules import LoginRules
+from txkoji.testing.session_store import request_credentials
 
-#: The path segment of the login location under the hub.
-LOGIN_PATH = [b"ssllogin"]
+__all__ = ["LOGIN_PATH", "LoginGate", "LoginRules", "login", "sslLogin"]
+
+#: Koji's ``AUTHTYPES`` numbers of the methods a proxy may name.
+_PROXY_AUTHTYPES = {2: "ssl", 3: "gssapi"}
 
 
-class LoginGate:
-    """The authentication a web server does for ``/ssllogin``.
+def _open_session(
+    ctx: CallContext,
+    method: str,
+    user: dict[str, Any],
+    authtype: str,
+    renew: bool,
+    exclusive: bool,
+) -> Any:
+    """Renew the session the request names (``renew``), or open a new one
+    (``exclusive``: and make it the user's only usable session): the login
+    answer, or nil for a subsession whose master was closed.
 
-    :param keytab: the service keytab (e.g. for ``HTTP/localhost``); without
-        one, Negotiate is not offered.
-    :param realms: Kerberos realms whose principals map to the user of the
-        same name (Koji's ``AllowedKrbRealms``).
+    :raises AuthError: ``Already logged in`` when the request carries a
+        live session; ``Invalid session or bad credentials`` when it names
+        no session.
+    :raises AuthLockError: with ``exclusive``, when another session of the
+        user holds the lock (the new session stays open, as on a real hub).
     """
-
-    def __init__(self, keytab: str | None = None, realms: tuple[str, ...] = ()):
-        self.keytab = keytab
-        self.realms = realms
-        self._identities: weakref.WeakKeyDictionary[Request, tuple[str, str]] = (
-            weakref.WeakKeyDictionary()
+    sessions = ctx.hub.sessions
+    if renew and not sessions.renewal:
+        raise KojiFault(
+            f"<class 'TypeError'>: {method}() got an unexpected keyword "
+            "argument 'renew'",
+            1,
+            method,
         )
-
-    def admit(self, request: Request) -> bytes | None:
-        """Authenticate a login request.
-
-        :returns: None to let the call go on, or the body of the HTTP 401
-            answer already set up on ``request``.
-        """
-        header = (request.getHeader(b"authorization") or b"").decode("latin-1")
-        if header.lower().startswith("negotiate "):
-            return self._negotiate(request, header.split(" ", 1)[1].strip())
-        name = _certificate_name(request)
-        if name is not None:
-            self._identities[request] = ("ssl", name)
-            return None
-        if self.keytab is not None:
-            return _unauthorized(request, "Unauthorized")
-        return None
-
-    def identity(self, request: Request | None) -> tuple[str, str] | None:
-        """Return ``(authtype, name)`` of an admitted login request: the
-        certificate's CN or the Kerberos principal."""
-        return self._identities.get(request) if request is not None else None
-
-    def _negotiate(self, request: Request, token: str) -> bytes | None:
-        if self.keytab is None:
-            return _unauthorized(request, "Negotiate is not offered here")
-        import gssapi
-
-        try:
-            credentials = gssapi.Credentials(
-                usage="accept", store={"keytab": self.keytab}
-            )
-            acceptor = gssapi.SecurityContext(creds=credentials, usage="accept")
-            answer = acceptor.step(base64.b64decode(token, validate=True))
-        except (gssapi.exceptions.GSSError, binascii.Error) as error:
-            return _unauthorized(request, f"GSSAPI authentication failed: {error}")
-        if not acceptor.complete:
-            return _unauthorized(request, "GSSAPI authentication incomplete")
-        if answer:
-            request.setHeader(
-                b"WWW-Authenticate", b"Negotiate " + base64.b64encode(answer)
-            )
-        self._identities[request] = ("gssapi", str(acceptor.initiator_name))
-        return None
-
-    def user_for(self, state: Any, authtype: str, name: str) -> dict[str, Any]:
-        """Return the user an identity logs in as.
-
-        :raises AuthError: when no user matches, or the user is blocked.
-        """
-        user = None
-        if authtype == "gssapi":
-            user = next(
-                (u for u in state.users.values() if name in u["krb_principals"]),
-                None,
-            )
-            primary, _, realm = name.partition("@")
-            if user is None and realm in self.realms:
-                user = state.find("users", primary)
-        else:
-            user = state.find("users", name)
-        if user is None:
-            raise AuthError(f"Unknown user: {name}")
-        if user["status"] != 0:
-            raise AuthError(f"User {user['name']} is blocked")
-        return user
+    credentials = request_credentials(ctx.request)
+    if sessions.logged_in(credentials):
+        raise AuthError("Already logged in")
+    answer: Any = sessions.renew(credentials, user) if renew else False
+    if answer is False:
+        answer = sessions.create(user, authtype)
+    if exclusive and answer is not None:
+        session = sessions.sessions[answer["session-id"]]
+        if sessions.lock_holder(session) is not None:
+            raise AuthLockError("Cannot get exclusive session")
+        session.exclusive = True
+    return answer
 
 
-def _certificate_name(request: Request) -> str | None:
-    transport = ISSLTransport(request.transport, None)
-    if transport is None:
-        return None
-    certificate = transport.getPeerCertificate()
-    if not isinstance(certificate, X509):
-        return None
-    names = certificate.to_cryptography().subject.get_attributes_for_oid(
-        NameOID.COMMON_NAME
-    )
-    return str(names[0].value) if names else None
+def _proxied(
+    ctx: CallContext,
+    client: str,
+    authtype: str,
+    proxyuser: str,
+    proxyauthtype: int | None,
+) -> tuple[str, str]:
+    """Return ``(authtype, name)`` a proxy logs in as.
 
-
-def _unauthorized(request: Request, reason: str) -> bytes:
-    request.setResponseCode(401)
-    request.setHeader(b"WWW-Authenticate", b"Negotiate")
-    request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
-    return f"{reason}\n".encode()
+    :raises AuthError: when the hub does not list ``client`` as a proxy, or
+        ``proxyauthtype`` is not allowed.
+    """
+    rules: LoginRules = ctx.hub.login_rules
+    proxies = rules.proxy_principals if authtype == "gssapi" else rules.proxy_dns
+    if client not in proxies:
+        raise AuthError(f"{client} is not authorized to login other users")
+    if proxyauthtype is None:
+        return authtype, proxyuser
+    same = _PROXY_AUTHTYPES.get(proxyauthtype) == authtype
+    if not rules.allow_proxy_authtype and not same:
+        raise AuthError(
+            "Proxy must use same auth mechanism as hub (behaviour can be "
+            "overriden via AllowProxyAuthType hub option)"
+        )
+    if proxyauthtype not in _PROXY_AUTHTYPES:
+        raise AuthError(f"Proxied authtype {proxyauthtype} is not valid for sslLogin")
+    return _PROXY_AUTHTYPES[proxyauthtype], proxyuser
 
 
 @hub_method()
 def sslLogin(
     ctx: CallContext,
     proxyuser: str | None = None,
+    proxyauthtype: int | None = None,
     renew: bool = False,
-) -> dict[str, Any]:
-    """Open a session for the client the web server authenticated.
+    exclusive: bool = False,
+) -> Any:
+    """Open a session for the client the web server authenticated, or for
+    ``proxyuser`` when the client is a listed proxy (with ``exclusive``, the
+    user's only usable session).
 
     :raises AuthError: ``could not verify client`` without a verified
-        certificate or principal, or for an unknown or blocked user.
+        certificate or principal; for an unknown or blocked user; for a
+        proxy the hub does not list.
     """
     gate = ctx.hub.login_gate
     request = ctx.request
     at_login = request is not None and request.postpath == LOGIN_PATH
     identity = gate.identity(request) if at_login else None
-    if identity is None:
+    if identity is None or request is None:
         raise AuthError("could not verify client: no certificate or principal")
-    if proxyuser is not None:
-        raise AuthError(f"{identity[1]} is not allowed to log in as {proxyuser}")
-    user = gate.user_for(ctx.state, *identity)
-    if renew and not ctx.hub.sessions.renewal:
-        raise KojiFault(
-            "<class 'TypeError'>: sslLogin() got an unexpected keyword argument "
-            "'renew'",
-            1,
-            "sslLogin",
-        )
-    if renew:
-        renewed = ctx.hub.sessions.renew(request_credentials(request), user)
-        if renewed is not None:
-            return renewed
-    return ctx.hub.sessions.create(user, identity[0])
+    authtype, name = identity
+    if proxyuser:
+        client = gate.client_dn(request) or name
+        authtype, name = _proxied(ctx, client, authtype, proxyuser, proxyauthtype)
+    user = gate.user_for(ctx.state, authtype, name)
+    return _open_session(ctx, "sslLogin", user, authtype, renew, exclusive)
+
+
+@hub_method()
+def login(
+    ctx: CallContext,
+    user: Any,
+    password: Any,
+    opts: dict[str, Any] | None = None,
+    renew: bool = False,
+    exclusive: bool = False,
+) -> Any:
+    """Open a session for ``user`` when ``password`` is theirs (with
+    ``exclusive``, the user's only usable session).
+
+    :raises AuthError: ``invalid username or password`` for wrong
+        credentials, or on a hub taking no password logins
+        (``login_rules.passwords`` false); ``logins by X are not allowed``
+        for a blocked user.
+    """
+    found = ctx.state.find("users", user) if isinstance(user, str) else None
+    expected = ctx.state.passwords.get(found["id"]) if found else None
+    if (
+        not isinstance(password, str)
+        or not password
+        or not ctx.hub.login_rules.passwords
+        or password != expected
+    ):
+        raise AuthError("invalid username or password")
+    assert found is not None
+    if found["status"] != 0:
+        raise AuthError(f"logins by {found['name']} are not allowed")
+    return _open_session(ctx, "login", found, "password", renew, exclusive)

@@ -10,115 +10,89 @@ from txkoji.testing.records import at, event_at, task_row
 _SCM = "git+https://src.example.com/rpms"
 
 
+def _repo_tasks(
+    repo_id: int,
+    previous: dict[str, Any] | None,
+    newrepo: tuple[int, str, float, float, float | None],
+    createrepos: list[tuple[str, str, int | None, float | None, float | None]],
+) -> list[dict[str, Any]]:
+    """Return a ``newRepo`` task of f40-build and its ``createrepo``
+    children, one per arch.
+
+    :param newrepo: the parent's id, state, and created/started/completed
+        times.
+    :param createrepos: each child's arch, state, host, and started and
+        completed times (created 4 s after the parent, or 5 s when it has
+        finished).
+    """
+    task_id, state, created, started, completed = newrepo
+    finished = completed is not None
+    parent = task_row(
+        task_id,
+        "newRepo",
+        state,
+        1,
+        ["f40-build", None, False, False, False],
+        created,
+        started,
+        completed,
+        host_id=1,
+        channel_id=2,
+        priority=15,
+        weight=0.1,
+        waiting=not finished,
+        result=[repo_id, event_at(created)] if finished else None,
+    )
+    children = [
+        task_row(
+            task_id + number,
+            "createrepo",
+            child_state,
+            1,
+            [repo_id, arch, previous],
+            created + (5 if finished else 4),
+            child_started,
+            child_completed,
+            arch=arch,
+            label=arch,
+            parent=task_id,
+            host_id=host_id,
+            channel_id=2,
+            priority=14,
+            weight=1.5,
+            awaited=not finished,
+            result=[f"repos/f40-build/{repo_id}/{arch}", ["repomd.xml"]]
+            if finished
+            else None,
+        )
+        for number, (arch, child_state, host_id, child_started, child_completed) in (
+            enumerate(createrepos, 1)
+        )
+    ]
+    return [parent, *children]
+
+
 def other_tasks() -> list[dict[str, Any]]:
     """Return the tasks that make no build: repos, chainbuild, image, runroot."""
-    tasks: list[dict[str, Any]] = []
     repo_done = at("2026-11-19 22:00:00.125000")
     repo_open = at("2026-11-20 10:44:00.250000")
-    newrepo = ["f40-build", None, False, False, False]
-    tasks.extend(
+    tasks = _repo_tasks(
+        7,
+        None,
+        (50300, "CLOSED", repo_done, repo_done + 1.5, repo_done + 400.25),
         [
-            task_row(
-                50300,
-                "newRepo",
-                "CLOSED",
-                1,
-                newrepo,
-                repo_done,
-                repo_done + 1.5,
-                repo_done + 400.25,
-                host_id=1,
-                channel_id=2,
-                priority=15,
-                weight=0.1,
-                waiting=False,
-                result=[7, event_at(repo_done)],
-            ),
-            task_row(
-                50301,
-                "createrepo",
-                "CLOSED",
-                1,
-                [7, "x86_64", None],
-                repo_done + 5,
-                repo_done + 10.5,
-                repo_done + 300.75,
-                arch="x86_64",
-                label="x86_64",
-                parent=50300,
-                host_id=1,
-                channel_id=2,
-                priority=14,
-                weight=1.5,
-                awaited=False,
-                result=["repos/f40-build/7/x86_64", ["repomd.xml"]],
-            ),
-            task_row(
-                50302,
-                "createrepo",
-                "CLOSED",
-                1,
-                [7, "aarch64", None],
-                repo_done + 5,
-                repo_done + 12.25,
-                repo_done + 390.5,
-                arch="aarch64",
-                label="aarch64",
-                parent=50300,
-                host_id=2,
-                channel_id=2,
-                priority=14,
-                weight=1.5,
-                awaited=False,
-                result=["repos/f40-build/7/aarch64", ["repomd.xml"]],
-            ),
-            task_row(
-                50310,
-                "newRepo",
-                "OPEN",
-                1,
-                newrepo,
-                repo_open,
-                repo_open + 1.25,
-                host_id=1,
-                channel_id=2,
-                priority=15,
-                weight=0.1,
-                waiting=True,
-            ),
-            task_row(
-                50311,
-                "createrepo",
-                "OPEN",
-                1,
-                [8, "x86_64", {"id": 7}],
-                repo_open + 4,
-                repo_open + 8.5,
-                arch="x86_64",
-                label="x86_64",
-                parent=50310,
-                host_id=1,
-                channel_id=2,
-                priority=14,
-                weight=1.5,
-                awaited=True,
-            ),
-            task_row(
-                50312,
-                "createrepo",
-                "FREE",
-                1,
-                [8, "aarch64", {"id": 7}],
-                repo_open + 4,
-                arch="aarch64",
-                label="aarch64",
-                parent=50310,
-                channel_id=2,
-                priority=14,
-                weight=1.5,
-                awaited=True,
-            ),
-        ]
+            ("x86_64", "CLOSED", 1, repo_done + 10.5, repo_done + 300.75),
+            ("aarch64", "CLOSED", 2, repo_done + 12.25, repo_done + 390.5),
+        ],
+    )
+    tasks += _repo_tasks(
+        8,
+        {"id": 7},
+        (50310, "OPEN", repo_open, repo_open + 1.25, None),
+        [
+            ("x86_64", "OPEN", 1, repo_open + 8.5, None),
+            ("aarch64", "FREE", None, None, None),
+        ],
     )
     chain = at("2026-11-03 08:00:00.750000")
     fault = {

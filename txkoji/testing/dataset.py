@@ -85,6 +85,10 @@ from typing import Any
 from txkoji.testing.data_builds import builds_and_tasks
 from txkoji.testing.records import at, event_at, time_pair, user_record
 
+#: The data set's passwords, by user id (a real hub stores them in its
+#: ``users`` table; they never appear in a user record).
+PASSWORDS = {2: "alice-secret-pw", 3: "bob-secret-pw", 8: "mallory-secret-pw"}
+
 
 def _users() -> list[dict[str, Any]]:
     return [
@@ -233,6 +237,8 @@ def _tag_listings(
                     "build_id": build_id,
                     "owner_id": owner,
                     "create_event": event_at(when),
+                    "revoke_event": None,
+                    "revoker_id": None,
                 }
             )
     listing_event = event_at(at("2026-08-01 00:00:00"))
@@ -276,7 +282,8 @@ def load_dataset() -> dict[str, Any]:
     ``tags``, ``tag_parents`` (tag id -> parent ids by priority),
     ``tagged_builds``, ``tag_packages``, ``targets``, ``channels``,
     ``hosts``, ``host_channels`` (pairs of host id and channel id) and
-    ``last_event`` (``{id, ts}``).
+    ``last_event`` (``{id, ts}``), ``passwords`` (user id -> password:
+    alice, bob and the blocked mallory have one).
     """
     users = _users()
     packages = [{"id": i, "name": name} for i, name in enumerate(_PACKAGES, start=1)]
@@ -302,4 +309,5 @@ def load_dataset() -> dict[str, Any]:
         "host_channels": [(1, c) for c in (1, 2, 3, 4, 5)]
         + [(2, 1), (2, 2), (3, 1), (3, 4)],
         "last_event": {"id": event_at(last), "ts": time_pair(last)[1]},
+        "passwords": dict(PASSWORDS),
     }

@@ -17,8 +17,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from txkoji.codec import decode_call, encode_fault, encode_response
-from txkoji.exceptions import KojiFault, KojiProtocolError
-from txkoji.testing.auth import LOGIN_PATH, LoginGate
+from txkoji.exceptions import GenericError, KojiFault, KojiProtocolError
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
     CallContext,
@@ -27,7 +26,10 @@ from txkoji.testing.dispatch import (
     fault_of,
 )
 from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
-from txkoji.testing.sessions import SessionStore
+from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
+from txkoji.testing.login_rules import LoginRules
+from txkoji.testing.session_store import SessionStore
+from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
 
 #: The version a fake hub reports, in ``Koji-Version`` and getKojiVersion.
@@ -58,10 +60,14 @@ class FakeHub(Resource):
     :ivar max_request_length: the largest body accepted, in bytes.
     :ivar calls: the names of the methods called so far, in order
         (multicall sub-calls included), for tests to assert on.
-    :ivar sessions: the :class:`~txkoji.testing.sessions.SessionStore`.
-    :ivar login_gate: the :class:`~txkoji.testing.auth.LoginGate` in front
+    :ivar sessions: the :class:`~txkoji.testing.session_store.SessionStore`.
+    :ivar login_gate: the :class:`~txkoji.testing.login_gate.LoginGate` in front
         of ``/kojihub/ssllogin`` (client certificates; set one with a
         keytab for GSSAPI).
+    :ivar login_rules: the :class:`~txkoji.testing.login_rules.LoginRules`:
+        password logins, proxies.
+    :ivar simulator: the :class:`~txkoji.testing.simulator.HubSimulator`
+        moving this hub's data, once :meth:`simulate` made one; else None.
     """
 
     isLeaf = True
@@ -96,7 +102,28 @@ class FakeHub(Resource):
         self.calls: list[str] = []
         self.sessions = SessionStore(reactor)
         self.login_gate = LoginGate()
+        self.login_rules = LoginRules()
         self._delayed: set[IDelayedCall] = set()
+        self.simulator: HubSimulator | None = None
+
+    def simulate(
+        self, seed: int = 0, speed: float = 1.0, activity: float | None = None
+    ) -> HubSimulator:
+        """Make this hub's data move on its clock: create its
+        :attr:`simulator` (see :class:`~txkoji.testing.simulator.HubSimulator`
+        for the parameters) and return it.  Its ``start()`` brings the
+        hub to life (the data's builds in flight carry on; with
+        ``activity``, random builds begin); call its ``stop()`` when done
+        (:class:`~txkoji.testing.server.HubServer` does both).
+
+        :raises GenericError: when the hub already simulates.
+        """
+        if self.simulator is not None:
+            raise GenericError("this hub already has a simulator")
+        self.simulator = HubSimulator(
+            self.state, seed=seed, speed=speed, activity=activity
+        )
+        return self.simulator
 
     def render(self, request: Request) -> Any:
         """Refuse every verb but POST with 405 and ``Allow: POST``."""

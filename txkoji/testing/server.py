@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from twisted.internet import defer, ssl
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
@@ -91,6 +91,11 @@ class _CountingFactory(WrappingFactory):
 class HubServer:
     """A :class:`~txkoji.testing.hub.FakeHub` listening on 127.0.0.1.
 
+    With ``simulate=True`` the hub's builds and tasks move while it
+    serves (``server.hub.simulator``, a
+    :class:`~txkoji.testing.simulator.HubSimulator`): from :meth:`start`
+    to :meth:`stop`.
+
     :ivar hub: the hub served.
     :ivar root: the site's root resource (the hub is its ``kojihub`` child).
     """
@@ -100,20 +105,37 @@ class HubServer:
         reactor: Any = None,
         hub: FakeHub | None = None,
         tls: Any = None,
+        *,
+        clock: IReactorTime | None = None,
+        simulate: bool = False,
+        seed: int = 0,
+        speed: float = 1.0,
+        activity: float | None = None,
     ) -> None:
         """:param reactor: the reactor to listen with (the global one by
-            default); also the new hub's clock when ``hub`` is None.
+            default); also the new hub's clock when ``hub`` and ``clock``
+            are None.
         :param hub: the hub to serve; a new one on the bundled data when
             None.
         :param tls: TLS server options (e.g. :func:`server_tls_options`)
             to serve HTTPS; plain HTTP when None.
+        :param clock: the new hub's time source, for its timestamps, the
+            simulator and delayed answers (e.g. a
+            :class:`~twisted.internet.task.Clock`, see
+            :func:`~txkoji.testing.simulator.dataset_clock`); the reactor
+            when None.
+        :param simulate: make the hub's data move
+            (:meth:`FakeHub.simulate <txkoji.testing.hub.FakeHub.simulate>`
+            with ``seed``, ``speed`` and ``activity``).
         """
         if reactor is None:
             from twisted.internet import reactor as global_reactor
 
             reactor = global_reactor
         self._reactor = reactor
-        self.hub = hub if hub is not None else FakeHub(reactor)
+        self.hub = hub if hub is not None else FakeHub(clock or reactor)
+        if simulate:
+            self.hub.simulate(seed=seed, speed=speed, activity=activity)
         self.root = Resource()
         self.root.putChild(b"kojihub", self.hub)
         self._tls = tls
@@ -135,6 +157,8 @@ class HubServer:
         self._port = self._reactor.listenTCP(port, self._factory, interface="127.0.0.1")
         # A TCP port listening on 127.0.0.1 has an IPv4 address.
         self._port_number = cast(IPv4Address, self._port.getHost()).port
+        if self.hub.simulator is not None:
+            self.hub.simulator.start()
         return defer.succeed(self)
 
     @property
@@ -161,12 +185,14 @@ class HubServer:
         return len(self._factory.protocols) if self._factory else 0
 
     def stop(self) -> defer.Deferred[None]:
-        """Stop listening, cancel delayed answers and close every open
-        connection.
+        """Stop listening, cancel delayed answers, stop the simulator (if
+        any) and close every open connection.
 
         :returns: a Deferred firing with None once all are closed.
         """
         self.hub.cancel_pending()
+        if self.hub.simulator is not None:
+            self.hub.simulator.stop()
         if self._port is None or self._factory is None:
             return defer.succeed(None)
         port, factory = self._port, self._factory

@@ -1,0 +1,235 @@
+"""Hub subsessions, and pools of them.
+
+::
+
+    await koji.login()
+    sub = await koji.subsession()       # its own session id, key, numbers
+    await sub.getLoggedInUser()
+    await sub.close()                   # logoutChild: ends this one only
+
+    pool = await koji.session_pool(4)   # four subsessions
+    tasks = await defer.gatherResults([pool.getTaskInfo(t) for t in ids])
+    await pool.close()
+
+The hub numbers the calls of each session and takes them one at a time
+(see :mod:`txkoji.session`), so one session's logged-in calls never run in
+parallel.  A subsession (the hub's ``subsession`` call) is a session of the
+same user with its own numbering: calls of different subsessions are not
+ordered against each other, and travel in parallel over the connection's
+shared pool of HTTP connections.
+
+A subsession renews itself like its master (the same login, with
+``renew=True`` and the subsession's own id).  Logging out of the master, or
+its expiry, ends or expires its subsessions on the hub as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from txkoji.connection import BoundHubMethod, Connection
+from txkoji.exceptions import KojiException, KojiLoginException, KojiSessionError
+from txkoji.hub_methods import HubMethods
+from txkoji.multicall import MultiCall
+from txkoji.session_calls import SessionClient
+
+
+class SubSession(Connection):
+    """A logged-in hub subsession of a :class:`~txkoji.connection.Connection`
+    (made by :meth:`~txkoji.connection.Connection.subsession`).
+
+    It has the connection's call interface (``call``, ``multicall``,
+    ``MultiCall``, hub methods by name) and shares its transport, its
+    concurrency limit and its options.  ``login()`` fails: a subsession is
+    logged in from the start.
+
+    :param master: the connection whose session made this one.
+    :param client: the subsession's calls and credentials.
+    """
+
+    def __init__(self, master: Connection, client: SessionClient) -> None:
+        # Everything but the session (and the cache, made on first use for
+        # this object) is the master's: reactor, options, transport, the
+        # requester with its concurrency limit.
+        shared = {
+            name: value for name, value in vars(master).items() if name != "cache"
+        }
+        vars(self).update(shared)
+        self._master = master
+        self._session = client
+        client.owner = self
+        assert client.session is not None
+        #: The id the hub gave the subsession (a fresh login on a hub that
+        #: cannot renew replaces it with a session of its own).
+        self._child_id = client.session.session_id
+
+    @property
+    def master(self) -> Connection:
+        """The connection whose session this subsession belongs to."""
+        return self._master
+
+    def __repr__(self) -> str:
+        return f"<txkoji subsession {self._child_id} of {self._master!r}>"
+
+    def login(self, authtype: str | None = None, **options: Any) -> defer.Deferred[Any]:
+        """Fail with :class:`~txkoji.exceptions.KojiLoginException`: a
+        subsession is logged in when made."""
+        return defer.fail(
+            KojiLoginException("a subsession is logged in already; it cannot log in")
+        )
+
+    def subsession(self) -> defer.Deferred[Any]:
+        """Open another subsession of the master (the hub ties every
+        subsession to the first session): see
+        :meth:`~txkoji.connection.Connection.subsession`."""
+        return self._master.subsession()
+
+    def session_pool(self, size: int) -> defer.Deferred[Any]:
+        """Open a pool of the master's subsessions: see
+        :meth:`~txkoji.connection.Connection.session_pool`."""
+        return self._master.session_pool(size)
+
+    def logout(self) -> defer.Deferred[Any]:
+        """End the subsession alone: the master sends ``logoutChild``.
+
+        :returns: a Deferred firing with ``None`` (at once when already
+            ended).  The subsession is forgotten whatever the hub answers;
+            it fails with the hub's error unless that error says the session
+            is gone already (AuthError).
+        """
+        client = self._session
+        session = client.session
+        if session is None:
+            return defer.succeed(None)
+        if session.session_id != self._child_id:
+            # A fresh login replaced the subsession: end that session.
+            return client.logout()
+        if self._master.session is None:
+            # The master's logout ended its subsessions on the hub.
+            d: defer.Deferred[Any] = defer.succeed(None)
+        else:
+            d = self._master.call("logoutChild", session.session_id)
+        return d.addBoth(client.forget, session)
+
+    def close(self) -> defer.Deferred[Any]:
+        """End the subsession (:meth:`logout`); the shared transport stays
+        open (the master's ``close()`` closes it).
+
+        :returns: a Deferred firing with ``None`` (a failed logout is
+            logged, not raised).
+        """
+        d = self.logout()
+
+        def logout_failed(failure: Failure) -> None:
+            failure.trap(KojiException)
+            self.log.warn(
+                "ending subsession {session_id} failed: {error}",
+                session_id=self._child_id,
+                error=failure.value,
+            )
+
+        return d.addErrback(logout_failed)
+
+
+class SessionPool(HubMethods):
+    """Logged-in calls spread over several subsessions (made by
+    :meth:`~txkoji.connection.Connection.session_pool`).
+
+    Each call goes to the subsession with the fewest calls in flight (the
+    first such one on a tie).  The call interface is the connection's:
+    ``call``, ``multicall``, ``MultiCall``, ``getTaskInfo``, the hub
+    methods by name; typed results belong to the subsession that fetched
+    them.
+
+    :param members: the subsessions.
+    """
+
+    def __init__(self, members: Sequence[SubSession]) -> None:
+        self.members: tuple[SubSession, ...] = tuple(members)
+        self._load = {id(member): 0 for member in self.members}
+
+    def __repr__(self) -> str:
+        return f"<txkoji session pool of {len(self.members)} subsessions>"
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __getattr__(self, name: str) -> BoundHubMethod:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return BoundHubMethod(self, name)
+
+    def load(self, member: SubSession) -> int:
+        """Return how many calls of the pool ``member`` has in flight."""
+        return self._load[id(member)]
+
+    def _run(self, send: Callable[[SubSession], defer.Deferred[Any]]) -> Any:
+        member = min(self.members, key=self.load)
+        self._load[id(member)] += 1
+
+        def done(outcome: Any) -> Any:
+            self._load[id(member)] -= 1
+            return outcome
+
+        return send(member).addBoth(done)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Call hub method ``method`` on the least-loaded subsession: see
+        :meth:`txkoji.connection.Connection.call`."""
+        return self._run(lambda member: member.call(method, *args, **kwargs))
+
+    def getTaskInfo(self, task_id: int, **kwargs: Any) -> defer.Deferred[Any]:
+        """Fetch a task with its request parameters: see
+        :meth:`txkoji.connection.Connection.getTaskInfo`."""
+        return self._run(lambda member: member.getTaskInfo(task_id, **kwargs))
+
+    def multicall(self, calls: Sequence[tuple[Any, ...]]) -> defer.Deferred[list[Any]]:
+        """Send several calls as one multicall on the least-loaded
+        subsession: see :meth:`txkoji.connection.Connection.multicall`."""
+        return self._run(lambda member: member.multicall(calls))
+
+    def MultiCall(self, strict: bool = False, batch: int | None = None) -> MultiCall:
+        """Return a new :class:`~txkoji.multicall.MultiCall` whose requests
+        go to the least-loaded subsession."""
+        return MultiCall(self, strict=strict, batch=batch)
+
+    def close(self) -> defer.Deferred[None]:
+        """End every subsession of the pool.
+
+        :returns: a Deferred firing with ``None`` once each has ended (a
+            failed logout is logged, not raised).
+        """
+        ends = [member.close() for member in self.members]
+        return defer.gatherResults(ends).addCallback(lambda _: None)
+
+
+async def _open_members(master: Connection, size: int) -> SessionPool:
+    members: list[SubSession] = []
+    try:
+        for _ in range(size):
+            members.append(await master.subsession())
+    except BaseException:
+        await SessionPool(members).close()
+        raise
+    return SessionPool(members)
+
+
+def open_pool(master: Connection, size: int) -> defer.Deferred[SessionPool]:
+    """Open ``size`` subsessions of ``master`` and pool them (see
+    :meth:`txkoji.connection.Connection.session_pool`)."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        return defer.fail(
+            KojiSessionError(
+                f"a session pool needs a whole number of subsessions of at "
+                f"least 1, not {size!r}"
+            )
+        )
+    if master.session is None:
+        return defer.fail(
+            KojiSessionError("a session pool needs a logged-in connection")
+        )
+    return defer.Deferred.fromCoroutine(_open_members(master, size))

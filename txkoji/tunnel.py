@@ -1,0 +1,362 @@
+"""Reaching the hub through an HTTP forward proxy.
+
+* ``https://`` URLs go through a tunnel: :class:`TunnelEndpoint` connects
+  to the proxy, asks it ``CONNECT host:port`` (with ``Proxy-Authorization:
+  Basic`` when the proxy URL has credentials), and once the proxy answers
+  2xx hands the connection to the protocol above, TLS with the hub itself
+  (the hub's name, the hub's certificate verified: the proxy sees only
+  encrypted bytes).
+* ``http://`` URLs go through Twisted's ``ProxyAgent`` (requests in
+  absolute form, the credentials in each request's
+  ``Proxy-Authorization``).
+
+:func:`proxied_agent` builds the agent that picks, per request, a direct
+connection, a tunnel or the forward proxy, as a
+:class:`~txkoji.proxies.ProxyChoice` says.  Messages name the proxy with
+its credentials masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from twisted.internet import defer
+from twisted.internet import error as neterror
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import (
+    IProtocol,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+    ITCPTransport,
+)
+from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
+from twisted.python.failure import Failure
+from twisted.web import client as webclient
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IAgentEndpointFactory, IPolicyForHTTPS
+from zope.interface import implementer
+
+from txkoji.exceptions import KojiConfigError, KojiConnectionError
+from txkoji.proxies import ProxyChoice, ProxyURL
+
+#: The longest answer head to ``CONNECT`` read before giving up, in bytes.
+MAX_CONNECT_ANSWER = 16 * 1024
+
+
+class _ConnectProtocol(Protocol):
+    """Ask the proxy for a tunnel, then relay the connection's bytes to the
+    protocol built by ``factory``."""
+
+    def __init__(
+        self,
+        factory: IProtocolFactory,
+        proxy: ProxyURL,
+        target: bytes,
+        ready: defer.Deferred[IProtocol],
+    ) -> None:
+        self._factory = factory
+        self._proxy = proxy
+        self._target = target
+        self._ready = ready
+        self._head = b""
+        self._inner: IProtocol | None = None
+
+    @property
+    def connection(self) -> ITCPTransport:
+        """The TCP connection to the proxy (once connected)."""
+        return cast(ITCPTransport, self.transport)
+
+    def connectionMade(self) -> None:
+        lines = [b"CONNECT " + self._target + b" HTTP/1.1", b"Host: " + self._target]
+        if self._proxy.authorization:
+            lines.append(b"Proxy-Authorization: " + self._proxy.authorization)
+        self.connection.write(b"\r\n".join(lines) + b"\r\n\r\n")
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.dataReceived(data)
+            return
+        if self._ready.called:
+            return
+        self._head += data
+        head, end, rest = self._head.partition(b"\r\n\r\n")
+        if not end:
+            if len(self._head) > MAX_CONNECT_ANSWER:
+                self._refuse(f"an answer head longer than {MAX_CONNECT_ANSWER} bytes")
+            return
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        version, _, status = status_line.partition(" ")
+        code, _, phrase = status.partition(" ")
+        if not version.startswith("HTTP/") or not code.isdigit():
+            self._refuse(f"a malformed status line {status_line[:80]!r}")
+            return
+        if not 200 <= int(code) < 300:
+            hint = (
+                " (proxy authentication required: give user:password@ in the proxy URL)"
+                if code == "407"
+                else ""
+            )
+            self._refuse(f"HTTP {code} {phrase.strip()[:120]}{hint}")
+            return
+        inner = self._factory.buildProtocol(self.connection.getPeer())
+        # The factories the agent connects (TLS, HTTP/1.1) always build one.
+        assert inner is not None
+        self._inner = inner
+        inner.makeConnection(self.connection)
+        self._ready.callback(inner)
+        if rest:
+            inner.dataReceived(rest)
+
+    def _refuse(self, answer: str) -> None:
+        self.connection.loseConnection()
+        self._ready.errback(
+            KojiConnectionError(
+                f"proxy {self._proxy.shown} refused to tunnel to "
+                f"{self._target.decode('ascii')}: it answered CONNECT with "
+                f"{answer}",
+                self._proxy.shown,
+            )
+        )
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._inner is not None:
+            self._inner.connectionLost(reason)
+        elif not self._ready.called:
+            self._ready.errback(
+                KojiConnectionError(
+                    f"proxy {self._proxy.shown} closed the connection before "
+                    f"answering CONNECT {self._target.decode('ascii')}",
+                    self._proxy.shown,
+                )
+            )
+
+
+class _ConnectFactory(ClientFactory):
+    def __init__(self, build: Any) -> None:
+        self._build = build
+
+    def buildProtocol(self, addr: Any) -> Protocol:
+        protocol: Protocol = self._build()
+        protocol.factory = self
+        return protocol
+
+
+def _proxy_unreachable(failure: Failure, proxy: ProxyURL) -> Failure:
+    """Name the proxy in a failure to connect to it."""
+    if failure.check(defer.CancelledError, KojiConnectionError):
+        return failure
+    if failure.check(neterror.ConnectionRefusedError):
+        detail = "it refused the connection"
+    elif failure.check(neterror.TimeoutError):
+        detail = "connecting timed out"
+    else:
+        detail = str(failure.value) or type(failure.value).__name__
+    return Failure(
+        KojiConnectionError(
+            f"cannot connect to proxy {proxy.shown}: {detail}", proxy.shown
+        )
+    )
+
+
+@implementer(IStreamClientEndpoint)
+class ProxyEndpoint:
+    """Connects to the proxy itself; a failure to do so is a
+    ``KojiConnectionError`` naming the proxy (credentials masked).
+
+    :param reactor: the reactor (``IReactorTCP``).
+    :param proxy: the proxy.
+    :param timeout: seconds to wait for the TCP connection.
+    """
+
+    def __init__(self, reactor: Any, proxy: ProxyURL, timeout: float) -> None:
+        self.proxy = proxy
+        self._endpoint = HostnameEndpoint(reactor, proxy.host, proxy.port, timeout)
+
+    def connect(self, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
+        """Connect to the proxy.
+
+        :returns: a Deferred firing with the protocol, or failing with
+            ``KojiConnectionError``.
+        """
+        connecting = self._endpoint.connect(protocolFactory)
+        return connecting.addErrback(_proxy_unreachable, self.proxy)
+
+    def __repr__(self) -> str:
+        return f"<ProxyEndpoint {self.proxy.shown}>"
+
+
+@implementer(IStreamClientEndpoint)
+class TunnelEndpoint:
+    """Connects to ``host:port`` through a ``CONNECT`` tunnel of an HTTP
+    proxy; wrap it with ``wrapClientTLS`` for TLS with ``host``.
+
+    :param proxy_endpoint: connects to the proxy (a :class:`ProxyEndpoint`).
+    :param proxy: the proxy (its credentials go in ``Proxy-Authorization``).
+    :param host: the host to reach (the hub).
+    :param port: its port.
+    """
+
+    def __init__(
+        self,
+        proxy_endpoint: IStreamClientEndpoint,
+        proxy: ProxyURL,
+        host: str,
+        port: int,
+    ) -> None:
+        self._proxy_endpoint = proxy_endpoint
+        self._proxy = proxy
+        target = f"[{host}]" if ":" in host else host
+        self._target = f"{target}:{port}".encode("ascii")
+
+    def connect(self, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
+        """Open the tunnel and connect ``protocolFactory``'s protocol
+        through it.
+
+        :returns: a Deferred firing with that protocol once the proxy
+            answered 2xx.  It fails with ``KojiConnectionError`` when the
+            proxy cannot be reached, answers anything else (407 when it
+            wants credentials), or closes the connection first.  Cancelling
+            it closes the connection to the proxy.
+        """
+        protocols: list[_ConnectProtocol] = []
+
+        def cancel(_: defer.Deferred[Any]) -> None:
+            if protocols and protocols[0].transport is not None:
+                protocols[0].connection.abortConnection()
+            else:
+                connecting.cancel()
+
+        ready: defer.Deferred[Any] = defer.Deferred(cancel)
+
+        def build() -> _ConnectProtocol:
+            protocol = _ConnectProtocol(
+                protocolFactory, self._proxy, self._target, ready
+            )
+            protocols.append(protocol)
+            return protocol
+
+        def unreachable(failure: Failure) -> None:
+            if not ready.called:
+                ready.errback(failure)
+
+        connecting = self._proxy_endpoint.connect(_ConnectFactory(build))
+        connecting.addErrback(unreachable)
+        return ready
+
+
+@implementer(IAgentEndpointFactory)
+class _TunnelEndpointFactory:
+    """Endpoints for ``https://`` URLs reached through a proxy's tunnel,
+    each built once per (host, port)."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        tls_policy: IPolicyForHTTPS,
+        proxies: ProxyChoice,
+        connect_timeout: float,
+    ) -> None:
+        self._reactor = reactor
+        self._tls_policy = tls_policy
+        self._proxies = proxies
+        self._connect_timeout = connect_timeout
+        self._endpoints: dict[tuple[bytes, int], IStreamClientEndpoint] = {}
+
+    def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
+        key = (uri.host, uri.port)
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            proxy = self._proxies.for_url(uri.toBytes().decode("ascii"))
+            # The routing agent sends only proxied https URLs here.
+            assert proxy is not None
+            host = uri.host.decode("ascii")
+            tunnel = TunnelEndpoint(
+                ProxyEndpoint(self._reactor, proxy, self._connect_timeout),
+                proxy,
+                host,
+                uri.port,
+            )
+            creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
+            endpoint = wrapClientTLS(creator, tunnel)
+            self._endpoints[key] = endpoint
+        return endpoint
+
+
+@implementer(IAgent)
+class _ProxyRoutingAgent:
+    """Sends each request directly, through a tunnel, or to the forward
+    proxy, as the proxy choice says for its URL."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        direct: IAgent,
+        tls_policy: IPolicyForHTTPS,
+        proxies: ProxyChoice,
+        pool: webclient.HTTPConnectionPool,
+        connect_timeout: float,
+    ) -> None:
+        self._reactor = reactor
+        self._direct = direct
+        self._proxies = proxies
+        self._pool = pool
+        self._connect_timeout = connect_timeout
+        self._tunnels = webclient.Agent.usingEndpointFactory(
+            reactor,
+            _TunnelEndpointFactory(reactor, tls_policy, proxies, connect_timeout),
+            pool=pool,
+        )
+        self._forward: dict[ProxyURL, webclient.ProxyAgent] = {}
+
+    def request(
+        self,
+        method: bytes,
+        uri: bytes,
+        headers: Headers | None = None,
+        bodyProducer: Any = None,
+    ) -> defer.Deferred[Any]:
+        """Send the request the way its URL's proxy choice says."""
+        try:
+            proxy = self._proxies.for_url(uri.decode("ascii"))
+        except KojiConfigError:
+            return defer.fail()
+        if proxy is None:
+            return self._direct.request(method, uri, headers, bodyProducer)
+        if uri.startswith(b"https:"):
+            return self._tunnels.request(method, uri, headers, bodyProducer)
+        agent = self._forward.get(proxy)
+        if agent is None:
+            endpoint = ProxyEndpoint(self._reactor, proxy, self._connect_timeout)
+            agent = webclient.ProxyAgent(endpoint, self._reactor, self._pool)
+            self._forward[proxy] = agent
+        if proxy.authorization:
+            headers = headers.copy() if headers is not None else Headers()
+            headers.setRawHeaders(b"Proxy-Authorization", [proxy.authorization])
+        return agent.request(method, uri, headers, bodyProducer)
+
+
+def proxied_agent(
+    reactor: Any,
+    direct: IAgent,
+    tls_policy: IPolicyForHTTPS,
+    proxies: ProxyChoice | None,
+    pool: webclient.HTTPConnectionPool,
+    connect_timeout: float,
+) -> IAgent:
+    """Return an agent that sends requests through the proxy ``proxies``
+    picks for their URL, and the others through ``direct``.
+
+    :param tls_policy: how the hub is trusted through a tunnel (its
+        certificate, verified end to end).
+    :param proxies: the choice; ``None``, or one that can never name a
+        proxy, gives ``direct`` itself.
+    :param pool: the connection pool for proxied requests (tunnels are
+        kept alive as direct connections are).
+    :param connect_timeout: seconds to wait for a TCP connection to the
+        proxy.
+    """
+    if proxies is None or not proxies.may_proxy:
+        return direct
+    return _ProxyRoutingAgent(
+        reactor, direct, tls_policy, proxies, pool, connect_timeout
+    )
