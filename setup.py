@@ -25,6 +25,9 @@ setup(
     extras_require={
         "kerberos": ["pyspnego[kerberos]>=0.9"],
         "cli": ["rich>=13"],
+        # Message bus transports (txkoji.bus).
+        "proton": ["python-qpid-proton>=0.37"],
+        "fedora": ["fedora-messaging>=3.3", "koji-fedoramessaging-messages>=1.2"],
         "tests": [
             "rich>=13",
             "koji>=1.34",
@@ -32,6 +35,8 @@ setup(
             "pytest-twisted>=1.14",
             "hypothesis>=6",
             "cryptography>=38",
+            # The bus tests declare RabbitMQ queues as an operator would.
+            "pika>=1.3",
             # test_proxies checks the proxy choice against requests' own.
             "requests>=2.31",
             # Type checking (scripts/test runs mypy txkoji with mypy.ini).

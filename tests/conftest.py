@@ -1,5 +1,6 @@
-"""Shared pytest configuration: the fake-hub fixtures are a plugin, and
-every test must leave the reactor as it found it (``quiet_reactor``).
+"""Shared pytest configuration: the fake-hub and RabbitMQ fixtures are
+plugins, and every test must leave the reactor as it found it
+(``quiet_reactor``).
 ``no_host_proxies`` keeps the host's proxy variables out of every test."""
 
 import os
@@ -8,7 +9,7 @@ import pytest
 
 from tests.loopback import quiet_reactor  # noqa: F401 - an autouse fixture
 
-pytest_plugins = ["tests.hub_fixtures"]
+pytest_plugins = ["tests.hub_fixtures", "tests.rabbitmq"]
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,8 @@ Everything txkoji raises derives from :class:`KojiException`:
 * :class:`MultiCallNotRun`: a multicall result was read too early.
 * :class:`MalformedMessage` (and :class:`UnknownMessageType`): a
   message-bus message txkoji cannot read.
+* :class:`KojiBusError`: a message-bus subscription could not be made or
+  went wrong.
 """
 
 from __future__ import annotations
@@ -389,6 +391,11 @@ class KojiNotFound(KojiException, LookupError):
         self.missing = list(missing)
         names = ", ".join(str(item) for item in self.missing)
         super().__init__(f"no such {kind}: {names}")
+
+
+class KojiBusError(KojiException):
+    """A message-bus subscription failed: a bad argument, a missing client
+    library, or a broker that refused or dropped the subscription."""
 
 
 class KojiSessionError(KojiException, ValueError):

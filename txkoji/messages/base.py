@@ -225,9 +225,12 @@ class Message(ABC):
     or :meth:`from_message` (a protonmsg message).
 
     :cvar types: the ``type`` header values this class reads.
+    :ivar message_id: the id of the bus message the event came in, which
+        :mod:`txkoji.bus` sets on delivery (``None`` otherwise).
     """
 
     types: ClassVar[tuple[str, ...]] = ()
+    message_id: str | None = None
 
     @classmethod
     def from_frame(cls, frame: Any, connection: Any) -> Message:
