@@ -7,6 +7,7 @@
     txkoji watch-build bash-5.2.32-1.fc40
     txkoji events --json                 # every line has a checkpoint
     txkoji events --since CHECKPOINT
+    txkoji events --bus amqp://broker --transport protonmsg --subscription bot
 
 Global options come before the command.  The live view needs ``rich``
 (``pip install txkoji[cli]``); when stdout is not a terminal, or with
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from txkoji.bus import TRANSPORTS
 from txkoji.cli import commands
 from txkoji.cli.events import events as events_command
 from txkoji.cli.runner import run
@@ -63,6 +65,25 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("builds", nargs="+", type=commands.build_ref, metavar="NVR")
     events = sub.add_parser("events", help="print the hub's events as they happen")
     events.add_argument("--since", metavar="CHECKPOINT", help="resume after this")
+    events.add_argument(
+        "--bus",
+        metavar="URL",
+        help="read a message bus (amqp:// or amqps://) instead of polling",
+    )
+    events.add_argument(
+        "--transport", choices=TRANSPORTS, help="the bus's transport (with --bus)"
+    )
+    events.add_argument(
+        "--topic",
+        action="append",
+        metavar="TOPIC",
+        help="a topic to subscribe to (repeatable; default: every Koji topic)",
+    )
+    events.add_argument(
+        "--subscription",
+        metavar="NAME",
+        help="a durable subscription: the broker keeps events while away",
+    )
     for each in (task, build, events):
         each.add_argument(
             "--json", action="store_true", help="one JSON object per line"
