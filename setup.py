@@ -29,6 +29,7 @@ setup(
             "pytest-twisted>=1.14",
             "hypothesis>=6",
             "cryptography>=38",
+            "koji>=1.35",
         ],
     },
     classifiers=[

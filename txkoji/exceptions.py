@@ -329,3 +329,40 @@ class KojiConfigError(KojiException, ValueError):
 
     Also a :class:`ValueError`, as txkoji 0.10 raised for a missing profile.
     """
+
+
+class KojiFileError(KojiException):
+    """A file transfer (a download or an upload) could not be done as
+    asked."""
+
+
+class UnsafePathError(KojiFileError, ValueError):
+    """A file name from the hub (or a caller) would land outside the
+    destination directory: it is absolute, contains ``..`` or a NUL byte,
+    or is empty."""
+
+
+class ChecksumMismatch(KojiFileError):
+    """A transferred file's size or checksum differs from what the hub
+    recorded (or from what was sent).
+
+    :ivar path: the local file (or the upload's server path).
+    :ivar expected: what was expected.
+    :ivar actual: what was found.
+    """
+
+    def __init__(self, message: str, path: str, expected: str, actual: str) -> None:
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message)
+
+
+class DestinationExists(KojiFileError, FileExistsError):
+    """A download's destination file exists and overwriting was not
+    asked for."""
+
+
+class IncompleteRecord(KojiException, ValueError):
+    """A record lacks a field needed for what was asked (a build without
+    ``version`` cannot name its directory)."""
