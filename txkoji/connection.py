@@ -155,6 +155,20 @@ class Connection:
         return self._transport.hub_version
 
     @property
+    def transport(self) -> HubTransport:
+        """The :class:`~txkoji.transport.HubTransport` this connection sends
+        through (its pooled ``agent`` and TLS policy serve file transfers
+        too)."""
+        return self._transport
+
+    def session_credentials(self, url: str) -> tuple[str, dict[bytes, bytes]] | None:
+        """Return ``url`` and the headers naming the logged-in session
+        without a call number, for requests that are not numbered calls
+        (raw uploads); ``None`` when not logged in."""
+        session = self._session_calls.session
+        return session.credentials(url, None) if session else None
+
+    @property
     def session_order(self) -> SessionOrder:
         """The :class:`~txkoji.session.SessionOrder` that sends the
         logged-in session's calls (its ``max_batch`` can be tuned; its

@@ -338,6 +338,13 @@ class HubTransport:
         #: The hub's ``Koji-Version`` header from the latest answer.
         self.hub_version: str | None = None
 
+    @property
+    def agent(self) -> webclient.Agent:
+        """The pooled Twisted ``Agent`` (this transport's TLS policy and
+        connection pool), for requests other than calls, such as file
+        downloads."""
+        return self._agent
+
     def post(
         self,
         url: str,
