@@ -339,6 +339,11 @@ class HubTransport:
         self.hub_version: str | None = None
 
     @property
+    def tls_policy(self) -> IPolicyForHTTPS:
+        """How this transport trusts HTTPS servers."""
+        return self._tls_policy
+
+    @property
     def agent(self) -> webclient.Agent:
         """The pooled Twisted ``Agent`` (this transport's TLS policy and
         connection pool), for requests other than calls, such as file
