@@ -24,12 +24,12 @@ transfer cut mid-stream); ``delay`` holds the file's lock while it waits.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from txkoji.exceptions import ActionNotAllowed, GenericError
+from txkoji.files.checksums import Adler32
 from txkoji.testing.dispatch import CallContext
 
 if TYPE_CHECKING:
@@ -41,23 +41,6 @@ if TYPE_CHECKING:
 
 #: The name fault rules use for raw uploads.
 UPLOAD_METHOD = "upload"
-
-
-class Adler32:
-    """A hashlib-like Adler-32 (starting value 1, as Koji's)."""
-
-    name = "adler32"
-
-    def __init__(self, data: bytes = b"") -> None:
-        self._value = zlib.adler32(data)
-
-    def update(self, data: bytes) -> None:
-        """Add ``data``."""
-        self._value = zlib.adler32(data, self._value)
-
-    def hexdigest(self) -> str:
-        """Return the checksum as 8 lower-case hex digits."""
-        return f"{self._value:08x}"
 
 
 #: The checksums ``fileverify`` and ``checkUpload(verify=...)`` accept.
