@@ -1,11 +1,23 @@
 """File transfers: downloads of task output and builds, raw uploads.
 
-Every function returns a Deferred; see :mod:`txkoji.files.download`,
-:mod:`txkoji.files.task_output`, :mod:`txkoji.files.builds` and
-:mod:`txkoji.files.upload`.  Where files live is :mod:`txkoji.paths`.
+Every function returns a Deferred:
+
+* :func:`download`: one file from ``topurl`` (or any URL), resumable,
+  verified;
+* :func:`download_task_output`: like ``koji download-task``;
+* :func:`download_build`: like ``koji download-build``.
+
+Where files live is :mod:`txkoji.paths`.
 """
 
+from txkoji.files.builds import download_build
 from txkoji.files.download import download
 from txkoji.files.naming import unique_upload_dir
+from txkoji.files.task_output import download_task_output
 
-__all__ = ["download", "unique_upload_dir"]
+__all__ = [
+    "download",
+    "download_build",
+    "download_task_output",
+    "unique_upload_dir",
+]

@@ -205,22 +205,33 @@ def retried(
     return outer
 
 
-def fetch(connection: Any, url: str, part: PartialFile, what: str) -> defer.Deferred:
-    """Fill ``part`` from ``url`` under the profile's retry rules (each
-    retry resumes; see :func:`retried`).
+def fill(
+    connection: Any,
+    part: PartialFile,
+    attempt: Callable[[], defer.Deferred],
+    what: str,
+) -> defer.Deferred:
+    """Fill ``part`` by ``attempt`` (which resumes from ``part.open()``)
+    under the profile's retry rules (see :func:`retried`).
 
     :returns: a Deferred firing with ``None`` once the body is on disk
         (not yet verified); the partial file is closed either way.
     """
-
-    def attempt() -> defer.Deferred:
-        return defer.Deferred.fromCoroutine(_attempt(connection, url, part))
 
     def closed(outcome: Any) -> Any:
         part.close()
         return outcome
 
     return retried(connection, attempt, what).addBoth(closed)
+
+
+def fetch(connection: Any, url: str, part: PartialFile, what: str) -> defer.Deferred:
+    """Fill ``part`` from ``url`` (see :func:`fill`)."""
+
+    def attempt() -> defer.Deferred:
+        return defer.Deferred.fromCoroutine(_attempt(connection, url, part))
+
+    return fill(connection, part, attempt, what)
 
 
 def download(

@@ -7,8 +7,9 @@ of its own unless given one:
 * every COMPLETE RPM build has its RPMs (one per ``buildArch`` arch, a
   ``-debuginfo`` RPM next to each binary arch, and the source RPM), a copy
   of each signed with :data:`SIGKEY`, and logs under ``data/logs/<arch>``;
-* every task that ran has output under ``work/tasks/<id % 10000>/<id>``:
-  the RPMs its result names, ``build.log``, ``root.log`` and
+* every task that ran and has no children (but ``tagBuild``) has output
+  under ``work/tasks/<id % 10000>/<id>``: the RPMs its result names (a
+  ``buildArch`` keeps the SRPM too), ``build.log``, ``root.log`` and
   ``state.log``;
 * uploads land under ``work/<path>/<name>``, each upload directory owned
   by its first uploader (a ``.user`` file).
@@ -91,9 +92,11 @@ class HubFiles:
         path.write_bytes(content)
 
     def _populate(self) -> None:
+        parents = {task["parent"] for task in self._state.tasks.values()}
         for task in self._state.tasks.values():
-            if task["state"] in _RAN and task["method"] != "tagBuild":
-                self._task_files(task)
+            if task["state"] in _RAN and task["id"] not in parents:
+                if task["method"] != "tagBuild":
+                    self._task_files(task)
         for build in self._state.builds.values():
             if build["state"] == BUILD_STATES["COMPLETE"] and build.get("task_id"):
                 self._build_files(build)
@@ -105,9 +108,7 @@ class HubFiles:
         if isinstance(result, dict):
             outputs = list(result.get("rpms") or []) + list(result.get("srpms") or [])
             outputs += [result["srpm"]] if result.get("srpm") else []
-            names += [
-                path.rsplit("/", 1)[-1] for path in outputs if path.startswith(base)
-            ]
+            names += [path.rsplit("/", 1)[-1] for path in outputs]
         for name in names:
             self._write(f"work/{base}/{name}", file_content(f"{base}/{name}"))
 
