@@ -29,7 +29,7 @@ def connect(server, **options) -> Connection:
 
 
 def served(server, relpath: str) -> bytes:
-    return (server.hub.files.topdir / relpath).read_bytes()
+    return server.hub.files.path(relpath).read_bytes()
 
 
 @pytest_twisted.ensureDeferred

@@ -178,7 +178,7 @@ async def test_build_download_is_its_rpms_without_debuginfo(hub_server, tmp_path
     assert sorted(names(paths, tmp_path)) == sorted(
         [f"{NVR}.src.rpm", f"{NVR}.aarch64.rpm", f"{NVR}.x86_64.rpm"]
     )
-    rpm = hub_server.hub.files.topdir / "packages/bash/5.2.26/2.fc40/x86_64"
+    rpm = hub_server.hub.files.path("packages/bash/5.2.26/2.fc40/x86_64")
     assert (tmp_path / f"{NVR}.x86_64.rpm").read_bytes() == (
         rpm / f"{NVR}.x86_64.rpm"
     ).read_bytes()
@@ -216,9 +216,8 @@ async def test_build_download_signed_with_arches_debuginfo_and_logs(
             ),
         ]
     )
-    signed = (
-        hub_server.hub.files.topdir
-        / f"packages/bash/5.2.26/2.fc40/data/signed/{SIGKEY}/x86_64/{NVR}.x86_64.rpm"
+    signed = hub_server.hub.files.path(
+        f"packages/bash/5.2.26/2.fc40/data/signed/{SIGKEY}/x86_64/{NVR}.x86_64.rpm"
     )
     assert (tmp_path / f"{NVR}.x86_64.rpm").read_bytes() == signed.read_bytes()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
+from pathlib import Path
 
 import koji.util
 import pytest
@@ -13,6 +14,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from tests.auth_helpers import ssl_connection, start_tls_hub
+from tests.loopback import until
 from txkoji import Connection
 from txkoji.exceptions import (
     ChecksumMismatch,
@@ -22,6 +24,7 @@ from txkoji.exceptions import (
     LockError,
 )
 from txkoji.files import build_from_srpm, unique_upload_dir, upload, upload_many
+from txkoji.testing import FakeHub, HubServer, server_tls_options
 from txkoji.testing.uploads import UPLOAD_METHOD
 
 
@@ -137,27 +140,54 @@ async def test_resume_of_a_different_file_starts_over(koji_session, hub, tmp_pat
     assert on_hub(hub, done.path) == open(second, "rb").read()
 
 
+@pytest_twisted.async_yield_fixture()
+async def clocked(hub_pki):
+    """A TLS hub whose delays wait for ``clock.advance``, and a logged-in
+    connection to it."""
+    clock = Clock()
+    tls = server_tls_options(hub_pki.server_cert, hub_pki.server_key, hub_pki.ca_cert)
+    server = HubServer(hub=FakeHub(clock), tls=tls)
+    await server.start()
+    connection = ssl_connection(server, hub_pki)
+    await connection.login()
+    yield server, connection, clock
+    await connection.close()
+    await server.stop()
+
+
+def upload_target(server, directory: str) -> Path:
+    return server.hub.files.topdir / "work" / directory / "foo-1.0-1.src.rpm"
+
+
 @pytest_twisted.ensureDeferred
-async def test_concurrent_uploads_of_one_file_meet_a_lockerror(
-    koji_session, hub, tmp_path
-):
+async def test_concurrent_uploads_of_one_file_meet_a_lockerror(clocked, tmp_path):
+    server, koji_session, clock = clocked
     source = local_file(tmp_path, size=100)
-    hub.hub.faults.add(UPLOAD_METHOD, delay=0.2)
+    server.hub.faults.add(UPLOAD_METHOD, delay=1)
     first = upload(koji_session, source, "cli-build/l")
+    await until(
+        lambda: server.hub.files.is_locked(upload_target(server, "cli-build/l"))
+    )
     with pytest.raises(LockError):
         await upload(koji_session, source, "cli-build/l", overwrite=True)
+    clock.advance(1)
     done = await first
-    assert on_hub(hub, done.path) == open(source, "rb").read()
+    assert on_hub(server, done.path) == open(source, "rb").read()
 
 
 @pytest_twisted.ensureDeferred
-async def test_upload_does_not_hold_up_the_session_calls(koji_session, hub, tmp_path):
+async def test_upload_does_not_hold_up_the_session_calls(clocked, tmp_path):
+    server, koji_session, clock = clocked
     source = local_file(tmp_path, size=100)
-    hub.hub.faults.add(UPLOAD_METHOD, delay=0.3)
+    server.hub.faults.add(UPLOAD_METHOD, delay=1)
     sending = upload(koji_session, source, "cli-build/p")
+    await until(
+        lambda: server.hub.files.is_locked(upload_target(server, "cli-build/p"))
+    )
     user = await koji_session.getLoggedInUser()
     assert user["name"] == "alice"
     assert not sending.called
+    clock.advance(1)
     await sending
 
 

@@ -124,7 +124,7 @@ class FileTree(Resource):
             self._status(request, rule.http_status, "injected failure")
             return
         top = self._files.topdir.resolve()
-        path = (top / relpath).resolve()
+        path = self._files.path(relpath).resolve()
         if top not in path.parents or not path.is_file() or path.name == ".user":
             self._status(request, 404, "Not Found")
             return

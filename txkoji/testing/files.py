@@ -66,10 +66,15 @@ class HubFiles:
         self._topdir: Path | None = None
         self.rpms: dict[int, list[dict[str, Any]]] = {}
         self._locks: set[Path] = set()
+        # The bundled files not yet on disk, by path under the top: they
+        # are written when first asked for (writing them all costs
+        # seconds on slow file systems).
+        self._pending: dict[str, bytes] = {}
 
     @property
     def topdir(self) -> Path:
-        """The tree's top directory, made and filled on first use."""
+        """The tree's top directory, made on first use (the bundled files
+        appear in it as they are asked for: see :meth:`path`)."""
         if self._topdir is None:
             if self._given is not None:
                 top = self._given
@@ -81,15 +86,20 @@ class HubFiles:
             self._populate()
         return self._topdir
 
-    @property
-    def pathinfo(self) -> PathInfo:
-        """A :class:`~txkoji.paths.PathInfo` on :attr:`topdir`."""
-        return PathInfo(str(self.topdir))
+    def path(self, relpath: str) -> Path:
+        """Return the file or directory at ``relpath`` under the top,
+        writing the bundled files at or below it first."""
+        top = self.topdir
+        relpath = relpath.strip("/")
+        below = relpath + "/"
+        for name in [n for n in self._pending if n == relpath or n.startswith(below)]:
+            target = top / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self._pending.pop(name))
+        return top / relpath
 
     def _write(self, relpath: str, content: bytes) -> None:
-        path = self.topdir / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        self._pending[relpath] = content
 
     def _populate(self) -> None:
         parents = {task["parent"] for task in self._state.tasks.values()}
@@ -167,7 +177,7 @@ class HubFiles:
         relative to the top) for the files under the build's log
         directory."""
         top = self.topdir
-        logs_dir = top / PathInfo("").build_logs(build).lstrip("/")
+        logs_dir = self.path(PathInfo("").build_logs(build))
         if not logs_dir.is_dir():
             return []
         return [
@@ -182,8 +192,8 @@ class HubFiles:
 
     def task_dir(self, task_id: int) -> Path:
         """Return the output directory of a task (on the DEFAULT
-        volume)."""
-        return self.topdir / "work" / PathInfo("").taskrelpath(task_id)
+        volume), with its files written."""
+        return self.path("work/" + PathInfo("").taskrelpath(task_id))
 
     def task_output(self, task_id: int) -> Iterator[tuple[str, Path]]:
         """Yield ``(name relative to the task directory, path)`` for each
