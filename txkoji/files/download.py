@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from twisted.internet import defer
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
 from twisted.web.http import PotentialDataLoss
@@ -72,9 +72,13 @@ class _ToFile(Protocol):
         self._url = url
         self._settled = False
 
+    def _stop(self) -> None:
+        transport: Any = self.transport
+        transport.stopProducing()
+
     def _cancel(self, _: defer.Deferred) -> None:
         self._settled = True
-        self.transport.stopProducing()
+        self._stop()
 
     def dataReceived(self, data: bytes) -> None:
         if self._settled:
@@ -83,10 +87,10 @@ class _ToFile(Protocol):
             self._part.write(data)
         except Exception:
             self._settled = True
-            self.transport.stopProducing()
+            self._stop()
             self.finished.errback(Failure())
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._settled:
             return
         self._settled = True
@@ -107,7 +111,7 @@ class _Drain(Protocol):
     def __init__(self) -> None:
         self.finished: defer.Deferred = defer.Deferred()
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.finished.callback(None)
 
 
@@ -126,7 +130,7 @@ async def _attempt(connection: Any, url: str, part: PartialFile) -> None:
         if offset:
             headers.addRawHeader(b"Range", b"bytes=%d-" % offset)
         try:
-            response = await transport.agent.request(
+            response: Any = await transport.agent.request(
                 b"GET", normalized_url(url), headers
             )
         except Exception:

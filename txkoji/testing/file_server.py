@@ -61,7 +61,7 @@ class _FileSender:
             self._request.write(data)
         if self._cut_at is not None and self._sent >= self._cut_at:
             self._stop()
-            transport = self._request.transport
+            transport: Any = self._request.transport
             transport.unregisterProducer()
             transport.loseConnection()
         elif self._left <= 0 or not data:
@@ -102,7 +102,9 @@ class FileTree(Resource):
 
     def render_GET(self, request: Request) -> Any:
         """Serve a file, a range of it, or an error status."""
-        relpath = "/".join(part.decode("utf-8", "replace") for part in request.postpath)
+        relpath = "/".join(
+            part.decode("utf-8", "replace") for part in request.postpath or []
+        )
         wanted = request.getHeader(b"range")
         self.requests.append(
             (request.method.decode(), relpath, wanted.decode() if wanted else None)

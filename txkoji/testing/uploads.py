@@ -101,7 +101,7 @@ class UploadEndpoint:
             offset = int(query.get("offset") or 0)
         except ValueError:
             raise GenericError(f"Invalid upload offset: {query['offset']!r}") from None
-        params = {
+        params: dict[str, Any] = {
             "name": name,
             "filepath": query.get("filepath", ""),
             "offset": offset,
