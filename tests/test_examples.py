@@ -22,8 +22,13 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     :returns: its standard output.
     :raises AssertionError: when it exits non-zero (with its output).
     """
+    env = dict(env or os.environ)
+    # The checkout's txkoji, whatever the virtualenv has installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), env.get("PYTHONPATH")])
+    )
     out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, args, env=env or dict(os.environ), path=str(ROOT)
+        sys.executable, args, env=env, path=str(ROOT)
     )
     text = out.decode()
     assert code == 0, f"{args} exited {code}:\n{text}\n{err.decode()}"
@@ -101,6 +106,10 @@ README_OUTPUTS = [
     "hub version 1.35.3",
     "failed: 1000",
     "logged in as alice",
+    "rpms: bash-5.2.26-2.fc40.x86_64.rpm\n"
+    "logs of the failed build: build.noarch.log, build.x86_64.log, "
+    "build.aarch64.log",
+    "uploaded 28000 bytes to cli-import/...\nscratch build: task ",
     "the hub said it is offline",
 ]
 
@@ -119,6 +128,7 @@ async def test_readme_python_example_runs(tls_hub_server, hub_pki, tmp_path, ind
     (home / ".koji" / "config").write_text(
         "[fedora]\n"
         f"server = {tls_hub_server.url}\n"
+        f"topurl = {tls_hub_server.topurl}\n"
         "weburl = https://koji.test/koji\n"
         f"serverca = {hub_pki.ca_cert}\n"
         f"cert = {hub_pki.client_pem}\n"
