@@ -14,7 +14,7 @@ from txkoji.exceptions import (
     UnsafePathError,
 )
 from txkoji.files import download_build, download_task_output
-from txkoji.files.task_output import TaskFile, local_name
+from txkoji.files.task_output import local_name
 from txkoji.testing.files import SIGKEY
 
 NVR = "bash-5.2.26-2.fc40"
@@ -84,21 +84,18 @@ async def test_task_output_with_logs_names_logs_by_arch_like_the_cli(
 
 @pytest_twisted.ensureDeferred
 async def test_downloadtaskoutput_is_asked_in_bounded_chunks(hub_server, tmp_path):
-    from txkoji.files import task_output
-
     koji = connect(hub_server, topurl=False)
-    item = TaskFile(50012, "build.log", "DEFAULT", 0, "build.log")
-    size = len(task_file(hub_server, 50012, "build.log"))
-    item = TaskFile(50012, "build.log", "DEFAULT", size, "build.log")
-    old = task_output.CHUNK_SIZE
-    task_output.CHUNK_SIZE = 1000
     try:
-        path = await task_output.fetch_task_file(koji, item, tmp_path)
+        paths = await download_task_output(
+            koji, 50010, tmp_path, logs=True, names=["root.log"], chunk_size=1000
+        )
     finally:
-        task_output.CHUNK_SIZE = old
         await koji.close()
-    assert path.read_bytes() == task_file(hub_server, 50012, "build.log")
-    assert hub_server.hub.calls.count("downloadTaskOutput") == -(-size // 1000)
+    sizes = [len(task_file(hub_server, t, "root.log")) for t in (50011, 50012, 50013)]
+    assert [p.stat().st_size for p in paths] == sizes
+    assert hub_server.hub.calls.count("downloadTaskOutput") == sum(
+        -(-size // 1000) for size in sizes
+    )
 
 
 @pytest_twisted.ensureDeferred

@@ -147,12 +147,14 @@ async def _list_files(
     return files
 
 
-async def _chunks(connection: Any, item: TaskFile, part: PartialFile) -> None:
+async def _chunks(
+    connection: Any, item: TaskFile, part: PartialFile, chunk_size: int
+) -> None:
     """Fill ``part`` through ``downloadTaskOutput``, a chunk at a time."""
     offset = part.open()
     while part.size is None or offset < part.size:
         data = await connection.downloadTaskOutput(
-            item.task_id, item.name, offset=offset, size=CHUNK_SIZE, volume=item.volume
+            item.task_id, item.name, offset=offset, size=chunk_size, volume=item.volume
         )
         raw = data if isinstance(data, bytes) else base64.b64decode(data)
         if not raw:
@@ -168,10 +170,11 @@ def fetch_task_file(
     *,
     overwrite: bool = False,
     progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> defer.Deferred:
     """Download one task output file into ``dest_dir`` (from ``topurl``
-    when configured, else by ``downloadTaskOutput``), resuming a partial
-    file and checking the size.
+    when configured, else by ``downloadTaskOutput`` in calls of
+    ``chunk_size`` bytes), resuming a partial file and checking the size.
 
     :returns: a Deferred firing with the :class:`~pathlib.Path` written.
     """
@@ -192,7 +195,9 @@ def fetch_task_file(
     else:
 
         def attempt() -> defer.Deferred:
-            return defer.Deferred.fromCoroutine(_chunks(connection, item, part))
+            return defer.Deferred.fromCoroutine(
+                _chunks(connection, item, part, chunk_size)
+            )
 
         d = fill(connection, part, attempt, what)
     return d.addCallback(lambda _: part.finish())
@@ -209,6 +214,7 @@ def download_task_output(
     concurrency: int = 4,
     overwrite: bool = False,
     progress: Any = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> defer.Deferred:
     """Download the output of a task and its children, as
     ``koji download-task`` does (see the module docs for the names).
@@ -221,6 +227,8 @@ def download_task_output(
     :param concurrency: files transferred at once.
     :param overwrite: replace existing files.
     :param progress: called as ``progress(task_file, done, total)``.
+    :param chunk_size: bytes per ``downloadTaskOutput`` call (without
+        ``topurl``).
     :returns: a Deferred firing with the list of paths written.  It fails
         with ``KojiFileError`` for an unknown or unfinished task (or a
         failed one without ``logs``), ``UnsafePathError`` for a hub file
@@ -241,6 +249,7 @@ def download_task_output(
                     dest_dir,
                     overwrite=overwrite,
                     progress=_bind(progress, item),
+                    chunk_size=chunk_size,
                 )
             )
             for item in files
