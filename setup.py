@@ -24,7 +24,10 @@ setup(
     ],
     extras_require={
         "kerberos": ["pyspnego[kerberos]>=0.9"],
+        "cli": ["rich>=13"],
         "tests": [
+            "rich>=13",
+            "koji>=1.34",
             "pytest>=7",
             "pytest-twisted>=1.14",
             "hypothesis>=6",
@@ -32,6 +35,7 @@ setup(
             "koji>=1.35",
         ],
     },
+    entry_points={"console_scripts": ["txkoji = txkoji.cli:console_main"]},
     classifiers=[
         "Framework :: Twisted",
         "Programming Language :: Python :: 3",

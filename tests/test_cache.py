@@ -14,7 +14,7 @@ from txkoji.cache import (
     default_directory,
     profile_directory_name,
 )
-from txkoji.exceptions import GenericError
+from txkoji.exceptions import GenericError, KojiProtocolError
 
 
 @pytest.fixture
@@ -156,3 +156,24 @@ def test_cache_for_gives_one_cache_per_connection():
     conn = FakeConnection()
     assert cache_for(conn) is cache_for(conn)
     assert cache_for(conn) is not cache_for(FakeConnection())
+
+
+@pytest.mark.parametrize(
+    "record",
+    [{"id": 3}, {"id": 3, "name": 5}, {"id": 3, "name": ["x"]}, {"id": 3, "name": ""}],
+)
+@pytest_twisted.ensureDeferred
+async def test_record_without_a_string_name_is_protocol_error(tmp_path, record):
+    cache = Cache(FakeConnection({"getUser": lambda uid: record}), str(tmp_path))
+    with pytest.raises(KojiProtocolError, match="getUser") as caught:
+        await cache.user_name(3)
+    assert caught.value.method == "getUser"
+    assert not (tmp_path / "fake" / "user" / "3").exists()
+
+
+@pytest.mark.parametrize("answer", [[{"id": 3, "name": "x"}], 7, "alice"])
+@pytest_twisted.ensureDeferred
+async def test_answer_that_is_no_record_is_protocol_error(tmp_path, answer):
+    cache = Cache(FakeConnection({"getTag": lambda tid: answer}), str(tmp_path))
+    with pytest.raises(KojiProtocolError, match="getTag"):
+        await cache.tag_name(3)

@@ -685,3 +685,16 @@ def test_invalid_value_in_a_large_answer_is_refused_while_streaming():
     with pytest.raises(KojiProtocolError, match="six hundred"):
         for start in range(0, len(broken), 4096):
             decoder.feed(broken[start : start + 4096])
+
+
+def test_encoding_refuses_nesting_past_the_decoders_limit():
+    value: list = []
+    for _ in range(99):
+        value = [value]
+    assert decode_call(encode_call("m", [value]))[1] == [value]
+    with pytest.raises(ValueError, match="nested deeper than 100 levels"):
+        encode_call("m", [[value]])
+    cycle: list = []
+    cycle.append({"again": cycle})
+    with pytest.raises(ValueError, match="contains itself"):
+        encode_response(cycle)

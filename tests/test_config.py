@@ -14,6 +14,7 @@ from txkoji.config import (
     ProfileConfig,
     config_files,
     from_options,
+    hub_url,
     lookup,
     profiles,
     read_config,
@@ -522,3 +523,35 @@ def test_profile_config_is_a_read_only_mapping_with_attributes(
         cfg.server = "x"
     assert "'koji'" in repr(cfg)
     assert SERVER in repr(cfg)
+
+
+# server URLs with user info
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        "http://alice:pw@koji.example.com/kojihub",
+        "https://alice:pw@koji.example.com:8443/kojihub",
+        "http://alice:p@w@koji.example.com/kojihub",
+        "http://alice:pw@koji.example.com:port/kojihub",
+        "ftp://alice:pw@koji.example.com/kojihub",
+    ],
+)
+def test_server_with_a_password_is_refused_masked(server: str) -> None:
+    with pytest.raises(KojiConfigError) as caught:
+        hub_url(server, "mine")
+    message = str(caught.value)
+    assert "'mine'" in message and "***@koji.example.com" in message
+    assert "pw" not in message and "p@w" not in message
+
+
+def test_server_with_only_a_user_name_is_refused() -> None:
+    with pytest.raises(KojiConfigError, match="user info"):
+        hub_url("https://alice@koji.example.com/kojihub", None)
+
+
+def test_profile_config_repr_masks_a_password_in_server(tmp_path: Path) -> None:
+    cfg = from_options(server="http://alice:pw@koji.example.com/kojihub")
+    assert "pw" not in repr(cfg) and "***@koji.example.com" in repr(cfg)
+    assert hub_url(SERVER, None) == SERVER

@@ -187,6 +187,30 @@ async def test_arguments_that_cannot_be_sent_fail_the_deferred(koji, hub_server)
     assert hub_server.hub.calls == []
 
 
+def deep(levels: int) -> list:
+    value: list = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def cyclic() -> dict:
+    value: dict = {"name": "loop"}
+    value["self"] = [value]
+    return value
+
+
+@pytest.mark.parametrize("param", [deep(100_000), cyclic()], ids=["deep", "cyclic"])
+@pytest_twisted.ensureDeferred
+async def test_cyclic_or_absurdly_deep_argument_fails_the_deferred(
+    koji, hub_server, param
+):
+    d = koji.call("createTag", param)
+    with pytest.raises(ValueError, match="nested deeper than 100 levels"):
+        await d
+    assert hub_server.hub.calls == []
+
+
 @pytest_twisted.ensureDeferred
 async def test_refused_connection_is_a_connection_error(hub_server):
     port = hub_server.port
@@ -260,6 +284,25 @@ def test_server_that_is_not_an_http_url_is_refused_at_construction(server):
         Connection(server=server)
     assert repr(server) in str(caught.value)
     assert "http:// or https://" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        "http://alice:pw@127.0.0.1/kojihub",
+        "ftp://alice:pw@127.0.0.1/kojihub",
+        "http://alice:pw@127.0.0.1:x/kojihub",
+    ],
+)
+def test_server_with_a_password_is_refused_without_showing_it(server, tmp_path):
+    with pytest.raises(KojiConfigError) as caught:
+        Connection(server=server)
+    assert "pw" not in str(caught.value) and "***@127.0.0.1" in str(caught.value)
+    config = tmp_path / "koji.conf"
+    config.write_text(f"[mine]\nserver = {server}\n")
+    with pytest.raises(KojiConfigError) as caught:
+        Connection("mine", config_files=[str(config)])
+    assert "pw" not in str(caught.value) and "'mine'" in str(caught.value)
 
 
 @pytest_twisted.ensureDeferred

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import subprocess
 
 import pytest
@@ -32,6 +33,49 @@ class ForgingGate(LoginGate):
             b"WWW-Authenticate", b"Negotiate " + base64.b64encode(b"\x60forged")
         )
         return refusal
+
+
+class TokenRecordingGate(LoginGate):
+    """Admits like the real gate, and keeps the Negotiate tokens that went
+    each way."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tokens = []
+
+    def admit(self, request):
+        refusal = super().admit(request)
+        sent = request.getHeader(b"authorization") or b""
+        answered = request.responseHeaders.getRawHeaders(b"www-authenticate") or []
+        for header in [sent, *answered]:
+            token = header.decode().partition(" ")[2]
+            if token:
+                self.tokens.append(token)
+        return refusal
+
+
+class Capture(logging.Handler):
+    """Keeps the formatted text of every record it handles."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def debug_log():
+    """The root logger at DEBUG, with a handler keeping every line."""
+    root = logging.getLogger()
+    capture = Capture()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(capture)
+    yield capture
+    root.removeHandler(capture)
+    root.setLevel(level)
 
 
 @pytest_twisted.async_yield_fixture()
@@ -140,3 +184,24 @@ def test_service_host_follows_rdns_and_canon_host() -> None:
     assert service_host("no-such-host.invalid", rdns=True, canon_host=False) == (
         "no-such-host.invalid"
     )
+
+
+@pytest_twisted.ensureDeferred
+async def test_tokens_never_reach_a_debug_log_handler(
+    hub,
+    hub_pki,
+    kdc,  # noqa: F811
+    debug_log,
+) -> None:
+    gate = TokenRecordingGate(keytab=kdc.service_keytab, realms=(kdc.realm,))
+    hub.hub.login_gate = gate
+    koji = connect(hub, hub_pki, principal=kdc.user, keytab=kdc.user_keytab)
+    assert await koji.login() is True
+    await koji.close()
+    assert len(gate.tokens) == 2, "a token each way"
+    steps = [line for line in debug_log.lines if "GSSAPI step " in line]
+    assert steps, "pyspnego logged its steps at DEBUG"
+    assert {line.partition(": ")[2] for line in steps} <= {"", "<token masked>"}
+    for token in gate.tokens:
+        for part in (token[:40], token[-40:]):
+            assert not any(part in line for line in debug_log.lines)

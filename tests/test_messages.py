@@ -310,3 +310,102 @@ def test_malformed_message_is_a_koji_exception():
 
     assert issubclass(UnknownMessageType, MalformedMessage)
     assert issubclass(MalformedMessage, KojiException)
+
+
+BAD_IDS = ["x", "", float("nan"), {}, [], True, -1, 1.5]
+
+
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_type_header_that_is_not_a_string_is_malformed(kind):
+    bad = [] if kind == "list" else {}
+    message = {"properties": {"type": bad}, "body": "{}"}
+    with pytest.raises(MalformedMessage, match="'type' header is a"):
+        parse_message(message, FakeConnection())
+    with pytest.raises(MalformedMessage, match="'type' header is a"):
+        BuildStateChange.from_message(message, FakeConnection())
+
+
+def test_body_nested_too_deeply_is_malformed():
+    body = "[" * 100_000 + "]" * 100_000
+    message = {"properties": {"type": "Tag"}, "body": '{"a": ' + body + "}"}
+    with pytest.raises(MalformedMessage, match="nests too deeply"):
+        parse_message(message, FakeConnection())
+
+
+@pytest.mark.parametrize("bad", BAD_IDS, ids=repr)
+@pytest.mark.parametrize(
+    "kind, path",
+    [
+        ("BuildStateChange", ("info", "id")),
+        ("BuildStateChange", ("info", "build_id")),
+        ("TaskStateChange", ("info", "id")),
+        ("TaskStateChange", ("info", "owner")),
+        ("Tag", ("build", "build_id")),
+        ("Import", ("build", "id")),
+        ("RPMSign", ("rpm", "id")),
+        ("PackageListChange", ("package", "id")),
+        ("RepoInit", ("repo_id",)),
+        ("RepoInit", ("task_id",)),
+        ("RepoDone", ("repo", "id")),
+        ("BuildPromote", ("build", "build_id")),
+    ],
+)
+def test_ids_that_are_not_integers_are_malformed_when_parsing(kind, path, bad):
+    props, body = PROTON[kind]
+    props = {key: value for key, value in props.items() if key != path[-1]}
+    body = json.loads(json.dumps(body))
+    if len(path) == 1:
+        body[path[0]] = bad
+    else:
+        body[path[0]][path[1]] = bad
+        body[path[0]].pop("build_id" if path[1] == "id" else "", None)
+    with pytest.raises(MalformedMessage, match="not an id"):
+        parse_message({"properties": props, "body": body}, FakeConnection())
+
+
+@pytest.mark.parametrize("bad", [["f40"], {"name": "f40"}, 5, ""], ids=repr)
+def test_names_that_are_not_strings_are_malformed(bad):
+    props, body = PROTON["Tag"]
+    with pytest.raises(MalformedMessage, match="tag is not a name"):
+        parse_message({"properties": dict(props, tag=bad), "body": body}, None)
+
+
+@pytest.mark.parametrize("bad", [["OPEN"], {}, "", 1.5, True], ids=repr)
+def test_states_that_are_neither_names_nor_numbers_are_malformed(bad):
+    props, body = PROTON["TaskStateChange"]
+    with pytest.raises(MalformedMessage, match="state"):
+        parse_message({"properties": dict(props, new=bad), "body": body}, None)
+
+
+def test_task_state_change_from_a_polled_record():
+    conn = FakeConnection()
+    task = Task(task_record(50012))
+    task.connection = conn
+    event = TaskStateChange.from_record(task, 1, "CLOSED")
+    assert (event.old, event.event, event.new) == ("OPEN", "CLOSED", "CLOSED")
+    assert isinstance(event.task, Task) and event.task.connection is conn
+    assert event.url == f"{WEBURL}/taskinfo?taskID=50012"
+    first_seen = TaskStateChange.from_record(task_record(50012), None, 0, conn)
+    assert (first_seen.old, first_seen.new) == (None, "FREE")
+    assert first_seen.task.connection is conn
+    with pytest.raises(MalformedMessage, match="not an id"):
+        TaskStateChange.from_record({"id": "x"}, None, 1, conn)
+    with pytest.raises(MalformedMessage, match="new state"):
+        TaskStateChange.from_record(task, 1, None)
+
+
+def test_build_state_change_from_a_polled_record():
+    conn = FakeConnection()
+    event = BuildStateChange.from_record(build_record(1002), 0, 1, connection=conn)
+    assert (event.old, event.new, event.event) == ("BUILDING", "COMPLETE", "COMPLETE")
+    assert isinstance(event.build, Build) and event.build.connection is conn
+    assert event.url == f"{WEBURL}/buildinfo?buildID=1002"
+    assert event.user().result == build_record(1002)["owner_name"]
+
+
+def test_messages_are_read_only():
+    props, body = PROTON["RepoInit"]
+    msg = parse_message({"properties": props, "body": body}, FakeConnection())
+    with pytest.raises(AttributeError):
+        msg.repo_id = 9
+    assert msg.repo_id == 8

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from txkoji._codec_values import MAX_DEPTH
+
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -23,7 +25,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # surrogates, and the two non-characters U+FFFE and U+FFFF.
 _UNREPRESENTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-_Writer = Callable[[Any, list], None]
+_Writer = Callable[[Any, list, int], None]
 
 
 def escape_text(text: str) -> str:
@@ -56,15 +58,15 @@ _TRUE = "<value><boolean>1</boolean></value>"
 _FALSE = "<value><boolean>0</boolean></value>"
 
 
-def _nil(value: None, out: list) -> None:
+def _nil(value: None, out: list, depth: int) -> None:
     out.append("<value><nil/></value>")
 
 
-def _bool(value: bool, out: list) -> None:
+def _bool(value: bool, out: list, depth: int) -> None:
     out.append(_TRUE if value else _FALSE)
 
 
-def _int(value: int, out: list) -> None:
+def _int(value: int, out: list, depth: int) -> None:
     if INT32_MIN <= value <= INT32_MAX:
         out.append(f"<value><int>{value:d}</int></value>")
     elif INT64_MIN <= value <= INT64_MAX:
@@ -76,21 +78,21 @@ def _int(value: int, out: list) -> None:
         )
 
 
-def _float(value: float, out: list) -> None:
+def _float(value: float, out: list, depth: int) -> None:
     if not math.isfinite(value):
         raise ValueError(f"cannot encode {value!r}: XML-RPC has no NaN or infinity")
     out.append(f"<value><double>{float.__repr__(value)}</double></value>")
 
 
-def _str(value: str, out: list) -> None:
+def _str(value: str, out: list, depth: int) -> None:
     out.append(f"<value><string>{escape_text(value)}</string></value>")
 
 
-def _bytes(value: bytes, out: list) -> None:
+def _bytes(value: bytes, out: list, depth: int) -> None:
     out.append(f"<value><base64>{b64encode(value).decode('ascii')}</base64></value>")
 
 
-def _datetime(value: datetime, out: list) -> None:
+def _datetime(value: datetime, out: list, depth: int) -> None:
     out.append(
         f"<value><dateTime.iso8601>{value.year:04d}{value.month:02d}"
         f"{value.day:02d}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
@@ -98,14 +100,25 @@ def _datetime(value: datetime, out: list) -> None:
     )
 
 
-def _array(value: list | tuple, out: list) -> None:
+def _nesting(depth: int) -> int:
+    if depth >= MAX_DEPTH:
+        raise ValueError(
+            f"cannot encode values nested deeper than {MAX_DEPTH} levels"
+            " (or a list or dict that contains itself)"
+        )
+    return depth + 1
+
+
+def _array(value: list | tuple, out: list, depth: int) -> None:
+    inner = _nesting(depth)
     out.append("<value><array><data>")
     for item in value:
-        write_value(item, out)
+        write_value(item, out, inner)
     out.append("</data></array></value>")
 
 
-def _struct(value: Mapping, out: list) -> None:
+def _struct(value: Mapping, out: list, depth: int) -> None:
+    inner = _nesting(depth)
     out.append("<value><struct>")
     for key, item in value.items():
         if not isinstance(key, str):
@@ -114,7 +127,7 @@ def _struct(value: Mapping, out: list) -> None:
                 " XML-RPC struct keys are strings"
             )
         out.append(f"<member><name>{escape_text(key)}</name>")
-        write_value(item, out)
+        write_value(item, out, inner)
         out.append("</member>")
     out.append("</struct></value>")
 
@@ -156,15 +169,19 @@ def _writer_for(value: Any) -> _Writer:
     raise TypeError(f"cannot encode a {type(value).__qualname__} as XML-RPC")
 
 
-def write_value(value: Any, out: list) -> None:
+def write_value(value: Any, out: list, depth: int = 0) -> None:
     """Append the ``<value>`` element for ``value`` to ``out``.
+
+    :param depth: how many arrays and structs hold ``value``.
 
     :raises TypeError: for a type XML-RPC cannot carry, or a non-string
         struct key.
     :raises OverflowError: for an integer beyond signed 64 bits.
-    :raises ValueError: for NaN, infinities, and strings XML cannot carry.
+    :raises ValueError: for NaN, infinities, strings XML cannot carry, and
+        arrays and structs nested deeper than ``MAX_DEPTH`` (which a value
+        that contains itself would be).
     """
     writer = _WRITERS.get(type(value))
     if writer is None:
         writer = _writer_for(value)
-    writer(value, out)
+    writer(value, out, depth)

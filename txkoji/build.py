@@ -12,7 +12,7 @@ from txkoji import build_states
 from txkoji.estimates import average_build_duration
 from txkoji.exceptions import KojiConfigError
 from txkoji.paths import PathInfo
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.timestamps import connection_now, record_time
 from txkoji.weblinks import record_url
 
@@ -172,9 +172,3 @@ class Build(KojiRecord):
 
 def _task_target(task: Any) -> str | None:
     return None if task is None else task.target
-
-
-register("getBuild", Build, "one")
-register("listBuilds", Build, "list")
-register("listTagged", Build, "list")
-register("getLatestBuilds", Build, "list")

@@ -14,13 +14,14 @@ import hashlib
 import os
 import tempfile
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiException, KojiProtocolError
 
 
 class CacheKeyError(KojiException, ValueError):
@@ -135,7 +136,9 @@ class Cache:
         :param method: the hub method fetching the record (``getUser``).
         :returns: a Deferred firing with the name, or ``None`` when the hub
             has no such object.  It fails with :class:`CacheKeyError` for an
-            id that is not a non-negative integer, or as the hub call does.
+            id that is not a non-negative integer, with
+            :class:`~txkoji.exceptions.KojiProtocolError` when the hub's
+            answer is not a record with a name, or as the hub call does.
         """
         try:
             name = self.get_name(kind, object_id)
@@ -150,17 +153,23 @@ class Cache:
             return waiter
         self._pending[key] = [waiter]
         d = self.connection.call(method, object_id)
-        d.addCallback(self._store, kind, object_id)
+        d.addCallback(self._store, kind, object_id, method)
         d.addBoth(self._wake, key)
         return waiter
 
-    def _store(self, record: Any, kind: str, object_id: int) -> str | None:
+    def _store(self, record: Any, kind: str, object_id: int, method: str) -> str | None:
         if record is None:
             return None
-        name = record["name"]
+        name = record.get("name") if isinstance(record, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise KojiProtocolError(
+                f"{method}({object_id}) answered {str(record)[:80]!r}, not a"
+                " record with a name",
+                method,
+            )
         try:
             self.put_name(kind, object_id, name)
-        except OSError as e:
+        except (OSError, UnicodeEncodeError) as e:
             self.log.warn(
                 "could not cache {kind} {id} name: {error}",
                 kind=kind,

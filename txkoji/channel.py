@@ -6,7 +6,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 
@@ -55,7 +55,3 @@ class Channel(KojiRecord):
         d = self.hosts(enabled=True)
         d.addCallback(lambda hosts: float(sum(h.get("capacity") or 0 for h in hosts)))
         return d
-
-
-register("getChannel", Channel, "one")
-register("listChannels", Channel, "list")

@@ -46,7 +46,9 @@ def encode_call(method: str, params: Sequence[Any]) -> bytes:
     :raises TypeError: for a value XML-RPC cannot carry, or a struct key
         that is not a string.
     :raises OverflowError: for an integer beyond signed 64 bits.
-    :raises ValueError: for NaN, infinities, or text XML cannot carry.
+    :raises ValueError: for NaN, infinities, text XML cannot carry, or
+        arrays and structs nested deeper than 100 levels (a list or dict
+        that contains itself is refused so).
     """
     out = [
         _XML_DECLARATION,

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from urllib.parse import SplitResult, urlsplit
 
 from txkoji.exceptions import KojiConfigError
 
@@ -180,10 +182,54 @@ class ProfileConfig(Mapping[str, Any]):
         raise AttributeError(f"{type(self).__name__} is read-only")
 
     def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} profile={self.profile!r} "
-            f"server={self._options.get('server')!r}>"
+        server = self._options.get("server")
+        if isinstance(server, str):
+            server = mask_userinfo(server)
+        return f"<{type(self).__name__} profile={self.profile!r} server={server!r}>"
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    return parts
+
+
+#: The user info of a URL: whatever precedes the last ``@`` of the part
+#: after ``//``.
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
+
+
+def mask_userinfo(url: str) -> str:
+    """Return ``url`` with its user info (``user:password@``) masked, fit
+    for messages."""
+    return _USERINFO.sub("***@", url, count=1)
+
+
+def hub_url(server: Any, profile: str | None) -> str:
+    """Return a profile's ``server`` when it is an http(s) URL with a host
+    and no user info.
+
+    :raises KojiConfigError: naming the profile and the value (its password
+        masked) otherwise.
+    """
+    where = f"profile {profile!r}" if profile else "the options given"
+    parts = _split(server) if isinstance(server, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = mask_userinfo(server) if isinstance(server, str) else server
+        raise KojiConfigError(
+            f"server {shown!r} in {where} is not an http:// or https:// URL "
+            "with a host, e.g. https://koji.example.com/kojihub"
         )
+    if parts.username is not None or parts.password is not None:
+        raise KojiConfigError(
+            f"server {mask_userinfo(server)!r} in {where} holds user info "
+            "(user:password@): Koji logs in by certificate or Kerberos, and "
+            "a password there would leak into logs; remove it"
+        )
+    return server
 
 
 @dataclass(frozen=True)

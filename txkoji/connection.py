@@ -20,16 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji import config as koji_config
-from txkoji import record_types  # noqa: F401 - registers the result types
 from txkoji.codec import ResponseDecoder, encode_call, pack_params
-from txkoji.exceptions import KojiConfigError, KojiException
+from txkoji.exceptions import KojiException
 from txkoji.multicall import MultiCall
 from txkoji.results import ResultType, result_type
 from txkoji.retry import RetryPolicy
@@ -44,21 +42,6 @@ def profiles(files: Sequence[str] | None = None) -> list[str]:
     """Return the names of every koji client profile configured (txkoji
     0.10's ``txkoji.connection.profiles()``)."""
     return koji_config.profiles(files)
-
-
-def _hub_url(server: Any, profile: str | None) -> str:
-    """Return ``server`` when it is an http(s) URL with a host.
-
-    :raises KojiConfigError: naming the profile and the value otherwise.
-    """
-    parts = urlsplit(server) if isinstance(server, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        where = f"profile {profile!r}" if profile else "the options given"
-        raise KojiConfigError(
-            f"server {server!r} in {where} is not an http:// or https:// URL "
-            "with a host, e.g. https://koji.example.com/kojihub"
-        )
-    return server
 
 
 def _release(outcome: Any, semaphore: defer.DeferredSemaphore) -> Any:
@@ -120,7 +103,7 @@ class Connection:
         self.reactor = reactor
         self.config = koji_config.resolve(profile, config_files, options)
         self.profile = profile
-        self.url: str = _hub_url(self.config["server"], profile)
+        self.url: str = koji_config.hub_url(self.config["server"], profile)
         self.weburl: str | None = self.config["weburl"]
         self.topurl: str | None = self.config["topurl"]
         self._session_calls = SessionCalls(self, self.max_session_batch)
@@ -226,7 +209,7 @@ class Connection:
             body = encode_call(method, params)
         except (TypeError, ValueError, OverflowError):
             return defer.fail()
-        rtype = result_type(method)
+        rtype = result_type(method, params)
         if self._session_calls.session is not None:
             return self._session_calls.call(method, params, body, rtype)
         d = self._send(method, body, rtype)

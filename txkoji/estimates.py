@@ -154,9 +154,42 @@ def average_task_duration(
     :returns: a Deferred firing with a ``timedelta``, or ``None`` with no
         history.  It fails as ``listTasks`` does.
     """
+    name, args, kwargs = task_duration_call(method, arch, limit)
+    d = connection.call(name, *args, **kwargs)
+    d.addCallback(lambda answer: duration_from_answer(name, answer))
+    return d
+
+
+#: A hub call as ``(method, args, kwargs)``.
+HubCall = tuple[str, tuple, dict]
+
+
+def task_duration_call(
+    method: str, arch: str | None = None, limit: int = 10
+) -> HubCall:
+    """Return the one hub call whose answer :func:`duration_from_answer`
+    turns into the average duration of ``method``'s last ``limit`` closed
+    tasks (of ``arch`` when given): for queuing in a multicall."""
     opts: dict[str, Any] = {"method": method, "state": [task_states.CLOSED]}
     if arch is not None:
         opts["arch"] = [arch]
-    d = connection.listTasks(opts, {"order": "-completion_time", "limit": limit})
-    d.addCallback(average_duration, "start", "completion")
-    return d
+    return ("listTasks", (opts, {"order": "-completion_time", "limit": limit}), {})
+
+
+def build_duration_call(package: str) -> HubCall:
+    """Return the one hub call whose answer :func:`duration_from_answer`
+    turns into the estimated build duration of ``package``: the hub's
+    average for plain packages, the last completed builds (``listBuilds``
+    takes a package name) for containers."""
+    if is_container(package):
+        return ("listBuilds", (), {"packageID": package, **_last_builds_opts(5)})
+    return ("getAverageBuildDuration", (package,), {})
+
+
+def duration_from_answer(method: str, answer: Any) -> timedelta | None:
+    """Return the duration the answer of a :func:`task_duration_call` or
+    :func:`build_duration_call` gives (``method`` is the call's method),
+    or ``None`` without history."""
+    if method == "getAverageBuildDuration":
+        return answer
+    return average_duration(answer or [], "start", "completion")

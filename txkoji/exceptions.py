@@ -331,6 +331,18 @@ class KojiConfigError(KojiException, ValueError):
     """
 
 
+class KojiNotFound(KojiException, LookupError):
+    """The hub has none of what was asked to be watched.
+
+    :ivar missing: the ids or names the hub does not know, as given.
+    """
+
+    def __init__(self, kind: str, missing: list) -> None:
+        self.missing = list(missing)
+        names = ", ".join(str(item) for item in self.missing)
+        super().__init__(f"no such {kind}: {names}")
+
+
 class KojiFileError(KojiException):
     """A file transfer (a download or an upload) could not be done as
     asked."""

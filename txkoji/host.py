@@ -6,7 +6,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 
@@ -58,7 +58,3 @@ class Host(KojiRecord):
             ``None``); failing as ``getUser`` does.
         """
         return self.connection.getUser(self["user_id"])
-
-
-register("getHost", Host, "one")
-register("listHosts", Host, "list")

@@ -65,15 +65,20 @@ class MultiCallResult:
         return f"<MultiCallResult {self.method} {state}>"
 
 
-def settle_entry(entry: Any, method: str, connection: Any) -> Any:
+def settle_entry(
+    entry: Any, method: str, connection: Any, params: list | None = None
+) -> Any:
     """Turn one ``system.multicall`` answer entry into a typed value, or the
     exception instance of its fault.
+
+    :param params: the call's params, which refine its result type
+        (``getTaskInfo`` of a list of ids answers a list).
 
     :raises KojiProtocolError: when the entry is neither ``[value]`` nor a
         fault struct.
     """
     if isinstance(entry, list) and len(entry) == 1:
-        return result_type(method).convert(entry[0], connection)
+        return result_type(method, params).convert(entry[0], connection)
     if isinstance(entry, dict) and "faultCode" in entry:
         return fault_for(entry["faultCode"], entry.get("faultString", ""), method)
     raise KojiProtocolError(
@@ -176,8 +181,8 @@ class MultiCall:
                     f"of {len(chunk)} calls",
                     "system.multicall",
                 )
-            for (method, _, handle), entry in zip(chunk, entries, strict=True):
-                outcome = settle_entry(entry, method, self._connection)
+            for (method, params, handle), entry in zip(chunk, entries, strict=True):
+                outcome = settle_entry(entry, method, self._connection, params)
                 handle._settle(outcome)
                 outcomes.append(outcome)
         if self.strict:

@@ -7,7 +7,7 @@ from typing import Any
 from twisted.internet import defer
 
 from txkoji.estimates import average_build_duration
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 
@@ -50,7 +50,3 @@ class Package(KojiRecord):
             no build history.
         """
         return average_build_duration(self.connection, self.package_name)
-
-
-register("getPackage", Package, "one")
-register("listPackages", Package, "list")

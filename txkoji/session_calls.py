@@ -196,8 +196,8 @@ class SessionCalls:
             if len(entries) != len(calls):
                 return entries
             return [
-                settle_entry(entry, method, self._connection)
-                for entry, (method, _) in zip(entries, calls, strict=True)
+                settle_entry(entry, method, self._connection, params)
+                for entry, (method, params) in zip(entries, calls, strict=True)
             ]
 
         body = multicall_body(calls)

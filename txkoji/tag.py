@@ -6,7 +6,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 
@@ -60,7 +60,3 @@ class Tag(KojiRecord):
             the tag has no ready repo.
         """
         return self.connection.getRepo(self["id"])
-
-
-register("getTag", Tag, "one")
-register("listTags", Tag, "list")

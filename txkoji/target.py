@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 
@@ -34,7 +34,3 @@ class Target(KojiRecord):
             ``None``; failing as ``getTag`` does.
         """
         return self.connection.getTag(self["dest_tag"])
-
-
-register("getBuildTarget", Target, "one")
-register("getBuildTargets", Target, "list")

@@ -13,7 +13,7 @@ from txkoji.channel import Channel
 from txkoji.estimates import average_build_duration, average_task_duration
 from txkoji.exceptions import KojiConfigError, KojiException
 from txkoji.paths import PathInfo
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.task_params import (
     package_from_source,
     parse_request,
@@ -354,9 +354,3 @@ async def _when_freed(
         if freed >= needed:
             return max(end, now)
     return None
-
-
-register("getTaskInfo", Task, "one")
-register("listTasks", Task, "list")
-register("getTaskChildren", Task, "list")
-register("getTaskDescendents", Task, "descendents")

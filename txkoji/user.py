@@ -7,7 +7,7 @@ from typing import Any
 
 from twisted.internet import defer
 
-from txkoji.results import KojiRecord, register
+from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
 
@@ -73,8 +73,3 @@ class User(KojiRecord):
         """
         opts["owner"] = self["id"]
         return self.connection.listTasks(opts, {"order": "id"})
-
-
-register("getUser", User, "one")
-register("listUsers", User, "list")
-register("getLoggedInUser", User, "one")

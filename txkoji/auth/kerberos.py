@@ -18,13 +18,17 @@ otherwise ``krb_rdns`` (the default) uses the name reverse DNS gives for
 its address; with both off the URL's host is used as written.
 
 Getting tickets and DNS lookups block, so they run in the reactor's
-thread pool.  Tokens are never logged nor put in messages.
+thread pool.  Tokens are never logged nor put in messages: pyspnego logs
+every token it makes or reads at DEBUG, so :func:`hide_spnego_tokens`
+masks them in its records before any handler sees them.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import re
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -54,6 +58,43 @@ def service_host(host: str, *, rdns: bool, canon_host: bool) -> str:
     return host
 
 
+#: A run of base64 as long as a token's shortest part (a Kerberos
+#: AP-REQ or AP-REP is hundreds of characters).
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+
+
+class TokenMask(logging.Filter):
+    """A logging filter that masks base64 runs (Negotiate tokens) in the
+    records of a logger; it lets every record through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the record's message by its masked text when it held a
+        token; always keep the record."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        masked = _BASE64_RUN.sub("<token masked>", message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+_TOKEN_MASK = TokenMask()
+
+
+def hide_spnego_tokens() -> None:
+    """Mask tokens in the records of every ``spnego`` logger (pyspnego's
+    modules each log on their own logger, and a logger's filters see only
+    its own records).  Safe to call again: each logger gets the filter
+    once."""
+    for name in list(logging.Logger.manager.loggerDict):
+        if name == "spnego" or name.startswith("spnego."):
+            logger = logging.getLogger(name)
+            if _TOKEN_MASK not in logger.filters:
+                logger.addFilter(_TOKEN_MASK)
+
+
 def _credential(principal: str | None, keytab: str | None) -> Any:
     """Return what ``spnego.client`` takes as ``username``."""
     import spnego
@@ -79,6 +120,7 @@ def _start(host: str, principal: str | None, keytab: str | None) -> tuple[Any, b
             "GSSAPI login needs pyspnego with Kerberos support "
             "(pip install 'txkoji[kerberos]')"
         ) from None
+    hide_spnego_tokens()
     who = principal or "the default credential cache"
     try:
         context = spnego.client(
@@ -104,6 +146,7 @@ def _check_mutual(context: Any, token: bytes | None, server: str) -> None:
         return
     from spnego.exceptions import SpnegoError
 
+    hide_spnego_tokens()
     try:
         context.step(token)
     except SpnegoError as error:

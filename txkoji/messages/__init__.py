@@ -22,6 +22,7 @@ from txkoji.messages.base import (
     UnknownMessageType,
     amqp_parts,
     frame_parts,
+    message_type,
 )
 from txkoji.messages.builds import (
     BuildPromote,
@@ -74,7 +75,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 
 
 def _dispatch(headers: Mapping[str, Any], body: dict, connection: Any) -> Message:
-    kind = headers.get("type")
+    kind = message_type(headers)
     if kind is None:
         raise MalformedMessage("message has no 'type' header")
     cls = MESSAGE_TYPES.get(kind)

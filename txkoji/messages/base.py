@@ -1,16 +1,19 @@
 """What every message type shares: reading STOMP frames and protonmsg
-messages into ``(headers, body)``, and the errors for bad ones."""
+messages into ``(headers, body)``, reading their fields and records, and
+the errors for bad ones."""
 
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from twisted.internet import defer
 
 from txkoji.exceptions import KojiException
+from txkoji.results import KojiRecord, result_type
 
 
 class MalformedMessage(KojiException, ValueError):
@@ -40,6 +43,8 @@ def decode_body(body: Any, kind: str) -> dict[str, Any]:
             body = json.loads(body)
         except ValueError as e:
             raise MalformedMessage(f"{kind} message body is not JSON: {e}")
+        except RecursionError:
+            raise MalformedMessage(f"{kind} message body nests too deeply") from None
     if not isinstance(body, Mapping):
         raise MalformedMessage(
             f"{kind} message body is not a JSON object: {type(body).__name__}"
@@ -76,6 +81,31 @@ def amqp_parts(message: Any, kind: str) -> tuple[Mapping[str, Any], dict[str, An
     return properties, decode_body(body, kind)
 
 
+def message_type(headers: Mapping[str, Any]) -> str | None:
+    """Return the ``type`` header, or ``None`` when there is none.
+
+    :raises MalformedMessage: when it is not a string.
+    """
+    kind = headers.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise MalformedMessage(
+            f"message 'type' header is a {type(kind).__name__}, not a string"
+        )
+    return kind
+
+
+def message_field(
+    headers: Mapping[str, Any], body: Mapping[str, Any], key: str, body_key: str = ""
+) -> Any:
+    """Return field ``key`` of a message: the header (or property) when it
+    is there and not nil, else the body's ``body_key`` (default ``key``),
+    else ``None``."""
+    value = headers.get(key)
+    if value is None:
+        value = body.get(body_key or key)
+    return value
+
+
 def require(mapping: Mapping[str, Any], key: str, kind: str, where: str) -> Any:
     """Return ``mapping[key]``, which must be there and not nil.
 
@@ -99,6 +129,46 @@ def require_struct(body: Mapping[str, Any], key: str, kind: str) -> dict[str, An
     return dict(value)
 
 
+def check_id(value: Any, what: str, kind: str, *, required: bool = True) -> Any:
+    """Return ``value`` when it is an id: a non-negative integer (or, when
+    not ``required``, nil).
+
+    :param what: what the id is, for the error message (``"build id"``).
+    :raises MalformedMessage: naming the message type and the value.
+    """
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, float) and math.isnan(value):
+            value = "NaN"
+        raise MalformedMessage(f"{kind} message's {what} is not an id: {value!r}")
+    return value
+
+
+def check_name(value: Any, what: str, kind: str) -> str:
+    """Return ``value`` when it is a non-empty string.
+
+    :raises MalformedMessage: naming the message type and the value.
+    """
+    if not isinstance(value, str) or not value:
+        raise MalformedMessage(f"{kind} message's {what} is not a name: {value!r}")
+    return value
+
+
+def record_of(
+    value: Any, method: str, kind: str, connection: Any, what: str = "record"
+) -> KojiRecord:
+    """Return ``value`` as the record hub method ``method`` answers (a
+    ``getBuild`` struct becomes a :class:`~txkoji.build.Build`), with
+    ``connection`` attached.
+
+    :raises MalformedMessage: when ``value`` is not an object.
+    """
+    if not isinstance(value, Mapping):
+        raise MalformedMessage(f"{kind} message's {what} is not an object")
+    return result_type(method).convert(dict(value), connection)
+
+
 def name_of(
     headers: Mapping[str, Any], body: Mapping[str, Any], key: str, kind: str
 ) -> str:
@@ -106,14 +176,45 @@ def name_of(
     the body's ``key`` struct (protonmsg sends both; STOMP frames often
     only the header).
 
-    :raises MalformedMessage: when neither has it.
+    :raises MalformedMessage: when neither has it, or it is not a string.
     """
-    if headers.get(key) is not None:
-        return headers[key]
-    value = body.get(key)
-    if isinstance(value, Mapping) and value.get("name") is not None:
-        return value["name"]
-    raise MalformedMessage(f"{kind} message names no {key}")
+    value = headers.get(key)
+    if value is None:
+        struct = body.get(key)
+        if isinstance(struct, Mapping):
+            value = struct.get("name")
+    if value is None:
+        raise MalformedMessage(f"{kind} message names no {key}")
+    return check_name(value, key, kind)
+
+
+def state_of(
+    headers: Mapping[str, Any],
+    body: Mapping[str, Any],
+    key: str,
+    to_str: Callable[[int], str],
+    kind: str,
+) -> str | None:
+    """Return a state change's ``old`` or ``new`` state name: a name as
+    given, or a state number converted with ``to_str``; ``None`` when the
+    message has neither.
+
+    :raises MalformedMessage: when the state is neither.
+    """
+    return state_name(message_field(headers, body, key), to_str, kind)
+
+
+def state_name(value: Any, to_str: Callable[[int], str], kind: str) -> str | None:
+    """Return the name of a state given by name or number (``None`` stays
+    ``None``).
+
+    :raises MalformedMessage: when ``value`` is neither.
+    """
+    if value is None or (isinstance(value, str) and value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return to_str(value)
+    raise MalformedMessage(f"{kind} message's state is not a state: {value!r}")
 
 
 class Message(ABC):
@@ -152,7 +253,7 @@ class Message(ABC):
     def _checked(
         cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
     ) -> Message:
-        kind = headers.get("type")
+        kind = message_type(headers)
         if kind is not None and kind not in cls.types:
             raise MalformedMessage(f"a {kind} message is not a {cls.__name__}")
         return cls.from_parts(headers, body, connection)
@@ -171,9 +272,9 @@ class Message(ABC):
 
 
 class UserNamed:
-    """Mixin for messages whose headers name the user who acted."""
+    """Mixin for messages that name the user who acted (``user_name``)."""
 
-    _user: str | None
+    user_name: str | None
 
     def user(self) -> defer.Deferred:
         """Return the name of the user who acted.
@@ -181,4 +282,4 @@ class UserNamed:
         :returns: a Deferred firing with the name (``None`` when the
             message did not say).
         """
-        return defer.succeed(self._user)
+        return defer.succeed(self.user_name)

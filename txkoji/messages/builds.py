@@ -4,6 +4,7 @@ promotion."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from munch import Munch
@@ -15,104 +16,160 @@ from txkoji.messages.base import (
     MalformedMessage,
     Message,
     UserNamed,
+    check_id,
+    check_name,
+    message_field,
+    message_type,
     name_of,
+    record_of,
     require,
     require_struct,
+    state_name,
+    state_of,
 )
 from txkoji.weblinks import record_url
 
 
-def make_build(body: Mapping[str, Any], key: str, kind: str, connection: Any) -> Build:
-    """Return ``body[key]`` as a :class:`~txkoji.build.Build` on
-    ``connection``.
+def build_record(value: Any, kind: str, connection: Any, what: str = "build") -> Build:
+    """Return ``value`` as a :class:`~txkoji.build.Build` on ``connection``.
 
-    :raises MalformedMessage: when it is missing or not an object.
+    :raises MalformedMessage: when it is not an object, or its id
+        (``build_id`` or ``id``) is not an integer.
     """
-    build = Build(require_struct(body, key, kind))
-    build.connection = connection
-    return build
+    build = record_of(value, "getBuild", kind, connection, what)
+    check_id(build.get("build_id", build.get("id")), "build id", kind)
+    check_id(build.get("id"), "build id", kind, required=False)
+    return build  # type: ignore[return-value]
 
 
-def state_of(
-    headers: Mapping[str, Any],
-    body: Mapping[str, Any],
-    key: str,
-    to_str: Any,
-) -> str | None:
-    """Return a state change's ``old`` or ``new`` state name: the header's
-    name, else the body's number converted with ``to_str``, else
-    ``None``."""
-    if headers.get(key) is not None:
-        return str(headers[key])
-    if isinstance(body.get(key), int):
-        return to_str(body[key])
-    return None
+def message_build(
+    body: Mapping[str, Any], key: str, kind: str, connection: Any
+) -> Build:
+    """Return the body's ``key`` struct as a :class:`~txkoji.build.Build`.
+
+    :raises MalformedMessage: as :func:`build_record`, or when it is
+        missing.
+    """
+    return build_record(require(body, key, kind, "body"), kind, connection, repr(key))
 
 
-class BuildStateChange(Message, UserNamed):
+class _BuildLinked:
+    """Mixin: the kojiweb URL of the message's ``build``."""
+
+    build: Build
+
+    @property
+    def url(self) -> str | None:
+        """The build's kojiweb URL, or ``None`` without a connection
+        ``weburl``."""
+        return self.build.url
+
+
+@dataclass(frozen=True, eq=False)
+class BuildStateChange(_BuildLinked, Message, UserNamed):
     """A build changed state (``build.<state>``).
 
+    Read from the bus with :meth:`~Message.from_message` or
+    :meth:`~Message.from_frame`; made from a polled record with
+    :meth:`from_record`.
+
     :ivar build: the :class:`~txkoji.build.Build`.
-    :ivar event: the new state's name, e.g. ``"COMPLETE"``.
+    :ivar event: the new state's name, e.g. ``"COMPLETE"`` (also
+        :attr:`new`).
     :ivar old: the old state's name, or ``None`` (a new build).
     """
 
     types = ("BuildStateChange",)
 
-    def __init__(self, build: Build, event: str, old: str | None = None) -> None:
-        self.build = build
-        self.event = event
-        self.old = old
-        self._user = build.get("owner_name")
+    build: Build
+    event: str
+    old: str | None = None
+
+    @property
+    def new(self) -> str:
+        """The new state's name (the same as :attr:`event`)."""
+        return self.event
+
+    @property
+    def user_name(self) -> str | None:
+        """The build owner's name."""
+        return self.build.get("owner_name")
+
+    @classmethod
+    def from_record(
+        cls, build: Mapping[str, Any], old: Any, new: Any, connection: Any = None
+    ) -> BuildStateChange:
+        """Make the event for a build seen to change state (by polling).
+
+        :param build: the build record (a ``getBuild`` struct or
+            :class:`~txkoji.build.Build`).
+        :param old: the old state, a name (``"BUILDING"``) or number, or
+            ``None``.
+        :param new: the new state, a name or number.
+        :param connection: the connection to attach (default: the
+            record's own).
+        :raises MalformedMessage: when the record has no integer id or a
+            state is neither a name nor a number.
+        """
+        kind = cls.__name__
+        if connection is None:
+            connection = getattr(build, "connection", None)
+        return cls(
+            build_record(build, kind, connection),
+            _required_state(state_name(new, build_states.to_str, kind), kind),
+            state_name(old, build_states.to_str, kind),
+        )
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> BuildStateChange:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
-        build = make_build(body, "info", kind, connection)
-        event = state_of(headers, body, "new", build_states.to_str)
-        if event is None:
-            raise MalformedMessage(f"{kind} message has no new state")
-        return cls(build, event, state_of(headers, body, "old", build_states.to_str))
-
-    @property
-    def url(self) -> str | None:
-        """The build's kojiweb URL."""
-        return self.build.url
+        return cls(
+            message_build(body, "info", kind, connection),
+            _required_state(
+                state_of(headers, body, "new", build_states.to_str, kind), kind
+            ),
+            state_of(headers, body, "old", build_states.to_str, kind),
+        )
 
 
-class TagUntag(Message, UserNamed):
+def _required_state(state: str | None, kind: str) -> str:
+    if state is None:
+        raise MalformedMessage(f"{kind} message has no new state")
+    return state
+
+
+@dataclass(frozen=True, eq=False)
+class TagUntag(_BuildLinked, Message, UserNamed):
     """A build was tagged or untagged (``build.tag`` / ``build.untag``).
 
     :ivar build: the :class:`~txkoji.build.Build`.
     :ivar event: ``"Tag"`` or ``"Untag"``.
     :ivar tag: the tag's name.
+    :ivar user_name: the name of the user who tagged, or ``None``.
     """
 
     types = ("Tag", "Untag")
 
-    def __init__(self, build: Build, event: str, tag: str, user: str | None) -> None:
-        self.build = build
-        self.event = event
-        self.tag = tag
-        self._user = user
+    build: Build
+    event: str
+    tag: str
+    user_name: str | None = None
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> TagUntag:
         """See :meth:`Message.from_parts`."""
-        kind = headers.get("type") or cls.__name__
-        event = require(headers, "type", kind, "headers")
-        build = make_build(body, "build", kind, connection)
-        tag = name_of(headers, body, "tag", kind)
-        return cls(build, event, tag, name_of(headers, body, "user", kind))
-
-    @property
-    def url(self) -> str | None:
-        """The build's kojiweb URL."""
-        return self.build.url
+        kind = message_type(headers) or cls.__name__
+        return cls(
+            message_build(body, "build", kind, connection),
+            require(headers, "type", kind, "headers"),
+            name_of(headers, body, "tag", kind),
+            name_of(headers, body, "user", kind),
+        )
 
 
-class Import(Message, UserNamed):
+@dataclass(frozen=True, eq=False)
+class Import(_BuildLinked, Message, UserNamed):
     """A build was imported (``import.<type>``).
 
     :ivar build: the :class:`~txkoji.build.Build`.
@@ -121,23 +178,24 @@ class Import(Message, UserNamed):
 
     types = ("Import",)
 
-    def __init__(self, build: Build, import_type: str | None) -> None:
-        self.build = build
-        self.import_type = import_type
-        self._user = build.get("owner_name")
+    build: Build
+    import_type: str | None = None
+
+    @property
+    def user_name(self) -> str | None:
+        """The build owner's name."""
+        return self.build.get("owner_name")
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> Import:
         """See :meth:`Message.from_parts`."""
-        build = make_build(body, "build", cls.__name__, connection)
-        return cls(build, headers.get("importType") or body.get("type"))
-
-    @property
-    def url(self) -> str | None:
-        """The build's kojiweb URL."""
-        return self.build.url
+        return cls(
+            message_build(body, "build", cls.__name__, connection),
+            message_field(headers, body, "importType", "type"),
+        )
 
 
+@dataclass(frozen=True, eq=False)
 class RPMSign(Message):
     """An RPM got a signature (``sign.rpm``).
 
@@ -148,21 +206,21 @@ class RPMSign(Message):
 
     types = ("RPMSign",)
 
-    def __init__(self, build: Build, rpm: Munch, sigkey: str) -> None:
-        self.build = build
-        self.rpm = rpm
-        self.sigkey = sigkey
+    build: Build
+    rpm: Munch
+    sigkey: str
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> RPMSign:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
-        build = make_build(body, "build", kind, connection)
+        build = message_build(body, "build", kind, connection)
         rpm = Munch(require_struct(body, "rpm", kind))
-        sigkey = headers.get("sigkey", body.get("sigkey"))
+        check_id(rpm.get("id"), "rpm id", kind, required=False)
+        sigkey = message_field(headers, body, "sigkey")
         if sigkey is None:
             raise MalformedMessage(f"{kind} message has no sigkey")
-        return cls(build, rpm, sigkey)
+        return cls(build, rpm, check_name(sigkey, "sigkey", kind))
 
     @property
     def url(self) -> str | None:
@@ -177,41 +235,30 @@ class RPMSign(Message):
         return defer.succeed(self.build.get("owner_name"))
 
 
-class BuildPromote(Message, UserNamed):
+@dataclass(frozen=True, eq=False)
+class BuildPromote(_BuildLinked, Message, UserNamed):
     """A draft build was promoted (``build.promote``).
 
     :ivar build: the promoted :class:`~txkoji.build.Build`.
     :ivar draft_release: the release it had as a draft.
     :ivar target_release: the release it has now.
+    :ivar user_name: the name of the user who promoted it.
     """
 
     types = ("BuildPromote",)
 
-    def __init__(
-        self,
-        build: Build,
-        draft_release: str | None,
-        target_release: str | None,
-        user: str | None,
-    ) -> None:
-        self.build = build
-        self.draft_release = draft_release
-        self.target_release = target_release
-        self._user = user
+    build: Build
+    draft_release: str | None
+    target_release: str | None
+    user_name: str | None = None
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> BuildPromote:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
-        build = make_build(body, "build", kind, connection)
         return cls(
-            build,
-            headers.get("draft_release", body.get("draft_release")),
-            headers.get("target_release", body.get("target_release")),
+            message_build(body, "build", kind, connection),
+            message_field(headers, body, "draft_release"),
+            message_field(headers, body, "target_release"),
             name_of(headers, body, "user", kind),
         )
-
-    @property
-    def url(self) -> str | None:
-        """The build's kojiweb URL."""
-        return self.build.url

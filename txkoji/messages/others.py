@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from munch import Munch
@@ -13,40 +15,97 @@ from txkoji.messages.base import (
     MalformedMessage,
     Message,
     UserNamed,
+    check_id,
+    check_name,
+    message_field,
     name_of,
+    record_of,
+    require,
     require_struct,
+    state_name,
+    state_of,
 )
-from txkoji.messages.builds import state_of
 from txkoji.package import Package
 from txkoji.task import Task
 from txkoji.weblinks import web_url
 
 
+def task_record(value: Any, kind: str, connection: Any, what: str = "task") -> Task:
+    """Return ``value`` as a :class:`~txkoji.task.Task` on ``connection``.
+
+    :raises MalformedMessage: when it is not an object, its ``id`` is not
+        an integer, or its ``owner`` is neither an integer nor absent.
+    """
+    task = record_of(value, "getTaskInfo", kind, connection, what)
+    check_id(task.get("id"), "task id", kind)
+    check_id(task.get("owner"), "task owner", kind, required=False)
+    return task  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, eq=False)
 class TaskStateChange(Message):
     """A task changed state (``task.<state>``).
 
+    Read from the bus with :meth:`~Message.from_message` or
+    :meth:`~Message.from_frame`; made from a polled record with
+    :meth:`from_record`.
+
     :ivar task: the :class:`~txkoji.task.Task`.
-    :ivar event: the new state's name, e.g. ``"FREE"``.
+    :ivar event: the new state's name, e.g. ``"FREE"`` (also :attr:`new`).
     :ivar old: the old state's name, or ``None``.
     """
 
     types = ("TaskStateChange",)
 
-    def __init__(self, task: Task, event: str, old: str | None = None) -> None:
-        self.task = task
-        self.event = event
-        self.old = old
+    task: Task
+    event: str
+    old: str | None = None
+
+    @property
+    def new(self) -> str:
+        """The new state's name (the same as :attr:`event`)."""
+        return self.event
+
+    @classmethod
+    def from_record(
+        cls, task: Mapping[str, Any], old: Any, new: Any, connection: Any = None
+    ) -> TaskStateChange:
+        """Make the event for a task seen to change state (by polling).
+
+        :param task: the task record (a ``getTaskInfo`` struct or
+            :class:`~txkoji.task.Task`).
+        :param old: the old state, a name (``"OPEN"``) or number, or
+            ``None`` (first seen).
+        :param new: the new state, a name or number.
+        :param connection: the connection to attach (default: the
+            record's own).
+        :raises MalformedMessage: when the record has no integer id or a
+            state is neither a name nor a number.
+        """
+        kind = cls.__name__
+        if connection is None:
+            connection = getattr(task, "connection", None)
+        new_name = state_name(new, task_states.to_str, kind)
+        if new_name is None:
+            raise MalformedMessage(f"{kind} needs a new state")
+        return cls(
+            task_record(task, kind, connection),
+            new_name,
+            state_name(old, task_states.to_str, kind),
+        )
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> TaskStateChange:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
-        task = Task(require_struct(body, "info", kind))
-        task.connection = connection
-        event = state_of(headers, body, "new", task_states.to_str)
+        info = require(body, "info", kind, "body")
+        task = task_record(info, kind, connection, "'info'")
+        event = state_of(headers, body, "new", task_states.to_str, kind)
         if event is None:
             raise MalformedMessage(f"{kind} message has no new state")
-        return cls(task, event, state_of(headers, body, "old", task_states.to_str))
+        return cls(
+            task, event, state_of(headers, body, "old", task_states.to_str, kind)
+        )
 
     @property
     def url(self) -> str | None:
@@ -68,11 +127,16 @@ class TaskStateChange(Message):
     def user(self) -> defer.Deferred:
         """Return the task owner's name, through the name cache.
 
-        :returns: a Deferred firing with the name, or ``None``.
+        :returns: a Deferred firing with the name, or ``None`` when the
+            record names no owner.
         """
-        return cache_for(self.task.connection).user_name(self.task["owner"])
+        owner = self.task.get("owner")
+        if owner is None:
+            return defer.succeed(None)
+        return cache_for(self.task.connection).user_name(owner)
 
 
+@dataclass(frozen=True, eq=False)
 class PackageListChange(Message, UserNamed):
     """A tag's package list changed (``package.<action>``).
 
@@ -81,31 +145,29 @@ class PackageListChange(Message, UserNamed):
         or just its name).
     :ivar action: ``add``, ``update``, ``block``, ``unblock`` or
         ``remove``.
+    :ivar user_name: the name of the user who changed it.
     """
 
     types = ("PackageListChange",)
 
-    def __init__(
-        self, tag: str, package: Package, action: str | None, user: str | None
-    ) -> None:
-        self.tag = tag
-        self.package = package
-        self.action = action
-        self._user = user
+    tag: str
+    package: Package
+    action: str | None
+    user_name: str | None = None
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> PackageListChange:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         record = body.get("package")
-        if not isinstance(record, dict):
+        if not isinstance(record, Mapping):
             record = {"name": name_of(headers, body, "package", kind)}
-        package = Package(record)
-        package.connection = connection
+        package = record_of(record, "getPackage", kind, connection, "package")
+        check_id(package.package_id, "package id", kind, required=False)
         return cls(
             name_of(headers, body, "tag", kind),
-            package,
-            headers.get("action", body.get("action")),
+            package,  # type: ignore[arg-type]
+            message_field(headers, body, "action"),
             name_of(headers, body, "user", kind),
         )
 
@@ -115,75 +177,90 @@ class PackageListChange(Message, UserNamed):
         return self.package.url
 
 
-class _RepoMessage(Message):
-    """A repo event: the repo id, its tag's name and a kojiweb URL."""
-
-    def __init__(self, repo_id: int, tag: str, connection: Any) -> None:
-        self.repo_id = repo_id
-        self.tag = tag
-        self.connection = connection
-
-    @property
-    def url(self) -> str | None:
-        """The repo's kojiweb ``repoinfo`` URL, or ``None`` without a
-        connection ``weburl``."""
-        weburl = getattr(self.connection, "weburl", None)
-        return web_url(weburl, "repo", self.repo_id) if weburl else None
+def repo_url(connection: Any, repo_id: int) -> str | None:
+    """Return the kojiweb ``repoinfo`` URL of a repo, or ``None`` without
+    a connection ``weburl``."""
+    weburl = getattr(connection, "weburl", None)
+    return web_url(weburl, "repo", repo_id) if weburl else None
 
 
-class RepoInit(_RepoMessage):
+@dataclass(frozen=True, eq=False)
+class RepoInit(Message):
     """A repo is being made (``repo.init``).
 
     :ivar repo_id: the new repo's id.
     :ivar tag: the tag's name.
     :ivar task_id: the newRepo task, or ``None``.
+    :ivar connection: the connection the message came through.
     """
 
     types = ("RepoInit",)
 
-    def __init__(
-        self, repo_id: int, tag: str, task_id: int | None, connection: Any
-    ) -> None:
-        super().__init__(repo_id, tag, connection)
-        self.task_id = task_id
+    repo_id: int
+    tag: str
+    task_id: int | None = None
+    connection: Any = field(default=None, repr=False)
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> RepoInit:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
-        repo_id = headers.get("repo_id", body.get("repo_id"))
-        if not isinstance(repo_id, int):
-            raise MalformedMessage(f"{kind} message has no integer repo_id")
-        tag = name_of(headers, body, "tag", kind)
         return cls(
-            repo_id, tag, headers.get("task_id", body.get("task_id")), connection
+            check_id(message_field(headers, body, "repo_id"), "repo_id", kind),
+            name_of(headers, body, "tag", kind),
+            check_id(
+                message_field(headers, body, "task_id"), "task_id", kind, required=False
+            ),
+            connection,
         )
 
+    @property
+    def url(self) -> str | None:
+        """The repo's kojiweb ``repoinfo`` URL, or ``None`` without a
+        connection ``weburl``."""
+        return repo_url(self.connection, self.repo_id)
 
-class RepoDone(_RepoMessage):
+
+@dataclass(frozen=True, eq=False)
+class RepoDone(Message):
     """A repo is ready (``repo.done``).
 
     :ivar repo: the repo record (``id``, ``tag_name``, ``state``...).
-    :ivar repo_id: its id.
     :ivar tag: the tag's name.
     :ivar expire: whether older repos of the tag were expired.
+    :ivar connection: the connection the message came through.
     """
 
     types = ("RepoDone",)
 
-    def __init__(self, repo: Munch, tag: str, expire: Any, connection: Any) -> None:
-        super().__init__(repo["id"], tag, connection)
-        self.repo = repo
-        self.expire = expire
+    repo: Munch
+    tag: str
+    expire: Any = None
+    connection: Any = field(default=None, repr=False)
+
+    @property
+    def repo_id(self) -> int:
+        """The repo's id."""
+        return self.repo["id"]
 
     @classmethod
     def from_parts(cls, headers, body, connection) -> RepoDone:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         repo = Munch(require_struct(body, "repo", kind))
-        if not isinstance(repo.get("id"), int):
-            raise MalformedMessage(f"{kind} message's repo has no integer id")
+        check_id(repo.get("id"), "repo id", kind)
         tag = headers.get("tag") or repo.get("tag_name")
         if tag is None:
             raise MalformedMessage(f"{kind} message names no tag")
-        return cls(repo, tag, headers.get("expire", body.get("expire")), connection)
+        return cls(
+            repo,
+            check_name(tag, "tag", kind),
+            message_field(headers, body, "expire"),
+            connection,
+        )
+
+    @property
+    def url(self) -> str | None:
+        """The repo's kojiweb ``repoinfo`` URL, or ``None`` without a
+        connection ``weburl``."""
+        return repo_url(self.connection, self.repo_id)

@@ -231,6 +231,8 @@ def _tag_listings(builds) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     "build_id": build_id,
                     "owner_id": owner,
                     "create_event": event_at(when),
+                    "revoke_event": None,
+                    "revoker_id": None,
                 }
             )
     listing_event = event_at(at("2026-08-01 00:00:00"))

@@ -26,6 +26,12 @@ by a ``delay``:
     ``server is offline``.
 ``fault``
     the call is not run; the answer is the fault ``(code, string)``.
+``answer``
+    the call is not run; the answer is this value (any value the codec can
+    encode, ``None`` included), e.g. an int where a struct is expected.
+``raw_answer``
+    the call is not run; the answer is HTTP 200 with these bytes as the
+    body, e.g. a ``methodResponse`` holding an integer beyond 64 bits.
 
 A rule with only a ``delay`` answers normally, late.  Delays run on the
 hub's reactor (or ``Clock``), and are cancelled when the client goes away
@@ -35,8 +41,20 @@ or the server stops.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 _PROXY_STATUSES = (500, 502, 503, 504)
+
+
+class _NoAnswer:
+    """The ``answer`` of a rule that does not replace the answer."""
+
+    def __repr__(self) -> str:
+        return "NO_ANSWER"
+
+
+#: The default ``answer``: the rule does not replace the answer.
+NO_ANSWER: Any = _NoAnswer()
 
 
 @dataclass
@@ -56,6 +74,8 @@ class FaultRule:
     fault: tuple[int, str] | None = None
     times: int | None = 1
     hits: int = 0
+    answer: Any = NO_ANSWER
+    raw_answer: bytes | None = None
 
     def __post_init__(self) -> None:
         effects = [
@@ -65,6 +85,8 @@ class FaultRule:
             self.offline,
         ]
         effects.append(self.fault is not None)
+        effects.append(self.answer is not NO_ANSWER)
+        effects.append(self.raw_answer is not None)
         if sum(effects) > 1:
             raise ValueError("a fault rule has at most one effect besides delay")
         if not any(effects) and self.delay <= 0:
@@ -98,6 +120,8 @@ class FaultInjector:
         offline: bool = False,
         fault: tuple[int, str] | None = None,
         times: int | None = 1,
+        answer: Any = NO_ANSWER,
+        raw_answer: bytes | None = None,
     ) -> FaultRule:
         """Add a rule for the next ``times`` calls of ``method`` (every
         method when None) and return it.
@@ -105,7 +129,16 @@ class FaultInjector:
         :raises ValueError: for contradictory or out-of-range options.
         """
         rule = FaultRule(
-            method, delay, drop, http_status, malformed, offline, fault, times
+            method,
+            delay,
+            drop,
+            http_status,
+            malformed,
+            offline,
+            fault,
+            times,
+            answer=answer,
+            raw_answer=raw_answer,
         )
         self._rules.append(rule)
         return rule

@@ -17,7 +17,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from txkoji.codec import decode_call, encode_fault, encode_response
-from txkoji.exceptions import KojiFault, KojiProtocolError
+from txkoji.exceptions import GenericError, KojiFault, KojiProtocolError
 from txkoji.testing.auth import LOGIN_PATH, LoginGate
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
@@ -26,9 +26,10 @@ from txkoji.testing.dispatch import (
     call_method,
     fault_of,
 )
-from txkoji.testing.faults import FaultInjector, FaultRule
+from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
 from txkoji.testing.files import HubFiles
 from txkoji.testing.sessions import SessionStore
+from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
 from txkoji.testing.uploads import UPLOAD_METHOD, UploadEndpoint
 
@@ -68,6 +69,8 @@ class FakeHub(Resource):
     :ivar uploads: the raw upload endpoint
         (:class:`~txkoji.testing.uploads.UploadEndpoint`; a POST with
         ``Content-Type: application/octet-stream`` is an upload).
+    :ivar simulator: the :class:`~txkoji.testing.simulator.HubSimulator`
+        moving this hub's data, once :meth:`simulate` made one; else None.
     """
 
     isLeaf = True
@@ -107,6 +110,24 @@ class FakeHub(Resource):
         self.files = HubFiles(self.state, topdir)
         self.uploads = UploadEndpoint(self)
         self._delayed: set[IDelayedCall] = set()
+        self.simulator: HubSimulator | None = None
+
+    def simulate(
+        self, seed: int = 0, speed: float = 1.0, activity: float | None = None
+    ) -> HubSimulator:
+        """Make this hub's data move on its clock: create its
+        :attr:`simulator` (see :class:`~txkoji.testing.simulator.HubSimulator`
+        for the parameters) and return it.  Call its ``start()`` for the
+        spontaneous builds of ``activity``, and its ``stop()`` when done.
+
+        :raises GenericError: when the hub already simulates.
+        """
+        if self.simulator is not None:
+            raise GenericError("this hub already has a simulator")
+        self.simulator = HubSimulator(
+            self.state, seed=seed, speed=speed, activity=activity
+        )
+        return self.simulator
 
     def render(self, request: Request) -> Any:
         """Refuse every verb but POST with 405 and ``Allow: POST``."""
@@ -213,6 +234,10 @@ class FakeHub(Resource):
             self._write_fault(request, 1014, "server is offline")
         elif rule is not None and rule.fault is not None:
             self._write_fault(request, *rule.fault)
+        elif rule is not None and rule.raw_answer is not None:
+            self._write_xml(request, rule.raw_answer)
+        elif rule is not None and rule.answer is not NO_ANSWER:
+            self._write_xml(request, encode_response(rule.answer))
         else:
             body = self.call(method, params, request)
             if rule is not None and rule.malformed:

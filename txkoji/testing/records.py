@@ -22,6 +22,10 @@ TASK_STATES = {
     "ASSIGNED": 4,
     "FAILED": 5,
 }
+#: Task states in which a task is finished.
+FINISHED_TASK_STATES = frozenset(
+    TASK_STATES[name] for name in ("CLOSED", "CANCELED", "FAILED")
+)
 
 _EVENT_ORIGIN = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
 _EVENT_BASE = 900000
@@ -45,6 +49,12 @@ def event_at(ts: float) -> int:
     """Return the id of the hub event at epoch seconds ``ts`` (one event a
     minute since 2026-01-01, starting at 900000)."""
     return _EVENT_BASE + int((ts - _EVENT_ORIGIN) // 60)
+
+
+def event_time(event_id: int) -> float:
+    """Return the epoch seconds of the bundled data set's event
+    ``event_id`` (the inverse of :func:`event_at`)."""
+    return _EVENT_ORIGIN + (event_id - _EVENT_BASE) * 60.0
 
 
 def user_record(

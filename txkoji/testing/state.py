@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
 from txkoji.exceptions import GenericError, ParameterError
 from txkoji.testing.dataset import load_dataset
+from txkoji.testing.records import event_time
 
 _BY_ID_TABLES = (
     "users",
@@ -31,13 +33,16 @@ class HubState:
         ``result``, which methods hand out only when asked).
     :ivar build_types: build id -> list of btypes (``rpm``, ``image``...).
     :ivar tag_parents: tag id -> parent tag ids, by inheritance priority.
-    :ivar tagged_builds: ``{tag_id, build_id, owner_id, create_event}``
-        entries.
+    :ivar tagged_builds: the ``tag_listing`` history: ``{tag_id, build_id,
+        owner_id (who tagged), create_event, revoke_event, revoker_id}``
+        entries; an entry is active while its ``revoke_event`` is None.
     :ivar tag_packages: package list entries ``{tag_id, package_id,
         owner_id, blocked, extra_arches, create_event}``.
     :ivar host_channels: ``(host_id, channel_id)`` pairs.
     :ivar last_event: ``{id, ts}`` of the newest event.
     :ivar clock: the time source for "now" (e.g. build age filters).
+    :ivar event_times: event id -> epoch seconds, for the events made
+        since the data was loaded (:meth:`new_event`).
     """
 
     def __init__(self, clock: IReactorTime, dataset: Mapping[str, Any] | None = None):
@@ -58,6 +63,9 @@ class HubState:
             tuple(pair) for pair in data["host_channels"]
         ]
         self.last_event: dict[str, Any] = data["last_event"]
+        self.event_times: dict[int, float] = {
+            self.last_event["id"]: self.last_event["ts"]
+        }
 
     def find(self, table: str, info: Any, strict: bool = False, what: str = "") -> Any:
         """Return the record of ``table`` that ``info`` names: an id, a
@@ -119,6 +127,60 @@ class HubState:
         """Return the hub's current time in epoch seconds."""
         return self.clock.seconds()
 
+    def new_event(self) -> int:
+        """Make the hub's next event, at the current time, and return its
+        id: one more than the last (every change to hub data gets one)."""
+        event_id = self.last_event["id"] + 1
+        ts = self.now()
+        self.last_event = {"id": event_id, "ts": ts}
+        self.event_times[event_id] = ts
+        return event_id
+
+    def event_ts(self, event_id: int) -> float:
+        """Return when event ``event_id`` happened, in epoch seconds."""
+        found = self.event_times.get(event_id)
+        return event_time(event_id) if found is None else found
+
+    def event_before(self, ts: float) -> dict[str, Any]:
+        """Return ``{id, ts}`` of the newest event strictly before ``ts``."""
+        if self.last_event["ts"] < ts:
+            return dict(self.last_event)
+        made = [eid for eid, when in self.event_times.items() if when < ts]
+        if made:
+            newest = max(made)
+        else:
+            newest = min(self.event_times, default=self.last_event["id"] + 1) - 1
+            while event_time(newest) >= ts:
+                newest -= 1
+        return {"id": newest, "ts": self.event_ts(newest)}
+
+
+def active_listing(entry: Mapping[str, Any], event: int | None = None) -> bool:
+    """Whether a ``tag_listing`` entry is in force now, or at ``event``."""
+    if event is None:
+        return entry["revoke_event"] is None
+    revoked = entry["revoke_event"]
+    return entry["create_event"] <= event and (revoked is None or revoked > event)
+
+
+def epoch_seconds(value: Any, name: str) -> float:
+    """Return a hub time argument as epoch seconds: a number, or an ISO
+    string (UTC unless it names an offset).
+
+    :raises ParameterError: naming ``name`` for anything else.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ParameterError(f"Invalid time for {name}: {value!r}") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.timestamp()
+    raise ParameterError(f"Invalid time for {name}: {value!r}")
+
 
 def select(
     rows: Iterable[dict[str, Any]], fields: Iterable[str]
@@ -135,10 +197,11 @@ def _order_key(value: Any) -> tuple[bool, Any]:
 def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
     """Apply Koji ``queryOpts`` to ``rows``: ``order`` (a field, ``-field``
     for descending, or several separated by commas; nils sort last ascending
-    and first descending, as in PostgreSQL), ``offset``, ``limit`` and
-    ``countOnly``.
+    and first descending, as in PostgreSQL), ``offset``, ``limit``,
+    ``countOnly`` and ``asList``.
 
-    :returns: the list, or its length with ``countOnly``.
+    :returns: the list, its length with ``countOnly``, or with ``asList``
+        each row as the list of its values, in field order.
     :raises ParameterError: for a malformed ``queryOpts``.
     """
     if query_opts is None:
@@ -161,4 +224,7 @@ def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
         return len(rows)
     offset = query_opts.get("offset") or 0
     limit = query_opts.get("limit")
-    return rows[offset : None if limit is None else offset + limit]
+    rows = rows[offset : None if limit is None else offset + limit]
+    if query_opts.get("asList"):
+        return [list(row.values()) for row in rows]
+    return rows

@@ -35,7 +35,9 @@ def _host(arch: str) -> int:
     return _HOST_FOR_ARCH.get(arch, _DEFAULT_HOST)
 
 
-def _fault(arch: str) -> dict[str, Any]:
+def build_fault(arch: str) -> dict[str, Any]:
+    """Return the fault a ``buildArch`` task for ``arch`` fails with, as
+    ``{faultCode, faultString}`` (1005, BuildError)."""
     return {
         "faultCode": 1005,
         "faultString": (
@@ -45,7 +47,9 @@ def _fault(arch: str) -> dict[str, Any]:
     }
 
 
-def _work_path(task_id: int, name: str) -> str:
+def work_path(task_id: int, name: str) -> str:
+    """Return the path of file ``name`` of a task's output, relative to
+    the work area (``tasks/<id % 10000>/<id>/<name>``)."""
     return f"tasks/{task_id % 10000}/{task_id}/{name}"
 
 
@@ -74,7 +78,7 @@ def rpm_build_tree(
     end = created + minutes * 60
     srpm_id = root + 1
     srpm_name = f"{nvr}.src.rpm"
-    srpm_path = _work_path(srpm_id, srpm_name)
+    srpm_path = work_path(srpm_id, srpm_name)
     tasks = [
         task_row(
             srpm_id,
@@ -92,7 +96,7 @@ def rpm_build_tree(
             awaited=False,
             result={
                 "srpm": srpm_path,
-                "logs": [_work_path(srpm_id, "build.log")],
+                "logs": [work_path(srpm_id, "build.log")],
                 "brootid": srpm_id * 3,
                 "source": {"source": src, "url": src},
             },
@@ -107,15 +111,15 @@ def rpm_build_tree(
             end - 90.5,
             {
                 "srpms": [srpm_path] if index == 0 else [],
-                "rpms": [_work_path(task_id, f"{nvr}.{arch}.rpm")],
-                "logs": [_work_path(task_id, "build.log")],
+                "rpms": [work_path(task_id, f"{nvr}.{arch}.rpm")],
+                "logs": [work_path(task_id, "build.log")],
                 "brootid": task_id * 3,
             },
         )
         if outcome == "failed":
             fail_at = created + minutes * 36
             state, finished, result = (
-                ("FAILED", fail_at, _fault(arch))
+                ("FAILED", fail_at, build_fault(arch))
                 if index == 0
                 else ("CANCELED", fail_at + 2.5, None)
             )
@@ -145,7 +149,7 @@ def rpm_build_tree(
         )
     root_state, root_end, root_result = {
         "closed": ("CLOSED", end, None),
-        "failed": ("FAILED", created + minutes * 36 + 5.0, _fault(arches[0])),
+        "failed": ("FAILED", created + minutes * 36 + 5.0, build_fault(arches[0])),
         "canceled": ("CANCELED", end, None),
         "open": ("OPEN", None, None),
     }[outcome]

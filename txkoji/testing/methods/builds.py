@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
-from txkoji.exceptions import ParameterError
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.records import BUILD_STATES
-from txkoji.testing.state import HubState, apply_query_opts, select
+from txkoji.testing.state import (
+    HubState,
+    active_listing,
+    apply_query_opts,
+    epoch_seconds,
+    select,
+)
 
 # The fields listTagged returns for each build (readTaggedBuilds).
 _TAGGED_FIELDS = (
@@ -50,21 +54,6 @@ _TAG_FIELDS = (
     "maven_include_all",
 )
 _MONTH = 30 * 24 * 3600.0
-
-
-def _epoch(value: Any, name: str) -> float:
-    """Return a time filter as epoch seconds (a number or an ISO string)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ParameterError(f"Invalid time for {name}: {value!r}") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.timestamp()
-    raise ParameterError(f"Invalid time for {name}: {value!r}")
 
 
 def _filter_id(st: HubState, table: str, info: Any) -> int | None:
@@ -138,7 +127,7 @@ def listBuilds(
         (completeAfter, "completion_ts", False),
     ):
         if value is not None:
-            limit = _epoch(value, field)
+            limit = epoch_seconds(value, field)
             tests.append(
                 lambda b, f=field, lim=limit, bef=before: (
                     b[f] is not None and (b[f] < lim if bef else b[f] > lim)
@@ -201,8 +190,7 @@ def listTagged(
             (
                 e
                 for e in st.tagged_builds
-                if e["tag_id"] == tag_id
-                and (event is None or e["create_event"] <= event)
+                if e["tag_id"] == tag_id and active_listing(e, event)
             ),
             key=lambda e: e["create_event"],
             reverse=True,
@@ -251,7 +239,11 @@ def listTags(
     rows = select(tags, _TAG_FIELDS)
     if build is not None:
         build_id = st.find("builds", build, True, "build")["id"]
-        tagged = {e["tag_id"] for e in st.tagged_builds if e["build_id"] == build_id}
+        tagged = {
+            e["tag_id"]
+            for e in st.tagged_builds
+            if e["build_id"] == build_id and active_listing(e)
+        }
         rows = [r for r in rows if r["id"] in tagged]
     if package is not None:
         package_id = st.find("packages", package, True, "package")["id"]

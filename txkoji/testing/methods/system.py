@@ -8,6 +8,7 @@ from typing import Any
 from txkoji.exceptions import GenericError, ParameterError
 from txkoji.testing.dispatch import DEFAULT_METHODS, CallContext, hub_method
 from txkoji.testing.hub import KOJI_VERSION
+from txkoji.testing.state import epoch_seconds
 
 #: Koji's API version (``koji.API_VERSION``).
 API_VERSION = 1
@@ -26,9 +27,15 @@ def getKojiVersion(ctx: CallContext) -> str:
 
 
 @hub_method()
-def getLastEvent(ctx: CallContext) -> dict[str, Any]:
-    """Return the newest event, ``{id, ts}``."""
-    return dict(ctx.state.last_event)
+def getLastEvent(ctx: CallContext, before: Any = None) -> dict[str, Any]:
+    """Return the newest event, ``{id, ts}``; with ``before`` (epoch
+    seconds or an ISO string), the newest event strictly before then.
+
+    :raises ParameterError: for a ``before`` that is no time.
+    """
+    if before is None:
+        return dict(ctx.state.last_event)
+    return ctx.state.event_before(epoch_seconds(before, "before"))
 
 
 @hub_method("system.listMethods")

@@ -3,13 +3,14 @@ listTasks and getTaskResult."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from txkoji.codec import encode_call, encode_fault, encode_response
 from txkoji.exceptions import GenericError, fault_for
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.records import TASK_FIELDS, TASK_STATES
-from txkoji.testing.state import HubState, apply_query_opts
+from txkoji.testing.state import HubState, apply_query_opts, epoch_seconds
 
 _FINISHED = (TASK_STATES["CLOSED"], TASK_STATES["FAILED"])
 
@@ -92,24 +93,72 @@ def _in(value: Any, wanted: Any) -> bool:
     return value in wanted if isinstance(wanted, list) else value == wanted
 
 
+_MATCHED_FIELDS = ("arch", "state", "owner", "host_id", "channel_id", "parent")
+# opts key -> (task time field, True for "before"), as the hub compares them.
+_TIME_OPTS = {
+    "createdBefore": ("create_ts", True),
+    "createdAfter": ("create_ts", False),
+    "startedBefore": ("start_ts", True),
+    "startedAfter": ("start_ts", False),
+    "completeBefore": ("completion_ts", True),
+    "completeAfter": ("completion_ts", False),
+    "before": ("completion_ts", True),
+    "after": ("completion_ts", False),
+}
+
+
+def _task_filter(opts: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """Return the test a task must pass for listTasks ``opts``; as in SQL,
+    a nil field matches no comparison (only ``field: nil``, IS NULL)."""
+    tests: list[Callable[[dict[str, Any]], bool]] = []
+    for name in _MATCHED_FIELDS:
+        if name in opts:
+            tests.append(lambda t, n=name, w=opts[name]: _in(t[n], w))
+        if f"not_{name}" in opts:
+            tests.append(
+                lambda t, n=name, w=opts[f"not_{name}"]: (
+                    t[n] is not None and w is not None and not _in(t[n], w)
+                )
+            )
+    if opts.get("method") is not None:
+        tests.append(lambda t, w=opts["method"]: t["method"] == w)
+    for key, (field, before) in _TIME_OPTS.items():
+        if opts.get(key) is not None:
+            limit = epoch_seconds(opts[key], key)
+            tests.append(
+                lambda t, f=field, lim=limit, bef=before: (
+                    t[f] is not None and (t[f] < lim if bef else t[f] > lim)
+                )
+            )
+    return lambda task: all(test(task) for test in tests)
+
+
 @hub_method()
 def listTasks(ctx: CallContext, opts: Any = None, queryOpts: Any = None) -> Any:
-    """Return task records filtered by ``opts`` (``state``, ``not_state``,
-    ``method``, ``owner``, ``parent``, ``host_id``, ``channel_id``,
-    ``arch``; lists or single values) with ``owner_name``, ``owner_type``,
-    ``request`` and ``result``.  Without ``opts["decode"]`` the last two are
-    the XML-RPC documents the hub stores; with it, the parameter list and
-    ``[result]`` (or a fault struct).  Ordered by id unless ``queryOpts``
-    says otherwise.  ``parent`` may be nil for top-level tasks only."""
+    """Return task records filtered by ``opts``, as a hub does:
+
+    * ``arch``, ``state``, ``owner``, ``host_id``, ``channel_id``,
+      ``parent`` (a list or one value; ``parent: nil`` for top-level
+      tasks) and their ``not_`` forms; ``method``;
+    * ``createdBefore``/``createdAfter``, ``startedBefore``/``startedAfter``,
+      ``completeBefore``/``completeAfter`` (and ``before``/``after``, on
+      the completion time): epoch seconds or an ISO string, compared
+      strictly; tasks without that time never match.
+
+    Records carry ``owner_name``, ``owner_type``, ``request`` and
+    ``result``.  Without ``opts["decode"]`` the last two are the XML-RPC
+    documents the hub stores; with it, the parameter list and ``[result]``
+    (or a fault struct).  Ordered by id unless ``queryOpts`` says otherwise.
+
+    :raises ParameterError: for a time that is no time.
+    """
     opts = dict(opts or {})
     decode = bool(opts.pop("decode", False))
     st = ctx.state
+    wanted = _task_filter(opts)
     rows = []
     for task in sorted(st.tasks.values(), key=lambda t: t["id"]):
-        if "not_state" in opts and _in(task["state"], opts["not_state"]):
-            continue
-        keys = ("state", "method", "owner", "parent", "host_id", "channel_id", "arch")
-        if not all(_in(task[key], opts[key]) for key in keys if key in opts):
+        if not wanted(task):
             continue
         row = _record(task, request=False)
         owner = st.users[task["owner"]]

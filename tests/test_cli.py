@@ -1,0 +1,179 @@
+"""The ``txkoji`` command, run as a program against a simulating fake hub:
+plain lines, JSON, exit status, unknown ids, Ctrl-C; human durations."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, protocol, reactor, task, utils
+
+from tests.loopback import until
+from txkoji.cli import main
+from txkoji.cli.humanize import human_duration
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def environment() -> dict[str, str]:
+    """The environment of a ``txkoji`` run from this checkout."""
+    return dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+async def txkoji(*args: str) -> tuple[str, str, int]:
+    """Run ``python -m txkoji *args``; return stdout, stderr and status."""
+    out, err, code = await utils.getProcessOutputAndValue(
+        sys.executable, ["-m", "txkoji", *args], env=environment(), path=str(ROOT)
+    )
+    return out.decode(), err.decode(), code
+
+
+@pytest_twisted.async_yield_fixture()
+async def simulator(hub_server):
+    """The fake hub's simulator at 12 times a real hub's speed (a bash
+    build takes some ten seconds)."""
+    sim = hub_server.hub.simulate(seed=3, speed=12)
+    yield sim
+    sim.stop()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.4, "0 s"),
+        (45, "45 s"),
+        (259.875, "4 min 20 s"),
+        (720, "12 min"),
+        (3780, "1 h 03 min"),
+        (90000, "1 d 1 h"),
+        (-5, "0 s"),
+    ],
+)
+def test_human_duration(seconds, text):
+    assert human_duration(timedelta(seconds=seconds)) == text
+
+
+def test_human_duration_unknown():
+    assert human_duration(None) == "?"
+
+
+@pytest_twisted.ensureDeferred
+async def test_watch_task_plain_lines_to_the_end(hub_server, simulator):
+    task_id = simulator.start_build("bash")
+    out, err, code = await txkoji(
+        "--server", hub_server.url, "--interval", "0.3", "watch-task", str(task_id)
+    )
+    assert code == 0, err
+    assert "\x1b[" not in out
+    lines = out.splitlines()
+    assert lines[0] == "Watching tasks (this may be safely interrupted)..."
+    assert any(line.startswith(f"{task_id} build (f40-candidate, ") for line in lines)
+    assert any(line.startswith(f"  {task_id + 2} buildArch (") for line in lines)
+    assert any("-> closed" in line for line in lines)
+    assert "  0 free  0 open  5 done  0 failed" in lines
+    assert lines[-1].endswith(" completed successfully")
+
+
+@pytest_twisted.ensureDeferred
+async def test_watch_task_failed_build_exits_1_with_the_error(hub_server, simulator):
+    task_id = simulator.start_build("bash", outcome="failed")
+    out, err, code = await txkoji(
+        "--server", hub_server.url, "--interval", "0.3", "watch-task", str(task_id)
+    )
+    assert code == 1, err
+    assert "FAILED: BuildError: " in out
+    assert out.splitlines()[-1].endswith(" failed")
+
+
+@pytest_twisted.ensureDeferred
+async def test_watch_task_json_lines(hub_server, simulator):
+    task_id = simulator.start_build("bash")
+    out, err, code = await txkoji(
+        "--server",
+        hub_server.url,
+        "--interval",
+        "0.3",
+        "watch-task",
+        str(task_id),
+        "--json",
+    )
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    first = records[0]
+    assert (first["event"], first["id"], first["old"]) == (
+        "TaskStateChange",
+        task_id,
+        None,
+    )
+    assert records[-1] == {"event": "result", "id": task_id, "state": "CLOSED"}
+    closed = [r for r in records if r.get("new") == "CLOSED" and r["id"] == task_id]
+    assert len(closed) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_task_says_so_and_exits_1(hub_server):
+    out, err, code = await txkoji("--server", hub_server.url, "watch-task", "99999")
+    assert code == 1
+    assert "No such task id: 99999" in err
+
+
+@pytest_twisted.ensureDeferred
+async def test_watch_build_plain(hub_server, simulator):
+    task_id = simulator.start_build("bash")
+    builds = hub_server.hub.state.builds.values()
+    for _ in range(100):  # the build record comes after the SRPM
+        made = [b["nvr"] for b in builds if b["task_id"] == task_id]
+        if made:
+            break
+        await task.deferLater(reactor, 0.1, lambda: None)
+    nvr = made[0]
+    out, err, code = await txkoji(
+        "--server", hub_server.url, "--interval", "0.3", "watch-build", nvr
+    )
+    assert code == 0, err
+    assert f"{nvr}: building" in out
+    assert f"{nvr}: building -> complete" in out
+    assert out.splitlines()[-1] == f"{nvr} complete"
+
+
+class _Collect(protocol.ProcessProtocol):
+    def __init__(self) -> None:
+        self.out = b""
+        self.ended: defer.Deferred = defer.Deferred()
+
+    def outReceived(self, data: bytes) -> None:
+        self.out += data
+
+    def processEnded(self, reason) -> None:
+        self.ended.callback(reason.value.exitCode)
+
+
+@pytest_twisted.ensureDeferred
+async def test_ctrl_c_says_how_to_resume(hub_server, simulator):
+    task_id = simulator.start_build("bash")
+    collect = _Collect()
+    args = ["--server", hub_server.url, "--interval", "0.3", "watch-task", str(task_id)]
+    process = reactor.spawnProcess(
+        collect,
+        sys.executable,
+        [sys.executable, "-m", "txkoji", *args],
+        env=environment(),
+        path=str(ROOT),
+    )
+    await until(lambda: b"build (" in collect.out)
+    process.signalProcess("INT")
+    code = await collect.ended
+    text = collect.out.decode()
+    assert code == 130
+    assert "Tasks still running:" in text
+    assert f"To resume watching, run: txkoji {' '.join(args)}" in text
+
+
+def test_no_hub_given_is_refused(capsys):
+    assert main(["watch-task", "1"]) == 2
+    assert "--server" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+"""The ``txkoji`` command (``python -m txkoji``)::
+
+    txkoji [-p PROFILE | --server URL] [--topurl URL] [--weburl URL]
+           [--interval SECONDS] COMMAND ...
+
+    txkoji watch-task 123 456        # live view, exit 1 unless all closed
+    txkoji watch-build bash-5.2.32-1.fc40
+    txkoji events --since CHECKPOINT --json
+
+Global options come before the command.  The live view needs ``rich``
+(``pip install txkoji[cli]``); when stdout is not a terminal, or with
+``--json``, output is plain lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from txkoji.cli import commands
+from txkoji.cli.runner import run
+from txkoji.exceptions import KojiConfigError
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _task_id(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a task id is a number, not {text!r}")
+    return int(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line parser."""
+    top = argparse.ArgumentParser(
+        prog="txkoji", description="Watch Koji tasks, builds and events."
+    )
+    top.add_argument("-p", "--profile", help="koji client profile to use")
+    top.add_argument("--server", help="hub URL, e.g. https://koji.example.com/kojihub")
+    top.add_argument("--topurl", help="URL of the hub's files (for log links)")
+    top.add_argument("--weburl", help="kojiweb URL")
+    top.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        help="seconds between polls (default: the profile's poll_interval)",
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    task = sub.add_parser("watch-task", help="watch tasks and their subtasks")
+    task.add_argument("task_ids", nargs="+", type=_task_id, metavar="ID")
+    build = sub.add_parser("watch-build", help="watch builds until they end")
+    build.add_argument("builds", nargs="+", type=commands.build_ref, metavar="NVR")
+    for each in (task, build):
+        each.add_argument(
+            "--json", action="store_true", help="one JSON object per line"
+        )
+    return top
+
+
+def _global_args(args: argparse.Namespace) -> list[str]:
+    out: list[str] = []
+    for option in ("profile", "server", "topurl", "weburl", "interval"):
+        value = getattr(args, option)
+        if value is not None:
+            out += [f"--{option}", f"{value:g}" if option == "interval" else value]
+    return out
+
+
+def connect(args: argparse.Namespace, reactor: Any) -> Any:
+    """Return the :class:`txkoji.Connection` the global options name."""
+    from txkoji import Connection
+
+    options = {
+        name: getattr(args, name)
+        for name in ("server", "topurl", "weburl")
+        if getattr(args, name) is not None
+    }
+    return Connection(args.profile, reactor=reactor, **options)
+
+
+COMMANDS = {
+    "watch-task": commands.watch_task,
+    "watch-build": commands.watch_build,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the
+    exit status."""
+    args = parser().parse_args(argv)
+    args.global_args = _global_args(args)
+    if args.profile is None and args.server is None:
+        print("txkoji: give a profile (-p NAME) or --server URL", file=sys.stderr)
+        return 2
+
+    async def command(reactor: Any) -> int:
+        try:
+            koji = connect(args, reactor)
+        except KojiConfigError as error:
+            print(f"txkoji: {error}", file=sys.stderr)
+            return 2
+        try:
+            return await COMMANDS[args.command](reactor, koji, args)
+        finally:
+            await koji.close()
+
+    return run(command)
+
+
+def console_main() -> None:
+    """The ``txkoji`` console script."""
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The subcommands: ``watch-task``, ``watch-build`` and ``events``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from twisted.internet import defer
+
+from txkoji import build_states, task_states
+from txkoji.cli.details import Details
+from txkoji.cli.plain import PlainBuildView, PlainTaskView
+from txkoji.cli.runner import INTERRUPTED
+from txkoji.cli.tasklines import resume_command
+from txkoji.exceptions import KojiNotFound
+from txkoji.watch import BuildWatcher, TaskWatcher
+
+
+def live_wanted(args: argparse.Namespace) -> bool:
+    """Whether to draw the live view: stdout is a terminal, no ``--json``,
+    and ``rich`` is installed (else plain lines, with a hint on stderr)."""
+    if args.json or not sys.stdout.isatty():
+        return False
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        print(
+            "txkoji: install txkoji[cli] for the live view; printing lines",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+async def _watch(view: Any, watcher: Any, resume: str) -> Any:
+    """Run ``watcher`` with ``view`` showing it.
+
+    :returns: the watcher's result, or ``None`` when interrupted.
+    """
+    view.start(watcher)
+    try:
+        result = await watcher.run()
+    except defer.CancelledError:
+        await view.settle()
+        view.interrupted(watcher, resume)
+        return None
+    except BaseException:
+        if hasattr(view, "stop"):
+            view.stop()
+        raise
+    await view.settle()
+    view.finish(watcher)
+    return result
+
+
+async def watch_task(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
+    """``txkoji watch-task ID...``: exit 0 when every task given closed."""
+    details = Details(koji)
+    if live_wanted(args):
+        from txkoji.cli.live import LiveTaskView
+
+        view: Any = LiveTaskView(reactor, details)
+    else:
+        view = PlainTaskView(details, args.json)
+    watcher = TaskWatcher(
+        koji,
+        args.task_ids,
+        interval=args.interval,
+        on_event=view.event,
+        on_cycle=view.cycle,
+    )
+    resume = resume_command(args.global_args, "watch-task", args.task_ids)
+    try:
+        roots = await _watch(view, watcher, resume)
+    except KojiNotFound as error:
+        for task_id in error.missing:
+            print(f"No such task id: {task_id}", file=sys.stderr)
+        return 1
+    if roots is None:
+        return INTERRUPTED
+    closed = all(root.task["state"] == task_states.CLOSED for root in roots)
+    return 0 if closed else 1
+
+
+def build_ref(text: str) -> int | str:
+    """A build given on the command line: an id when all digits, else an
+    NVR."""
+    return int(text) if text.isdigit() else text
+
+
+async def watch_build(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
+    """``txkoji watch-build NVR...``: exit 0 when every build completed."""
+    if live_wanted(args):
+        from txkoji.cli.live import LiveBuildView
+
+        view: Any = LiveBuildView(reactor)
+    else:
+        view = PlainBuildView(args.json)
+    watcher = BuildWatcher(
+        koji,
+        args.builds,
+        interval=args.interval,
+        on_event=view.event,
+        on_cycle=view.cycle,
+    )
+    resume = resume_command(args.global_args, "watch-build", args.builds)
+    try:
+        builds = await _watch(view, watcher, resume)
+    except KojiNotFound as error:
+        for build in error.missing:
+            print(f"No such build: {build}", file=sys.stderr)
+        return 1
+    if builds is None:
+        return INTERRUPTED
+    return 0 if all(b["state"] == build_states.COMPLETE for b in builds) else 1

@@ -1,0 +1,265 @@
+"""Watching builds until every one has ended (COMPLETE, FAILED, CANCELED or
+DELETED).
+
+Each poll cycle sends one multicall request per ``batch`` builds still
+building, of one ``getBuild`` per build (the hub has no call taking many
+builds at once), plus in the first request the build-duration lookups
+the estimates still need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from twisted.internet import defer
+
+from txkoji import build_states
+from txkoji.build import Build
+from txkoji.estimates import HubCall
+from txkoji.exceptions import KojiNotFound
+from txkoji.messages import BuildStateChange
+from txkoji.timestamps import now as clock_now
+from txkoji.watch.hubcalls import call_all
+from txkoji.watch.polling import PollLoop, poll_interval
+from txkoji.watch.progress import UNKNOWN, Durations, Estimate, estimate
+from txkoji.watch.tasks import DEFAULT_BATCH, positive_batch
+
+#: Build states after which a build does not change any more.
+ENDED = (
+    build_states.COMPLETE,
+    build_states.FAILED,
+    build_states.CANCELED,
+    build_states.DELETED,
+)
+
+
+def _build_refs(builds: Iterable[Any]) -> list[int | str]:
+    refs = list(builds)
+    if not refs:
+        raise ValueError("no builds to watch")
+    for ref in refs:
+        if isinstance(ref, bool) or not isinstance(ref, (int, str)) or ref == "":
+            raise ValueError(f"builds are given by id or NVR, not {ref!r}")
+    return list(dict.fromkeys(refs))
+
+
+class WatchedBuild:
+    """One watched build.
+
+    :ivar ref: the id or NVR it was given as.
+    :ivar build: the latest :class:`~txkoji.build.Build` record, or
+        ``None`` before the first poll.
+    :ivar estimate: the :class:`~txkoji.watch.progress.Estimate`.
+    """
+
+    __slots__ = ("ref", "build", "estimate")
+
+    def __init__(self, ref: int | str) -> None:
+        self.ref = ref
+        self.build: Build | None = None
+        self.estimate: Estimate = UNKNOWN
+
+    @property
+    def finished(self) -> bool:
+        """Whether the build has ended."""
+        return self.build is not None and self.build["state"] in ENDED
+
+    @property
+    def eta(self) -> datetime | None:
+        """The estimated completion time, or ``None``."""
+        return self.estimate.eta
+
+    @property
+    def progress(self) -> float | None:
+        """Elapsed over estimated duration (0.0 to 1.0), or ``None``."""
+        return self.estimate.progress
+
+    def remaining(self, now: datetime) -> timedelta | None:
+        """Estimated time left at ``now``, or ``None``."""
+        return self.estimate.remaining(now)
+
+    def __repr__(self) -> str:
+        state = self.build.state_name if self.build is not None else "unseen"
+        return f"<WatchedBuild {self.ref} {state}>"
+
+
+class BuildWatcher:
+    """Polls builds; see :func:`watch_builds`.
+
+    :ivar watched: a :class:`WatchedBuild` per build given, in order.
+    :ivar requests: hub requests sent so far.
+    :ivar cycles: poll cycles completed.
+    """
+
+    def __init__(
+        self,
+        connection: Any,
+        builds: Iterable[int | str],
+        *,
+        interval: float | None = None,
+        on_event: Callable[[BuildStateChange], Any] | None = None,
+        on_cycle: Callable[[BuildWatcher], Any] | None = None,
+        batch: int = DEFAULT_BATCH,
+        clock: Any = None,
+    ) -> None:
+        self.connection = connection
+        self.clock = clock if clock is not None else connection.reactor
+        self.interval = poll_interval(connection, interval)
+        self.batch = positive_batch(batch)
+        self.on_event = on_event
+        self.on_cycle = on_cycle
+        self.watched = [WatchedBuild(ref) for ref in _build_refs(builds)]
+        self.durations = Durations()
+        self.requests = 0
+        self.cycles = 0
+
+    def now(self) -> datetime:
+        """The current time by the watcher's clock."""
+        return clock_now(self.clock)
+
+    @property
+    def done(self) -> bool:
+        """Whether every build has ended."""
+        return all(watched.finished for watched in self.watched)
+
+    def run(self) -> defer.Deferred:
+        """Poll until :attr:`done`; see :func:`watch_builds`."""
+        return PollLoop(self.clock, self.interval, self._cycle, "builds").run()
+
+    async def _cycle(self) -> list[Build] | None:
+        await self.poll()
+        if not self.done:
+            return None
+        return [watched.build for watched in self.watched]
+
+    def poll(self) -> defer.Deferred:
+        """Make one poll cycle.
+
+        :returns: a Deferred firing with ``None``.  It fails with
+            :class:`~txkoji.exceptions.KojiNotFound` when a build does not
+            exist, or with the first hub error.
+        """
+        return defer.Deferred.fromCoroutine(self._poll())
+
+    async def _poll(self) -> None:
+        polled = [watched for watched in self.watched if not watched.finished]
+        lookups = self.durations.calls()
+        chunks = [
+            polled[i : i + self.batch] for i in range(0, len(polled), self.batch)
+        ] or [[]]
+        self.requests += len(chunks)
+        answers = await defer.DeferredList(
+            [
+                defer.Deferred.fromCoroutine(
+                    call_all(self.connection, _calls(chunk, lookups if i == 0 else []))
+                )
+                for i, chunk in enumerate(chunks)
+            ],
+            consumeErrors=True,
+        )
+        changes: list[tuple[WatchedBuild, Build, int | None]] = []
+        error: BaseException | None = None
+        for index, (chunk, (ok, value)) in enumerate(zip(chunks, answers, strict=True)):
+            if not ok:
+                error = error or value.value
+                continue
+            if index == 0:
+                for (key, _), answer in zip(lookups, value[len(chunk) :], strict=True):
+                    self.durations.settle(key, answer)
+            error = error or self._apply(chunk, value[: len(chunk)], changes)
+        self.cycles += 1
+        self._report(changes)
+        if error is not None:
+            raise error
+        if self.on_cycle is not None:
+            self.on_cycle(self)
+
+    def _apply(
+        self, chunk: list[WatchedBuild], records: list[Any], changes: list
+    ) -> BaseException | None:
+        missing = [w.ref for w, r in zip(chunk, records, strict=True) if r is None]
+        if missing:
+            raise KojiNotFound("build", missing)
+        for watched, record in zip(chunk, records, strict=True):
+            if isinstance(record, Exception):
+                return record
+            old = None if watched.build is None else watched.build["state"]
+            watched.build = record
+            if record["state"] != old:
+                changes.append((watched, record, old))
+        return None
+
+    def _report(self, changes: list[tuple[WatchedBuild, Build, int | None]]) -> None:
+        now = self.now()
+        for watched in self.watched:
+            build = watched.build
+            if build is None:
+                continue
+            if watched.finished:
+                watched.estimate = estimate(None, None, build.completed or now, now)
+                continue
+            key = self.durations.want_build(build["name"])
+            began = build.started or build.created
+            watched.estimate = estimate(began, self.durations.get(key), None, now)
+        if self.on_event is None:
+            return
+        for _, record, old in changes:
+            self.on_event(BuildStateChange.from_record(record, old, record["state"]))
+
+
+def _calls(chunk: list[WatchedBuild], lookups: list) -> list[HubCall]:
+    """``getBuild`` for each build of ``chunk`` (by id once known), then
+    the duration ``lookups``."""
+    calls: list[HubCall] = [
+        ("getBuild", (w.build["id"] if w.build else w.ref,), {}) for w in chunk
+    ]
+    return calls + [call for _, call in lookups]
+
+
+def watch_builds(
+    connection: Any,
+    builds: Iterable[int | str],
+    *,
+    interval: float | None = None,
+    on_event: Callable[[BuildStateChange], Any] | None = None,
+    batch: int = DEFAULT_BATCH,
+    clock: Any = None,
+) -> defer.Deferred:
+    """Watch builds until every one is COMPLETE, FAILED, CANCELED or
+    DELETED.
+
+    Each poll cycle costs at most ``ceil(building / batch)`` requests;
+    ended builds are not asked for again.  Hub errors are logged once and
+    retried at the next interval.
+
+    :param connection: a :class:`txkoji.Connection`.
+    :param builds: build ids or NVRs.
+    :param interval: seconds between polls; default: the profile's
+        ``poll_interval``.
+    :param on_event: called with a
+        :class:`~txkoji.messages.BuildStateChange` for every transition
+        seen (the first sight included, with ``old`` ``None``).  For
+        ``eta`` and ``progress``, use a :class:`BuildWatcher` and its
+        :attr:`~BuildWatcher.watched` statuses.
+    :param batch: builds per request.
+    :param clock: the ``IReactorTime`` to wait on (default:
+        ``connection.reactor``).
+    :returns: a Deferred firing with the final
+        :class:`~txkoji.build.Build` records, in the order given.
+        Cancelling it stops polling at once.  It fails with
+        :class:`~txkoji.exceptions.KojiNotFound` when a build does not
+        exist.
+    :raises ValueError: at once, for no builds, a build that is neither an
+        id nor an NVR, or a bad ``interval`` or ``batch``.
+    """
+    watcher = BuildWatcher(
+        connection,
+        builds,
+        interval=interval,
+        on_event=on_event,
+        batch=batch,
+        clock=clock,
+    )
+    return watcher.run()

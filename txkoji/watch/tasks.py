@@ -1,0 +1,428 @@
+"""Watching tasks and all their descendants until every one has finished.
+
+Each poll cycle sends one multicall request per ``batch`` tasks polled,
+holding:
+
+* ``getTaskInfo([ids])`` for the tasks of the batch still open (one call
+  for many ids, which the hub accepts), with ``request=True`` only for
+  tasks seen for the first time;
+* ``listTasks({"parent": [ids], "decode": True})`` for the children of the
+  same tasks, read after their states, so a task seen finished has all its
+  children listed;
+* in the first request, the history lookups the estimates still need.
+
+A finished task is never asked for again; its children are listed once
+more only when it was first seen already finished (as a new child).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from twisted.internet import defer
+
+from txkoji import task_states
+from txkoji.estimates import HubCall
+from txkoji.exceptions import KojiNotFound
+from txkoji.messages import TaskStateChange
+from txkoji.task import Task
+from txkoji.timestamps import now as clock_now
+from txkoji.watch.hubcalls import call_all
+from txkoji.watch.polling import PollLoop, poll_interval
+from txkoji.watch.progress import UNKNOWN, Durations, Estimate, estimate
+
+#: Tasks polled per multicall request.
+DEFAULT_BATCH = 500
+
+#: The method whose tasks (and their descendants) share one build-level
+#: estimate.
+BUILD_METHOD = "build"
+
+
+def positive_batch(batch: Any) -> int:
+    """Return ``batch``, a positive number of items per request.
+
+    :raises ValueError: otherwise.
+    """
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be a positive integer, not {batch!r}")
+    return batch
+
+
+def _task_ids(task_ids: Iterable[Any]) -> list[int]:
+    ids = list(task_ids)
+    if not ids:
+        raise ValueError("no task ids to watch")
+    for task_id in ids:
+        if isinstance(task_id, bool) or not isinstance(task_id, int):
+            raise ValueError(f"task ids are integers, not {task_id!r}")
+    return list(dict.fromkeys(ids))
+
+
+class WatchedTask:
+    """One task of a watched tree: its latest record, its place in the
+    tree, and its estimate.
+
+    :ivar task: the latest :class:`~txkoji.task.Task` record (with its
+        ``request``).
+    :ivar parent: the watched parent, or ``None`` for a task given to
+        watch.
+    :ivar children: the watched children, by id.
+    :ivar estimate: the :class:`~txkoji.watch.progress.Estimate`.
+    """
+
+    __slots__ = ("task", "parent", "children", "estimate", "children_listed")
+
+    def __init__(self, task: Task, parent: WatchedTask | None) -> None:
+        self.task = task
+        self.parent = parent
+        self.children: list[WatchedTask] = []
+        self.estimate: Estimate = UNKNOWN
+        #: Whether the children were listed after the task's latest state.
+        self.children_listed = False
+
+    @property
+    def id(self) -> int:
+        """The task id."""
+        return self.task["id"]
+
+    @property
+    def finished(self) -> bool:
+        """Whether the task is CLOSED, CANCELED or FAILED."""
+        return self.task["state"] in task_states.DONE_GROUP
+
+    @property
+    def depth(self) -> int:
+        """0 for a task given to watch, 1 for its children..."""
+        depth, node = 0, self.parent
+        while node is not None:
+            depth, node = depth + 1, node.parent
+        return depth
+
+    @property
+    def eta(self) -> datetime | None:
+        """The estimated completion time (the real one once finished), or
+        ``None`` with no history."""
+        return self.estimate.eta
+
+    @property
+    def progress(self) -> float | None:
+        """Elapsed over estimated duration (0.0 to 1.0), or ``None``."""
+        return self.estimate.progress
+
+    def remaining(self, now: datetime) -> timedelta | None:
+        """Estimated time left at ``now``, or ``None``."""
+        return self.estimate.remaining(now)
+
+    def walk(self) -> Iterator[WatchedTask]:
+        """Yield this task, then its descendants, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def __repr__(self) -> str:
+        return (
+            f"<WatchedTask {self.id} {self.task.get('method')} {self.task.state_name}>"
+        )
+
+
+class TaskWatcher:
+    """Polls tasks and their descendants; see :func:`watch_tasks`.
+
+    :ivar roots: the :class:`WatchedTask` trees of the tasks given, in the
+        order given (filled by the first successful poll).
+    :ivar requests: hub requests sent so far.
+    :ivar cycles: poll cycles completed.
+    """
+
+    def __init__(
+        self,
+        connection: Any,
+        task_ids: Iterable[int],
+        *,
+        interval: float | None = None,
+        on_event: Callable[[TaskStateChange], Any] | None = None,
+        on_cycle: Callable[[TaskWatcher], Any] | None = None,
+        batch: int = DEFAULT_BATCH,
+        clock: Any = None,
+    ) -> None:
+        self.connection = connection
+        self.clock = clock if clock is not None else connection.reactor
+        self.interval = poll_interval(connection, interval)
+        self.batch = positive_batch(batch)
+        self.on_event = on_event
+        self.on_cycle = on_cycle
+        self.roots: list[WatchedTask] = []
+        self.durations = Durations()
+        self.requests = 0
+        self.cycles = 0
+        self._nodes: dict[int, WatchedTask] = {}
+        self._unseen = _task_ids(task_ids)
+
+    def now(self) -> datetime:
+        """The current time by the watcher's clock."""
+        return clock_now(self.clock)
+
+    def walk(self) -> Iterator[WatchedTask]:
+        """Yield every watched task, each tree depth first."""
+        for root in self.roots:
+            yield from root.walk()
+
+    def get(self, task_id: int) -> WatchedTask | None:
+        """Return the watched task ``task_id``, or ``None``."""
+        return self._nodes.get(task_id)
+
+    @property
+    def done(self) -> bool:
+        """Whether every task and descendant has finished and no child can
+        appear any more."""
+        return not self._unseen and all(
+            node.finished and node.children_listed for node in self._nodes.values()
+        )
+
+    def run(self) -> defer.Deferred:
+        """Poll until :attr:`done`.
+
+        :returns: a Deferred firing with :attr:`roots`; see
+            :func:`watch_tasks`.
+        """
+        return PollLoop(self.clock, self.interval, self._cycle, "tasks").run()
+
+    async def _cycle(self) -> list[WatchedTask] | None:
+        await self.poll()
+        return self.roots if self.done else None
+
+    def poll(self) -> defer.Deferred:
+        """Make one poll cycle: fetch, report the transitions seen, update
+        the estimates.
+
+        :returns: a Deferred firing with ``None``.  It fails with
+            :class:`~txkoji.exceptions.KojiNotFound` when a task given to
+            watch does not exist, or with the first hub error (after
+            applying what the other requests of the cycle brought).
+        """
+        return defer.Deferred.fromCoroutine(self._poll())
+
+    async def _poll(self) -> None:
+        units: list[int] = list(self._unseen)
+        units += [n.id for n in self.walk() if not (n.finished and n.children_listed)]
+        lookups = self.durations.calls()
+        chunks = [units[i : i + self.batch] for i in range(0, len(units), self.batch)]
+        if not chunks and lookups:
+            chunks = [[]]
+        plans = [
+            _Request(self, chunk, lookups if index == 0 else [])
+            for index, chunk in enumerate(chunks)
+        ]
+        self.requests += len(plans)
+        results = await defer.DeferredList(
+            [defer.Deferred.fromCoroutine(plan.send()) for plan in plans],
+            consumeErrors=True,
+        )
+        changes: list[tuple[WatchedTask, int | None]] = []
+        error: BaseException | None = None
+        for plan, (ok, value) in zip(plans, results, strict=True):
+            if not ok:
+                error = error or value.value
+                continue
+            problem = plan.apply(value, changes)
+            error = error or problem
+        self.cycles += 1
+        self._report(changes)
+        if error is not None:
+            raise error
+        if self.on_cycle is not None:
+            self.on_cycle(self)
+
+    def _observe(
+        self, record: Task, parent: WatchedTask | None, changes: list
+    ) -> WatchedTask:
+        """Take a fresh record of a task: adopt it when new, note its
+        transition."""
+        node = self._nodes.get(record["id"])
+        if node is None:
+            node = WatchedTask(record, parent)
+            self._nodes[node.id] = node
+            (parent.children if parent else self.roots).append(node)
+            changes.append((node, None))
+            return node
+        old = node.task["state"]
+        if "request" not in record and "request" in node.task:
+            record["request"] = node.task["request"]
+        node.task = record
+        if record["state"] != old:
+            changes.append((node, old))
+        return node
+
+    def _report(self, changes: list[tuple[WatchedTask, int | None]]) -> None:
+        now = self.now()
+        for node in self.walk():
+            node.estimate = self._estimate(node, now)
+        if self.on_event is None:
+            return
+        for node, old in changes:
+            self.on_event(
+                TaskStateChange.from_record(node.task, old, node.task["state"])
+            )
+
+    def _estimate(self, node: WatchedTask, now: datetime) -> Estimate:
+        """Estimate a task: finished tasks by their real end; a build task
+        and its descendants by the package's build duration; others by
+        their method's recent tasks."""
+        task = node.task
+        if node.finished:
+            return estimate(None, None, task.completed or now, now)
+        builder = _build_ancestor(node)
+        if builder is not None and builder is not node:
+            return builder.estimate
+        if builder is node:
+            package = _package(task)
+            if package is None:
+                return UNKNOWN
+            key = self.durations.want_build(package)
+            began = task.started or task.created
+        else:
+            key = self.durations.want_task(task["method"])
+            began = task.started
+        return estimate(began, self.durations.get(key), None, now)
+
+
+def _build_ancestor(node: WatchedTask) -> WatchedTask | None:
+    current: WatchedTask | None = node
+    while current is not None:
+        if current.task.get("method") == BUILD_METHOD:
+            return current
+        current = current.parent
+    return None
+
+
+def _package(task: Task) -> str | None:
+    try:
+        return task.package
+    except ValueError:
+        return None
+
+
+class _Request:
+    """One multicall request of a poll cycle: what it asks, and applying
+    its answers to the watcher."""
+
+    def __init__(
+        self,
+        watcher: TaskWatcher,
+        ids: Sequence[int],
+        lookups: Sequence[tuple[Any, HubCall]],
+    ) -> None:
+        self.watcher = watcher
+        self.new = [i for i in ids if watcher.get(i) is None]
+        self.open = [i for i in ids if (n := watcher.get(i)) and not n.finished]
+        self.parents = list(ids)
+        self.lookups = list(lookups)
+
+    def calls(self) -> list[HubCall]:
+        """The hub calls, in the order :meth:`apply` reads them."""
+        calls: list[HubCall] = []
+        if self.new:
+            calls.append(("getTaskInfo", (self.new,), {"request": True}))
+        if self.open:
+            calls.append(("getTaskInfo", (self.open,), {}))
+        if self.parents:
+            opts = {"parent": self.parents, "decode": True}
+            calls.append(("listTasks", (opts,), {}))
+        calls.extend(call for _, call in self.lookups)
+        return calls
+
+    async def send(self) -> list[Any]:
+        """Send the request; fire with its answers."""
+        return await call_all(self.watcher.connection, self.calls())
+
+    def apply(self, answers: list[Any], changes: list) -> BaseException | None:
+        """Apply the answers; return the first failed call's exception
+        (its part is then not applied)."""
+        watcher = self.watcher
+        answers = list(answers)
+        lookups = answers[len(answers) - len(self.lookups) :]
+        for (key, _), answer in zip(self.lookups, lookups, strict=True):
+            watcher.durations.settle(key, answer)
+        task_answers = answers[: len(answers) - len(self.lookups)]
+        for answer in task_answers:
+            if isinstance(answer, Exception):
+                return answer
+        position = 0
+        if self.new:
+            records = task_answers[position]
+            position += 1
+            missing = [i for i, r in zip(self.new, records, strict=True) if r is None]
+            if missing:
+                raise KojiNotFound("task", missing)
+            for record in records:
+                watcher._observe(record, None, changes)
+            watcher._unseen = [i for i in watcher._unseen if i not in self.new]
+        if self.open:
+            for record in task_answers[position]:
+                if record is not None:
+                    watcher._observe(record, watcher.get(record["id"]), changes)
+            position += 1
+        if self.parents:
+            rows = sorted(task_answers[position], key=lambda row: row["id"])
+            for row in rows:
+                if watcher.get(row["id"]) is None:
+                    parent = watcher.get(row["parent"])
+                    if parent is not None:
+                        watcher._observe(row, parent, changes)
+            for task_id in self.parents:
+                node = watcher.get(task_id)
+                if node is not None:
+                    node.children_listed = True
+        return None
+
+
+def watch_tasks(
+    connection: Any,
+    task_ids: Iterable[int],
+    *,
+    interval: float | None = None,
+    on_event: Callable[[TaskStateChange], Any] | None = None,
+    batch: int = DEFAULT_BATCH,
+    clock: Any = None,
+) -> defer.Deferred:
+    """Watch tasks and every descendant until all have finished (CLOSED,
+    FAILED or CANCELED).
+
+    Children are adopted as soon as they appear.  Each poll cycle costs at
+    most ``ceil(polled / batch)`` requests (multicalls), whatever the
+    number of tasks; finished tasks are not asked for again.  Hub errors
+    are logged once and the cycle is tried again at the next interval:
+    polling never gives up on its own.
+
+    :param connection: a :class:`txkoji.Connection`.
+    :param task_ids: the ids of the tasks to watch.
+    :param interval: seconds between polls; default: the profile's
+        ``poll_interval`` (6).
+    :param on_event: called with a
+        :class:`~txkoji.messages.TaskStateChange` for every transition
+        seen, a task's first sight included (``old`` is then ``None``).
+        For each task's ``eta`` and ``progress`` as it runs, use a
+        :class:`TaskWatcher` and its :meth:`TaskWatcher.get`.
+    :param batch: tasks per request.
+    :param clock: the ``IReactorTime`` to wait on (default:
+        ``connection.reactor``).
+    :returns: a Deferred firing with the list of :class:`WatchedTask`
+        trees (``.task`` is the final record, ``.children`` the watched
+        children), in the order given.  Cancelling it stops polling at
+        once.  It fails with :class:`~txkoji.exceptions.KojiNotFound` when
+        a task does not exist.
+    :raises ValueError: at once, for no ids, an id that is not an integer,
+        or a bad ``interval`` or ``batch``.
+    """
+    watcher = TaskWatcher(
+        connection,
+        task_ids,
+        interval=interval,
+        on_event=on_event,
+        batch=batch,
+        clock=clock,
+    )
+    return watcher.run()
