@@ -13,8 +13,10 @@ number, so they never join the session's ordered queue, its batches or a
 multicall, and the session's calls go on while a file is sent.  Only the
 final ``checkUpload`` (and the optional one that resumes) is a call.
 
-The file is read from disk a chunk at a time, in the reactor's thread
-pool, as it is sent.  A chunk that fails for a transient reason is sent
+The file is read from disk in 64 KiB pieces as the connection takes them
+(:mod:`txkoji.files.chunk_request`), so memory does not grow with the
+chunk size; checksumming what arrived before a resume runs in the
+reactor's thread pool.  A chunk that fails for a transient reason is sent
 again under the profile's retry rules; an expired session is renewed (by
 an ordinary call) and the chunk sent again.  ``resume=True`` asks
 ``checkUpload`` what arrived earlier and continues from there.
@@ -31,14 +33,14 @@ from typing import IO, Any
 from hyperlink import URL
 from twisted.internet import defer, threads
 
-from txkoji.codec import ResponseDecoder
 from txkoji.exceptions import (
     AuthExpired,
     ChecksumMismatch,
     GenericError,
     KojiFileError,
 )
-from txkoji.files.checksums import Adler32, adler32_hex
+from txkoji.files.checksums import Adler32
+from txkoji.files.chunk_request import ChunkProducer, post_chunk
 from txkoji.files.download import retried
 from txkoji.files.naming import unique_upload_dir
 from txkoji.files.parallel import run_limited
@@ -70,33 +72,31 @@ class Uploaded:
 
 
 class _Source:
-    """The local file, read a piece at a time off the reactor thread."""
+    """The local file: its handle, name and size."""
 
     def __init__(self, path_or_file: Any, name: str | None) -> None:
         if isinstance(path_or_file, (str, os.PathLike)):
-            self._handle: IO[bytes] = open(path_or_file, "rb")  # noqa: SIM115
+            self.handle: IO[bytes] = open(path_or_file, "rb")  # noqa: SIM115
             self._owned = True
             default = Path(path_or_file).name
         else:
-            self._handle = path_or_file
+            self.handle = path_or_file
             self._owned = False
             default = Path(getattr(path_or_file, "name", "") or "").name
         self.name = name or default
         if not self.name:
             self.close()
             raise KojiFileError("the upload needs a name: pass name=...")
-        self.size = self._handle.seek(0, os.SEEK_END)
-
-    def read_at(self, offset: int, size: int) -> bytes:
-        self._handle.seek(offset)
-        return self._handle.read(size)
+        self.size = self.handle.seek(0, os.SEEK_END)
 
     def adler32_of_start(self, length: int) -> Adler32:
+        """Return the Adler-32 of the file's first ``length`` bytes (run
+        in a thread: it reads them all)."""
         hasher = Adler32()
-        self._handle.seek(0)
+        self.handle.seek(0)
         left = length
         while left > 0:
-            piece = self._handle.read(min(_HASH_PIECE, left))
+            piece = self.handle.read(min(_HASH_PIECE, left))
             if not piece:
                 break
             hasher.update(piece)
@@ -104,8 +104,9 @@ class _Source:
         return hasher
 
     def close(self) -> None:
+        """Close the file when it was opened here."""
         if self._owned:
-            self._handle.close()
+            self.handle.close()
 
 
 def _in_thread(connection: Any, function: Any, *args: Any) -> defer.Deferred:
@@ -153,7 +154,8 @@ class _Upload:
         self.progress = progress
         self.hasher = Adler32()
 
-    def _post(self, offset: int, chunk: bytes, overwrite: bool) -> defer.Deferred:
+    def _post(self, offset: int, length: int, overwrite: bool) -> defer.Deferred:
+        """Send one chunk; fire with ``(answer, producer)``."""
         connection = self.connection
         url = _chunk_url(
             connection,
@@ -168,60 +170,66 @@ class _Upload:
             raise KojiFileError("uploads need a logged-in session: log in first")
         url, headers = credentials
         headers = {**headers, b"Content-Type": b"application/octet-stream"}
-        return connection.transport.post(
-            url, chunk, ResponseDecoder("upload"), method="upload", headers=headers
+        producer = ChunkProducer(self.source.handle, offset, length, self.hasher.value)
+        d = defer.Deferred.fromCoroutine(
+            post_chunk(connection.transport, url, headers, producer)
         )
+        return d.addCallback(lambda answer: (answer, producer))
 
-    async def _send_chunk(self, offset: int, chunk: bytes, overwrite: bool) -> None:
+    async def _send_chunk(self, offset: int, length: int, overwrite: bool) -> None:
         what = f"upload of {self.source.name} at {offset}"
         tries: list[int] = []
 
-        def attempt() -> defer.Deferred:
+        def attempt(force: bool = False) -> defer.Deferred:
             # A retry truncates at the chunk's offset, dropping what a cut
             # attempt left; at offset 0 only once the leftover is known to
             # be this chunk's own start (see _own_leftover).
             again = bool(tries) and (offset > 0 or overwrite)
             tries.append(offset)
-            return defer.maybeDeferred(self._post, offset, chunk, overwrite or again)
+            return defer.maybeDeferred(
+                self._post, offset, length, overwrite or again or force
+            )
 
         try:
-            answer = await retried(self.connection, attempt, what)
+            answer, producer = await retried(self.connection, attempt, what)
         except AuthExpired:
             # An ordinary call renews the session (once); then send again.
             await self.connection.getLoggedInUser()
-            answer = await retried(self.connection, attempt, what)
+            answer, producer = await retried(self.connection, attempt, what)
         except GenericError as error:
             # A cut first try (or the transport's resend of it) leaves
             # part of the chunk behind, and the next try meets it.
             refused_start = offset == 0 and "upload path exists" in str(error)
-            if not refused_start or not await self._own_leftover(chunk):
+            if not refused_start or not await self._own_leftover(length):
                 raise error from None
-            answer = await retried(
-                self.connection,
-                lambda: defer.maybeDeferred(self._post, offset, chunk, True),
-                what,
+            answer, producer = await retried(
+                self.connection, lambda: attempt(force=True), what
             )
-        expected = adler32_hex(chunk)
-        if answer.get("size") != len(chunk) or answer.get("hexdigest") != expected:
+        expected = producer.chunk.hexdigest()
+        if answer.get("size") != length or answer.get("hexdigest") != expected:
             raise ChecksumMismatch(
                 f"the hub received {answer.get('size')} bytes with Adler-32 "
                 f"{answer.get('hexdigest')} for the chunk of {self.source.name} at "
-                f"{offset}; {len(chunk)} bytes with {expected} were sent",
+                f"{offset}; {length} bytes with {expected} were sent",
                 self.remote_path,
-                f"{len(chunk)}/{expected}",
+                f"{length}/{expected}",
                 f"{answer.get('size')}/{answer.get('hexdigest')}",
             )
+        self.hasher = producer.whole
 
-    async def _own_leftover(self, chunk: bytes) -> bool:
+    async def _own_leftover(self, length: int) -> bool:
         """Whether the file a cut first chunk left on the hub is a strict
         start of that chunk (so it may be overwritten; a whole file that
         was there before is not)."""
         info = await self.connection.checkUpload(
             self.server_dir, self.source.name, verify="adler32", volume=self.volume
         )
-        if info is None or int(info["size"]) >= len(chunk):
+        if info is None or int(info["size"]) >= length:
             return False
-        return adler32_hex(chunk[: int(info["size"])]) == info.get("hexdigest")
+        start = await _in_thread(
+            self.connection, self.source.adler32_of_start, int(info["size"])
+        )
+        return start.hexdigest() == info.get("hexdigest")
 
     @property
     def remote_path(self) -> str:
@@ -256,18 +264,11 @@ class _Upload:
         if size == 0:
             # An empty file is still one (empty) chunk, as the official
             # client sends it.
-            await self._send_chunk(0, b"", overwrite)
+            await self._send_chunk(0, 0, overwrite)
         while offset < size:
-            chunk = await _in_thread(
-                self.connection, self.source.read_at, offset, self.chunk_size
-            )
-            if not chunk:
-                raise KojiFileError(
-                    f"{self.source.name} shrank to {offset} bytes while uploading"
-                )
-            await self._send_chunk(offset, chunk, overwrite and offset == start)
-            self.hasher.update(chunk)
-            offset += len(chunk)
+            length = min(self.chunk_size, size - offset)
+            await self._send_chunk(offset, length, overwrite and offset == start)
+            offset += length
             if self.progress is not None:
                 self.progress(offset, size)
         return await self._verify(offset, start)

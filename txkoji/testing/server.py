@@ -73,6 +73,11 @@ class _CountingFactory(WrappingFactory):
 
     def registerProtocol(self, p: ProtocolWrapper) -> None:
         super().registerProtocol(p)
+        # As a web server does: no Nagle delay on the last small segment
+        # of an answer (with the client's delayed ACK, 40 ms a request).
+        nodelay = getattr(p.transport, "setTcpNoDelay", None)
+        if nodelay is not None:
+            nodelay(True)
         self.connections_made += 1
         self._closed[p] = defer.Deferred()
 
