@@ -21,7 +21,7 @@ from service_identity import VerificationError
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
@@ -113,6 +113,30 @@ class _BytesProducer:
         """Nothing to stop: the body was written at once."""
 
 
+@implementer(IStreamClientEndpoint)
+class _NoDelayEndpoint:
+    """Connect as ``endpoint`` does, then turn Nagle's algorithm off.
+
+    A request goes out as several writes (headers, then body pieces); with
+    Nagle the last small segment waits for the hub's delayed ACK, 40 ms
+    per request (the official client's HTTP library disables it too).
+    """
+
+    def __init__(self, endpoint: Any) -> None:
+        self._endpoint = endpoint
+
+    def connect(self, factory: Any) -> defer.Deferred:
+        """Connect, and set ``TCP_NODELAY`` on the new connection."""
+
+        def nodelay(protocol: Any) -> Any:
+            set_nodelay = getattr(protocol.transport, "setTcpNoDelay", None)
+            if set_nodelay is not None:
+                set_nodelay(True)
+            return protocol
+
+        return self._endpoint.connect(factory).addCallback(nodelay)
+
+
 @implementer(IAgentEndpointFactory)
 class _CachingEndpointFactory:
     """Build each (scheme, host, port) endpoint once.
@@ -134,8 +158,10 @@ class _CachingEndpointFactory:
         endpoint = self._endpoints.get(key)
         if endpoint is None:
             host = uri.host.decode("ascii")
-            endpoint = HostnameEndpoint(
-                self._reactor, host, uri.port, timeout=self._connect_timeout
+            endpoint = _NoDelayEndpoint(
+                HostnameEndpoint(
+                    self._reactor, host, uri.port, timeout=self._connect_timeout
+                )
             )
             if uri.scheme == b"https":
                 creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
