@@ -6,6 +6,10 @@
     txkoji watch-task 123 456        # live view, exit 1 unless all closed
     txkoji watch-build bash-5.2.32-1.fc40
     txkoji events --since CHECKPOINT --json
+    txkoji download-task 123 --arch x86_64 --logs
+    txkoji download-build bash-5.2.26-2.fc40 --key fd431d51
+    txkoji upload foo.src.rpm --dir cli-import/mine
+    txkoji build --scratch f40-candidate foo.src.rpm
 
 Global options come before the command.  The live view needs ``rich``
 (``pip install txkoji[cli]``); when stdout is not a terminal, or with
@@ -19,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from txkoji.cli import commands
+from txkoji.cli import commands, files
 from txkoji.cli.runner import run
 from txkoji.exceptions import KojiConfigError
 
@@ -43,7 +47,7 @@ def _task_id(text: str) -> int:
 def parser() -> argparse.ArgumentParser:
     """The command line parser."""
     top = argparse.ArgumentParser(
-        prog="txkoji", description="Watch Koji tasks, builds and events."
+        prog="txkoji", description="Watch Koji tasks, builds and events; move files."
     )
     top.add_argument("-p", "--profile", help="koji client profile to use")
     top.add_argument("--server", help="hub URL, e.g. https://koji.example.com/kojihub")
@@ -63,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
         each.add_argument(
             "--json", action="store_true", help="one JSON object per line"
         )
+    files.add_parsers(sub)
     return top
 
 
@@ -90,6 +95,7 @@ def connect(args: argparse.Namespace, reactor: Any) -> Any:
 COMMANDS = {
     "watch-task": commands.watch_task,
     "watch-build": commands.watch_build,
+    **files.COMMANDS,
 }
 
 

@@ -14,7 +14,7 @@ from txkoji.exceptions import KojiFileError
 from txkoji.files.download import fetch
 from txkoji.files.naming import destination
 from txkoji.files.parallel import run_limited
-from txkoji.files.partial import PartialFile, Progress
+from txkoji.files.partial import PartialFile, Progress, already_there
 from txkoji.paths import PathInfo
 
 _DEBUGINFO = re.compile(r"-debug(info|source)(-common)?$|-debuginfo-")
@@ -32,7 +32,10 @@ def _job(
     size: int | None,
     overwrite: bool,
     progress: Progress | None,
+    skip_existing: bool,
 ) -> defer.Deferred:
+    if skip_existing and already_there(target, size):
+        return defer.succeed(target)
     part = PartialFile(target, overwrite=overwrite, size=size, progress=progress)
     d = fetch(connection, url, part, f"download of {target.name}")
     return d.addCallback(lambda _: part.finish())
@@ -86,6 +89,7 @@ def download_build(
     concurrency: int = 4,
     overwrite: bool = False,
     progress: Any = None,
+    skip_existing: bool = False,
 ) -> defer.Deferred:
     """Download a build's files from ``topurl``, as ``koji download-build``
     does: RPMs under their file names (debuginfo only when asked), the
@@ -100,6 +104,8 @@ def download_build(
     :param concurrency: files transferred at once.
     :param overwrite: replace existing files.
     :param progress: called as ``progress(local_name, done, total)``.
+    :param skip_existing: keep files already there (with the recorded size
+        when known) and list them, instead of failing.
     :returns: a Deferred firing with the list of paths written.  It fails
         with ``KojiConfigError`` without ``topurl``, ``KojiFileError`` for
         an unknown build or no matching RPM, ``UnsafePathError`` for a
@@ -122,6 +128,7 @@ def download_build(
                     None
                     if progress is None
                     else lambda done, total: progress(local, done, total),
+                    skip_existing,
                 )
             )
             for (url, local, size), target in zip(plan, targets, strict=True)

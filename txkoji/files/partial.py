@@ -22,6 +22,12 @@ _HASH_PIECE = 1 << 20
 Progress = Callable[[int, "int | None"], Any]
 
 
+def already_there(target: Path, size: int | None) -> bool:
+    """Whether ``target`` exists with ``size`` bytes (any size when
+    ``size`` is None): a download an earlier run finished."""
+    return target.is_file() and (size is None or target.stat().st_size == size)
+
+
 def partial_path(target: Path) -> Path:
     """Return the temporary file a download of ``target`` writes."""
     return target.with_name(f".{target.name}.part")

@@ -28,7 +28,7 @@ from txkoji.exceptions import KojiFileError
 from txkoji.files.download import fetch, fill
 from txkoji.files.naming import destination, safe_relative
 from txkoji.files.parallel import run_limited
-from txkoji.files.partial import PartialFile, Progress
+from txkoji.files.partial import PartialFile, Progress, already_there
 from txkoji.paths import PathInfo
 
 #: Bytes asked for in each ``downloadTaskOutput`` call.
@@ -171,16 +171,20 @@ def fetch_task_file(
     overwrite: bool = False,
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
+    skip_existing: bool = False,
 ) -> defer.Deferred:
     """Download one task output file into ``dest_dir`` (from ``topurl``
     when configured, else by ``downloadTaskOutput`` in calls of
-    ``chunk_size`` bytes), resuming a partial file and checking the size.
+    ``chunk_size`` bytes), resuming a partial file and checking the size;
+    with ``skip_existing``, a file already there with that size is kept.
 
     :returns: a Deferred firing with the :class:`~pathlib.Path` written.
     """
     try:
         safe_relative(item.name)
         target = destination(dest_dir, item.local_name)
+        if skip_existing and already_there(target, item.size):
+            return defer.succeed(target)
         part = PartialFile(
             target, overwrite=overwrite, size=item.size, progress=progress
         )
@@ -215,6 +219,7 @@ def download_task_output(
     overwrite: bool = False,
     progress: Any = None,
     chunk_size: int = CHUNK_SIZE,
+    skip_existing: bool = False,
 ) -> defer.Deferred:
     """Download the output of a task and its children, as
     ``koji download-task`` does (see the module docs for the names).
@@ -229,6 +234,8 @@ def download_task_output(
     :param progress: called as ``progress(task_file, done, total)``.
     :param chunk_size: bytes per ``downloadTaskOutput`` call (without
         ``topurl``).
+    :param skip_existing: keep files already there with the right size
+        (and list them) instead of failing, as after an interrupted run.
     :returns: a Deferred firing with the list of paths written.  It fails
         with ``KojiFileError`` for an unknown or unfinished task (or a
         failed one without ``logs``), ``UnsafePathError`` for a hub file
@@ -250,6 +257,7 @@ def download_task_output(
                     overwrite=overwrite,
                     progress=_bind(progress, item),
                     chunk_size=chunk_size,
+                    skip_existing=skip_existing,
                 )
             )
             for item in files
