@@ -178,16 +178,16 @@ class _Upload:
 
     async def _send_chunk(self, offset: int, length: int, overwrite: bool) -> None:
         what = f"upload of {self.source.name} at {offset}"
-        tries: list[int] = []
+        tried: list[bool] = []
 
         def attempt(force: bool = False) -> defer.Deferred:
             # A retry truncates at the chunk's offset, dropping what a cut
             # attempt left; at offset 0 only once the leftover is known to
             # be this chunk's own start (see _own_leftover).
-            again = bool(tries) and (offset > 0 or overwrite)
-            tries.append(offset)
+            truncate = force or (bool(tried) and offset > 0)
+            tried.append(True)
             return defer.maybeDeferred(
-                self._post, offset, length, overwrite or again or force
+                self._post, offset, length, overwrite or truncate
             )
 
         try:
@@ -197,8 +197,8 @@ class _Upload:
             await self.connection.getLoggedInUser()
             answer, producer = await retried(self.connection, attempt, what)
         except GenericError as error:
-            # A cut first try (or the transport's resend of it) leaves
-            # part of the chunk behind, and the next try meets it.
+            # A cut first try leaves part of the chunk behind, and its
+            # retry meets it.
             refused_start = offset == 0 and "upload path exists" in str(error)
             if not refused_start or not await self._own_leftover(length):
                 raise error from None
