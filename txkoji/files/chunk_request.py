@@ -10,7 +10,7 @@ on the way.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from twisted.internet import defer
 from twisted.internet.protocol import Protocol, connectionDone
@@ -158,7 +158,7 @@ async def post_chunk(
         request_headers.setRawHeaders(name, [value])
     try:
         response: Any = await transport.agent.request(
-            b"POST", normalized_url(url), request_headers, producer
+            b"POST", normalized_url(url), request_headers, cast(IBodyProducer, producer)
         )
     except Exception:
         translate_failure(
