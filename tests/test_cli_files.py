@@ -87,6 +87,22 @@ async def test_download_build_json(hub_server, tmp_path):
 
 
 @pytest_twisted.ensureDeferred
+async def test_download_build_archives_by_type(hub_server, tmp_path):
+    out, err, code = await txkoji(
+        *hub_args(hub_server),
+        "download-build",
+        "etcd-container-3.5.17-1",
+        "--type",
+        "remote-sources",
+        "--dest",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"1 file(s) in {tmp_path}"
+    assert (tmp_path / "remote-source.tar.gz").is_file()
+
+
+@pytest_twisted.ensureDeferred
 async def test_errors_exit_1_with_a_message(hub_server, tmp_path):
     out, err, code = await txkoji(
         *hub_args(hub_server), "download-task", "50100", "--dest", str(tmp_path)

@@ -7,6 +7,7 @@ import pytest_twisted
 
 from txkoji import Connection
 from txkoji.exceptions import (
+    ChecksumMismatch,
     DestinationExists,
     KojiConfigError,
     KojiFileError,
@@ -233,3 +234,53 @@ async def test_build_download_errors(hub_server, tmp_path):
     with pytest.raises(KojiConfigError, match="topurl"):
         await download_build(bare, NVR, tmp_path)
     await bare.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_build_archives_are_checked_against_the_hub_checksums(
+    hub_server, tmp_path
+):
+    koji = connect(hub_server)
+    try:
+        paths = await download_build(
+            koji, "etcd-container-3.5.16-1", tmp_path, archive_type="image"
+        )
+        sources = await download_build(
+            koji, 1030, tmp_path / "src", archive_type="remote-sources"
+        )
+        with pytest.raises(KojiFileError, match="no maven archives"):
+            await download_build(koji, 1030, tmp_path, archive_type="maven")
+    finally:
+        await koji.close()
+    assert sorted(names(paths, tmp_path)) == [
+        "etcd-container-3.5.16-1.aarch64.tar.gz",
+        "etcd-container-3.5.16-1.x86_64.tar.gz",
+    ]
+    images = "packages/etcd-container/3.5.16/1/images"
+    assert (tmp_path / "etcd-container-3.5.16-1.x86_64.tar.gz").read_bytes() == (
+        hub_server.hub.files.path(f"{images}/etcd-container-3.5.16-1.x86_64.tar.gz")
+    ).read_bytes()
+    assert names(sources, tmp_path / "src") == ["remote-source.tar.gz"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_archive_that_differs_from_the_record_is_refused(hub_server, tmp_path):
+    # The last of the build's images (nothing left running when it fails).
+    name = "etcd-container-3.5.16-1.aarch64.tar.gz"
+    served = hub_server.hub.files.path(
+        f"packages/etcd-container/3.5.16/1/images/{name}"
+    )
+    data = bytearray(served.read_bytes())
+    data[100] ^= 0xFF  # same size, other bytes: only the checksum can tell
+    served.write_bytes(bytes(data))
+    koji = connect(hub_server)
+    try:
+        with pytest.raises(ChecksumMismatch, match="md5 checksum"):
+            await download_build(
+                koji, 1030, tmp_path, archive_type="image", concurrency=1
+            )
+    finally:
+        await koji.close()
+    assert [p.name for p in tmp_path.iterdir()] == [
+        "etcd-container-3.5.16-1.x86_64.tar.gz"
+    ]

@@ -42,6 +42,11 @@ def add_parsers(sub: Any) -> None:
     build.add_argument("--key", help="download the copies signed with this key")
     build.add_argument("--logs", action="store_true", help="also download logs")
     build.add_argument("--debuginfo", action="store_true", help="debuginfo too")
+    build.add_argument(
+        "--type",
+        dest="archive_type",
+        help="download archives of this type (maven, win, image...) instead",
+    )
     for each in (task, build):
         each.add_argument(
             "--arch", action="append", default=[], help="only this arch (repeatable)"
@@ -134,6 +139,7 @@ async def download_build_command(
         logs=args.logs,
         sigkey=args.key,
         debuginfo=args.debuginfo,
+        archive_type=args.archive_type,
         overwrite=args.overwrite,
         skip_existing=not args.overwrite,
         progress=view.progress,

@@ -1,10 +1,12 @@
-"""Download a build's RPMs (and logs) as ``koji download-build`` does."""
+"""Download a build's RPMs or archives (and logs) as ``koji download-build``
+does."""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +27,74 @@ def is_debuginfo(name: str) -> bool:
     return bool(_DEBUGINFO.search(name))
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """One file of the build to fetch."""
+
+    url: str
+    local: str
+    size: int | None = None
+    checksum: tuple[Any, str] | None = None
+
+
 def _job(
     connection: Any,
-    url: str,
+    item: _Planned,
     target: Path,
-    size: int | None,
     overwrite: bool,
     progress: Progress | None,
     skip_existing: bool,
 ) -> defer.Deferred:
-    if skip_existing and already_there(target, size):
+    if skip_existing and already_there(target, item.size):
         return defer.succeed(target)
-    part = PartialFile(target, overwrite=overwrite, size=size, progress=progress)
-    d = fetch(connection, url, part, f"download of {target.name}")
+    part = PartialFile(
+        target,
+        overwrite=overwrite,
+        size=item.size,
+        checksum=item.checksum,
+        progress=progress,
+    )
+    d = fetch(connection, item.url, part, f"download of {target.name}")
     return d.addCallback(lambda _: part.finish())
+
+
+def _rpm_plan(
+    pathinfo: PathInfo,
+    build: Any,
+    found: list[Any],
+    arches: Sequence[str] | None,
+    sigkey: str | None,
+    debuginfo: bool,
+) -> list[_Planned]:
+    wanted = [r for r in found if debuginfo or not is_debuginfo(r["name"])]
+    if not wanted:
+        which = f"{' or '.join(arches)} " if arches else ""
+        raise KojiFileError(f"no {which}packages available for {build['nvr']}")
+    plan = []
+    for rpm in wanted:
+        url = pathinfo.rpm_file(build, rpm, sigkey)
+        # The hub records the size of the unsigned copy only.
+        size = None if sigkey else rpm.get("size")
+        plan.append(_Planned(url, url.rsplit("/", 1)[-1], size))
+    return plan
+
+
+def _archive_plan(
+    pathinfo: PathInfo, build: Any, found: list[Any], archive_type: str
+) -> list[_Planned]:
+    if not found:
+        raise KojiFileError(f"no {archive_type} archives available for {build['nvr']}")
+    return [
+        _Planned(
+            pathinfo.archive(build, archive),
+            pathinfo.archive_relpath(archive),
+            archive.get("size"),
+            (archive["checksum_type"], archive["checksum"])
+            if archive.get("checksum")
+            else None,
+        )
+        for archive in found
+    ]
 
 
 async def _plan(
@@ -49,30 +105,26 @@ async def _plan(
     logs: bool,
     sigkey: str | None,
     debuginfo: bool,
-) -> list[tuple[str, str, int | None]]:
-    """Return ``(url, local name, size or None)`` for each file to fetch."""
+    archive_type: str | None,
+) -> list[_Planned]:
+    """Return each file to fetch."""
     pathinfo = PathInfo.for_connection(connection)
     build = await connection.getBuild(build_info)
     if build is None:
         raise KojiFileError(f"no build {build_info!r} on {connection.url}")
-    plan: list[tuple[str, str, int | None]] = []
-    if rpms:
+    plan: list[_Planned] = []
+    if archive_type:
+        found = await connection.listArchives(buildID=build["id"], type=archive_type)
+        plan += _archive_plan(pathinfo, build, found, archive_type)
+    elif rpms:
         found = await connection.listRPMs(
             buildID=build["id"], arches=list(arches) if arches else None
         )
-        wanted = [r for r in found if debuginfo or not is_debuginfo(r["name"])]
-        if not wanted:
-            which = f"{' or '.join(arches)} " if arches else ""
-            raise KojiFileError(f"no {which}packages available for {build['nvr']}")
-        for rpm in wanted:
-            url = pathinfo.rpm_file(build, rpm, sigkey)
-            # The hub records the size of the unsigned copy only.
-            size = None if sigkey else rpm.get("size")
-            plan.append((url, url.rsplit("/", 1)[-1], size))
+        plan += _rpm_plan(pathinfo, build, found, arches, sigkey, debuginfo)
     if logs:
         for log in await connection.getBuildLogs(build["id"]):
             local = f"logs/{log['dir']}/{log['name']}"
-            plan.append((pathinfo.relative(log["path"]), local, None))
+            plan.append(_Planned(pathinfo.relative(log["path"]), local))
     return plan
 
 
@@ -86,6 +138,7 @@ def download_build(
     logs: bool = False,
     sigkey: str | None = None,
     debuginfo: bool = False,
+    archive_type: str | None = None,
     concurrency: int = 4,
     overwrite: bool = False,
     progress: Any = None,
@@ -101,6 +154,10 @@ def download_build(
     :param logs: fetch the build logs too, as ``logs/<arch>/<name>``.
     :param sigkey: fetch the copies signed with this key.
     :param debuginfo: fetch debuginfo and debugsource RPMs too.
+    :param archive_type: fetch the build's archives of this type
+        (``maven``, ``win``, ``image``, ``remote-sources``...) instead of
+        RPMs, under their type's layout, each checked against the size and
+        checksum the hub records (``--type`` of the official command).
     :param concurrency: files transferred at once.
     :param overwrite: replace existing files.
     :param progress: called as ``progress(local_name, done, total)``.
@@ -115,23 +172,24 @@ def download_build(
     """
 
     async def run() -> list[Path]:
-        plan = await _plan(connection, nvr, arches, rpms, logs, sigkey, debuginfo)
-        targets = [destination(dest_dir, local) for _, local, _ in plan]
+        plan = await _plan(
+            connection, nvr, arches, rpms, logs, sigkey, debuginfo, archive_type
+        )
+        targets = [destination(dest_dir, item.local) for item in plan]
         jobs = [
             (
-                lambda url=url, target=target, size=size, local=local: _job(
+                lambda item=item, target=target: _job(
                     connection,
-                    url,
+                    item,
                     target,
-                    size,
                     overwrite,
                     None
                     if progress is None
-                    else lambda done, total: progress(local, done, total),
+                    else lambda done, total: progress(item.local, done, total),
                     skip_existing,
                 )
             )
-            for (url, local, size), target in zip(plan, targets, strict=True)
+            for item, target in zip(plan, targets, strict=True)
         ]
         return await run_limited(jobs, concurrency)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from txkoji.exceptions import ChecksumMismatch, DestinationExists, KojiFileError
-from txkoji.files.checksums import Hasher, new_hasher
+from txkoji.files.checksums import CHECKSUM_TYPES, Hasher, new_hasher
 
 #: Read size when hashing what an earlier attempt left.
 _HASH_PIECE = 1 << 20
@@ -133,6 +133,7 @@ class PartialFile:
             )
         if self._checksum is not None and self._hasher is not None:
             kind, expected = self._checksum
+            kind = CHECKSUM_TYPES.get(kind, kind) if isinstance(kind, int) else kind
             digest = self._hasher.hexdigest()
             if digest.lower() != expected.lower():
                 self.path.unlink()

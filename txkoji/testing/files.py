@@ -4,6 +4,8 @@ a real hub's ``topdir`` (see :class:`txkoji.paths.PathInfo`).
 :class:`HubFiles` makes the tree on first use, in a temporary directory
 of its own unless given one:
 
+* every COMPLETE content generator build has archives: a container image
+  per arch (``images/``) and its remote sources (``files/remote-sources``);
 * every COMPLETE RPM build has its RPMs (one per ``buildArch`` arch, a
   ``-debuginfo`` RPM next to each binary arch, and the source RPM), a copy
   of each signed with :data:`SIGKEY`, and logs under ``data/logs/<arch>``;
@@ -58,6 +60,8 @@ class HubFiles:
     :param topdir: the directory to use; a new temporary directory (removed
         when this object is collected) when None.
     :ivar rpms: build id -> the ``listRPMs`` records of its RPMs.
+    :ivar archives: build id -> the ``listArchives`` records of its
+        archives (content generator builds).
     """
 
     def __init__(self, state: HubState, topdir: str | Path | None = None) -> None:
@@ -65,6 +69,7 @@ class HubFiles:
         self._given = Path(topdir) if topdir is not None else None
         self._topdir: Path | None = None
         self.rpms: dict[int, list[dict[str, Any]]] = {}
+        self.archives: dict[int, list[dict[str, Any]]] = {}
         self._locks: set[Path] = set()
         # The bundled files not yet on disk, by path under the top: they
         # are written when first asked for (writing them all costs
@@ -108,8 +113,12 @@ class HubFiles:
                 if task["method"] != "tagBuild":
                     self._task_files(task)
         for build in self._state.builds.values():
-            if build["state"] == BUILD_STATES["COMPLETE"] and build.get("task_id"):
+            if build["state"] != BUILD_STATES["COMPLETE"]:
+                continue
+            if build.get("task_id"):
                 self._build_files(build)
+            elif build.get("cg_name"):
+                self._archive_files(build)
 
     def _task_files(self, task: dict[str, Any]) -> None:
         base = PathInfo("").taskrelpath(task["id"])
@@ -169,6 +178,41 @@ class HubFiles:
                 relpath = f"{build_dir}/data/logs/{arch}/{log}"
                 self._write(relpath, file_content(relpath))
         self.rpms[build["id"]] = records
+
+    def _archive_files(self, build: dict[str, Any]) -> None:
+        """A content generator build's archives: a container image per
+        arch (sha256 for x86_64, md5 for aarch64) and its remote
+        sources."""
+        layout = PathInfo("")
+        wanted = [
+            ("image", f"{build['nvr']}.x86_64.tar.gz", "tar", 2),
+            ("image", f"{build['nvr']}.aarch64.tar.gz", "tar", 0),
+            ("remote-sources", "remote-source.tar.gz", "tar", 2),
+        ]
+        records = []
+        for number, (btype, filename, type_name, checksum_type) in enumerate(wanted):
+            archive = {
+                "id": build["id"] * 100 + number,
+                "build_id": build["id"],
+                "btype": btype,
+                "btype_id": {"image": 4, "remote-sources": 5}[btype],
+                "type_name": type_name,
+                "filename": filename,
+                "checksum_type": checksum_type,
+                "buildroot_id": None,
+                "metadata_only": False,
+                "extra": None,
+            }
+            relpath = layout.archive(build, archive).lstrip("/")
+            content = file_content(relpath)
+            algorithm = "sha256" if checksum_type == 2 else "md5"
+            archive["size"] = len(content)
+            archive["checksum"] = hashlib.new(
+                algorithm, content, usedforsecurity=False
+            ).hexdigest()
+            self._write(relpath, content)
+            records.append(archive)
+        self.archives[build["id"]] = records
 
     # -- lookups used by the hub methods ---------------------------------
 

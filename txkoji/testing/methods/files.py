@@ -1,5 +1,6 @@
 """File methods: listTaskOutput, downloadTaskOutput, checkUpload,
-getBuildLogs, listRPMs, and ``build`` from an uploaded SRPM.
+getBuildLogs, listRPMs, listArchives, and ``build`` from an uploaded
+SRPM.
 
 They read the hub's :class:`~txkoji.testing.files.HubFiles` tree on disk.
 """
@@ -159,6 +160,32 @@ def listRPMs(
         wanted = [arches] if isinstance(arches, str) else list(arches)
         rows = [rpm for rpm in rows if rpm["arch"] in wanted]
     return apply_query_opts([dict(rpm) for rpm in rows], queryOpts)
+
+
+@hub_method()
+def listArchives(
+    ctx: CallContext,
+    buildID: int | None = None,
+    type: str | None = None,  # noqa: A002 - the hub's parameter name
+    filename: str | None = None,
+    queryOpts: Any = None,
+) -> Any:
+    """Return the archive records of a build (all builds' when
+    ``buildID`` is nil), of build type ``type`` and named ``filename``
+    when given."""
+    files: HubFiles = ctx.hub.files
+    files.topdir  # noqa: B018 - lays the tree (and its records) out
+    if buildID is None:
+        rows = [archive for group in files.archives.values() for archive in group]
+    else:
+        rows = list(files.archives.get(buildID, []))
+    rows = [
+        archive
+        for archive in rows
+        if (type is None or archive["btype"] == type)
+        and (filename is None or archive["filename"] == filename)
+    ]
+    return apply_query_opts([dict(archive) for archive in rows], queryOpts)
 
 
 @hub_method(write=True)
