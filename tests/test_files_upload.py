@@ -14,13 +14,14 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from tests.auth_helpers import ssl_connection, start_tls_hub
-from tests.loopback import until
+from tests.loopback import ClockedReactor, until
 from txkoji import Connection
 from txkoji.exceptions import (
     ChecksumMismatch,
     GenericError,
     KojiConnectionError,
     KojiFileError,
+    KojiTimeoutError,
     LockError,
 )
 from txkoji.files import build_from_srpm, unique_upload_dir, upload, upload_many
@@ -284,3 +285,23 @@ async def test_cancelled_upload_can_resume(koji_session, hub, tmp_path):
         koji_session, source, "cli-build/c", chunk_size=1000, resume=True
     )
     assert on_hub(hub, done.path) == open(source, "rb").read()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_chunk_the_hub_sits_on_times_out(hub, hub_pki, tmp_path):
+    clock = Clock()
+    conn = ssl_connection(
+        hub, hub_pki, reactor=ClockedReactor(clock), timeout=5, max_retries=0
+    )
+    await conn.login()
+    try:
+        hub.hub.faults.add(UPLOAD_METHOD, delay=60)
+        sending = upload(conn, local_file(tmp_path, size=100), "cli-build/slow")
+        await until(
+            lambda: hub.hub.files.is_locked(upload_target(hub, "cli-build/slow"))
+        )
+        clock.advance(5)
+        with pytest.raises(KojiTimeoutError, match="took longer than 5 s"):
+            await sending
+    finally:
+        await conn.close()

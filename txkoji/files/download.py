@@ -28,10 +28,10 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH
 
 from txkoji.exceptions import KojiConnectionError, KojiHTTPError
+from txkoji.files.attempts import retried
 from txkoji.files.naming import safe_relative
 from txkoji.files.partial import PartialFile, Progress
 from txkoji.paths import PathInfo
-from txkoji.retry import RetryPolicy
 from txkoji.transport import HubTransport, normalized_url, translate_failure
 
 _CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-\d+|\*)/(\d+|\*)")
@@ -174,41 +174,6 @@ async def _attempt(connection: Any, url: str, part: PartialFile) -> None:
     raise KojiConnectionError(f"{url} kept answering with the wrong range", url)
 
 
-def retried(
-    connection: Any, attempt: Callable[[], defer.Deferred], what: str
-) -> defer.Deferred:
-    """Run ``attempt`` under the profile's retry rules (transient failures
-    are retried whether logged in or not: file transfers may be repeated).
-
-    :returns: a Deferred firing as the first successful attempt does.
-        Cancelling it cancels the attempt or wait in progress and makes no
-        further attempt (a connection cancelled while being made can fail
-        as a lookup error; it is reported as the cancellation it is).
-    """
-    policy = RetryPolicy.from_config(connection.config)
-    cancelled: list[bool] = []
-
-    def one() -> defer.Deferred:
-        if cancelled:
-            return defer.fail(defer.CancelledError())
-        d = attempt()
-
-        def why(failure: Failure) -> Failure:
-            return Failure(defer.CancelledError()) if cancelled else failure
-
-        return d.addErrback(why)
-
-    inner = policy.run(one, clock=connection.reactor, method=what, logged_in=True)
-
-    def cancel(_: defer.Deferred) -> None:
-        cancelled.append(True)
-        inner.cancel()
-
-    outer: defer.Deferred = defer.Deferred(cancel)
-    inner.chainDeferred(outer)
-    return outer
-
-
 def fill(
     connection: Any,
     part: PartialFile,
@@ -216,7 +181,8 @@ def fill(
     what: str,
 ) -> defer.Deferred:
     """Fill ``part`` by ``attempt`` (which resumes from ``part.open()``)
-    under the profile's retry rules (see :func:`retried`).
+    under the profile's retry rules (see
+    :func:`~txkoji.files.attempts.retried`).
 
     :returns: a Deferred firing with ``None`` once the body is on disk
         (not yet verified); the partial file is closed either way.

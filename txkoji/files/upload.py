@@ -39,12 +39,13 @@ from txkoji.exceptions import (
     GenericError,
     KojiFileError,
 )
+from txkoji.files.attempts import retried, with_timeout
 from txkoji.files.checksums import Adler32
 from txkoji.files.chunk_request import ChunkProducer, post_chunk
-from txkoji.files.download import retried
 from txkoji.files.naming import unique_upload_dir
 from txkoji.files.parallel import run_limited
 from txkoji.files.partial import Progress
+from txkoji.transport import mask_url
 
 #: The official client's ``upload_blocksize``.
 DEFAULT_CHUNK_SIZE = 1 << 20
@@ -173,6 +174,13 @@ class _Upload:
         producer = ChunkProducer(self.source.handle, offset, length, self.hasher.value)
         d = defer.Deferred.fromCoroutine(
             post_chunk(connection.transport, url, headers, producer)
+        )
+        with_timeout(
+            d,
+            connection.reactor,
+            connection.config.get("timeout"),
+            f"the upload of {self.source.name} at {offset}",
+            mask_url(url),
         )
         return d.addCallback(lambda answer: (answer, producer))
 
