@@ -32,7 +32,9 @@ setup(
             "pytest-twisted>=1.14",
             "hypothesis>=6",
             "cryptography>=38",
-            "koji>=1.35",
+            # Type checking (scripts/test runs mypy txkoji with mypy.ini).
+            "mypy>=2.4",
+            "mypy-zope>=1.0.17",
         ],
     },
     entry_points={"console_scripts": ["txkoji = txkoji.cli:console_main"]},

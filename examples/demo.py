@@ -1,11 +1,14 @@
-"""txkoji demo: start the built-in fake Koji hub and query it concurrently.
+"""txkoji demo: start the built-in fake Koji hub, query it concurrently,
+then watch a simulated build to completion.
 
     python examples/demo.py              # serve on a free port, query, stop
     python examples/demo.py --tls        # the same over HTTPS
 
 Everything runs in one process: the fake hub (``txkoji.testing``) listens on
 127.0.0.1, and txkoji talks to it over real HTTP, firing its queries at
-once and printing what comes back.
+once and printing what comes back.  Last, the hub simulates a build of
+bash (20 times faster than a real hub) and ``txkoji watch-task``'s view
+follows it: live in a terminal, plain lines otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import tempfile
 from twisted.internet import defer, task
 
 from txkoji import Connection, build_states
+from txkoji.cli.commands import watch_task
+from txkoji.cli.humanize import human_duration
 from txkoji.estimates import average_build_durations
 from txkoji.testing import HubServer, server_tls_options
 from txkoji.testing.certs import write_test_pki
@@ -25,9 +30,9 @@ def show_build(build) -> str:
     if build.duration is None:
         took = ""
     elif build.completed is None:
-        took = f"running for {build.duration}"
+        took = f"running for {human_duration(build.duration)}"
     else:
-        took = f"took {build.duration}"
+        took = f"took {human_duration(build.duration)}"
     return f"{build.nvr:<22} {build_states.to_str(build.state):<9} {took}"
 
 
@@ -74,7 +79,18 @@ async def queries(koji: Connection) -> None:
     packages = ["bash", "kernel", "legacy-tool"]
     durations = await average_build_durations(koji, packages)
     for name, duration in zip(packages, durations, strict=True):
-        print(f"  {name:<12} {duration if duration is not None else 'no history'}")
+        shown = human_duration(duration) if duration is not None else "no history"
+        print(f"  {name:<12} {shown}")
+
+
+async def watch_a_build(reactor, server: HubServer, koji: Connection) -> None:
+    simulator = server.hub.simulate(seed=1, speed=20)
+    task_id = simulator.start_build("bash")
+    print(f"\nwatching simulated build task {task_id} (txkoji watch-task):")
+    try:
+        await watch_task(reactor, koji, [task_id], interval=0.5)
+    finally:
+        simulator.stop()
 
 
 async def main(reactor, use_tls: bool) -> None:
@@ -91,6 +107,7 @@ async def main(reactor, use_tls: bool) -> None:
         koji = Connection(server=server.url, **options)
         try:
             await queries(koji)
+            await watch_a_build(reactor, server, koji)
         finally:
             await koji.close()
             await server.stop()

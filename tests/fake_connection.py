@@ -84,6 +84,7 @@ class FakeConnection:
         self.url = "https://koji.example.com/kojihub"
         self.reactor = Clock()
         self.reactor.advance(now)
+        self.clock = self.reactor
 
     def answer(self, method: str, args: tuple, kwargs: dict) -> Any:
         self.calls.append((method, args, kwargs))

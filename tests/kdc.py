@@ -237,7 +237,11 @@ def _start_realm(directory: str) -> tuple[KDC, subprocess.Popen]:
 
 
 def _drain(stream) -> None:
-    while stream.read(65536):
+    try:
+        while stream.read(65536):
+            pass
+    except ValueError:
+        # The KDC was stopped and its pipe closed while a read was pending.
         pass
 
 

@@ -1,5 +1,6 @@
 """Helpers for tests that run a Connection against the fake hub over
-loopback while time is a :class:`~twisted.internet.task.Clock`, and the
+loopback while time is a :class:`~twisted.internet.task.Clock` (passed as
+the Connection's ``clock``), and the
 ``quiet_reactor`` fixture (import it into a test module to use it)."""
 
 from __future__ import annotations
@@ -9,40 +10,8 @@ from typing import Any
 
 import pytest_twisted
 from twisted.internet import reactor, tcp
-from twisted.internet.task import Clock, LoopingCall, deferLater
+from twisted.internet.task import Clock, deferLater
 from twisted.logger import globalLogPublisher
-from zope.interface import directlyProvides, providedBy
-
-
-class ClockedReactor:
-    """The global reactor for I/O, ``clock`` for time: what a Connection
-    schedules (timeouts, retry waits) waits for ``clock.advance``.
-
-    Looping calls stay on the real reactor: ``HostnameEndpoint`` paces its
-    connection attempts with one, and reports a refused connection only on
-    its next tick.
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        directlyProvides(self, *providedBy(reactor))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(reactor, name)
-
-    def callLater(self, delay: float, f: Callable, *args: Any, **kwargs: Any):
-        """Schedule on the clock (a looping call: on the reactor)."""
-        if isinstance(f, LoopingCall):
-            return reactor.callLater(delay, f, *args, **kwargs)
-        return self.clock.callLater(delay, f, *args, **kwargs)
-
-    def seconds(self) -> float:
-        """The clock's time."""
-        return self.clock.seconds()
-
-    def getDelayedCalls(self) -> list:
-        """The clock's pending calls."""
-        return self.clock.getDelayedCalls()
 
 
 class RetryWaits:

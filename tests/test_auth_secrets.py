@@ -70,7 +70,7 @@ async def test_session_key_never_shown(hub, hub_pki, header_auth) -> None:
         hub.hub.sessions.sessions[koji.session_id].key = key
         hub.hub.sessions.expire()
         await koji.getLoggedInUser()
-        texts += [repr(koji), repr(koji._session_calls.session)]
+        texts += [repr(koji), repr(koji.session)]
         texts += [repr(s) for s in hub.hub.sessions.sessions.values()]
         await koji.close()
     assert any("HTTP 503" in text for text in texts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -83,10 +84,19 @@ async def test_watch_task_plain_lines_to_the_end(hub_server, simulator):
 async def test_watch_task_failed_build_exits_1_with_the_error(hub_server, simulator):
     task_id = simulator.start_build("bash", outcome="failed")
     out, err, code = await txkoji(
-        "--server", hub_server.url, "--interval", "0.3", "watch-task", str(task_id)
+        "--server",
+        hub_server.url,
+        "--topurl",
+        "https://kojipkgs.test/",
+        "--interval",
+        "0.3",
+        "watch-task",
+        str(task_id),
     )
     assert code == 1, err
     assert "FAILED: BuildError: " in out
+    assert "Relevant logs:" in out
+    assert re.search(r"https://kojipkgs\.test/work/tasks/\d+/\d+/build\.log", out)
     assert out.splitlines()[-1].endswith(" failed")
 
 
@@ -144,10 +154,14 @@ async def test_watch_build_plain(hub_server, simulator):
 class _Collect(protocol.ProcessProtocol):
     def __init__(self) -> None:
         self.out = b""
+        self.err = b""
         self.ended: defer.Deferred = defer.Deferred()
 
     def outReceived(self, data: bytes) -> None:
         self.out += data
+
+    def errReceived(self, data: bytes) -> None:
+        self.err += data
 
     def processEnded(self, reason) -> None:
         self.ended.callback(reason.value.exitCode)
@@ -177,3 +191,48 @@ async def test_ctrl_c_says_how_to_resume(hub_server, simulator):
 def test_no_hub_given_is_refused(capsys):
     assert main(["watch-task", "1"]) == 2
     assert "--server" in capsys.readouterr().err
+
+
+def spawn_txkoji(collect: _Collect, args: list[str]):
+    """Start ``python -m txkoji *args`` feeding ``collect``."""
+    return reactor.spawnProcess(
+        collect,
+        sys.executable,
+        [sys.executable, "-m", "txkoji", *args],
+        env=environment(),
+        path=str(ROOT),
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_json_then_ctrl_c_says_how_to_resume(hub_server, simulator):
+    collect = _Collect()
+    args = ["--server", hub_server.url, "--interval", "0.3", "events", "--json"]
+    process = spawn_txkoji(collect, args)
+    await until(lambda: "getLastEvent" in hub_server.hub.calls)
+    await task.deferLater(reactor, 0.5, lambda: None)
+    task_id = simulator.start_build("bash")
+
+    def root_closed() -> bool:
+        lines = collect.out.decode().split("\n")[:-1]  # whole lines only
+        return any(
+            r.get("id") == task_id and r.get("new") == "CLOSED"
+            for r in map(json.loads, lines)
+        )
+
+    await until(lambda: root_closed() or collect.ended.called, turns=10**7)
+    process.signalProcess("INT")
+    code = await collect.ended
+    records = [json.loads(line) for line in collect.out.decode().splitlines()]
+    root = [(r["old"], r["new"]) for r in records if r.get("id") == task_id]
+    assert root == [(None, "FREE"), ("FREE", "OPEN"), ("OPEN", "CLOSED")]
+    assert {r["event"] for r in records} >= {
+        "TaskStateChange",
+        "BuildStateChange",
+        "Tag",
+    }
+    assert all(r["checkpoint"] for r in records)
+    assert code == 130
+    hint = collect.err.decode()
+    assert "To resume, run: txkoji --server " in hint
+    assert " events --since " in hint

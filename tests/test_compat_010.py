@@ -2,14 +2,16 @@
 names and call styles (inlineCallbacks, ``from_frame``, ``Task.fromDict``)
 against the fake hub over loopback HTTP."""
 
+import inspect
 import json
 from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 import pytest_twisted
 from twisted.internet import defer
 
-from txkoji import Connection, build_states, estimates, task_states
+from txkoji import Connection, build_states, connection, estimates, task_states
 from txkoji.build import Build
 from txkoji.cache import Cache
 from txkoji.channel import Channel
@@ -18,6 +20,7 @@ from txkoji.package import Package
 from txkoji.task import NoDescendentsError, Task
 
 WEBURL = "https://koji.test/koji"
+KWARGS = ("kwargs", "VAR_KEYWORD")
 
 
 class Frame:
@@ -198,3 +201,138 @@ def test_cache(koji, home):
     names = yield defer.gatherResults([cache.user_name(2), cache.tag_name(2)])
     assert names == ["alice", "f40-build"]
     assert (home / "cache" / "txkoji" / "fakehub" / "user" / "2").exists()
+
+
+# Issue 9, item 5: what code written for 0.10 still missed.
+
+#: txkoji 0.10's explicit methods of Connection: name -> its parameters
+#: (after self), as (name, kind) pairs.
+METHODS_010 = {
+    "getAverageBuildDuration": [("package", "POSITIONAL_OR_KEYWORD"), KWARGS],
+    "getBuild": [("build_id", "POSITIONAL_OR_KEYWORD"), KWARGS],
+    "getChannel": [("channel_id", "POSITIONAL_OR_KEYWORD"), KWARGS],
+    "getPackage": [("name", "POSITIONAL_OR_KEYWORD"), KWARGS],
+    "getTaskDescendents": [("task_id", "POSITIONAL_OR_KEYWORD"), KWARGS],
+    "getTaskInfo": [("task_id", "POSITIONAL_OR_KEYWORD"), KWARGS],
+    "listBuilds": [("package", "POSITIONAL_OR_KEYWORD"), KWARGS],
+    "listTasks": [
+        ("opts", "POSITIONAL_OR_KEYWORD"),
+        ("queryOpts", "POSITIONAL_OR_KEYWORD"),
+    ],
+    "listChannels": [KWARGS],
+    "login": [],
+    "call": [("method", "POSITIONAL_OR_KEYWORD"), ("args", "VAR_POSITIONAL"), KWARGS],
+}
+
+
+@pytest.mark.parametrize("name", sorted(METHODS_010))
+def test_explicit_methods_of_010_are_real_methods(name):
+    method = getattr(Connection, name)
+    assert inspect.isfunction(method)
+    assert method.__doc__ and method.__doc__.strip()
+    params = list(inspect.signature(method).parameters.values())[1:]
+    assert [(p.name, p.kind.name) for p in params[: len(METHODS_010[name])]] == (
+        METHODS_010[name]
+    )
+    # Anything txkoji added is optional.
+    for extra in params[len(METHODS_010[name]) :]:
+        assert extra.default is not inspect.Parameter.empty
+
+
+@pytest_twisted.ensureDeferred
+async def test_patching_a_connection_method_reaches_the_library(koji):
+    """Users' tests patch Connection's methods; the library's own lookups
+    (from_web, Build.task) go through them, as in 0.10."""
+    fake_build = Build({"id": 7, "nvr": "x-1-1", "task_id": 9})
+    with mock.patch.object(Connection, "getBuild") as get_build:
+        get_build.return_value = defer.succeed(fake_build)
+        build = await koji.from_web(WEBURL + "/buildinfo?buildID=7")
+    assert build is fake_build
+    get_build.assert_called_once_with(7)
+    with mock.patch.object(Connection, "getTaskInfo") as get_task_info:
+        get_task_info.return_value = defer.succeed(None)
+        fake_build.connection = koji
+        assert await fake_build.task() is None
+    get_task_info.assert_called_once_with(9, request=True)
+
+
+@pytest_twisted.ensureDeferred
+async def test_connection_cache_is_the_name_cache(koji, home):
+    assert isinstance(koji.cache, Cache)
+    assert koji.cache is koji.cache
+    assert await koji.cache.user_name(2) == "alice"
+    assert await koji.cache.tag_name(2) == "f40-build"
+    assert (home / "cache" / "txkoji" / "fakehub" / "user" / "2").exists()
+    other = Cache(koji, str(home / "elsewhere"))
+    koji.cache = other
+    assert koji.cache is other
+
+
+@pytest_twisted.ensureDeferred
+async def test_cache_loads_with_a_function_as_in_010(koji, home):
+    name = await koji.cache.get_or_load_name("user", 3, koji.getUser)
+    assert name == "bob"
+    assert koji.cache.get_name("user", 3) == "bob"
+
+
+def test_profiles_lists_config_files_most_preferred_first(home):
+    user_dir = home / ".koji"
+    (user_dir / "config").write_text("[other]\nserver = https://o.test/kojihub\n")
+    (user_dir / "config.d" / "zzz.conf").write_text("[z]\nserver = https://z.test/h\n")
+    found = [p for p in connection.profiles() if p.startswith(str(home))]
+    assert found == [
+        str(user_dir / "config"),
+        str(user_dir / "config.d" / "zzz.conf"),
+        str(user_dir / "config.d" / "fake.conf"),
+    ]
+    assert {"fakehub", "other", "z"} <= set(connection.profile_names())
+
+
+def test_lookup_gives_none_for_a_missing_profile_or_option(home):
+    assert Connection.lookup("fakehub", "weburl") == WEBURL
+    assert Connection.lookup("nonesuch", "server") is None
+    assert Connection.lookup("fakehub", "nonesuch") is None
+    # Not set by the profile: None, as in 0.10 (not txkoji's default).
+    assert Connection.lookup("fakehub", "timeout") is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_lookup_on_an_instance(koji):
+    assert koji.lookup(koji.profile, "weburl") == WEBURL
+
+
+@pytest_twisted.ensureDeferred
+async def test_list_builds_takes_a_package_name_or_id(koji):
+    by_name = await koji.listBuilds("bash")
+    by_id = await koji.listBuilds(1)
+    assert [b.id for b in by_name] == [b.id for b in by_id]
+    assert {1001, 1002, 1003, 1004} <= {b.id for b in by_name}
+    assert await koji.listBuilds("nonesuch") == []
+    mine = await koji.listBuilds(userID=3)
+    assert mine and all(isinstance(b, Build) for b in mine)
+
+
+@pytest_twisted.ensureDeferred
+async def test_list_tasks_decodes_without_touching_the_callers_opts(koji):
+    opts = {"method": "build", "state": [task_states.CLOSED]}
+    tasks = await koji.listTasks(opts, {"order": "id", "limit": 2})
+    assert opts == {"method": "build", "state": [task_states.CLOSED]}
+    assert [t.id for t in tasks] == [50001, 50010]
+    assert tasks[0].target == "f40-candidate"  # the request was decoded
+
+
+@pytest_twisted.ensureDeferred
+async def test_get_task_descendents_gives_tasks_with_requests(koji):
+    tasks = await koji.getTaskDescendents(50010)
+    assert all(isinstance(t, Task) for t in tasks)
+    arch_tasks = [t for t in tasks if t.method == "buildArch"]
+    assert sorted(t.arch for t in arch_tasks) == ["aarch64", "x86_64"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_build_task_arch_is_the_hubs(koji):
+    task = await koji.getTaskInfo(50001)
+    assert task.arch == "noarch"
+    assert task.arches == []
+    arch_task = await koji.getTaskInfo(50012)
+    assert arch_task.arch == "x86_64"

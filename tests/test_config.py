@@ -16,7 +16,8 @@ from txkoji.config import (
     from_options,
     hub_url,
     lookup,
-    profiles,
+    profile_names,
+    profile_option,
     read_config,
     resolve,
 )
@@ -381,23 +382,24 @@ def test_configured_cert_wins_over_home_default(tmp_path: Path, home: Path) -> N
     assert cfg["cert"] == "/x.pem"
 
 
-# profiles() and lookup()
+# profile_names() and lookup()
 
 
-def test_profiles_lists_every_section_sorted_once(etc: Path, home: Path) -> None:
+def test_profile_names_lists_every_section_sorted_once(etc: Path, home: Path) -> None:
     write(etc / "koji.conf.d" / "a.conf", "[fedora]\n[DEFAULT]\ntimeout = 1\n")
     write(etc / "koji.conf", "[koji]\n[brew]\n")
     write(home / ".koji" / "config", "[fedora]\n[alpha]\n")
-    assert profiles(system_dir=etc, home=home) == ["alpha", "brew", "fedora", "koji"]
+    names = profile_names(system_dir=etc, home=home)
+    assert names == ["alpha", "brew", "fedora", "koji"]
 
 
-def test_profiles_of_explicit_files(tmp_path: Path) -> None:
+def test_profile_names_of_explicit_files(tmp_path: Path) -> None:
     path = write(tmp_path / "k.conf", "[b]\n[a]\n")
-    assert profiles([path, tmp_path / "absent.conf"]) == ["a", "b"]
+    assert profile_names([path, tmp_path / "absent.conf"]) == ["a", "b"]
 
 
-def test_profiles_of_nothing_is_empty(etc: Path, home: Path) -> None:
-    assert profiles(system_dir=etc, home=home) == []
+def test_profile_names_of_nothing_is_empty(etc: Path, home: Path) -> None:
+    assert profile_names(system_dir=etc, home=home) == []
 
 
 def test_lookup_returns_typed_value_or_default(tmp_path: Path) -> None:
@@ -422,6 +424,33 @@ def test_lookup_of_unknown_setting_names_it(tmp_path: Path) -> None:
 def test_lookup_of_missing_profile(tmp_path: Path) -> None:
     with pytest.raises(KojiConfigError, match="profile name: absent"):
         lookup("absent", "server", [one_file(tmp_path, "")])
+
+
+def test_profile_option_is_what_the_files_set(tmp_path: Path) -> None:
+    path = one_file(tmp_path, "Timeout = 12\nanon_retry = yes\ncert = ~/c.pem\n")
+    assert profile_option("koji", "timeout", [path]) == 12
+    assert profile_option("koji", "TIMEOUT", [path]) == 12
+    assert profile_option("koji", "anon_retry", [path]) is True
+    assert profile_option("koji", "cert", [path], home=tmp_path) == f"{tmp_path}/c.pem"
+
+
+def test_profile_option_is_none_when_not_set(tmp_path: Path) -> None:
+    path = one_file(tmp_path, "")
+    assert profile_option("koji", "weburl", [path]) is None  # no default
+    assert profile_option("koji", "nonesuch", [path]) is None
+    assert profile_option("absent", "server", [path]) is None
+
+
+def test_profile_option_reads_default_and_ignores_other_options(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "koji.conf",
+        "[DEFAULT]\nweburl = https://w.test/koji\n[noserver]\ntimeout = soon\n",
+    )
+    assert profile_option("noserver", "weburl", [path]) == "https://w.test/koji"
+    with pytest.raises(KojiConfigError, match="'timeout'"):
+        profile_option("noserver", "timeout", [path])
 
 
 # from_options() and resolve()

@@ -22,10 +22,10 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     :returns: its standard output.
     :raises AssertionError: when it exits non-zero (with its output).
     """
-    env = dict(env or os.environ)
-    # The checkout's txkoji, whatever the virtualenv has installed.
+    env = dict(os.environ if env is None else env)
+    # This checkout's txkoji, not the one the virtualenv has installed.
     env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT), env.get("PYTHONPATH")])
+        p for p in (str(ROOT), env.get("PYTHONPATH")) if p
     )
     out, err, code = await utils.getProcessOutputAndValue(
         sys.executable, args, env=env, path=str(ROOT)
@@ -40,6 +40,7 @@ async def run_python(*args: str, env: dict[str, str] | None = None) -> str:
     [
         ("user.py", ["alice"], r"user alice \(id 2\), kerberos principals: alice@"),
         ("task.py", ["50012"], r"task 50012: buildArch \(x86_64\) is CLOSED"),
+        ("task.py", ["50001"], r"task 50001: build \(noarch\) is CLOSED"),
         ("tag.py", ["f40-build"], r"tag f40-build \(id 2\): arches x86_64 aarch64"),
         ("latest_build.py", ["bash"], r"bash-5\.2\.26-2\.fc40 completed 20"),
         (
@@ -87,6 +88,9 @@ async def test_demo_runs_against_its_own_fake_hub(tls):
     assert "bash-5.2.26-1.fc40" in out
     assert "50102 buildArch         x86_64" in out
     assert "legacy-tool  no history" in out
+    assert not re.search(r"\d:\d\d:\d\d", out)  # durations read as people say them
+    assert "  0 free  0 open  5 done  0 failed" in out
+    assert out.rstrip().endswith("completed successfully")
 
 
 def readme_python_blocks() -> list[str]:
@@ -111,6 +115,9 @@ README_OUTPUTS = [
     "build.aarch64.log",
     "uploaded 28000 bytes to cli-import/...\nscratch build: task ",
     "the hub said it is offline",
+    "50001 build None -> CLOSED",
+    "BuildStateChange COMPLETE",
+    "bash-5.2.32-1.fc40 by alice",
 ]
 
 

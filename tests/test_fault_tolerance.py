@@ -13,7 +13,6 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from tests.loopback import (
-    ClockedReactor,
     RetryWaits,
     until,
 )
@@ -40,9 +39,7 @@ async def connect(hub_server, clock):
     opened: list[Connection] = []
 
     def open_connection(**options) -> Connection:
-        connection = Connection(
-            server=hub_server.url, reactor=ClockedReactor(clock), **options
-        )
+        connection = Connection(server=hub_server.url, clock=clock, **options)
         opened.append(connection)
         return connection
 

@@ -14,7 +14,7 @@ from tests.auth_helpers import ssl_connection, start_tls_hub
 from txkoji import Connection
 from txkoji.exceptions import GenericError, KojiConfigError, UnsafePathError
 from txkoji.files.naming import destination, safe_relative
-from txkoji.testing.files import SIGKEY
+from txkoji.testing.files import MOCK_LOGS, SIGKEY
 from txkoji.testing.methods.files import checkUpload
 
 NVR = "bash-5.2.26-2.fc40"
@@ -34,9 +34,7 @@ async def koji(hub_server):
 @pytest_twisted.ensureDeferred
 async def test_list_task_output_shapes(koji):
     names = await koji.listTaskOutput(50012)
-    assert sorted(names) == sorted(
-        ["build.log", "root.log", "state.log", f"{NVR}.x86_64.rpm", f"{NVR}.src.rpm"]
-    )
+    assert sorted(names) == sorted([*MOCK_LOGS, f"{NVR}.x86_64.rpm", f"{NVR}.src.rpm"])
     stats = await koji.listTaskOutput(50012, stat=True)
     assert isinstance(stats["build.log"]["st_size"], str)
     volumes = await koji.listTaskOutput(50012, all_volumes=True)

@@ -66,17 +66,12 @@ async def test_task_output_with_logs_names_logs_by_arch_like_the_cli(
         )
     finally:
         await koji.close()
+    logs = ["build", "hw_info", "mock_output", "root", "state"]
     assert names(paths, tmp_path) == [
-        "build.noarch.log",
-        "root.noarch.log",
-        "state.noarch.log",
+        *(f"{log}.noarch.log" for log in logs),
         f"{NVR}.x86_64.rpm",
-        "build.x86_64.log",
-        "root.x86_64.log",
-        "state.x86_64.log",
-        "build.aarch64.log",
-        "root.aarch64.log",
-        "state.aarch64.log",
+        *(f"{log}.x86_64.log" for log in logs),
+        *(f"{log}.aarch64.log" for log in logs),
     ]
     assert (tmp_path / "build.x86_64.log").read_bytes() == task_file(
         hub_server, 50012, "build.log"

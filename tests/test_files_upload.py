@@ -14,7 +14,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from tests.auth_helpers import ssl_connection, start_tls_hub
-from tests.loopback import ClockedReactor, until
+from tests.loopback import until
 from txkoji import Connection
 from txkoji.exceptions import (
     ChecksumMismatch,
@@ -290,9 +290,7 @@ async def test_cancelled_upload_can_resume(koji_session, hub, tmp_path):
 @pytest_twisted.ensureDeferred
 async def test_a_chunk_the_hub_sits_on_times_out(hub, hub_pki, tmp_path):
     clock = Clock()
-    conn = ssl_connection(
-        hub, hub_pki, reactor=ClockedReactor(clock), timeout=5, max_retries=0
-    )
+    conn = ssl_connection(hub, hub_pki, clock=clock, timeout=5, max_retries=0)
     await conn.login()
     try:
         hub.hub.faults.add(UPLOAD_METHOD, delay=60)

@@ -99,6 +99,37 @@ async def test_expired_again_after_logging_in_again_is_raised(koji, hub) -> None
     assert (await koji.getLoggedInUser())["name"] == "alice"
 
 
+@pytest.mark.parametrize(
+    "header_auth", [False, True], ids=["hub before 1.31", "hub 1.31"]
+)
+@pytest_twisted.ensureDeferred
+async def test_hub_without_renewal_gets_a_fresh_login(koji, hub, header_auth) -> None:
+    hub.hub.sessions.header_auth = header_auth
+    hub.hub.sessions.renewal = False
+    await koji.login()
+    await koji.createTag("before")
+    first_session = koji.session_id
+    hub.hub.sessions.expire()
+    assert await koji.createTag("after") > 0
+    assert koji.session_id != first_session
+    assert koji.callnum == 1
+    assert (await koji.getLoggedInUser())["name"] == "alice"
+
+
+@pytest_twisted.ensureDeferred
+async def test_failed_login_after_expiry_raises_the_original_auth_expired(
+    koji, hub
+) -> None:
+    hub.hub.sessions.renewal = False
+    await koji.login()
+    hub.hub.sessions.expire()
+    # Every login from now on is refused.
+    hub.hub.faults.add(method="sslLogin", fault=(1002, "no more logins"), times=None)
+    with pytest.raises(AuthExpired, match="logging in again by ssl failed") as caught:
+        await koji.createTag("after")
+    assert isinstance(caught.value, AuthError)
+
+
 @pytest_twisted.ensureDeferred
 async def test_retry_error_says_the_call_may_have_run(koji, hub) -> None:
     await koji.login()

@@ -9,7 +9,6 @@ from txkoji.exceptions import (
     GenericError,
     KojiConnectionError,
     KojiLoginException,
-    KojiProtocolError,
 )
 from txkoji.session import Session, SessionOrder
 
@@ -189,16 +188,6 @@ def test_a_failed_multicall_fails_each_of_its_calls() -> None:
     got = results(ds)
     assert got[0] == "A"
     assert all(f.check(KojiConnectionError) for f in got[1:])
-
-
-def test_a_short_multicall_answer_is_a_protocol_error() -> None:
-    hub = FakeHub()
-    order = SessionOrder(hub.batch)
-    ds = [submit(order, hub, name) for name in "abc"]
-    hub.requests[0].callback("A")
-    hub.requests[1].callback(["B"])
-    got = results(ds)
-    assert got[1].check(KojiProtocolError) and got[2].check(KojiProtocolError)
 
 
 def test_the_queue_moves_on_after_a_failure() -> None:

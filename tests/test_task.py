@@ -63,7 +63,8 @@ def test_params_from_raw_params_document_of_older_hubs():
 def test_params_none_without_request():
     task = data_task(50012, request=False)
     assert task.params is None
-    assert task.arch is None and task.package is None and task.arches == []
+    assert task.package is None and task.arches == []
+    assert task.arch == "x86_64"  # the hub's own field
     assert task.is_scratch is False
 
 

@@ -5,6 +5,8 @@ KeyError or OverflowError."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,7 +14,7 @@ import pytest_twisted
 
 from txkoji import Connection
 from txkoji.exceptions import KojiProtocolError
-from txkoji.results import RESULT_TYPES, result_type
+from txkoji.results import RESULT_TYPES, KojiRecord, register, result_type
 from txkoji.task import Task
 
 BIG_INT = (
@@ -41,6 +43,8 @@ WRONG = {
         value([{"id": 1}]),
         value(b"bytes"),
         value(datetime(2026, 1, 1)),
+        value({"id": "x"}),
+        value({"id": 1.5}),
     ],
     "list": [
         value(5),
@@ -52,6 +56,7 @@ WRONG = {
         value([None]),
         value([{"id": 1}, 3]),
         value([[1, 2]]),
+        value([{"id": 1}, {"id": [2]}]),
     ],
     "descendents": [
         value({"1": 5}),
@@ -168,13 +173,17 @@ async def test_task_info_of_several_ids_is_a_list_of_tasks_or_none(koji, hub_ser
         await koji.call("getTaskInfo", [1, 2])
 
 
-def test_without_params_a_list_method_may_answer_a_count_or_rows():
+def test_without_params_every_shape_the_params_could_select_is_accepted():
     # The multicall path types entries without their params.
     rtype = result_type("listBuilds")
     assert rtype.finish(3, None) == 3
     assert rtype.finish([[1, "bash"]], None) == [[1, "bash"]]
     with pytest.raises(KojiProtocolError, match="listBuilds"):
         rtype.finish([1, 2], None)
+    tasks = result_type("getTaskInfo").convert([{"id": 1}, None], "conn")
+    assert type(tasks[0]) is Task and tasks[1] is None
+    with pytest.raises(KojiProtocolError, match="getTaskInfo"):
+        result_type("getTaskInfo").convert([5], "conn")
 
 
 def test_convert_builds_records_and_checks_the_shape():
@@ -188,3 +197,44 @@ def test_convert_builds_records_and_checks_the_shape():
 def test_untyped_methods_pass_any_answer():
     for answer in (None, 5, "x", [1], {"a": 1}):
         assert result_type("getAPIVersion").finish(answer, None) == answer
+
+
+def test_result_types_resolve_on_first_use_without_side_effect_imports():
+    script = (
+        "import sys, txkoji\n"
+        "from txkoji.results import result_type\n"
+        "assert 'txkoji.build' not in sys.modules\n"
+        "print(result_type('getBuild').record_class.__qualname__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "Build\n"
+
+
+def test_register_is_the_hook_for_new_typed_methods():
+    class Widget(KojiRecord):
+        pass
+
+    # A method name no hub has, so registering it changes nothing else.
+    register("txkojiTestWidget", Widget, "one")
+    widget = result_type("txkojiTestWidget", [1]).finish({"id": 1}, "conn")
+    assert type(widget) is Widget and widget.connection == "conn"
+    with pytest.raises(KojiProtocolError, match="txkojiTestWidget"):
+        result_type("txkojiTestWidget").finish(5, "conn")
+    with pytest.raises(ValueError, match="unknown result shape"):
+        register("txkojiTestWidget", Widget, "blob")
+
+
+@pytest.mark.parametrize(
+    "method, record",
+    [
+        ("getBuild", {"id": 1, "build_id": "1"}),
+        ("listBuilds", [{"build_id": True}]),
+        ("getPackage", {"package_id": {}}),
+        ("listPackages", [{"package_id": float("nan")}]),
+    ],
+)
+def test_record_ids_the_web_links_use_must_be_integers(method, record):
+    with pytest.raises(KojiProtocolError, match="integer"):
+        result_type(method).convert(record, None)

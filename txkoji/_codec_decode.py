@@ -218,7 +218,7 @@ class TreeDecoder:
 
 #: The plans of the fault struct, and of the answers decoded so far.
 _FAULT_PLAN = Plan(dict)
-_PLANS: dict[tuple, Plan] = {}
+_PLANS: dict[tuple[type | None, str, type], Plan] = {}
 
 
 class ResponseDecoder(TreeDecoder):
@@ -332,7 +332,7 @@ class ResponseDecoder(TreeDecoder):
         raise fault_for(code, string, self.method)
 
 
-def decode_call(body: bytes) -> tuple[str, list]:
+def decode_call(body: bytes) -> tuple[str, list[Any]]:
     """Parse a ``methodCall`` document.
 
     :returns: ``(method, params)``, structs as plain dicts.

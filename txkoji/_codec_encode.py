@@ -25,7 +25,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # surrogates, and the two non-characters U+FFFE and U+FFFF.
 _UNREPRESENTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-_Writer = Callable[[Any, list, int], None]
+_Writer = Callable[[Any, list[str], int], None]
 
 
 def escape_text(text: str) -> str:
@@ -58,15 +58,15 @@ _TRUE = "<value><boolean>1</boolean></value>"
 _FALSE = "<value><boolean>0</boolean></value>"
 
 
-def _nil(value: None, out: list, depth: int) -> None:
+def _nil(value: None, out: list[str], depth: int) -> None:
     out.append("<value><nil/></value>")
 
 
-def _bool(value: bool, out: list, depth: int) -> None:
+def _bool(value: bool, out: list[str], depth: int) -> None:
     out.append(_TRUE if value else _FALSE)
 
 
-def _int(value: int, out: list, depth: int) -> None:
+def _int(value: int, out: list[str], depth: int) -> None:
     if INT32_MIN <= value <= INT32_MAX:
         out.append(f"<value><int>{value:d}</int></value>")
     elif INT64_MIN <= value <= INT64_MAX:
@@ -78,21 +78,21 @@ def _int(value: int, out: list, depth: int) -> None:
         )
 
 
-def _float(value: float, out: list, depth: int) -> None:
+def _float(value: float, out: list[str], depth: int) -> None:
     if not math.isfinite(value):
         raise ValueError(f"cannot encode {value!r}: XML-RPC has no NaN or infinity")
     out.append(f"<value><double>{float.__repr__(value)}</double></value>")
 
 
-def _str(value: str, out: list, depth: int) -> None:
+def _str(value: str, out: list[str], depth: int) -> None:
     out.append(f"<value><string>{escape_text(value)}</string></value>")
 
 
-def _bytes(value: bytes, out: list, depth: int) -> None:
+def _bytes(value: bytes, out: list[str], depth: int) -> None:
     out.append(f"<value><base64>{b64encode(value).decode('ascii')}</base64></value>")
 
 
-def _datetime(value: datetime, out: list, depth: int) -> None:
+def _datetime(value: datetime, out: list[str], depth: int) -> None:
     out.append(
         f"<value><dateTime.iso8601>{value.year:04d}{value.month:02d}"
         f"{value.day:02d}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
@@ -109,7 +109,7 @@ def _nesting(depth: int) -> int:
     return depth + 1
 
 
-def _array(value: list | tuple, out: list, depth: int) -> None:
+def _array(value: list[Any] | tuple[Any, ...], out: list[str], depth: int) -> None:
     inner = _nesting(depth)
     out.append("<value><array><data>")
     for item in value:
@@ -117,7 +117,7 @@ def _array(value: list | tuple, out: list, depth: int) -> None:
     out.append("</data></array></value>")
 
 
-def _struct(value: Mapping, out: list, depth: int) -> None:
+def _struct(value: Mapping[Any, Any], out: list[str], depth: int) -> None:
     inner = _nesting(depth)
     out.append("<value><struct>")
     for key, item in value.items():
@@ -169,7 +169,7 @@ def _writer_for(value: Any) -> _Writer:
     raise TypeError(f"cannot encode a {type(value).__qualname__} as XML-RPC")
 
 
-def write_value(value: Any, out: list, depth: int = 0) -> None:
+def write_value(value: Any, out: list[str], depth: int = 0) -> None:
     """Append the ``<value>`` element for ``value`` to ``out``.
 
     :param depth: how many arrays and structs hold ``value``.

@@ -28,7 +28,10 @@ class Plan:
     __slots__ = ("struct_class", "items", "members")
 
     def __init__(
-        self, struct_class: type, items: Plan | None = None, members: Plan | None = None
+        self,
+        struct_class: type[dict[str, Any]],
+        items: Plan | None = None,
+        members: Plan | None = None,
     ) -> None:
         self.struct_class = struct_class
         self.items = self if items is None else items
@@ -93,7 +96,8 @@ def _datetime(text: str) -> datetime:
     match = _DATETIME.match(text)
     if match is None:
         raise ValueError(text)
-    return datetime(*map(int, match.groups()))
+    year, month, day, hour, minute, second = map(int, match.groups())
+    return datetime(year, month, day, hour, minute, second)
 
 
 def _base64(text: str) -> bytes:
@@ -163,7 +167,9 @@ def expect(element: Element, tag: str, children: int | None = 1) -> None:
         raise Invalid(f"<{tag}> must hold {children} element(s)", element)
 
 
-def value_of(value: Element, plan: Plan, depth: int, partial: dict) -> Any:
+def value_of(
+    value: Element, plan: Plan, depth: int, partial: dict[Element, Any]
+) -> Any:
     """Return the Python value of the ``<value>`` element ``value``.
 
     :param plan: the classes of the structs at this place.
@@ -213,7 +219,11 @@ _MEMBER = "<member> must hold <name> and <value>"
 
 
 def fill_struct(
-    members: Iterable[Element], obj: Any, plan: Plan, depth: int, partial: dict
+    members: Iterable[Element],
+    obj: Any,
+    plan: Plan,
+    depth: int,
+    partial: dict[Element, Any],
 ) -> None:
     """Set the ``<member>`` elements ``members`` in ``obj``, their values
     converted as ``plan`` says."""
@@ -241,7 +251,11 @@ def fill_struct(
 
 
 def fill_array(
-    items: Iterable[Element], out: list, plan: Plan, depth: int, partial: dict
+    items: Iterable[Element],
+    out: list[Any],
+    plan: Plan,
+    depth: int,
+    partial: dict[Element, Any],
 ) -> None:
     """Append the values of the ``<value>`` elements ``items`` to ``out``,
     converted as ``plan`` says."""

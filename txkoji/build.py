@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
@@ -16,6 +16,10 @@ from txkoji.results import KojiRecord
 from txkoji.timestamps import connection_now, record_time
 from txkoji.weblinks import record_url
 
+if TYPE_CHECKING:
+    from txkoji.tag import Tag
+    from txkoji.task import Task
+
 
 class Build(KojiRecord):
     """A build, as ``getBuild``, ``listBuilds`` and ``listTagged`` return
@@ -24,6 +28,8 @@ class Build(KojiRecord):
 
     Times are timezone-aware UTC datetimes.
     """
+
+    id_fields = ("id", "build_id")
 
     @property
     def created(self) -> datetime | None:
@@ -97,7 +103,7 @@ class Build(KojiRecord):
         """
         return PathInfo.for_connection(self.connection).archive(self, archive)
 
-    def log_urls(self) -> defer.Deferred:
+    def log_urls(self) -> defer.Deferred[dict[str, str]]:
         """List the URLs of this build's logs (``getBuildLogs``).
 
         :returns: a Deferred firing with ``{"<dir>/<name>": url}``, e.g.
@@ -119,7 +125,7 @@ class Build(KojiRecord):
         )
         return d
 
-    def estimate_completion(self) -> defer.Deferred:
+    def estimate_completion(self) -> defer.Deferred[datetime | None]:
         """Estimate when the build finishes.
 
         :returns: a Deferred firing with a datetime: the completion time of
@@ -135,10 +141,11 @@ class Build(KojiRecord):
         if started is None:
             return defer.succeed(None)
         d = average_build_duration(self.connection, self["name"])
-        d.addCallback(lambda average: None if average is None else started + average)
-        return d
+        return d.addCallback(
+            lambda average: None if average is None else started + average
+        )
 
-    def tags(self) -> defer.Deferred:
+    def tags(self) -> defer.Deferred[list[Tag]]:
         """List the tags this build is in.
 
         :returns: a Deferred firing with a (possibly empty) list of
@@ -146,7 +153,7 @@ class Build(KojiRecord):
         """
         return self.connection.listTags(self["id"])
 
-    def task(self) -> defer.Deferred:
+    def task(self) -> defer.Deferred[Task | None]:
         """Fetch the build's task, with its request.
 
         :returns: a Deferred firing with a :class:`~txkoji.task.Task`, or
@@ -156,9 +163,9 @@ class Build(KojiRecord):
         task_id = self.task_id
         if not task_id:
             return defer.succeed(None)
-        return self.connection.call("getTaskInfo", task_id, request=True)
+        return self.connection.getTaskInfo(task_id, request=True)
 
-    def target(self) -> defer.Deferred:
+    def target(self) -> defer.Deferred[str | None]:
         """Find the name of the target the build was built for, from its
         task's request.
 
@@ -166,9 +173,8 @@ class Build(KojiRecord):
             the build has no task or the task names no target.
         """
         d = self.task()
-        d.addCallback(_task_target)
-        return d
+        return d.addCallback(_task_target)
 
 
-def _task_target(task: Any) -> str | None:
+def _task_target(task: Task | None) -> str | None:
     return None if task is None else task.target

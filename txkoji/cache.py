@@ -14,7 +14,7 @@ import hashlib
 import os
 import tempfile
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
@@ -54,7 +54,7 @@ def profile_directory_name(connection: Any) -> str:
     if profile is None:
         digest = hashlib.sha256(str(connection.url).encode()).hexdigest()
         return f"hub-{digest[:16]}"
-    separators = {"/", "\\", "\0", os.sep, os.altsep} - {None}
+    separators = {"/", "\\", "\0", os.sep, os.altsep or os.sep}
     if (
         not isinstance(profile, str)
         or profile in ("", ".", "..")
@@ -87,7 +87,7 @@ class Cache:
         self.connection = connection
         self.directory = directory if directory is not None else default_directory()
         self._root = os.path.join(self.directory, profile_directory_name(connection))
-        self._pending: dict[tuple[str, int], list[defer.Deferred]] = {}
+        self._pending: dict[tuple[str, int], list[defer.Deferred[str | None]]] = {}
 
     def filename(self, kind: str, object_id: int) -> str:
         """Return the file caching one name.
@@ -126,14 +126,19 @@ class Cache:
             raise
 
     def get_or_load_name(
-        self, kind: str, object_id: int, method: str
-    ) -> defer.Deferred:
+        self,
+        kind: str,
+        object_id: int,
+        method: str | Callable[[int], defer.Deferred[Any]],
+    ) -> defer.Deferred[Any]:
         """Return a cached name, fetching and storing it on a miss.
 
         Concurrent lookups of one id share a single hub call.
 
         :param kind: ``"user"`` or ``"tag"``.
-        :param method: the hub method fetching the record (``getUser``).
+        :param method: the hub method fetching the record (``"getUser"``),
+            or, as txkoji 0.10 took it, a function of the id returning a
+            Deferred of the record (``koji.getUser``).
         :returns: a Deferred firing with the name, or ``None`` when the hub
             has no such object.  It fails with :class:`CacheKeyError` for an
             id that is not a non-negative integer, with
@@ -147,13 +152,14 @@ class Cache:
         if name is not None:
             return defer.succeed(name)
         key = (kind, object_id)
-        waiter: defer.Deferred = defer.Deferred()
+        waiter: defer.Deferred[str | None] = defer.Deferred()
         if key in self._pending:
             self._pending[key].append(waiter)
             return waiter
         self._pending[key] = [waiter]
-        d = self.connection.call(method, object_id)
-        d.addCallback(self._store, kind, object_id, method)
+        fetch = getattr(self.connection, method) if isinstance(method, str) else method
+        d = fetch(object_id)
+        d.addCallback(self._store, kind, object_id, _method_name(method))
         d.addBoth(self._wake, key)
         return waiter
 
@@ -185,14 +191,14 @@ class Cache:
             else:
                 waiter.callback(result)
 
-    def user_name(self, user_id: int) -> defer.Deferred:
+    def user_name(self, user_id: int) -> defer.Deferred[str | None]:
         """Return a user's name (see :meth:`get_or_load_name`).
 
         :returns: a Deferred firing with the name, or ``None``.
         """
         return self.get_or_load_name("user", user_id, "getUser")
 
-    def tag_name(self, tag_id: int) -> defer.Deferred:
+    def tag_name(self, tag_id: int) -> defer.Deferred[str | None]:
         """Return a tag's name (see :meth:`get_or_load_name`).
 
         :returns: a Deferred firing with the name, or ``None``.
@@ -200,7 +206,7 @@ class Cache:
         return self.get_or_load_name("tag", tag_id, "getTag")
 
 
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[Any, Cache] = weakref.WeakKeyDictionary()
 
 
 def cache_for(connection: Any) -> Cache:
@@ -215,3 +221,11 @@ def cache_for(connection: Any) -> Cache:
     if connection not in _CACHES:
         _CACHES[connection] = Cache(connection)
     return _CACHES[connection]
+
+
+def _method_name(method: str | Callable[[int], defer.Deferred[Any]]) -> str:
+    """Name the hub method a lookup calls, for error messages."""
+    if isinstance(method, str):
+        return method
+    name = getattr(method, "name", None) or getattr(method, "__name__", None)
+    return str(name or "lookup")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
 from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
+
+if TYPE_CHECKING:
+    from txkoji.host import Host
+    from txkoji.task import Task
 
 
 class Channel(KojiRecord):
@@ -24,7 +28,7 @@ class Channel(KojiRecord):
         connection ``weburl``."""
         return record_url(self, "channel", self.get("id"))
 
-    def hosts(self, **kwargs: Any) -> defer.Deferred:
+    def hosts(self, **kwargs: Any) -> defer.Deferred[list[Host]]:
         """List the hosts in this channel (``listHosts(channelID=id, ...)``).
 
         :param kwargs: more ``listHosts`` keyword arguments, e.g.
@@ -35,7 +39,7 @@ class Channel(KojiRecord):
         kwargs["channelID"] = self["id"]
         return self.connection.listHosts(**kwargs)
 
-    def tasks(self, **opts: Any) -> defer.Deferred:
+    def tasks(self, **opts: Any) -> defer.Deferred[list[Task]]:
         """List this channel's tasks, ordered by priority then creation.
 
         :param opts: ``listTasks`` opts, e.g. ``state=[task_states.OPEN]``.
@@ -45,7 +49,7 @@ class Channel(KojiRecord):
         opts["channel_id"] = self["id"]
         return self.connection.listTasks(opts, {"order": "priority,create_time"})
 
-    def total_capacity(self) -> defer.Deferred:
+    def total_capacity(self) -> defer.Deferred[float]:
         """Sum the capacity of the channel's enabled hosts: the total task
         weight the channel can run at once.
 
@@ -53,5 +57,6 @@ class Channel(KojiRecord):
             failing as ``listHosts`` does.
         """
         d = self.hosts(enabled=True)
-        d.addCallback(lambda hosts: float(sum(h.get("capacity") or 0 for h in hosts)))
-        return d
+        return d.addCallback(
+            lambda hosts: float(sum(h.get("capacity") or 0 for h in hosts))
+        )

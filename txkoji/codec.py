@@ -87,7 +87,7 @@ def encode_fault(code: int, string: str) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def pack_params(args: Sequence[Any], kwargs: Mapping[str, Any]) -> list:
+def pack_params(args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
     """Return the XML-RPC params for a call with ``args`` and ``kwargs``.
 
     Koji's convention: keyword arguments travel as one more struct, holding
@@ -100,7 +100,7 @@ def pack_params(args: Sequence[Any], kwargs: Mapping[str, Any]) -> list:
     return params
 
 
-def unpack_params(params: list) -> tuple[list, dict]:
+def unpack_params(params: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     """Split XML-RPC params into positional and keyword arguments (the hub's
     side of :func:`pack_params`).
 

@@ -301,13 +301,7 @@ def read_config(
         raise KojiConfigError(
             f"no configuration for profile name: {profile} (searched {_describe(read)})"
         )
-    raw: dict[str, tuple[Any, str]] = {}
-    # configparser semantics: a section's own option beats any DEFAULT,
-    # whichever file each came from.
-    for section in (_DEFAULT_SECTION, profile):
-        for f in read:
-            for name, value in f.sections.get(section, {}).items():
-                raw[name] = (value, f.path)
+    raw = _raw_options(read, profile)
     home_dir = _home_dir(home)
     for name, filename in USER_DEFAULT_FILES.items():
         candidate = os.path.join(home_dir, ".koji", filename)
@@ -359,7 +353,7 @@ def resolve(
     return read_config(profile, files, overrides=options, **search)
 
 
-def profiles(
+def profile_names(
     files: Sequence[str | os.PathLike[str]] | None = None,
     *,
     user_config: str | os.PathLike[str] | None = None,
@@ -367,7 +361,8 @@ def profiles(
     home: str | os.PathLike[str] | None = None,
 ) -> list[str]:
     """Return the name of every profile in the config files, sorted, each
-    once (txkoji 0.10's ``txkoji.connection.profiles()``).
+    once.  (txkoji 0.10 had no such function; its
+    ``txkoji.connection.profiles()`` lists the files themselves.)
 
     Arguments are as for :func:`read_config`.
 
@@ -409,6 +404,54 @@ def lookup(
             f"profile {profile!r} has no option {setting!r} "
             f"(files read: {', '.join(cfg.files) or 'none'})"
         )
+
+
+def profile_option(
+    profile: str,
+    setting: str,
+    files: Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    user_config: str | os.PathLike[str] | None = None,
+    system_dir: str | os.PathLike[str] = "/etc",
+    home: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Return the value the config files give one option of a profile, as
+    txkoji 0.10's ``Connection.lookup`` did: no default, and the profile's
+    other options are not checked.
+
+    Arguments are as for :func:`read_config`.
+
+    :returns: the value, converted as :func:`read_config` converts it
+        (booleans, integers, ``~`` expanded), or ``None`` when no file has
+        the profile or the profile (with ``DEFAULT``) does not set
+        ``setting``.
+    :raises KojiConfigError: when a file cannot be parsed, or the value is
+        malformed.
+    """
+    read = _read_all(files, user_config, system_dir, home)
+    if not any(profile in f.sections for f in read):
+        return None
+    name = setting.lower()  # configparser's spelling of option names
+    found = _raw_options(read, profile).get(name)
+    if found is None:
+        return None
+    value, source = found
+    return _convert(name, value, profile, source, home)
+
+
+def _raw_options(
+    read: Sequence[_ConfigFile], profile: str
+) -> dict[str, tuple[Any, str]]:
+    """Return a profile's options as the files give them: name to (raw
+    value, file)."""
+    raw: dict[str, tuple[Any, str]] = {}
+    # configparser semantics: a section's own option beats any DEFAULT,
+    # whichever file each came from.
+    for section in (_DEFAULT_SECTION, profile):
+        for f in read:
+            for name, value in f.sections.get(section, {}).items():
+                raw[name] = (value, f.path)
+    return raw
 
 
 def _home_dir(home: str | os.PathLike[str] | None) -> str:

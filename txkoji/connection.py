@@ -17,39 +17,43 @@ A connection composes the pieces: the profile's options
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from functools import partial
+from functools import cached_property
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji import config as koji_config
-from txkoji.codec import ResponseDecoder, encode_call, pack_params
+from txkoji.cache import Cache
+from txkoji.codec import encode_call, pack_params
+from txkoji.config import profile_names as profile_names  # re-exported
 from txkoji.exceptions import KojiException
-from txkoji.multicall import MultiCall
-from txkoji.results import ResultType, result_type
+from txkoji.hub_methods import HubMethods
+from txkoji.multicall import MultiCall, settle_entries
+from txkoji.requester import Requester
+from txkoji.results import result_type
 from txkoji.retry import RetryPolicy
-from txkoji.session import SessionOrder
-from txkoji.session_calls import SessionCalls, multicall_body, multicall_type
+from txkoji.session import Session, SessionOrder
+from txkoji.session_calls import SessionClient, multicall_body, multicall_type
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
 from txkoji.weblinks import fetch_from_web, profile_for_web_url
 
 
-def profiles(files: Sequence[str] | None = None) -> list[str]:
-    """Return the names of every koji client profile configured (txkoji
-    0.10's ``txkoji.connection.profiles()``)."""
-    return koji_config.profiles(files)
+def profiles() -> list[str]:
+    """Return the koji client config files that exist, most preferred
+    first: the user's (``~/.koji/config``, then ``~/.koji/config.d/*.conf``
+    from last to first), then the system's (``/etc/koji.conf``, then
+    ``/etc/koji.conf.d/*.conf`` from last to first).  As txkoji 0.10's
+    ``profiles()``; :func:`profile_names` lists the profiles in them."""
+    return [p for p in reversed(koji_config.config_files()) if os.path.isfile(p)]
 
 
-def _release(outcome: Any, semaphore: defer.DeferredSemaphore) -> Any:
-    semaphore.release()
-    return outcome
-
-
-class HubMethod:
+class BoundHubMethod:
     """A hub method bound to a connection: ``koji.getBuild`` is one; calling
     it calls the hub."""
 
@@ -59,7 +63,7 @@ class HubMethod:
         self._connection = connection
         self.name = name
 
-    def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+    def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
         """Call the hub method: see :meth:`Connection.call`."""
         return self._connection.call(self.name, *args, **kwargs)
 
@@ -67,7 +71,7 @@ class HubMethod:
         return f"<hub method {self.name} of {self._connection!r}>"
 
 
-class Connection:
+class Connection(HubMethods):
     """A connection to one Koji hub.
 
     :param profile: the koji client profile to read (section ``[profile]`` of
@@ -96,59 +100,87 @@ class Connection:
         *,
         config_files: Sequence[str] | None = None,
         reactor: Any = None,
+        transport: Any = None,
+        clock: IReactorTime | None = None,
         **options: Any,
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
+        #: What timeouts, retry waits and "now" are measured on (default:
+        #: the reactor; tests pass a ``twisted.internet.task.Clock``).
+        self.clock: IReactorTime = clock if clock is not None else reactor
         self.config = koji_config.resolve(profile, config_files, options)
         self.profile = profile
         self.url: str = koji_config.hub_url(self.config["server"], profile)
         self.weburl: str | None = self.config["weburl"]
         self.topurl: str | None = self.config["topurl"]
-        self._session_calls = SessionCalls(self, self.max_session_batch)
-        self._transport = HubTransport(
-            reactor,
-            HubTLSPolicy(
-                serverca=self.config["serverca"],
-                verify=not self.config["no_ssl_verify"],
-            ),
-            timeout=self.config["timeout"],
-            max_response_size=self.config["max_response_size"],
-            max_connections_per_host=self.config["max_connections_per_host"],
+        if transport is None:
+            transport = HubTransport(
+                reactor,
+                HubTLSPolicy(
+                    serverca=self.config["serverca"],
+                    verify=not self.config["no_ssl_verify"],
+                ),
+                timeout=self.config["timeout"],
+                max_response_size=self.config["max_response_size"],
+                max_connections_per_host=self.config["max_connections_per_host"],
+                clock=self.clock,
+            )
+        self._transport = transport
+        self._requester = Requester(
+            transport,
+            RetryPolicy.from_config(self.config),
+            self.clock,
+            self.config["max_concurrency"],
+            self.url,
         )
-        self._retry = RetryPolicy.from_config(self.config)
-        # Calls beyond max_concurrency wait here in FIFO order; cancelling a
-        # waiting call's Deferred takes it out of the queue.
-        self._in_flight = defer.DeferredSemaphore(self.config["max_concurrency"])
+        self._session = SessionClient(
+            self._requester, reactor, self.config, self, self.max_session_batch
+        )
+
+    @property
+    def transport(self) -> Any:
+        """The transport this connection's requests go through (a
+        :class:`~txkoji.transport.HubTransport` unless one was passed in):
+        its ``pool``, ``agent`` and ``tls_policy`` serve other requests to
+        the hub's servers, such as file transfers."""
+        return self._transport
 
     @classmethod
     def lookup(cls, profile: str, setting: str) -> Any:
-        """Return one option of a koji client profile (txkoji 0.10's
-        ``Connection.lookup``).
+        """Return the value the koji config files give one option of a
+        profile, as txkoji 0.10 did: ``None`` when no file has the profile
+        or the profile does not set the option (see
+        :func:`txkoji.config.profile_option`).
 
-        :raises KojiConfigError: when the profile or option does not exist.
+        :raises KojiConfigError: when a file cannot be read, or the value
+            is malformed.
         """
-        return koji_config.lookup(profile, setting)
+        return koji_config.profile_option(profile, setting)
+
+    @cached_property
+    def cache(self) -> Cache:
+        """The connection's :class:`~txkoji.cache.Cache` of user and tag
+        names (``koji.cache.user_name(2)``), made on first use; assign
+        another ``Cache`` to use another directory.
+
+        :raises CacheKeyError: when the profile name cannot be a cache
+            directory name.
+        """
+        return Cache(self)
 
     @property
     def hub_version(self) -> str | None:
         """The hub's version from its latest answer's ``Koji-Version``
         header, or ``None`` before the first answer."""
-        return self._transport.hub_version
-
-    @property
-    def transport(self) -> HubTransport:
-        """The :class:`~txkoji.transport.HubTransport` this connection sends
-        through (its pooled ``agent`` and TLS policy serve file transfers
-        too)."""
-        return self._transport
+        return getattr(self._transport, "hub_version", None)
 
     def session_credentials(self, url: str) -> tuple[str, dict[bytes, bytes]] | None:
         """Return ``url`` and the headers naming the logged-in session
         without a call number, for requests that are not numbered calls
         (raw uploads); ``None`` when not logged in."""
-        session = self._session_calls.session
+        session = self._session.session
         return session.credentials(url, None) if session else None
 
     @property
@@ -156,32 +188,38 @@ class Connection:
         """The :class:`~txkoji.session.SessionOrder` that sends the
         logged-in session's calls (its ``max_batch`` can be tuned; its
         ``requests_sent`` counts requests)."""
-        return self._session_calls.order
+        return self._session.order
+
+    @property
+    def session(self) -> Session | None:
+        """The logged-in :class:`~txkoji.session.Session` (its ``repr``
+        hides the key), or ``None`` when not logged in."""
+        return self._session.session
 
     @property
     def session_id(self) -> int | None:
         """The hub session's id, or ``None`` when not logged in."""
-        session = self._session_calls.session
+        session = self._session.session
         return session.session_id if session else None
 
     @property
     def session_key(self) -> str | None:
         """The hub session's key (a secret), or ``None`` when not logged
         in."""
-        session = self._session_calls.session
+        session = self._session.session
         return session.key if session else None
 
     @property
     def callnum(self) -> int | None:
         """The number the session's next call will carry, or ``None`` when
         not logged in."""
-        session = self._session_calls.session
+        session = self._session.session
         return session.callnum if session else None
 
-    def __getattr__(self, name: str) -> HubMethod:
+    def __getattr__(self, name: str) -> BoundHubMethod:
         if name.startswith("_"):
             raise AttributeError(name)
-        return HubMethod(self, name)
+        return BoundHubMethod(self, name)
 
     def __reduce__(self) -> Any:
         raise TypeError(
@@ -193,7 +231,7 @@ class Connection:
         name = f"profile {self.profile!r}" if self.profile else self.url
         return f"<txkoji.Connection to {name}>"
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred:
+    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
         """Call hub method ``method`` with positional and keyword arguments.
 
         :returns: a Deferred firing with the decoded, typed result (see
@@ -210,13 +248,12 @@ class Connection:
         except (TypeError, ValueError, OverflowError):
             return defer.fail()
         rtype = result_type(method, params)
-        if self._session_calls.session is not None:
-            return self._session_calls.call(method, params, body, rtype)
-        d = self._send(method, body, rtype)
-        d.addCallback(rtype.finish, self)
-        return d
+        if self._session.session is not None:
+            return self._session.call(method, params, body, rtype)
+        d = self._requester.send(method, body, rtype)
+        return d.addCallback(rtype.finish, self)
 
-    def getTaskInfo(self, task_id: int, **kwargs: Any) -> defer.Deferred:
+    def getTaskInfo(self, task_id: int, **kwargs: Any) -> defer.Deferred[Any]:
         """Fetch a task with its request parameters (``request=True`` unless
         told otherwise, as txkoji 0.10 did).
 
@@ -226,7 +263,7 @@ class Connection:
         kwargs.setdefault("request", True)
         return self.call("getTaskInfo", task_id, **kwargs)
 
-    def from_web(self, url: str) -> defer.Deferred:
+    def from_web(self, url: str) -> defer.Deferred[Any]:
         """Fetch the object a kojiweb info page URL shows
         (``buildinfo?buildID=1``, ``taskinfo?taskID=2``, ...).
 
@@ -257,44 +294,37 @@ class Connection:
         connection."""
         return MultiCall(self, strict=strict, batch=batch)
 
-    def _multicall(self, calls: list[tuple[str, list]]) -> defer.Deferred:
-        """Send ``[(method, params), ...]`` as one ``system.multicall``.
+    def multicall(self, calls: Sequence[tuple[Any, ...]]) -> defer.Deferred[list[Any]]:
+        """Send several calls as one ``system.multicall`` request.
 
-        :returns: a Deferred firing with the raw answer entries.
+        :param calls: ``(method, args)`` or ``(method, args, kwargs)``
+            tuples, e.g. ``[("getTaskInfo", [1]), ("listTasks", [],
+            {"opts": {"parent": 1}})]``.
+        :returns: a Deferred firing with one outcome per call, in order:
+            the call's typed value (as a single call would give it), or the
+            exception instance of its fault.  When logged in the request
+            carries one call number.  It fails with a transport error, or
+            with ``KojiProtocolError`` when the answer does not hold one
+            well-formed entry per call; with ``TypeError`` or ``ValueError``
+            when an argument cannot be sent.  No request is made for an
+            empty list.
         """
-        if self._session_calls.session is not None:
-            return self._session_calls.multicall(calls)
-        return self._send(
-            "system.multicall", multicall_body(calls), multicall_type(calls)
-        )
+        try:
+            packed = [
+                (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
+                for call in calls
+            ]
+            body = multicall_body(packed) if packed else b""
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return defer.fail()
+        if not packed:
+            return defer.succeed([])
+        if self._session.session is not None:
+            return self._session.multicall(packed)
+        d = self._requester.send("system.multicall", body, multicall_type(packed))
+        return d.addCallback(settle_entries, packed, self)
 
-    def _post(
-        self,
-        method: str,
-        body: bytes,
-        rtype: ResultType,
-        url: str,
-        headers: dict[bytes, bytes] | None = None,
-    ) -> defer.Deferred:
-        """Make one attempt at a request."""
-        decoder = ResponseDecoder(method, rtype.record_class, rtype.shape)
-        return self._transport.post(url, body, decoder, method=method, headers=headers)
-
-    def _send(self, method: str, body: bytes, rtype: ResultType) -> defer.Deferred:
-        post = partial(self._post, method, body, rtype, self.url)
-
-        def attempts() -> defer.Deferred:
-            return self._retry.run(post, clock=self.reactor, method=method)
-
-        in_flight = self._in_flight
-        if in_flight.tokens and not in_flight.waiting:
-            # A free slot and nobody queued: take it without the acquire
-            # Deferred (most calls of a connection that is not saturated).
-            in_flight.tokens -= 1
-            return attempts().addBoth(_release, in_flight)
-        return in_flight.run(attempts)
-
-    def login(self, authtype: str | None = None) -> defer.Deferred:
+    def login(self, authtype: str | None = None) -> defer.Deferred[Any]:
         """Log in to the hub; later calls carry the session.
 
         :param authtype: ``"ssl"`` or ``"kerberos"`` (also ``"gssapi"``);
@@ -305,9 +335,9 @@ class Connection:
             (see :mod:`txkoji.auth.errors`), at once and without a request
             for an unsupported ``authtype``.
         """
-        return self._session_calls.login(authtype)
+        return self._session.login(authtype)
 
-    def logout(self) -> defer.Deferred:
+    def logout(self) -> defer.Deferred[Any]:
         """End the hub session, after the session's calls already made.
 
         :returns: a Deferred firing with ``None`` (at once when not logged
@@ -315,9 +345,9 @@ class Connection:
             Deferred fails with the hub's error unless that error says the
             session is already gone (AuthError).
         """
-        return self._session_calls.logout()
+        return self._session.logout()
 
-    def close(self) -> defer.Deferred:
+    def close(self) -> defer.Deferred[Any]:
         """Log out when logged in, then close the connection's pooled HTTP
         connections.
 

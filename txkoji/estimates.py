@@ -51,7 +51,9 @@ def _last_builds_opts(limit: int) -> dict[str, Any]:
     }
 
 
-def average_build_duration(connection: Any, package: str) -> defer.Deferred:
+def average_build_duration(
+    connection: Any, package: str
+) -> defer.Deferred[timedelta | None]:
     """Estimate how long a build of ``package`` takes.
 
     :param connection: a :class:`txkoji.Connection`.
@@ -64,7 +66,9 @@ def average_build_duration(connection: Any, package: str) -> defer.Deferred:
     return connection.getAverageBuildDuration(package)
 
 
-def average_build_durations(connection: Any, packages: Sequence[str]) -> defer.Deferred:
+def average_build_durations(
+    connection: Any, packages: Sequence[str]
+) -> defer.Deferred[list[timedelta | None]]:
     """Estimate build durations for several packages at once.
 
     Plain packages and the ids of container packages go to the hub in one
@@ -112,7 +116,7 @@ async def _average_build_durations(
 
 def average_last_builds(
     connection: Any, package: str | int, limit: int = 5
-) -> defer.Deferred:
+) -> defer.Deferred[timedelta | None]:
     """Average the durations of a package's last completed builds.
 
     :param connection: a :class:`txkoji.Connection`.
@@ -144,7 +148,7 @@ async def _average_last_builds(
 
 def average_task_duration(
     connection: Any, method: str, arch: str | None = None, limit: int = 10
-) -> defer.Deferred:
+) -> defer.Deferred[timedelta | None]:
     """Average the durations of the last closed tasks of one method (for
     tasks that build no package, such as ``createrepo`` or ``runroot``).
 

@@ -51,7 +51,7 @@ class KojiFault(KojiException):
         where = f" (calling {self.method})" if self.method else ""
         return f"{type(self).__name__} {self.faultCode}{where}: {self.faultString}"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[KojiFault], tuple[str, int, str | None]]:
         return (type(self), (self.faultString, self.faultCode, self.method))
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
 from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
+
+if TYPE_CHECKING:
+    from txkoji.channel import Channel
+    from txkoji.task import Task
+    from txkoji.user import User
 
 
 class Host(KojiRecord):
@@ -32,7 +37,7 @@ class Host(KojiRecord):
         """Capacity minus current task load (negative when overloaded)."""
         return float(self.get("capacity") or 0) - float(self.get("task_load") or 0)
 
-    def channels(self) -> defer.Deferred:
+    def channels(self) -> defer.Deferred[list[Channel]]:
         """List the channels this host serves.
 
         :returns: a Deferred firing with a list of
@@ -41,7 +46,7 @@ class Host(KojiRecord):
         """
         return self.connection.listChannels(hostID=self["id"])
 
-    def tasks(self, **opts: Any) -> defer.Deferred:
+    def tasks(self, **opts: Any) -> defer.Deferred[list[Task]]:
         """List tasks on this host (``listTasks`` with ``host_id``).
 
         :param opts: more ``listTasks`` opts, e.g. ``state=[1]``.
@@ -51,7 +56,7 @@ class Host(KojiRecord):
         opts["host_id"] = self["id"]
         return self.connection.listTasks(opts, {"order": "id"})
 
-    def user(self) -> defer.Deferred:
+    def user(self) -> defer.Deferred[User | None]:
         """Fetch the host's user account.
 
         :returns: a Deferred firing with a :class:`~txkoji.user.User` (or

@@ -16,13 +16,12 @@ raised as the same exception class a single call would raise.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from twisted.internet import defer
 
-from txkoji.codec import pack_params
-from txkoji.exceptions import KojiException, KojiFault, KojiProtocolError, fault_for
+from txkoji.exceptions import KojiException, KojiProtocolError, fault_for
 from txkoji.results import result_type
 
 _NOT_RUN = object()
@@ -42,21 +41,20 @@ class MultiCallResult:
         self.method = method
         self._outcome: Any = _NOT_RUN
 
-    def _settle(self, outcome: Any) -> None:
-        self._outcome = outcome
-
     @property
     def result(self) -> Any:
         """The call's typed value.
 
         :raises MultiCallNotRun: before the multicall has run.
         :raises KojiFault: (the code's own subclass) when the call failed.
+        :raises KojiProtocolError: when the hub's entry for the call was
+            malformed.
         """
         if self._outcome is _NOT_RUN:
             raise MultiCallNotRun(
                 f"the multicall holding {self.method} has not run yet"
             )
-        if isinstance(self._outcome, KojiFault):
+        if isinstance(self._outcome, KojiException):
             raise self._outcome
         return self._outcome
 
@@ -65,25 +63,69 @@ class MultiCallResult:
         return f"<MultiCallResult {self.method} {state}>"
 
 
-def settle_entry(
-    entry: Any, method: str, connection: Any, params: list | None = None
+def entry_outcome(
+    entry: Any, method: str, params: list[Any] | None, connection: Any
 ) -> Any:
-    """Turn one ``system.multicall`` answer entry into a typed value, or the
-    exception instance of its fault.
+    """Turn one ``system.multicall`` answer entry into its call's outcome.
 
-    :param params: the call's params, which refine its result type
-        (``getTaskInfo`` of a list of ids answers a list).
-
-    :raises KojiProtocolError: when the entry is neither ``[value]`` nor a
-        fault struct.
+    :param params: the call's packed params (they decide some answers'
+        shape, e.g. ``countOnly``), or ``None`` when unknown.
+    :returns: the typed value (as a single call would give it); or the
+        exception instance of the call's fault; or a
+        :class:`~txkoji.exceptions.KojiProtocolError` instance naming
+        ``method`` when the entry is neither ``[value]`` nor a fault struct
+        with an int ``faultCode`` and a string ``faultString``, or its value
+        has the wrong shape for ``method``.
     """
     if isinstance(entry, list) and len(entry) == 1:
-        return result_type(method, params).convert(entry[0], connection)
+        try:
+            return result_type(method, params).convert(entry[0], connection)
+        except KojiProtocolError as error:
+            return error
     if isinstance(entry, dict) and "faultCode" in entry:
-        return fault_for(entry["faultCode"], entry.get("faultString", ""), method)
-    raise KojiProtocolError(
+        code = entry["faultCode"]
+        string = entry.get("faultString", "")
+        if type(code) is int and isinstance(string, str):
+            return fault_for(code, string, method)
+        return KojiProtocolError(
+            f"malformed multicall fault for {method}: a fault needs an int "
+            f"faultCode and a string faultString, not {str(entry)[:100]!r}",
+            method,
+        )
+    return KojiProtocolError(
         f"malformed multicall entry for {method}: {str(entry)[:100]!r}", method
     )
+
+
+def settle_entries(
+    entries: Any, calls: Sequence[tuple[str, list[Any] | None]], connection: Any
+) -> list[Any]:
+    """Check a ``system.multicall`` answer and turn each entry into its
+    call's outcome (see :func:`entry_outcome`: a malformed entry fails only
+    its own call).
+
+    :param entries: the decoded answer.
+    :param calls: each call's ``(method, packed params)``, in call order.
+    :returns: one typed value or exception instance per call.
+    :raises KojiProtocolError: when the answer is not a list of one entry
+        per call.
+    """
+    if not isinstance(entries, list):
+        raise KojiProtocolError(
+            f"the hub answered a multicall of {len(calls)} calls with "
+            f"{type(entries).__name__} {str(entries)[:100]!r}, not a list",
+            "system.multicall",
+        )
+    if len(entries) != len(calls):
+        raise KojiProtocolError(
+            f"the hub answered {len(entries)} results to a multicall "
+            f"of {len(calls)} calls",
+            "system.multicall",
+        )
+    return [
+        entry_outcome(entry, method, params, connection)
+        for entry, (method, params) in zip(entries, calls, strict=True)
+    ]
 
 
 class KojiMultiCallIterator:
@@ -137,7 +179,9 @@ class MultiCall:
         self._connection = connection
         self.strict = strict
         self.batch = batch
-        self._calls: list[tuple[str, list, MultiCallResult]] = []
+        self._calls: list[
+            tuple[str, tuple[Any, ...], dict[str, Any], MultiCallResult]
+        ] = []
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> MultiCallResult:
         """Queue ``method(*args, **kwargs)``.
@@ -145,10 +189,10 @@ class MultiCall:
         :returns: the call's :class:`MultiCallResult` handle.
         """
         handle = MultiCallResult(method)
-        self._calls.append((method, pack_params(args, kwargs), handle))
+        self._calls.append((method, args, kwargs, handle))
         return handle
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Callable[..., MultiCallResult]:
         if name.startswith("_"):
             raise AttributeError(name)
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
@@ -156,7 +200,7 @@ class MultiCall:
     def __len__(self) -> int:
         return len(self._calls)
 
-    def __call__(self) -> defer.Deferred:
+    def __call__(self) -> defer.Deferred[Any]:
         """Send the queued calls.
 
         :returns: a Deferred firing with a :class:`KojiMultiCallIterator`
@@ -167,26 +211,19 @@ class MultiCall:
         calls, self._calls = self._calls, []
         return defer.Deferred.fromCoroutine(self._run(calls))
 
-    async def _run(self, calls: list) -> KojiMultiCallIterator:
+    async def _run(self, calls: list[Any]) -> KojiMultiCallIterator:
         size = self.batch or len(calls) or 1
         outcomes: list[Any] = []
         for start in range(0, len(calls), size):
             chunk = calls[start : start + size]
-            entries = await self._connection._multicall(
-                [(method, params) for method, params, _ in chunk]
+            settled = await self._connection.multicall(
+                [(method, args, kwargs) for method, args, kwargs, _ in chunk]
             )
-            if len(entries) != len(chunk):
-                raise KojiProtocolError(
-                    f"the hub answered {len(entries)} results to a multicall "
-                    f"of {len(chunk)} calls",
-                    "system.multicall",
-                )
-            for (method, params, handle), entry in zip(chunk, entries, strict=True):
-                outcome = settle_entry(entry, method, self._connection, params)
-                handle._settle(outcome)
+            for (*_, handle), outcome in zip(chunk, settled, strict=True):
+                handle._outcome = outcome
                 outcomes.append(outcome)
         if self.strict:
             for outcome in outcomes:
-                if isinstance(outcome, KojiFault):
+                if isinstance(outcome, KojiException):
                     raise outcome
         return KojiMultiCallIterator(outcomes)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
@@ -10,11 +11,16 @@ from txkoji.estimates import average_build_duration
 from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
 
+if TYPE_CHECKING:
+    from txkoji.build import Build
+
 
 class Package(KojiRecord):
     """A package: ``{id, name}`` from ``getPackage``, or a package list
     entry from ``listPackages`` (``package_id``, ``package_name``,
     ``tag_id``, ``tag_name``, ``blocked``, ``owner_name``...)."""
+
+    id_fields = ("id", "package_id")
 
     @property
     def package_id(self) -> int | None:
@@ -32,7 +38,7 @@ class Package(KojiRecord):
         connection ``weburl``."""
         return record_url(self, "package", self.package_id)
 
-    def builds(self, **kwargs: Any) -> defer.Deferred:
+    def builds(self, **kwargs: Any) -> defer.Deferred[list[Build]]:
         """List this package's builds (``listBuilds(packageID=id, ...)``).
 
         :param kwargs: more ``listBuilds`` arguments, e.g. ``state=1``,
@@ -42,11 +48,12 @@ class Package(KojiRecord):
         """
         return self.connection.listBuilds(packageID=self.package_id, **kwargs)
 
-    def average_build_duration(self) -> defer.Deferred:
+    def average_build_duration(self) -> defer.Deferred[timedelta | None]:
         """Estimate how long a build of this package takes (see
         :func:`txkoji.estimates.average_build_duration`).
 
         :returns: a Deferred firing with a ``timedelta``, or ``None`` with
             no build history.
         """
-        return average_build_duration(self.connection, self.package_name)
+        # A package record always names its package (either shape).
+        return average_build_duration(self.connection, self.package_name)  # type: ignore[arg-type]

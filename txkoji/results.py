@@ -23,23 +23,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
-from typing import Any
+from typing import Any, ClassVar
 
 from munch import Munch
 
 from txkoji.exceptions import KojiProtocolError
 
 
-class KojiRecord(Munch):
+class KojiRecord(Munch):  # type: ignore[misc]  # munch ships no type hints
     """Base class of txkoji's rich result objects.
 
     A ``Munch`` (a dict with attribute access) holding exactly what the hub
     sent.  The :class:`~txkoji.connection.Connection` that fetched it is an
     attribute, never a key, so ``dict(record)`` and ``json.dumps(record)``
     show only hub data.
+
+    :cvar id_fields: the fields holding the record's own id (its web page
+        link is built from them), each an integer or nil; an answer with
+        anything else there is refused.
     """
 
     connection: Any = None
+    id_fields: ClassVar[tuple[str, ...]] = ("id",)
 
 
 #: The typed hub methods: ``method -> (record class as "module:Class" or
@@ -88,12 +93,21 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _as_record(cls: type | None, value: Any, connection: Any) -> Any:
-    """Return a struct as a ``cls`` record carrying ``connection``; other
-    values unchanged."""
-    if cls is not None and isinstance(value, dict) and type(value) is not cls:
+def _as_record(rtype: ResultType, value: Any, connection: Any) -> Any:
+    """Return a struct as a record of the result type's class, carrying
+    ``connection``; other values unchanged.
+
+    :raises KojiProtocolError: when one of the record's ``id_fields`` holds
+        something else than an integer or nil.
+    """
+    cls = rtype.record_class
+    if cls is not None and type(value) is not cls and isinstance(value, dict):
         value = cls(value)
     if isinstance(value, KojiRecord):
+        for name in value.id_fields:
+            found = dict.get(value, name)  # Munch.get is slow Python code
+            if found is not None and not _is_int(found):
+                raise _wrong(rtype.method, found, f"an integer {name}")
         value.connection = connection
     return value
 
@@ -102,17 +116,22 @@ def _one(rtype: ResultType, value: Any, connection: Any) -> Any:
     """A struct, or nil (no such object)."""
     if value is not None and not isinstance(value, dict):
         raise _wrong(rtype.method, value, "a struct or nil")
-    return _as_record(rtype.record_class, value, connection)
+    return _as_record(rtype, value, connection)
 
 
-def _records(rtype: ResultType, value: Any, connection: Any, nil: bool) -> list:
+def _records(rtype: ResultType, value: Any, connection: Any, nil: bool) -> list[Any]:
+    """Check a list of structs (and nils when ``nil``), and make each
+    struct a record in place (a long answer is not copied)."""
     expected = "a list of structs" + (" or nils" if nil else "")
     if not isinstance(value, list):
         raise _wrong(rtype.method, value, expected)
-    for item in value:
-        if not (isinstance(item, dict) or (nil and item is None)):
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            if nil and item is None:
+                continue
             raise _wrong(rtype.method, item, f"an item of {expected}")
-    return [_as_record(rtype.record_class, item, connection) for item in value]
+        value[index] = _as_record(rtype, item, connection)
+    return value
 
 
 def _list(rtype: ResultType, value: Any, connection: Any) -> Any:
@@ -139,6 +158,14 @@ def _rows(rtype: ResultType, value: Any, connection: Any) -> Any:
     return value
 
 
+def _one_or_each(rtype: ResultType, value: Any, connection: Any) -> Any:
+    """Any answer of a one-record method when the call's params are
+    unknown: a struct or nil, or a list of them (ids asked in a list)."""
+    if isinstance(value, list):
+        return _each(rtype, value, connection)
+    return _one(rtype, value, connection)
+
+
 def _list_count_or_rows(rtype: ResultType, value: Any, connection: Any) -> Any:
     """Any answer of a list method when the call's options are unknown."""
     if _is_int(value):
@@ -161,7 +188,7 @@ def _descendents(rtype: ResultType, value: Any, connection: Any) -> Any:
         for child in children:
             if not isinstance(child, dict) or not _is_int(child.get("id")):
                 raise _wrong(rtype.method, child, "a task struct with an integer id")
-            flat.append(_as_record(rtype.record_class, child, connection))
+            flat.append(_as_record(rtype, child, connection))
     flat.sort(key=lambda task: task["id"])
     return flat
 
@@ -190,7 +217,7 @@ def _plain(rtype: ResultType, value: Any, connection: Any) -> Any:
 #: The codec builds records while decoding for ``one``, ``list`` and
 #: ``descendents``; the other shapes only check.
 SHAPES: dict[str, Callable[[ResultType, Any, Any], Any]] = {
-    "one": _one,
+    "one": _one_or_each,
     "list": _list_count_or_rows,
     "descendents": _descendents,
     "timedelta": _timedelta,
@@ -200,6 +227,7 @@ SHAPES: dict[str, Callable[[ResultType, Any, Any], Any]] = {
 #: Stricter checks, chosen from a call's params (see :func:`result_type`).
 CHECKS: dict[str, Callable[[ResultType, Any, Any], Any]] = {
     **SHAPES,
+    "struct": _one,
     "records": _list,
     "each": _each,
     "count": _count,
@@ -275,7 +303,7 @@ def _resolve(method: str) -> ResultType:
     return rtype
 
 
-def _query_opts(params: list) -> Mapping[str, Any]:
+def _query_opts(params: list[Any]) -> Mapping[str, Any]:
     """The ``queryOpts`` of a call: the keyword argument, or a positional
     struct holding one of its keys."""
     for param in reversed(params):
@@ -287,14 +315,14 @@ def _query_opts(params: list) -> Mapping[str, Any]:
     return {}
 
 
-def result_type(method: str, params: list | None = None) -> ResultType:
+def result_type(method: str, params: list[Any] | None = None) -> ResultType:
     """Return the :class:`ResultType` of ``method`` (plain values when it
     has none).
 
     :param params: the call's XML-RPC params, when known: they refine the
         shape (a ``countOnly`` list call answers a count, an ``asList`` one
-        rows, ``getTaskInfo`` of a list of ids a list).  Without them a list
-        method's answer may be any of these.
+        rows, ``getTaskInfo`` of a list of ids a list).  Without them
+        (multicall entries are typed so) any of these is accepted.
     """
     rtype = _resolve(method)
     if params is None:
@@ -307,6 +335,8 @@ def result_type(method: str, params: list | None = None) -> ResultType:
         if opts.get("asList"):
             return ResultType(None, "plain", method, "rows")
         return ResultType(rtype.record_class, "list", method, "records")
-    if shape == "one" and params and isinstance(params[0], list):
-        return ResultType(rtype.record_class, "list", method, "each")
+    if shape == "one":
+        if params and isinstance(params[0], list):
+            return ResultType(rtype.record_class, "list", method, "each")
+        return ResultType(rtype.record_class, "one", method, "struct")
     return rtype

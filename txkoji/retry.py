@@ -25,12 +25,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from txkoji.exceptions import (
     KojiConnectionError,
@@ -110,12 +111,12 @@ class RetryPolicy:
 
     def run(
         self,
-        attempt: Callable[[], defer.Deferred],
+        attempt: Callable[[], defer.Deferred[Any]],
         *,
         clock: IReactorTime,
         method: str,
         logged_in: bool = False,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         """Call ``attempt()`` until it succeeds or the policy gives up.
 
         :param attempt: makes one try of the call and returns a Deferred;
@@ -126,58 +127,110 @@ class RetryPolicy:
         :returns: a Deferred firing with the first successful attempt's
             value.  It fails with the error of the last attempt when that
             error is not retried or the retries are used up, and with
-            ``CancelledError`` when cancelled; cancelling it during an
-            attempt cancels the attempt, during a wait ends the wait, and
-            either way no further attempt is made.
+            ``CancelledError`` when cancelled, whatever the cancelled
+            attempt then fails with: cancelling it during an attempt
+            cancels the attempt, during a wait ends the wait, and either
+            way no further attempt is made.
         """
-        # Most calls succeed at once: only a failure starts the retry loop,
-        # which decides whether to try again.
-        first = attempt()
-        first.addErrback(
-            lambda failure: defer.Deferred.fromCoroutine(
-                self._loop(attempt, clock, method, logged_in, failure.value)
-            )
-        )
-        return first
+        return _Attempts(self, attempt, clock, method, logged_in).start()
 
-    async def _loop(
+    def next_delay(
+        self, error: BaseException, *, logged_in: bool, retries: int
+    ) -> tuple[float, int] | None:
+        """Decide what follows a failed attempt, counting retries.
+
+        :param retries: how many counted retries were made already.
+        :returns: ``(seconds to wait, retries counted after this one)``, or
+            ``None`` to give up and raise ``error``.
+        """
+        verdict = self.verdict(error, logged_in=logged_in)
+        if verdict is Verdict.OFFLINE:
+            # A hub that says it is offline is reachable and healthy enough
+            # to answer: start counting failures afresh.
+            return self.offline_retry_interval, 0
+        if verdict is Verdict.RETRY and retries < self.max_retries:
+            retries += 1
+            return (0 if retries == 1 else self.retry_interval), retries
+        return None
+
+
+class _Attempts:
+    """The attempts at one call: the first at once, then retries as the
+    policy says, until one succeeds, the policy gives up, or the caller
+    cancels."""
+
+    def __init__(
         self,
-        attempt: Callable[[], defer.Deferred],
+        policy: RetryPolicy,
+        attempt: Callable[[], defer.Deferred[Any]],
         clock: IReactorTime,
         method: str,
         logged_in: bool,
-        error: BaseException,
-    ) -> Any:
-        retries = 0
-        tries = 1
-        while True:
-            verdict = self.verdict(error, logged_in=logged_in)
-            if verdict is Verdict.OFFLINE:
-                # A hub that says it is offline is reachable and healthy
-                # enough to answer: start counting failures afresh.
-                retries = 0
-                delay = self.offline_retry_interval
-                limit = "offline retries are not counted"
-            elif verdict is Verdict.RETRY and retries < self.max_retries:
-                retries += 1
-                delay = 0 if retries == 1 else self.retry_interval
-                limit = f"retry {retries} of {self.max_retries}"
-            else:
-                raise error
-            self.log.info(
-                "retrying {method} in {delay:g} s (attempt {attempt}; {limit}) "
-                "after: {error}",
-                method=method,
-                delay=delay,
-                attempt=tries + 1,
-                limit=limit,
-                error=str(error),
-            )
-            # Even the immediate retry waits for the next reactor turn, so
-            # it never starts inside the failed request's own callbacks.
-            await deferLater(clock, delay)
-            tries += 1
-            try:
-                return await attempt()
-            except Exception as failed:
-                error = failed
+    ) -> None:
+        self._policy = policy
+        self._attempt = attempt
+        self._clock = clock
+        self._method = method
+        self._logged_in = logged_in
+        self._current: defer.Deferred[Any] | None = None
+        self._cancelled = False
+        self._retries = 0
+        self._tries = 0
+        self.result: defer.Deferred[Any] = defer.Deferred(self._cancel)
+
+    def start(self) -> defer.Deferred[Any]:
+        """Make the first attempt; return the Deferred of the outcome."""
+        self._try()
+        return self.result
+
+    def _cancel(self, _: defer.Deferred[Any]) -> None:
+        self._cancelled = True
+        if self._current is not None:
+            self._current.cancel()
+
+    def _try(self, _: Any = None) -> None:
+        self._tries += 1
+        try:
+            self._current = self._attempt()
+        except Exception:
+            self._current = defer.fail()
+        self._current.addCallbacks(self._succeeded, self._failed)
+
+    def _succeeded(self, value: Any) -> None:
+        self._current = None
+        if not self._cancelled:
+            self.result.callback(value)
+
+    def _failed(self, failure: Failure) -> None:
+        self._current = None
+        if self._cancelled:
+            # The caller's Deferred has already failed with CancelledError.
+            return
+        # An errback's Failure always holds the exception it wraps.
+        error = cast(BaseException, failure.value)
+        decision = self._policy.next_delay(
+            error, logged_in=self._logged_in, retries=self._retries
+        )
+        if decision is None:
+            self.result.errback(failure)
+            return
+        delay, retries = decision
+        limit = (
+            f"retry {retries} of {self._policy.max_retries}"
+            if retries
+            else "offline retries are not counted"
+        )
+        self._retries = retries
+        self._policy.log.info(
+            "retrying {method} in {delay:g} s (attempt {attempt}; {limit}) "
+            "after: {error}",
+            method=self._method,
+            delay=delay,
+            attempt=self._tries + 1,
+            limit=limit,
+            error=str(error),
+        )
+        # Even the immediate retry waits for the next reactor turn, so it
+        # never starts inside the failed request's own callbacks.
+        self._current = deferLater(self._clock, delay)
+        self._current.addCallbacks(self._try, lambda _: None)

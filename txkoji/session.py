@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from hyperlink import URL
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from txkoji.exceptions import KojiLoginException, KojiProtocolError
+from txkoji.exceptions import KojiLoginException
 
 #: Hub methods that never go into a multicall: multicalls themselves (they
 #: cannot nest) and the calls that change the session the others rely on.
@@ -54,7 +54,7 @@ class Session:
     :param session_id: the ``session-id`` of the login answer.
     :param key: the ``session-key`` (a bearer secret: never shown by
         ``repr()``).
-    :param header_auth: send credentials in headers (hubs >= 1.30) rather
+    :param header_auth: send credentials in headers (hubs >= 1.31) rather
         than in the query string.
     :param authtype: how the session logged in (``"ssl"``, ``"gssapi"``).
     :ivar callnum: the number the next call will carry.
@@ -145,20 +145,21 @@ class _Queued:
 
     method: str
     #: The call's packed params; ``None`` when it must go alone.
-    params: list | None
+    params: list[Any] | None
     #: The size of its single-call body, to bound a multicall.
     size: int
     #: Sends the call alone; fires with its finished value.
-    send_alone: Callable[[], defer.Deferred]
-    result: defer.Deferred = field(init=False)
+    send_alone: Callable[[], defer.Deferred[Any]]
+    result: defer.Deferred[Any] = field(init=False)
     #: The request carrying the call once it is sent alone.
-    request: defer.Deferred | None = None
+    request: defer.Deferred[Any] | None = None
     queued: bool = True
 
 
-#: Sends ``[(method, params), ...]`` as one multicall; fires with one
-#: outcome per call, each a finished value or an exception instance.
-BatchSender = Callable[[list[tuple[str, list]]], defer.Deferred]
+#: Sends ``[(method, params), ...]`` as one multicall; fires with exactly
+#: one outcome per call, each a finished value or an exception instance
+#: (or fails as a whole).
+BatchSender = Callable[[list[tuple[str, list[Any]]]], defer.Deferred[list[Any]]]
 
 
 class SessionOrder:
@@ -199,10 +200,10 @@ class SessionOrder:
     def submit(
         self,
         method: str,
-        params: list | None,
+        params: list[Any] | None,
         size: int,
-        send_alone: Callable[[], defer.Deferred],
-    ) -> defer.Deferred:
+        send_alone: Callable[[], defer.Deferred[Any]],
+    ) -> defer.Deferred[Any]:
         """Queue a call.
 
         :param method: the hub method.
@@ -259,9 +260,12 @@ class SessionOrder:
             item.request = defer.maybeDeferred(item.send_alone)
             item.request.addBoth(self._settle_alone, item)
         else:
-            request = defer.maybeDeferred(
-                self._send_batch, [(item.method, item.params) for item in taken]
+            # _take() batches only calls that have params.
+            batch = cast(
+                "list[tuple[str, list[Any]]]",
+                [(item.method, item.params) for item in taken],
             )
+            request = defer.maybeDeferred(self._send_batch, batch)
             request.addBoth(self._settle_batch, taken)
 
     def _settle_alone(self, outcome: Any, item: _Queued) -> None:
@@ -270,14 +274,6 @@ class SessionOrder:
         self._done()
 
     def _settle_batch(self, outcome: Any, taken: Sequence[_Queued]) -> None:
-        if not isinstance(outcome, Failure) and len(outcome) != len(taken):
-            outcome = Failure(
-                KojiProtocolError(
-                    f"the hub answered {len(outcome)} results to a multicall "
-                    f"of {len(taken)} calls",
-                    "system.multicall",
-                )
-            )
         if isinstance(outcome, Failure):
             outcomes: Sequence[Any] = [outcome] * len(taken)
         else:
@@ -294,7 +290,7 @@ class SessionOrder:
         self._next()
 
 
-def _deliver(result: defer.Deferred, outcome: Any) -> None:
+def _deliver(result: defer.Deferred[Any], outcome: Any) -> None:
     """Fire ``result`` with ``outcome`` unless it was cancelled already."""
     if result.called:
         return

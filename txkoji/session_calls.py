@@ -1,16 +1,16 @@
 """The logged-in side of a :class:`~txkoji.connection.Connection`.
 
-:class:`SessionCalls` holds the connection's hub session once a login
+:class:`SessionClient` holds the connection's hub session once a login
 succeeded, and sends every call of that session: each waits its turn in a
 :class:`~txkoji.session.SessionOrder` (calls that queue up go together as
 one multicall), gets the next call number, keeps that number through the
-connection's retries, and, when the hub says the session expired, logs in
+requester's retries, and, when the hub says the session expired, logs in
 again once by the same method and credentials before sending again.
 """
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Mapping
 from typing import Any
 
 from twisted.internet import defer
@@ -18,9 +18,11 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji.auth import UnsupportedAuthType, choose_authtype, log_in
+from txkoji.auth.errors import LoginRefused
 from txkoji.codec import encode_call
-from txkoji.exceptions import AuthError, AuthExpired, RetryError
-from txkoji.multicall import settle_entry
+from txkoji.exceptions import AuthError, AuthExpired, KojiLoginException, RetryError
+from txkoji.multicall import settle_entries
+from txkoji.requester import Requester
 from txkoji.results import ResultType, result_type
 from txkoji.session import Session, SessionOrder
 
@@ -28,7 +30,7 @@ from txkoji.session import Session, SessionOrder
 MULTICALL_TYPE = ResultType()
 
 
-def multicall_type(calls: list[tuple[str, list]]) -> ResultType:
+def multicall_type(calls: list[tuple[str, list[Any]]]) -> ResultType:
     """Return how to decode the answer to ``calls``: when they all call one
     method whose answer has a record class, its records are built while
     decoding (``shape`` ``"multicall/<shape>"``), else plain entries."""
@@ -40,7 +42,7 @@ def multicall_type(calls: list[tuple[str, list]]) -> ResultType:
     return MULTICALL_TYPE
 
 
-def multicall_body(calls: list[tuple[str, list]]) -> bytes:
+def multicall_body(calls: list[tuple[str, list[Any]]]) -> bytes:
     """Encode ``[(method, params), ...]`` as one ``system.multicall``."""
     return encode_call(
         "system.multicall",
@@ -48,48 +50,65 @@ def multicall_body(calls: list[tuple[str, list]]) -> bytes:
     )
 
 
-class SessionCalls:
+class SessionClient:
     """Login, logout and the calls of one connection's hub session.
 
-    :param connection: the connection (its ``reactor``, ``config``, ``url``,
-        retry policy and ``_post``/``_send`` are used).
+    :param requester: sends the session's requests (see
+        :class:`~txkoji.requester.Requester`).
+    :param reactor: the reactor logins run on (their thread pool, TLS).
+    :param config: the profile's resolved options (login credentials).
+    :param owner: the object typed results are attached to (the
+        connection: ``build.connection``).
     :param max_batch: at most this many queued calls in one multicall.
     """
 
     log = Logger()
 
-    def __init__(self, connection: Any, max_batch: int) -> None:
-        self._connection = connection
+    def __init__(
+        self,
+        requester: Requester,
+        reactor: Any,
+        config: Mapping[str, Any],
+        owner: Any,
+        max_batch: int,
+    ) -> None:
+        self._requester = requester
+        self._reactor = reactor
+        self._config = config
+        self._owner = owner
         #: The hub session, or ``None`` when not logged in.
         self.session: Session | None = None
         self.order = SessionOrder(self._send_batch, max_batch=max_batch)
 
-    def login(self, authtype: str | None) -> defer.Deferred:
+    @property
+    def url(self) -> str:
+        """The hub URL."""
+        return self._requester.url
+
+    def login(self, authtype: str | None) -> defer.Deferred[bool]:
         """Log in (see :meth:`txkoji.connection.Connection.login`).
 
         :returns: a Deferred firing with ``True``, or failing with a
             :class:`~txkoji.exceptions.KojiLoginException` subclass.
         """
-        connection = self._connection
         try:
-            method = choose_authtype(connection.config, authtype)
+            method = choose_authtype(self._config, authtype)
         except UnsupportedAuthType:
             return defer.fail()
-        d = log_in(connection.reactor, connection.config, connection.url, method)
-        d.addCallback(self._logged_in)
-        return d
+        d = log_in(self._reactor, self._config, self.url, method)
+        return d.addCallback(self._logged_in)
 
     def _logged_in(self, session: Session) -> bool:
         self.session = session
         self.log.info(
             "logged in to {url} by {authtype} (session {session_id})",
-            url=self._connection.url,
+            url=self.url,
             authtype=session.authtype,
             session_id=session.session_id,
         )
         return True
 
-    def logout(self) -> defer.Deferred:
+    def logout(self) -> defer.Deferred[None]:
         """Log out (see :meth:`txkoji.connection.Connection.logout`).
 
         :returns: a Deferred firing with ``None``.
@@ -105,66 +124,65 @@ class SessionCalls:
                 return None
             return outcome
 
-        return self._connection.call("logout").addBoth(forget)
+        body = encode_call("logout", [])
+        return self.call("logout", [], body, result_type("logout")).addBoth(forget)
 
     def call(
-        self, method: str, params: list, body: bytes, rtype: ResultType
-    ) -> defer.Deferred:
+        self, method: str, params: list[Any], body: bytes, rtype: ResultType
+    ) -> defer.Deferred[Any]:
         """Queue one call of the session.
 
         :returns: a Deferred firing with the call's finished value.
         """
 
-        def alone() -> defer.Deferred:
+        def alone() -> defer.Deferred[Any]:
             d = self.send(method, body, rtype)
-            return d.addCallback(rtype.finish, self._connection)
+            return d.addCallback(rtype.finish, self._owner)
 
         return self.order.submit(method, params, len(body), alone)
 
-    def multicall(self, calls: list[tuple[str, list]]) -> defer.Deferred:
+    def multicall(
+        self, calls: list[tuple[str, list[Any]]]
+    ) -> defer.Deferred[list[Any]]:
         """Queue a multicall of the session; it goes alone, with one call
         number.
 
-        :returns: a Deferred firing with the raw answer entries.
+        :returns: a Deferred firing with each call's typed value or
+            exception instance.
         """
-        body = multicall_body(calls)
         return self.order.submit(
-            "system.multicall",
-            None,
-            len(body),
-            lambda: self.send("system.multicall", body, multicall_type(calls)),
+            "system.multicall", None, 0, lambda: self._send_batch(calls)
         )
 
-    def send(self, method: str, body: bytes, rtype: ResultType) -> defer.Deferred:
+    def send(self, method: str, body: bytes, rtype: ResultType) -> defer.Deferred[Any]:
         """Send one request now (its turn has come): number it, retry it
         under the same number, log in again once on AuthExpired.
 
         :returns: a Deferred firing with the decoded answer.  It fails with
             the request's error; a RetryError says the hub may already have
-            run the call.
+            run the call.  Cancelling it cancels the request under way.
         """
         return defer.Deferred.fromCoroutine(self._send(method, body, rtype))
 
     async def _send(self, method: str, body: bytes, rtype: ResultType) -> Any:
-        connection = self._connection
+        requester = self._requester
         renewed = False
         while True:
             session = self.session
             if session is None:
                 # Logged out while the call waited for its turn.
-                return await connection._send(method, body, rtype)
+                return await requester.send(method, body, rtype)
             callnum = session.next_callnum()
-            url, headers = session.credentials(connection.url, callnum)
+            url, headers = session.credentials(self.url, callnum)
             try:
-                return await connection._retry.run(
-                    partial(connection._post, method, body, rtype, url, headers),
-                    clock=connection.reactor,
-                    method=method,
-                    logged_in=True,
+                return await requester.send(
+                    method, body, rtype, url=url, headers=headers, logged_in=True
                 )
             except AuthExpired:
                 if renewed:
                     raise
+                renewed = True
+                await self._log_in_again(session)
             except RetryError as error:
                 raise RetryError(
                     f"{error.faultString} (the hub had already received call "
@@ -173,33 +191,43 @@ class SessionCalls:
                     error.faultCode,
                     method,
                 ) from None
-            renewed = True
-            self.log.info(
-                "session {session_id} expired; logging in again by {authtype}",
-                session_id=session.session_id,
-                authtype=session.authtype,
-            )
-            fresh = await log_in(
-                connection.reactor,
-                connection.config,
-                connection.url,
-                session.authtype,
-                session,
-            )
-            session.renew(fresh)
 
-    def _send_batch(self, calls: list[tuple[str, list]]) -> defer.Deferred:
-        """Send queued calls as one multicall; fire with each call's finished
-        value or exception instance."""
+    async def _log_in_again(self, session: Session) -> None:
+        """Renew an expired session in place, or open a new one on hubs
+        that cannot renew (before 1.32).
 
-        def settle(entries: list) -> list:
-            if len(entries) != len(calls):
-                return entries
-            return [
-                settle_entry(entry, method, self._connection, params)
-                for entry, (method, params) in zip(entries, calls, strict=True)
-            ]
+        :raises AuthExpired: when no new login succeeded; its cause is the
+            login's error.
+        """
+        reactor, config, url = self._reactor, self._config, self.url
+        # Hubs before 1.31 do not announce header auth, and none of them
+        # can renew; 1.31 announces it but refuses renew=True.
+        renewing: Session | None = session if session.header_auth else None
+        self.log.info(
+            "session {session_id} expired; logging in again by {authtype}",
+            session_id=session.session_id,
+            authtype=session.authtype,
+        )
+        try:
+            try:
+                fresh = await log_in(reactor, config, url, session.authtype, renewing)
+            except LoginRefused:
+                if renewing is None:
+                    raise
+                fresh = await log_in(reactor, config, url, session.authtype)
+        except KojiLoginException as error:
+            raise AuthExpired(
+                f"session {session.session_id} expired and logging in again "
+                f"by {session.authtype} failed: {error}",
+                AuthExpired.faultCode,
+            ) from error
+        session.renew(fresh)
 
+    def _send_batch(
+        self, calls: list[tuple[str, list[Any]]]
+    ) -> defer.Deferred[list[Any]]:
+        """Send calls as one numbered multicall; fire with each call's
+        typed value or exception instance."""
         body = multicall_body(calls)
         d = self.send("system.multicall", body, multicall_type(calls))
-        return d.addCallback(settle)
+        return d.addCallback(settle_entries, calls, self._owner)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
 from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
+
+if TYPE_CHECKING:
+    from txkoji.build import Build
+    from txkoji.package import Package
 
 
 class Tag(KojiRecord):
@@ -26,7 +30,7 @@ class Tag(KojiRecord):
         space-separated string, or nil)."""
         return (self.get("arches") or "").split()
 
-    def tagged_builds(self, **kwargs: Any) -> defer.Deferred:
+    def tagged_builds(self, **kwargs: Any) -> defer.Deferred[list[Build]]:
         """List the builds in this tag (``listTagged``).
 
         :param kwargs: more ``listTagged`` arguments, e.g. ``latest=True``,
@@ -36,7 +40,7 @@ class Tag(KojiRecord):
         """
         return self.connection.listTagged(self["id"], **kwargs)
 
-    def packages(self, **kwargs: Any) -> defer.Deferred:
+    def packages(self, **kwargs: Any) -> defer.Deferred[list[Package]]:
         """List this tag's package list (``listPackages(tagID=id, ...)``).
 
         :returns: a Deferred firing with a list of
@@ -45,7 +49,7 @@ class Tag(KojiRecord):
         """
         return self.connection.listPackages(tagID=self["id"], **kwargs)
 
-    def inheritance(self) -> defer.Deferred:
+    def inheritance(self) -> defer.Deferred[list[dict[str, Any]]]:
         """Fetch this tag's direct parents (``getInheritanceData``).
 
         :returns: a Deferred firing with a list of inheritance links
@@ -53,7 +57,7 @@ class Tag(KojiRecord):
         """
         return self.connection.getInheritanceData(self["id"])
 
-    def repo(self) -> defer.Deferred:
+    def repo(self) -> defer.Deferred[dict[str, Any] | None]:
         """Fetch this tag's current repo (``getRepo``).
 
         :returns: a Deferred firing with the repo record, or ``None`` when

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from twisted.internet import defer
 
 from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
+
+if TYPE_CHECKING:
+    from txkoji.tag import Tag
 
 
 class Target(KojiRecord):
@@ -19,7 +24,7 @@ class Target(KojiRecord):
         connection ``weburl``."""
         return record_url(self, "target", self.get("id"))
 
-    def build_tag(self) -> defer.Deferred:
+    def build_tag(self) -> defer.Deferred[Tag | None]:
         """Fetch the tag builds of this target build in.
 
         :returns: a Deferred firing with a :class:`~txkoji.tag.Tag`, or
@@ -27,7 +32,7 @@ class Target(KojiRecord):
         """
         return self.connection.getTag(self["build_tag"])
 
-    def dest_tag(self) -> defer.Deferred:
+    def dest_tag(self) -> defer.Deferred[Tag | None]:
         """Fetch the tag builds of this target land in.
 
         :returns: a Deferred firing with a :class:`~txkoji.tag.Tag`, or

@@ -57,8 +57,9 @@ class Task(KojiRecord):
     ``owner``, ``channel_id``, ``weight``, ``create_ts``... and ``request``
     when asked for).
 
-    The properties that read the request (``arch``, ``tag``, ``target``,
-    ``package``...) give ``None`` when the record carries no request.
+    The properties that read the request (``tag``, ``target``,
+    ``package``...) give ``None`` when the record carries no request;
+    ``arch`` then gives the hub's own ``arch`` field.
     """
 
     @property
@@ -75,18 +76,22 @@ class Task(KojiRecord):
 
     @property
     def arch(self) -> str | None:
-        """The architecture the task works on, or ``None``."""
-        return self._param("arch")
+        """The architecture the task works on: the one its request names
+        (``buildArch``, ``createrepo``...), else the hub's own ``arch``
+        field (``noarch`` for a ``build`` task), else ``None``."""
+        arch = self._param("arch")
+        return self.get("arch") if arch is None else arch
 
     @property
     def arches(self) -> list[str]:
-        """The task's architectures (empty when it has none)."""
+        """The architectures the task's request names (empty when it names
+        none)."""
         arches = self._param("arches")
         if isinstance(arches, str):
             return arches.split()
         if arches:
             return list(arches)
-        arch = self.arch
+        arch = self._param("arch")
         return [arch] if arch else []
 
     @property
@@ -214,7 +219,7 @@ class Task(KojiRecord):
 
     def descendents(
         self, method: str | None = None, state: int | Collection[int] | None = None
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[list[Task]]:
         """List the task's descendents, optionally filtered.
 
         :param method: only tasks of this method, e.g. ``"buildArch"``.
@@ -234,11 +239,11 @@ class Task(KojiRecord):
                 and (states is None or t.get("state") in states)
             ]
 
-        d = self.connection.call("getTaskDescendents", self["id"], request=True)
+        d = self.connection.getTaskDescendents(self["id"], request=True)
         d.addCallback(keep)
         return d
 
-    def estimate_duration(self) -> defer.Deferred:
+    def estimate_duration(self) -> defer.Deferred[timedelta | None]:
         """Estimate how long the task runs, start to finish.
 
         :returns: a Deferred firing with a ``timedelta``: the real duration
@@ -256,7 +261,7 @@ class Task(KojiRecord):
             return average_build_duration(self.connection, package)
         return average_task_duration(self.connection, self["method"], self.arch)
 
-    def estimate_completion(self) -> defer.Deferred:
+    def estimate_completion(self) -> defer.Deferred[datetime | None]:
         """Estimate when the task finishes.
 
         Parent tasks (``build``, ``image``, ``newRepo``...) are estimated
@@ -284,7 +289,7 @@ class Task(KojiRecord):
         # ASSIGNED: a host has it and starts it right away.
         return (self.started or connection_now(self.connection)) + average
 
-    def estimate_descendents(self) -> defer.Deferred:
+    def estimate_descendents(self) -> defer.Deferred[datetime | None]:
         """Estimate a parent task's completion from its working children
         (``buildArch`` for ``build``, ``createImage`` for ``image``, see
         :data:`WORKER_METHODS`): the latest of their estimates.

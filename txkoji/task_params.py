@@ -145,8 +145,10 @@ def parse_request(request: Any) -> list[Any] | None:
 
 def signature(method: str | None) -> TaskSignature:
     """Return the :class:`TaskSignature` of a task method (an empty one for
-    methods txkoji does not know)."""
-    return SIGNATURES.get(method or "", _NO_SIGNATURE)
+    methods txkoji does not know, or a ``method`` that is not a string)."""
+    if not isinstance(method, str):
+        return _NO_SIGNATURE
+    return SIGNATURES.get(method, _NO_SIGNATURE)
 
 
 def pick(params: Sequence[Any] | None, path: Path | None) -> Any:

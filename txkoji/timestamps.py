@@ -64,6 +64,7 @@ def now(clock: Any = None) -> datetime:
 
 
 def connection_now(connection: Any) -> datetime:
-    """Return the current UTC time by ``connection.reactor``'s clock (the
-    system clock when there is no connection or reactor)."""
-    return now(getattr(connection, "reactor", None))
+    """Return the current UTC time by ``connection.clock`` (else its
+    ``reactor``; the system clock when there is no connection or clock)."""
+    clock = getattr(connection, "clock", None)
+    return now(clock if clock is not None else getattr(connection, "reactor", None))

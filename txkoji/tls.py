@@ -9,6 +9,8 @@ profile's ``no_ssl_verify``), which logs a warning.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from OpenSSL import SSL
 from service_identity import CertificateError, VerificationError
 from service_identity.cryptography import (
@@ -23,6 +25,15 @@ from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
 from txkoji.exceptions import KojiTLSError
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
+    from OpenSSL.crypto import X509
+
+    # The interface optionsForClientTLS() takes; Twisted exports no public
+    # name for it.
+    from twisted.internet._sslverify import IOpenSSLTrustRoot
+    from twisted.protocols.tls import TLSMemoryBIOProtocol
 
 #: OpenSSL's certificate verification results (X509_V_ERR_*) worth naming.
 VERIFY_ERRORS = {
@@ -39,7 +50,7 @@ VERIFY_ERRORS = {
 }
 
 
-def _check_identity(certificate, host: str) -> None:
+def _check_identity(certificate: Certificate, host: str) -> None:
     """Raise ``VerificationError`` or ``CertificateError`` unless the
     (cryptography) ``certificate`` is issued for ``host``, a DNS name or an
     IP address."""
@@ -60,19 +71,28 @@ class _ExplainingCreator:
     "certificate verify failed".
     """
 
-    def __init__(self, creator, host: str) -> None:
+    def __init__(self, creator: IOpenSSLClientConnectionCreator, host: str) -> None:
         self._creator = creator
         self._host = host
         self._problem: str | None = None
 
-    def clientConnectionForTLS(self, tlsProtocol):
+    def clientConnectionForTLS(
+        self, tlsProtocol: TLSMemoryBIOProtocol
+    ) -> SSL.Connection:
         connection = self._creator.clientConnectionForTLS(tlsProtocol)
         connection.set_verify(
             SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, self._verify
         )
         return connection
 
-    def _verify(self, connection, certificate, errno: int, depth: int, ok: int):
+    def _verify(
+        self,
+        connection: SSL.Connection,
+        certificate: X509,
+        errno: int,
+        depth: int,
+        ok: int,
+    ) -> bool:
         if not ok:
             self._problem = VERIFY_ERRORS.get(
                 errno, f"failed verification (OpenSSL error {errno})"
@@ -100,7 +120,7 @@ def _read_pem(path: str, what: str) -> bytes:
         raise KojiTLSError(f"cannot read {what} {path}: {error.strerror}") from error
 
 
-def load_trust_root(serverca: str) -> ssl.IOpenSSLTrustRoot:
+def load_trust_root(serverca: str) -> IOpenSSLTrustRoot:
     """Return a trust root holding every certificate in the PEM file
     ``serverca``.
 
@@ -171,7 +191,9 @@ class HubTLSPolicy:
                 "(no_ssl_verify); anyone on the path can impersonate the hub"
             )
 
-    def creatorForNetloc(self, hostname: bytes, port: int):
+    def creatorForNetloc(
+        self, hostname: bytes, port: int
+    ) -> IOpenSSLClientConnectionCreator:
         """Return the TLS connection creator for ``hostname:port``."""
         if not self.verify:
             return ssl.CertificateOptions(verify=False, **self._client_kwargs())
@@ -191,7 +213,7 @@ class HubTLSPolicy:
         creator = self._creators.get(hostname)
         return creator.verify_problem() if creator else None
 
-    def _client_kwargs(self) -> dict:
+    def _client_kwargs(self) -> dict[str, Any]:
         if self._client_cert is None:
             return {}
         return {

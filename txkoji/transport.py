@@ -11,7 +11,7 @@ error) whose message names the URL with session secrets masked.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 from typing import Protocol as TypingProtocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,14 +21,26 @@ from service_identity import VerificationError
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import (
+    IConsumer,
+    IPushProducer,
+    IReactorTime,
+    IStreamClientEndpoint,
+)
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
 from twisted.web.error import SchemeNotSupported
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IPolicyForHTTPS
+from twisted.web.iweb import (
+    IAgent,
+    IAgentEndpointFactory,
+    IBodyProducer,
+    IPolicyForHTTPS,
+    IResponse,
+)
 from zope.interface import implementer
 
 from txkoji.exceptions import (
@@ -71,11 +83,12 @@ def _died_before_answer(failure: Failure) -> bool:
     """Tell whether a request failed because its connection closed before
     any byte of an answer, the mark of a keep-alive connection the hub had
     just closed (not a refusal, a TLS failure or a cancellation)."""
-    if not failure.check(webclient.ResponseNeverReceived):
+    never_received = failure.value
+    if not isinstance(never_received, webclient.ResponseNeverReceived):
         return False
     return all(
         reason.check(neterror.ConnectionDone, neterror.ConnectionLost)
-        for reason in failure.value.reasons
+        for reason in never_received.reasons
     )
 
 
@@ -99,7 +112,7 @@ class _BytesProducer:
         self._body = body
         self.length = len(body)
 
-    def startProducing(self, consumer) -> defer.Deferred:
+    def startProducing(self, consumer: IConsumer) -> defer.Deferred[None]:
         consumer.write(self._body)
         return defer.succeed(None)
 
@@ -153,7 +166,7 @@ class _CachingEndpointFactory:
         self._connect_timeout = connect_timeout
         self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
 
-    def endpointForURI(self, uri):
+    def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
         key = (uri.scheme, uri.host, uri.port)
         endpoint = self._endpoints.get(key)
         if endpoint is None:
@@ -172,37 +185,15 @@ class _CachingEndpointFactory:
         return endpoint
 
 
-class _ClosablePool(webclient.HTTPConnectionPool):
-    """A connection pool that stays closed once closed.
-
-    A response that finishes while :meth:`HubTransport.close` runs (the
-    logout answer, say) hands its connection back to the pool only after
-    its callbacks have run; a plain pool would then keep it, with a
-    four-minute timer, after it was closed.
-    """
-
-    closed = False
-
-    def _putConnection(self, key, connection) -> None:
-        if self.closed:
-            connection.transport.loseConnection()
-            return
-        super()._putConnection(key, connection)
-
-    def closeCachedConnections(self) -> defer.Deferred:
-        self.closed = True
-        return super().closeCachedConnections()
-
-
 class _Reader(Protocol):
     """Read an answer's body; ``finished`` fires when it is read, and
     cancelling it stops the reading."""
 
     def __init__(self) -> None:
-        self.finished: defer.Deferred = defer.Deferred(self._cancel)
+        self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._done = False
 
-    def _settle(self) -> defer.Deferred | None:
+    def _settle(self) -> defer.Deferred[Any] | None:
         """Return ``finished`` the first time, ``None`` after (once the
         answer is settled, or the reading cancelled)."""
         if self._done:
@@ -210,10 +201,14 @@ class _Reader(Protocol):
         self._done = True
         return self.finished
 
-    def _cancel(self, _: defer.Deferred) -> None:
+    def _cancel(self, _: defer.Deferred[Any]) -> None:
         if not self._done:
             self._done = True
-            self.transport.stopProducing()
+            self._stop_producing()
+
+    def _stop_producing(self) -> None:
+        # Response.deliverBody connects the reader to a producer.
+        cast(IPushProducer, self.transport).stopProducing()
 
 
 class _BodyReader(_Reader):
@@ -254,10 +249,12 @@ class _BodyReader(_Reader):
 
     def _abort(self, failure: Failure) -> None:
         finished = self._settle()
-        self.transport.stopProducing()
+        # dataReceived() aborts only a reading still under way.
+        assert finished is not None
+        self._stop_producing()
         finished.errback(failure)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is None:
             return
@@ -292,7 +289,7 @@ class _ErrorBodyReader(_Reader):
             self._chunks.append(data)
             self._size += len(data)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         finished = self._settle()
         if finished is not None:
             body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
@@ -324,7 +321,7 @@ def _find_reason(failure: Failure, *kinds: type) -> Failure | None:
 class HubTransport:
     """Posts XML-RPC bodies to a hub over one persistent connection pool.
 
-    :param reactor: the reactor (``IReactorTCP`` and ``IReactorTime``).
+    :param reactor: the reactor (``IReactorTCP``), used for connections.
     :param tls_policy: how HTTPS hubs are trusted (see
         :class:`txkoji.tls.HubTLSPolicy`).
     :param timeout: seconds a call may take, from sending to the last byte of
@@ -332,6 +329,10 @@ class HubTransport:
     :param max_response_size: the largest answer accepted, in bytes.
     :param max_connections_per_host: idle keep-alive connections kept.
     :param connect_timeout: seconds to wait for a TCP connection.
+    :param clock: what timeouts are measured on (default: ``reactor``).
+    :param agent: the ``IAgent`` requests go through (default: a Twisted
+        ``Agent`` on this transport's own pool); an in-memory agent makes a
+        transport with no sockets (see :func:`txkoji.testing.memory_transport`).
     """
 
     user_agent = b"txkoji/1.0"
@@ -345,36 +346,32 @@ class HubTransport:
         max_response_size: int = 1 << 30,
         max_connections_per_host: int = 16,
         connect_timeout: float = 60.0,
+        clock: IReactorTime | None = None,
+        agent: IAgent | None = None,
     ) -> None:
         self.reactor = reactor
-        self._tls_policy = tls_policy
+        self.clock: IReactorTime = clock if clock is not None else reactor
+        self.tls_policy = tls_policy
         self.timeout = timeout
         self.max_response_size = max_response_size
-        self.pool = _ClosablePool(reactor, persistent=True)
+        self.pool = webclient.HTTPConnectionPool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = max_connections_per_host
-        self._agent = webclient.Agent.usingEndpointFactory(
-            reactor,
-            _CachingEndpointFactory(reactor, tls_policy, connect_timeout),
-            pool=self.pool,
-        )
+        if agent is None:
+            agent = webclient.Agent.usingEndpointFactory(
+                reactor,
+                _CachingEndpointFactory(reactor, tls_policy, connect_timeout),
+                pool=self.pool,
+            )
+        self.agent: IAgent = agent
         # The Agent copies these for each request, so they are built once.
         self._headers = Headers(
             {b"Content-Type": [b"text/xml"], b"User-Agent": [self.user_agent]}
         )
         #: The hub's ``Koji-Version`` header from the latest answer.
         self.hub_version: str | None = None
-
-    @property
-    def tls_policy(self) -> IPolicyForHTTPS:
-        """How this transport trusts HTTPS servers."""
-        return self._tls_policy
-
-    @property
-    def agent(self) -> webclient.Agent:
-        """The pooled Twisted ``Agent`` (this transport's TLS policy and
-        connection pool), for requests other than calls, such as file
-        downloads."""
-        return self._agent
+        self._outstanding = 0
+        self._idle: list[defer.Deferred[None]] = []
+        self.closed = False
 
     def post(
         self,
@@ -384,7 +381,7 @@ class HubTransport:
         *,
         method: str = "",
         headers: dict[bytes, bytes] | None = None,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[Any]:
         """POST ``body`` to ``url`` and decode the answer with ``decoder``.
 
         The request goes straight to the pooled Twisted ``Agent`` (treq's
@@ -396,62 +393,109 @@ class HubTransport:
         :param method: the hub method, for error messages.
         :param headers: extra request headers (e.g. session headers).
         :returns: a Deferred firing with ``decoder.close()``'s value.  It
-            fails with ``KojiConnectionError`` (refused, reset, lost),
-            ``KojiTLSError``, ``KojiHTTPError`` (status other than 200),
-            ``KojiTimeoutError``, ``KojiResponseTooLarge``, or what the
-            decoder raises (a fault or ``KojiProtocolError``).  Cancelling it
-            aborts the request.
+            fails with ``KojiConnectionError`` (refused, reset, lost, or the
+            transport already closed), ``KojiTLSError``, ``KojiHTTPError``
+            (status other than 200), ``KojiTimeoutError``,
+            ``KojiResponseTooLarge``, or what the decoder raises (a fault or
+            ``KojiProtocolError``).  Cancelling it aborts the request, and
+            it then fails with ``CancelledError`` whatever the request was
+            doing (resolving, connecting, a TLS handshake, waiting).
         """
+        if self.closed:
+            shown = mask_url(url)
+            return defer.fail(
+                KojiConnectionError(
+                    f"cannot send {method or 'a call'} to {shown}: the "
+                    "connection was closed",
+                    shown,
+                )
+            )
+        cancelled = False
+
+        def cancel(_: defer.Deferred[Any]) -> None:
+            nonlocal cancelled
+            cancelled = True
+            requesting.cancel()
+
+        def resend_once(failure: Failure) -> Any:
+            if not cancelled and _died_before_answer(failure):
+                return self._request(url, body, headers)
+            return failure
+
+        def translate(failure: Failure) -> Any:
+            if cancelled:
+                # Whatever the cancelled request failed with (a resolver or
+                # connection error, say), the caller asked for it to stop.
+                return Failure(defer.CancelledError())
+            return translate_failure(failure, url, method, self.tls_policy)
+
+        requesting = self._request(url, body, headers)
+        requesting.addErrback(resend_once)
+        requesting.addCallback(self._read_response, decoder, url, method)
+        result: defer.Deferred[Any] = defer.Deferred(cancel)
+        requesting.addErrback(translate)
+        requesting.chainDeferred(result)
+        if self.timeout:
+            with_timeout(result, self.clock, self.timeout, url, method)
+        self._outstanding += 1
+        return result.addBoth(self._settled)
+
+    def _request(
+        self, url: str, body: bytes, headers: dict[bytes, bytes] | None
+    ) -> defer.Deferred[Any]:
         request_headers = self._headers
         if headers:
             request_headers = request_headers.copy()
             for name, value in headers.items():
                 request_headers.setRawHeaders(name, [value])
-        target = normalized_url(url)
+        return self.agent.request(
+            b"POST", normalized_url(url), request_headers, _BytesProducer(body)
+        )
 
-        def send(_: Any = None) -> defer.Deferred:
-            return self._agent.request(
-                b"POST", target, request_headers, _BytesProducer(body)
-            )
+    def _read_response(
+        self, response: Any, decoder: Decoder, url: str, method: str
+    ) -> defer.Deferred[Any]:
+        versions = response.headers.getRawHeaders(b"koji-version")
+        if versions:
+            self.hub_version = versions[-1].decode("ascii", "replace")
+        if response.code != 200:
+            error_reader = _ErrorBodyReader()
+            response.deliverBody(error_reader)
+            return error_reader.finished.addCallback(_http_error, response, url, method)
+        reader = _BodyReader(decoder, self.max_response_size, url, method)
+        response.deliverBody(reader)
+        return reader.finished
 
-        def resend_once(failure: Failure) -> Any:
-            if _died_before_answer(failure):
-                return send()
-            return failure
+    def _settled(self, outcome: Any) -> Any:
+        self._outstanding -= 1
+        if not self._outstanding:
+            idle, self._idle = self._idle, []
+            for waiter in idle:
+                waiter.callback(None)
+        return outcome
 
-        def got_response(response) -> defer.Deferred:
-            versions = response.headers.getRawHeaders(b"koji-version")
-            if versions:
-                self.hub_version = versions[-1].decode("ascii", "replace")
-            if response.code != 200:
-                error_reader = _ErrorBodyReader()
-                response.deliverBody(error_reader)
-                return error_reader.finished.addCallback(
-                    _http_error, response, url, method
-                )
-            reader = _BodyReader(decoder, self.max_response_size, url, method)
-            response.deliverBody(reader)
-            return reader.finished
-
-        # Cancelling this Deferred cancels what it waits on: the request,
-        # or the reading of the answer.
-        requesting = send()
-        requesting.addErrback(resend_once)
-        requesting.addCallback(got_response)
-        requesting.addErrback(translate_failure, url, method, self._tls_policy)
-        if self.timeout:
-            _apply_timeout(requesting, self.reactor, self.timeout, url, method)
-        return requesting
-
-    def close(self) -> defer.Deferred:
-        """Close every pooled connection.
+    def close(self) -> defer.Deferred[None]:
+        """Close every pooled connection, once the requests under way have
+        finished; requests made afterwards fail with
+        ``KojiConnectionError``.
 
         :returns: a Deferred firing with ``None`` once they are closed.
         """
-        return self.pool.closeCachedConnections()
+        self.closed = True
+        idle: defer.Deferred[None] = defer.Deferred()
+        if self._outstanding:
+            self._idle.append(idle)
+        else:
+            idle.callback(None)
+        # A connection goes back to the pool only after the callbacks of
+        # its answer have run, so the pool is emptied a reactor turn later
+        # (a turn of the reactor doing the I/O, not of the clock).
+        idle.addCallback(lambda _: deferLater(self.reactor, 0))
+        idle.addCallback(lambda _: self.pool.closeCachedConnections())
+        return idle
 
 
-def _http_error(body: str, response, url: str, method: str) -> None:
+def _http_error(body: str, response: IResponse, url: str, method: str) -> None:
     url = mask_url(url)
     phrase = response.phrase.decode("latin-1", "replace")
     detail = body.strip()
@@ -520,9 +564,16 @@ def translate_failure(
     return failure
 
 
-def _apply_timeout(
-    result: defer.Deferred, clock: IReactorTime, timeout: float, url: str, method: str
+def with_timeout(
+    result: defer.Deferred[Any],
+    clock: IReactorTime,
+    timeout: float,
+    url: str,
+    method: str,
 ) -> None:
+    """Cancel ``result`` when it has not fired within ``timeout`` seconds of
+    ``clock``, and make it fail with ``KojiTimeoutError`` (naming ``method``
+    and the masked ``url``) instead of ``CancelledError`` then."""
     timed_out = []
 
     def expire() -> None:
@@ -531,7 +582,7 @@ def _apply_timeout(
 
     delayed = clock.callLater(timeout, expire)
 
-    def done(outcome):
+    def done(outcome: Any) -> Any:
         if delayed.active():
             delayed.cancel()
         if (

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
 from txkoji.results import KojiRecord
 from txkoji.weblinks import record_url
+
+if TYPE_CHECKING:
+    from txkoji.build import Build
+    from txkoji.task import Task
 
 
 class UserType(IntEnum):
@@ -56,7 +60,7 @@ class User(KojiRecord):
         """Whether the account is blocked."""
         return self.get("status") == UserStatus.BLOCKED
 
-    def builds(self, **kwargs: Any) -> defer.Deferred:
+    def builds(self, **kwargs: Any) -> defer.Deferred[list[Build]]:
         """List builds this user owns (``listBuilds(userID=id, ...)``).
 
         :returns: a Deferred firing with a list of
@@ -64,7 +68,7 @@ class User(KojiRecord):
         """
         return self.connection.listBuilds(userID=self["id"], **kwargs)
 
-    def tasks(self, **opts: Any) -> defer.Deferred:
+    def tasks(self, **opts: Any) -> defer.Deferred[list[Task]]:
         """List tasks this user owns (``listTasks`` with ``owner``).
 
         :param opts: more ``listTasks`` opts, e.g. ``state=[1]``.

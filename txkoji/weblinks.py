@@ -129,7 +129,7 @@ def profile_for_web_url(url: Any, files: Sequence[str] | None = None) -> str | N
     """Return the koji client profile whose ``weburl`` prefixes ``url``.
 
     :param files: the config files to search (default: the standard
-        locations, as :func:`txkoji.config.profiles` finds them).
+        locations, as :func:`txkoji.config.profile_names` finds them).
     :returns: the profile name (the one with the longest matching
         ``weburl`` when several match), or ``None`` when none matches or
         ``url`` is not a string without whitespace.  Profiles that cannot be
@@ -138,7 +138,7 @@ def profile_for_web_url(url: Any, files: Sequence[str] | None = None) -> str | N
     if not isinstance(url, str) or not url or _WHITESPACE.search(url):
         return None
     best: tuple[int, str] | None = None
-    for profile in koji_config.profiles(files):
+    for profile in koji_config.profile_names(files):
         try:
             weburl = koji_config.read_config(profile, files).weburl
         except KojiConfigError:
@@ -149,7 +149,7 @@ def profile_for_web_url(url: Any, files: Sequence[str] | None = None) -> str | N
     return best[1] if best else None
 
 
-def fetch_from_web(connection: Any, url: Any) -> defer.Deferred:
+def fetch_from_web(connection: Any, url: Any) -> defer.Deferred[Any]:
     """Fetch the object a kojiweb info page shows.
 
     :param connection: the connection to ask (its hub should be the one
@@ -165,4 +165,6 @@ def fetch_from_web(connection: Any, url: Any) -> defer.Deferred:
         return defer.succeed(None)
     kind, object_id = parsed
     kwargs = {"request": True} if kind == "task" else {}
-    return connection.call(PAGES[kind].method, object_id, **kwargs)
+    # Through the connection's named method, as txkoji 0.10 did, so that
+    # tests patching e.g. Connection.getBuild see these calls too.
+    return getattr(connection, PAGES[kind].method)(object_id, **kwargs)

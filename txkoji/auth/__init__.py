@@ -62,7 +62,7 @@ def choose_authtype(config: Mapping[str, Any], requested: str | None = None) -> 
     authtype = requested or config.get("authtype")
     if not authtype:
         cert = config.get("cert")
-        readable = bool(cert) and os.path.isfile(cert) and os.access(cert, os.R_OK)
+        readable = bool(cert and os.path.isfile(cert) and os.access(cert, os.R_OK))
         return "ssl" if readable else "gssapi"
     method = AUTHTYPES.get(str(authtype).lower())
     if method is None:
@@ -79,7 +79,7 @@ def log_in(
     server: str,
     method: str,
     renewing: Session | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with ``method`` (from
     :func:`choose_authtype`).
 

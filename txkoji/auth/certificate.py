@@ -29,7 +29,7 @@ def ssl_login(
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with the profile's client certificate.
 
     :param config: the profile's options (``cert``, ``serverca``,
@@ -64,5 +64,4 @@ def ssl_login(
         timeout=config.get("auth_timeout") or 60,
         headers=renewing.login_headers() if renewing else None,
     )
-    answer.addCallback(lambda answer: Session.from_login(answer.value, "ssl"))
-    return answer
+    return answer.addCallback(lambda answer: Session.from_login(answer.value, "ssl"))

@@ -114,7 +114,7 @@ def post_login(
     authtype: str,
     timeout: float,
     headers: dict[bytes, bytes] | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[LoginAnswer]:
     """POST a login ``body`` to ``url`` on a connection of its own.
 
     :param tls_policy: the TLS settings (with the client certificate for an

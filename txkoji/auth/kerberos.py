@@ -31,7 +31,7 @@ import os
 import re
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from hyperlink import URL
 from twisted.internet import defer, threads
@@ -51,7 +51,7 @@ def service_host(host: str, *, rdns: bool, canon_host: bool) -> str:
             infos = socket.getaddrinfo(host, None, flags=socket.AI_CANONNAME)
             return infos[0][3] or host
         if rdns:
-            address = socket.getaddrinfo(host, None)[0][4][0]
+            address = str(socket.getaddrinfo(host, None)[0][4][0])
             return socket.gethostbyaddr(address)[0]
     except OSError:
         pass
@@ -130,7 +130,8 @@ def _start(host: str, principal: str | None, keytab: str | None) -> tuple[Any, b
             protocol="kerberos",
             context_req=spnego.ContextReq.mutual_auth,
         )
-        token = context.step()
+        # A Kerberos client's first step always yields a token.
+        token = cast(bytes, context.step())
     except (SpnegoError, krb5.Krb5Error, gssapi.exceptions.GSSError) as error:
         raise KerberosCredentialsError(
             f"no Kerberos credentials for HTTP@{host} from {who}"
@@ -166,7 +167,7 @@ def gssapi_login(
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with Kerberos.
 
     :param config: the profile's options (``principal``, ``keytab``,

@@ -5,7 +5,8 @@
 
     txkoji watch-task 123 456        # live view, exit 1 unless all closed
     txkoji watch-build bash-5.2.32-1.fc40
-    txkoji events --since CHECKPOINT --json
+    txkoji events --json                 # every line has a checkpoint
+    txkoji events --since CHECKPOINT
     txkoji download-task 123 --arch x86_64 --logs
     txkoji download-build bash-5.2.26-2.fc40 --key fd431d51
     txkoji upload foo.src.rpm --dir cli-import/mine
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from txkoji.cli import commands, files
+from txkoji.cli.events import events as events_command
 from txkoji.cli.runner import run
 from txkoji.exceptions import KojiConfigError
 
@@ -63,7 +65,9 @@ def parser() -> argparse.ArgumentParser:
     task.add_argument("task_ids", nargs="+", type=_task_id, metavar="ID")
     build = sub.add_parser("watch-build", help="watch builds until they end")
     build.add_argument("builds", nargs="+", type=commands.build_ref, metavar="NVR")
-    for each in (task, build):
+    events = sub.add_parser("events", help="print the hub's events as they happen")
+    events.add_argument("--since", metavar="CHECKPOINT", help="resume after this")
+    for each in (task, build, events):
         each.add_argument(
             "--json", action="store_true", help="one JSON object per line"
         )
@@ -92,9 +96,21 @@ def connect(args: argparse.Namespace, reactor: Any) -> Any:
     return Connection(args.profile, reactor=reactor, **options)
 
 
+def _watch_task(reactor: Any, koji: Any, args: argparse.Namespace) -> Any:
+    return commands.watch_task(
+        reactor,
+        koji,
+        args.task_ids,
+        interval=args.interval,
+        json_lines=args.json,
+        global_args=args.global_args,
+    )
+
+
 COMMANDS = {
-    "watch-task": commands.watch_task,
+    "watch-task": _watch_task,
     "watch-build": commands.watch_build,
+    "events": events_command,
     **files.COMMANDS,
 }
 

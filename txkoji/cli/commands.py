@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet import defer
@@ -17,10 +18,10 @@ from txkoji.exceptions import KojiNotFound
 from txkoji.watch import BuildWatcher, TaskWatcher
 
 
-def live_wanted(args: argparse.Namespace) -> bool:
+def live_wanted(json_lines: bool) -> bool:
     """Whether to draw the live view: stdout is a terminal, no ``--json``,
     and ``rich`` is installed (else plain lines, with a hint on stderr)."""
-    if args.json or not sys.stdout.isatty():
+    if json_lines or not sys.stdout.isatty():
         return False
     try:
         import rich  # noqa: F401
@@ -54,23 +55,29 @@ async def _watch(view: Any, watcher: Any, resume: str) -> Any:
     return result
 
 
-async def watch_task(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
-    """``txkoji watch-task ID...``: exit 0 when every task given closed."""
+async def watch_task(
+    reactor: Any,
+    koji: Any,
+    task_ids: list[int],
+    *,
+    interval: float | None = None,
+    json_lines: bool = False,
+    global_args: Sequence[str] = (),
+) -> int:
+    """``txkoji watch-task ID...``: watch, show, and return the exit
+    status: 0 when every task given closed, 1 otherwise (or when one does
+    not exist), 130 when interrupted."""
     details = Details(koji)
-    if live_wanted(args):
+    if live_wanted(json_lines):
         from txkoji.cli.live import LiveTaskView
 
         view: Any = LiveTaskView(reactor, details)
     else:
-        view = PlainTaskView(details, args.json)
+        view = PlainTaskView(details, json_lines)
     watcher = TaskWatcher(
-        koji,
-        args.task_ids,
-        interval=args.interval,
-        on_event=view.event,
-        on_cycle=view.cycle,
+        koji, task_ids, interval=interval, on_event=view.event, on_cycle=view.cycle
     )
-    resume = resume_command(args.global_args, "watch-task", args.task_ids)
+    resume = resume_command(list(global_args), "watch-task", task_ids)
     try:
         roots = await _watch(view, watcher, resume)
     except KojiNotFound as error:
@@ -91,7 +98,7 @@ def build_ref(text: str) -> int | str:
 
 async def watch_build(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
     """``txkoji watch-build NVR...``: exit 0 when every build completed."""
-    if live_wanted(args):
+    if live_wanted(args.json):
         from txkoji.cli.live import LiveBuildView
 
         view: Any = LiveBuildView(reactor)

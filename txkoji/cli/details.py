@@ -8,6 +8,7 @@ from typing import Any
 
 import hyperlink
 
+from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiException
 from txkoji.watch.hubcalls import call_all
 
@@ -51,7 +52,7 @@ class Details:
         all are known).  A hub error leaves them unknown."""
         hosts = sorted(h for h in host_ids if h not in self.hosts)
         tasks = [t for t in failed if t not in self.failures]
-        calls = [("getHost", (host,), {}) for host in hosts]
+        calls: list[HubCall] = [("getHost", (host,), {}) for host in hosts]
         for task_id in tasks:
             calls.append(("getTaskResult", (task_id,), {}))
             calls.append(("listTaskOutput", (task_id,), {}))

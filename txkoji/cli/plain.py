@@ -183,6 +183,8 @@ class PlainBuildView:
             self._print("")
         for watched in watcher.watched:
             build = watched.build
+            if build is None:
+                continue
             state = build_states.to_str(build["state"])
             if self.json_lines:
                 self._print(

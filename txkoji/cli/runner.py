@@ -3,7 +3,7 @@ into cancelling it (so it can say how to resume and close cleanly)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from twisted.internet import defer
@@ -12,20 +12,21 @@ from twisted.internet import defer
 INTERRUPTED = 130
 
 
-def run(command: Callable[[Any], Awaitable[int]]) -> int:
+def run(command: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
     """Run ``command(reactor)`` to its end and return its exit status.
 
     Ctrl-C (or any reactor shutdown) cancels the command's Deferred: the
     command sees ``CancelledError`` where it waits, and may print and
     clean up before returning; the reactor waits for that.
     """
-    from twisted.internet import reactor
+    from twisted.internet import reactor as global_reactor
 
+    reactor: Any = global_reactor
     status: list[int] = []
     running: list[defer.Deferred] = []
 
     def start() -> None:
-        d = defer.Deferred.fromCoroutine(command(reactor))
+        d: defer.Deferred = defer.Deferred.fromCoroutine(command(reactor))
         running.append(d)
 
         def finished(outcome: Any) -> Any:

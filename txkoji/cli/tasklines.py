@@ -32,12 +32,12 @@ def state_text(task: Any, details: Details) -> str:
 
 def counts(nodes: list[WatchedTask]) -> str:
     """The summary line: ``N free  N open  N done  N failed`` (canceled
-    counts as done, assigned as free)."""
+    counts as done, assigned as open)."""
     by_state = Counter(node.task["state"] for node in nodes)
-    free = by_state[task_states.FREE] + by_state[task_states.ASSIGNED]
+    running = by_state[task_states.OPEN] + by_state[task_states.ASSIGNED]
     done = by_state[task_states.CLOSED] + by_state[task_states.CANCELED]
     return (
-        f"{free} free  {by_state[task_states.OPEN]} open  "
+        f"{by_state[task_states.FREE]} free  {running} open  "
         f"{done} done  {by_state[task_states.FAILED]} failed"
     )
 

@@ -36,7 +36,7 @@ def retried(
 
         return d.addErrback(why)
 
-    inner = policy.run(one, clock=connection.reactor, method=what, logged_in=True)
+    inner = policy.run(one, clock=connection.clock, method=what, logged_in=True)
 
     def cancel(_: defer.Deferred) -> None:
         cancelled.append(True)

@@ -177,7 +177,7 @@ class _Upload:
         )
         with_timeout(
             d,
-            connection.reactor,
+            connection.clock,
             connection.config.get("timeout"),
             f"the upload of {self.source.name} at {offset}",
             mask_url(url),
@@ -420,7 +420,7 @@ def build_from_srpm(
     """
 
     async def run() -> int:
-        server_dir = unique_upload_dir("cli-build", connection.reactor)
+        server_dir = unique_upload_dir("cli-build", connection.clock)
         uploaded = await upload(connection, srpm_path, server_dir, progress=progress)
         options = dict(opts or {})
         if scratch:

@@ -9,6 +9,11 @@ the ``type`` header::
     msg = parse_message({"properties": props, "body": body}, koji)
     if isinstance(msg, BuildStateChange) and msg.event == "COMPLETE":
         print(msg.url)
+
+Code that polls the hub makes the same events from records with
+:meth:`StateChange.from_record`::
+
+    event = TaskStateChange.from_record(task, "OPEN", "CLOSED", connection=koji)
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from txkoji.messages.base import (
     MalformedMessage,
     Message,
+    StateChange,
     UnknownMessageType,
     amqp_parts,
     frame_parts,
@@ -48,6 +54,7 @@ __all__ = [
     "RPMSign",
     "RepoDone",
     "RepoInit",
+    "StateChange",
     "TagUntag",
     "TaskStateChange",
     "UnknownMessageType",
@@ -74,7 +81,9 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 }
 
 
-def _dispatch(headers: Mapping[str, Any], body: dict, connection: Any) -> Message:
+def _dispatch(
+    headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+) -> Message:
     kind = message_type(headers)
     if kind is None:
         raise MalformedMessage("message has no 'type' header")

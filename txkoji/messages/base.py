@@ -8,11 +8,11 @@ import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from twisted.internet import defer
 
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiException, KojiProtocolError
 from txkoji.results import KojiRecord, result_type
 
 
@@ -162,11 +162,17 @@ def record_of(
     ``getBuild`` struct becomes a :class:`~txkoji.build.Build`), with
     ``connection`` attached.
 
-    :raises MalformedMessage: when ``value`` is not an object.
+    :raises MalformedMessage: when ``value`` is not an object, or not
+        one the hub could answer (an id that is not an integer).
     """
     if not isinstance(value, Mapping):
         raise MalformedMessage(f"{kind} message's {what} is not an object")
-    return result_type(method).convert(dict(value), connection)
+    try:
+        return result_type(method).convert(dict(value), connection)
+    except KojiProtocolError as error:
+        raise MalformedMessage(
+            f"{kind} message's {what} has an id that is not an id: {error}"
+        ) from None
 
 
 def name_of(
@@ -271,12 +277,107 @@ class Message(ABC):
         """
 
 
+_Event = TypeVar("_Event", bound="StateChange")
+
+
+class StateChange(Message):
+    """Base of the state change events (a build's, a task's), which come
+    from the bus or from polling.
+
+    Subclasses are dataclasses whose fields are the record, ``event`` and
+    ``old``, in that order, and provide :meth:`make_record` and
+    :meth:`state_to_str`.
+
+    :ivar event: the new state's name (also :attr:`new`).
+    :ivar old: the old state's name, or ``None``.
+    """
+
+    event: str
+    old: str | None
+
+    @staticmethod
+    @abstractmethod
+    def make_record(value: Any, kind: str, connection: Any, what: str) -> KojiRecord:
+        """Return the event's record made from ``value`` (a struct), on
+        ``connection``.
+
+        :param kind: the message type, for errors.
+        :param what: what ``value`` is, for errors.
+        :raises MalformedMessage: when ``value`` is not such a record.
+        """
+
+    @staticmethod
+    @abstractmethod
+    def state_to_str(number: int) -> str:
+        """Return the name of state ``number``."""
+
+    @property
+    def new(self) -> str:
+        """The new state's name (the same as :attr:`event`)."""
+        return self.event
+
+    @classmethod
+    def from_record(
+        cls: type[_Event],
+        record: Mapping[str, Any],
+        old: Any,
+        new: Any,
+        connection: Any = None,
+    ) -> _Event:
+        """Make the event for a record seen to change state (by polling),
+        e.g. ``TaskStateChange.from_record(task, "OPEN", "CLOSED")``.
+
+        :param record: the hub's record (a ``getTaskInfo`` or ``getBuild``
+            struct, or a :class:`~txkoji.task.Task` or
+            :class:`~txkoji.build.Build`).
+        :param old: the old state, a name (``"OPEN"``) or number, or
+            ``None`` (first seen).
+        :param new: the new state, a name or number.
+        :param connection: the connection to attach (default: the
+            record's own).
+        :returns: an instance of this class.
+        :raises MalformedMessage: when the record has no integer id, or a
+            state is neither a name nor a number.
+        """
+        kind = cls.__name__
+        if connection is None:
+            connection = getattr(record, "connection", None)
+        return cls(  # type: ignore[call-arg]
+            cls.make_record(record, kind, connection, "record"),
+            _new_state(state_name(new, cls.state_to_str, kind), kind),
+            state_name(old, cls.state_to_str, kind),
+        )
+
+    @classmethod
+    def from_parts(
+        cls: type[_Event],
+        headers: Mapping[str, Any],
+        body: dict[str, Any],
+        connection: Any,
+    ) -> _Event:
+        """See :meth:`Message.from_parts`: the record is the body's
+        ``info``."""
+        kind = cls.__name__
+        info = require(body, "info", kind, "body")
+        return cls(  # type: ignore[call-arg]
+            cls.make_record(info, kind, connection, "'info'"),
+            _new_state(state_of(headers, body, "new", cls.state_to_str, kind), kind),
+            state_of(headers, body, "old", cls.state_to_str, kind),
+        )
+
+
+def _new_state(state: str | None, kind: str) -> str:
+    if state is None:
+        raise MalformedMessage(f"{kind} message has no new state")
+    return state
+
+
 class UserNamed:
     """Mixin for messages that name the user who acted (``user_name``)."""
 
     user_name: str | None
 
-    def user(self) -> defer.Deferred:
+    def user(self) -> defer.Deferred[str | None]:
         """Return the name of the user who acted.
 
         :returns: a Deferred firing with the name (``None`` when the

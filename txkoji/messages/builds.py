@@ -4,7 +4,7 @@ promotion."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from munch import Munch
@@ -15,6 +15,7 @@ from txkoji.build import Build
 from txkoji.messages.base import (
     MalformedMessage,
     Message,
+    StateChange,
     UserNamed,
     check_id,
     check_name,
@@ -24,8 +25,6 @@ from txkoji.messages.base import (
     record_of,
     require,
     require_struct,
-    state_name,
-    state_of,
 )
 from txkoji.weblinks import record_url
 
@@ -39,7 +38,7 @@ def build_record(value: Any, kind: str, connection: Any, what: str = "build") ->
     build = record_of(value, "getBuild", kind, connection, what)
     check_id(build.get("build_id", build.get("id")), "build id", kind)
     check_id(build.get("id"), "build id", kind, required=False)
-    return build  # type: ignore[return-value]
+    return build
 
 
 def message_build(
@@ -65,78 +64,45 @@ class _BuildLinked:
         return self.build.url
 
 
+class _OwnerNamed:
+    """Mixin for messages that name no user: the build owner stands in."""
+
+    build: Build
+
+    def user(self) -> defer.Deferred[str | None]:
+        """Return the build owner's name.
+
+        :returns: a Deferred firing with the name, or ``None``.
+        """
+        return defer.succeed(self.build.get("owner_name"))
+
+
 @dataclass(frozen=True, eq=False)
-class BuildStateChange(_BuildLinked, Message, UserNamed):
+class BuildStateChange(_BuildLinked, _OwnerNamed, StateChange):
     """A build changed state (``build.<state>``).
 
     Read from the bus with :meth:`~Message.from_message` or
-    :meth:`~Message.from_frame`; made from a polled record with
-    :meth:`from_record`.
+    :meth:`~Message.from_frame`; made from a polled build record with
+    :meth:`~StateChange.from_record`
+    (``BuildStateChange.from_record(build, "BUILDING", "COMPLETE")``).
 
     :ivar build: the :class:`~txkoji.build.Build`.
     :ivar event: the new state's name, e.g. ``"COMPLETE"`` (also
         :attr:`new`).
     :ivar old: the old state's name, or ``None`` (a new build).
+    :ivar checkpoint: where a polling feed stands after this event
+        (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for
+        an event from the bus.
     """
 
     types = ("BuildStateChange",)
+    make_record = staticmethod(build_record)
+    state_to_str = staticmethod(build_states.to_str)
 
     build: Build
     event: str
     old: str | None = None
-
-    @property
-    def new(self) -> str:
-        """The new state's name (the same as :attr:`event`)."""
-        return self.event
-
-    @property
-    def user_name(self) -> str | None:
-        """The build owner's name."""
-        return self.build.get("owner_name")
-
-    @classmethod
-    def from_record(
-        cls, build: Mapping[str, Any], old: Any, new: Any, connection: Any = None
-    ) -> BuildStateChange:
-        """Make the event for a build seen to change state (by polling).
-
-        :param build: the build record (a ``getBuild`` struct or
-            :class:`~txkoji.build.Build`).
-        :param old: the old state, a name (``"BUILDING"``) or number, or
-            ``None``.
-        :param new: the new state, a name or number.
-        :param connection: the connection to attach (default: the
-            record's own).
-        :raises MalformedMessage: when the record has no integer id or a
-            state is neither a name nor a number.
-        """
-        kind = cls.__name__
-        if connection is None:
-            connection = getattr(build, "connection", None)
-        return cls(
-            build_record(build, kind, connection),
-            _required_state(state_name(new, build_states.to_str, kind), kind),
-            state_name(old, build_states.to_str, kind),
-        )
-
-    @classmethod
-    def from_parts(cls, headers, body, connection) -> BuildStateChange:
-        """See :meth:`Message.from_parts`."""
-        kind = cls.__name__
-        return cls(
-            message_build(body, "info", kind, connection),
-            _required_state(
-                state_of(headers, body, "new", build_states.to_str, kind), kind
-            ),
-            state_of(headers, body, "old", build_states.to_str, kind),
-        )
-
-
-def _required_state(state: str | None, kind: str) -> str:
-    if state is None:
-        raise MalformedMessage(f"{kind} message has no new state")
-    return state
+    checkpoint: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,6 +113,9 @@ class TagUntag(_BuildLinked, Message, UserNamed):
     :ivar event: ``"Tag"`` or ``"Untag"``.
     :ivar tag: the tag's name.
     :ivar user_name: the name of the user who tagged, or ``None``.
+    :ivar checkpoint: where a polling feed stands after this event
+        (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for
+        an event from the bus.
     """
 
     types = ("Tag", "Untag")
@@ -155,9 +124,12 @@ class TagUntag(_BuildLinked, Message, UserNamed):
     event: str
     tag: str
     user_name: str | None = None
+    checkpoint: str | None = field(default=None, compare=False)
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> TagUntag:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> TagUntag:
         """See :meth:`Message.from_parts`."""
         kind = message_type(headers) or cls.__name__
         return cls(
@@ -169,7 +141,7 @@ class TagUntag(_BuildLinked, Message, UserNamed):
 
 
 @dataclass(frozen=True, eq=False)
-class Import(_BuildLinked, Message, UserNamed):
+class Import(_BuildLinked, _OwnerNamed, Message):
     """A build was imported (``import.<type>``).
 
     :ivar build: the :class:`~txkoji.build.Build`.
@@ -181,13 +153,10 @@ class Import(_BuildLinked, Message, UserNamed):
     build: Build
     import_type: str | None = None
 
-    @property
-    def user_name(self) -> str | None:
-        """The build owner's name."""
-        return self.build.get("owner_name")
-
     @classmethod
-    def from_parts(cls, headers, body, connection) -> Import:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> Import:
         """See :meth:`Message.from_parts`."""
         return cls(
             message_build(body, "build", cls.__name__, connection),
@@ -196,7 +165,7 @@ class Import(_BuildLinked, Message, UserNamed):
 
 
 @dataclass(frozen=True, eq=False)
-class RPMSign(Message):
+class RPMSign(_OwnerNamed, Message):
     """An RPM got a signature (``sign.rpm``).
 
     :ivar build: the :class:`~txkoji.build.Build` of the RPM.
@@ -211,7 +180,9 @@ class RPMSign(Message):
     sigkey: str
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> RPMSign:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> RPMSign:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         build = message_build(body, "build", kind, connection)
@@ -226,13 +197,6 @@ class RPMSign(Message):
     def url(self) -> str | None:
         """The RPM's kojiweb ``rpminfo`` URL."""
         return record_url(self.build, "rpm", self.rpm.get("id"))
-
-    def user(self) -> defer.Deferred:
-        """Return the build owner's name (the message names no signer).
-
-        :returns: a Deferred firing with the name, or ``None``.
-        """
-        return defer.succeed(self.build.get("owner_name"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,7 +217,9 @@ class BuildPromote(_BuildLinked, Message, UserNamed):
     user_name: str | None = None
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> BuildPromote:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> BuildPromote:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         return cls(

@@ -14,19 +14,18 @@ from txkoji.cache import cache_for
 from txkoji.messages.base import (
     MalformedMessage,
     Message,
+    StateChange,
     UserNamed,
     check_id,
     check_name,
     message_field,
     name_of,
     record_of,
-    require,
     require_struct,
-    state_name,
-    state_of,
 )
 from txkoji.package import Package
 from txkoji.task import Task
+from txkoji.task_params import TaskParamsError
 from txkoji.weblinks import web_url
 
 
@@ -39,92 +38,58 @@ def task_record(value: Any, kind: str, connection: Any, what: str = "task") -> T
     task = record_of(value, "getTaskInfo", kind, connection, what)
     check_id(task.get("id"), "task id", kind)
     check_id(task.get("owner"), "task owner", kind, required=False)
-    return task  # type: ignore[return-value]
+    return task
 
 
 @dataclass(frozen=True, eq=False)
-class TaskStateChange(Message):
+class TaskStateChange(StateChange):
     """A task changed state (``task.<state>``).
 
     Read from the bus with :meth:`~Message.from_message` or
-    :meth:`~Message.from_frame`; made from a polled record with
-    :meth:`from_record`.
+    :meth:`~Message.from_frame`; made from a polled task record with
+    :meth:`~StateChange.from_record`
+    (``TaskStateChange.from_record(task, "OPEN", "CLOSED")``).
 
     :ivar task: the :class:`~txkoji.task.Task`.
     :ivar event: the new state's name, e.g. ``"FREE"`` (also :attr:`new`).
     :ivar old: the old state's name, or ``None``.
+    :ivar checkpoint: where a polling feed stands after this event
+        (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for
+        an event from the bus.
     """
 
     types = ("TaskStateChange",)
+    make_record = staticmethod(task_record)
+    state_to_str = staticmethod(task_states.to_str)
 
     task: Task
     event: str
     old: str | None = None
-
-    @property
-    def new(self) -> str:
-        """The new state's name (the same as :attr:`event`)."""
-        return self.event
-
-    @classmethod
-    def from_record(
-        cls, task: Mapping[str, Any], old: Any, new: Any, connection: Any = None
-    ) -> TaskStateChange:
-        """Make the event for a task seen to change state (by polling).
-
-        :param task: the task record (a ``getTaskInfo`` struct or
-            :class:`~txkoji.task.Task`).
-        :param old: the old state, a name (``"OPEN"``) or number, or
-            ``None`` (first seen).
-        :param new: the new state, a name or number.
-        :param connection: the connection to attach (default: the
-            record's own).
-        :raises MalformedMessage: when the record has no integer id or a
-            state is neither a name nor a number.
-        """
-        kind = cls.__name__
-        if connection is None:
-            connection = getattr(task, "connection", None)
-        new_name = state_name(new, task_states.to_str, kind)
-        if new_name is None:
-            raise MalformedMessage(f"{kind} needs a new state")
-        return cls(
-            task_record(task, kind, connection),
-            new_name,
-            state_name(old, task_states.to_str, kind),
-        )
-
-    @classmethod
-    def from_parts(cls, headers, body, connection) -> TaskStateChange:
-        """See :meth:`Message.from_parts`."""
-        kind = cls.__name__
-        info = require(body, "info", kind, "body")
-        task = task_record(info, kind, connection, "'info'")
-        event = state_of(headers, body, "new", task_states.to_str, kind)
-        if event is None:
-            raise MalformedMessage(f"{kind} message has no new state")
-        return cls(
-            task, event, state_of(headers, body, "old", task_states.to_str, kind)
-        )
+    checkpoint: str | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str | None:
         """The task's kojiweb URL."""
         return self.task.url
 
-    def tag(self) -> defer.Deferred:
+    def tag(self) -> defer.Deferred[str | None]:
         """Return the name of the tag the task works in.
 
         :returns: a Deferred firing with the name (looked up through the
             name cache when the request holds a tag id), or ``None`` when
-            the task has no tag.  It fails as the lookup does.
+            the task has no tag.  It fails with
+            :class:`~txkoji.task_params.TaskParamsError` when the request
+            cannot be read, or as the lookup does.
         """
-        name_or_id = self.task.tag
+        try:
+            name_or_id = self.task.tag
+        except TaskParamsError:
+            return defer.fail()
         if name_or_id is None or isinstance(name_or_id, str):
             return defer.succeed(name_or_id)
         return cache_for(self.task.connection).tag_name(name_or_id)
 
-    def user(self) -> defer.Deferred:
+    def user(self) -> defer.Deferred[str | None]:
         """Return the task owner's name, through the name cache.
 
         :returns: a Deferred firing with the name, or ``None`` when the
@@ -156,7 +121,9 @@ class PackageListChange(Message, UserNamed):
     user_name: str | None = None
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> PackageListChange:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> PackageListChange:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         record = body.get("package")
@@ -166,7 +133,7 @@ class PackageListChange(Message, UserNamed):
         check_id(package.package_id, "package id", kind, required=False)
         return cls(
             name_of(headers, body, "tag", kind),
-            package,  # type: ignore[arg-type]
+            package,
             message_field(headers, body, "action"),
             name_of(headers, body, "user", kind),
         )
@@ -202,7 +169,9 @@ class RepoInit(Message):
     connection: Any = field(default=None, repr=False)
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> RepoInit:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> RepoInit:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         return cls(
@@ -244,7 +213,9 @@ class RepoDone(Message):
         return self.repo["id"]
 
     @classmethod
-    def from_parts(cls, headers, body, connection) -> RepoDone:
+    def from_parts(
+        cls, headers: Mapping[str, Any], body: dict[str, Any], connection: Any
+    ) -> RepoDone:
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         repo = Munch(require_struct(body, "repo", kind))

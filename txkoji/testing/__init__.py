@@ -18,12 +18,16 @@
 * :func:`hub_method`, :class:`CallContext`, :class:`MethodTable`: add hub
   methods.
 * :class:`FaultInjector`, :class:`FaultRule`: make calls fail or lag.
+* :class:`HubSimulator` (:mod:`txkoji.testing.simulator`): make the hub's
+  builds and tasks run, as with ``HubServer(simulate=True)``.
 * :mod:`txkoji.testing.certs`: test CAs and certificates.
 
-Run ``python -m txkoji.testing --port 8080`` to serve the bundled data.
+Run ``python -m txkoji.testing --port 8080`` to serve the bundled data
+(add ``--simulate`` to make its builds run).
 """
 
-from txkoji.testing import methods  # noqa: F401 - registers the hub methods
+# Importing these registers their hub methods.
+from txkoji.testing import auth, methods, sessions  # noqa: F401
 from txkoji.testing.dataset import load_dataset
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
@@ -35,6 +39,7 @@ from txkoji.testing.dispatch import (
 from txkoji.testing.faults import FaultInjector, FaultRule
 from txkoji.testing.hub import KOJI_VERSION, MAX_REQUEST_LENGTH, FakeHub
 from txkoji.testing.server import HubServer, server_tls_options
+from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "FaultRule",
     "HubMethod",
     "HubServer",
+    "HubSimulator",
     "HubState",
     "MethodTable",
     "hub_method",

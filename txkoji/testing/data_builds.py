@@ -199,7 +199,12 @@ _STATE_FOR_OUTCOME = {
 }
 
 
-def _rpm_builds(users, packages, builds, tasks) -> None:
+def _rpm_builds(
+    users: list[dict[str, Any]],
+    packages: list[dict[str, Any]],
+    builds: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+) -> None:
     for (
         root,
         build_id,
@@ -259,7 +264,12 @@ def _rpm_builds(users, packages, builds, tasks) -> None:
     tasks.extend(scratch)
 
 
-def _container_builds(users, packages, builds, tasks) -> None:
+def _container_builds(
+    users: list[dict[str, Any]],
+    packages: list[dict[str, Any]],
+    builds: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+) -> None:
     src = "git://src.example.com/containers/etcd"
     target = "f40-container-candidate"
     for build_id, task_id, version, when in (
@@ -267,7 +277,7 @@ def _container_builds(users, packages, builds, tasks) -> None:
         (1031, 50085, "3.5.17", "2026-11-10 17:40:00.750000"),
     ):
         start = at(when)
-        extra = {
+        extra: dict[str, Any] = {
             "container_koji_task_id": task_id,
             "image": {"media_types": ["application/vnd.oci.image.manifest.v1+json"]},
             "typeinfo": {"image": {}},

@@ -141,7 +141,7 @@ def _tags() -> list[dict[str, Any]]:
     ]
 
 
-def _targets(tags) -> list[dict[str, Any]]:
+def _targets(tags: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = [
         (1, "f40-candidate", 2, 3),
         (2, "f40-container-candidate", 2, 5),
@@ -214,7 +214,9 @@ def _hosts() -> list[dict[str, Any]]:
     ]
 
 
-def _tag_listings(builds) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _tag_listings(
+    builds: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     by_id = {b["id"]: b for b in builds}
     tagged = []
     for tag_id, build_ids, owner in (
@@ -236,7 +238,7 @@ def _tag_listings(builds) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 }
             )
     listing_event = event_at(at("2026-08-01 00:00:00"))
-    packages = [
+    packages: list[dict[str, Any]] = [
         {
             "tag_id": 1,
             "package_id": pkg,

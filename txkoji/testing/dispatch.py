@@ -26,23 +26,40 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from twisted.web.server import Request
 
 from txkoji.codec import unpack_params
 from txkoji.exceptions import GenericError, KojiFault, ParameterError
+from txkoji.testing.login_gate import LoginGate
+from txkoji.testing.session_store import SessionStore
+from txkoji.testing.simulator import HubSimulator
+from txkoji.testing.state import HubState
 
-if TYPE_CHECKING:
-    from twisted.web.server import Request
 
-    from txkoji.testing.hub import FakeHub
-    from txkoji.testing.state import HubState
+class HubServices(Protocol):
+    """What hub methods use of the hub serving them (a
+    :class:`~txkoji.testing.hub.FakeHub`)."""
+
+    methods: MethodTable
+    sessions: SessionStore
+    login_gate: LoginGate
+    simulator: HubSimulator | None
+
+    def run(self, ctx: CallContext, method: str, params: list[Any]) -> Any:
+        """Run hub method ``method`` (multicall sub-calls use this)."""
+
+    def fault_entry(self, err: Exception, method: str) -> dict[str, Any]:
+        """Return the multicall entry for a failed sub-call."""
 
 
 @dataclass
 class CallContext:
     """What a hub method may know about the call it serves.
 
-    :ivar hub: the :class:`~txkoji.testing.hub.FakeHub` answering.
+    :ivar hub: the hub answering (a :class:`~txkoji.testing.hub.FakeHub`,
+        seen through :class:`HubServices`).
     :ivar state: the hub's :class:`~txkoji.testing.state.HubState`.
     :ivar request: the ``twisted.web`` request carrying the call (headers,
         client address, TLS transport).
@@ -55,7 +72,7 @@ class CallContext:
     :ivar wrote: set once a write method succeeded in this call.
     """
 
-    hub: FakeHub
+    hub: HubServices
     state: HubState
     request: Request | None
     method: str
@@ -82,7 +99,9 @@ class HubMethod:
     def __post_init__(self) -> None:
         object.__setattr__(self, "signature", inspect.signature(self.func))
 
-    def __call__(self, ctx: CallContext, args: list, kwargs: dict) -> Any:
+    def __call__(
+        self, ctx: CallContext, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
         """Check the arguments against the signature, then run the method.
 
         :raises ParameterError: for a wrong count or unknown keyword.
@@ -154,7 +173,7 @@ DEFAULT_METHODS = MethodTable()
 hub_method = DEFAULT_METHODS.method
 
 
-def call_method(ctx: CallContext, name: str, params: list) -> Any:
+def call_method(ctx: CallContext, name: str, params: list[Any]) -> Any:
     """Run hub method ``name`` of ``ctx.hub`` with XML-RPC ``params``
     (a trailing ``__starstar`` struct becomes keyword arguments).
 

@@ -9,10 +9,11 @@ of its own unless given one:
 * every COMPLETE RPM build has its RPMs (one per ``buildArch`` arch, a
   ``-debuginfo`` RPM next to each binary arch, and the source RPM), a copy
   of each signed with :data:`SIGKEY`, and logs under ``data/logs/<arch>``;
-* every task that ran and has no children (but ``tagBuild``) has output
-  under ``work/tasks/<id % 10000>/<id>``: the RPMs its result names (a
-  ``buildArch`` keeps the SRPM too), ``build.log``, ``root.log`` and
-  ``state.log``;
+* every task that started has output under
+  ``work/tasks/<id % 10000>/<id>``: the RPMs and logs its result names (a
+  ``buildArch`` keeps the SRPM too) and, for one that ran mock, mock's
+  logs (:data:`MOCK_LOGS`), also for tasks created later (a simulating
+  hub's);
 * uploads land under ``work/<path>/<name>``, each upload directory owned
   by its first uploader (a ``.user`` file).
 
@@ -40,9 +41,12 @@ if TYPE_CHECKING:
 
 #: The signing key every bundled RPM has a signed copy for.
 SIGKEY = "fd431d51"
-#: Logs every task that ran leaves, and every build keeps per arch.
-TASK_LOGS = ("build.log", "root.log", "state.log")
-_RAN = frozenset({1, 2, 3, 5})  # OPEN, CLOSED, CANCELED, FAILED
+#: The logs kojid uploads for a task that ran mock, failed or not.
+MOCK_LOGS = ("build.log", "hw_info.log", "mock_output.log", "root.log", "state.log")
+#: The task methods that run mock.
+MOCK_METHODS = frozenset({"buildArch", "buildSRPMFromSCM", "rebuildSRPM", "buildMaven"})
+#: The logs every build keeps per arch.
+BUILD_LOGS = ("build.log", "root.log", "state.log")
 
 
 def file_content(relpath: str, extra: bytes = b"") -> bytes:
@@ -75,6 +79,7 @@ class HubFiles:
         # are written when first asked for (writing them all costs
         # seconds on slow file systems).
         self._pending: dict[str, bytes] = {}
+        self._laid_out: set[str] = set()
 
     @property
     def topdir(self) -> Path:
@@ -96,6 +101,11 @@ class HubFiles:
         writing the bundled files at or below it first."""
         top = self.topdir
         relpath = relpath.strip("/")
+        parts = relpath.split("/")
+        if parts[:2] == ["work", "tasks"] and len(parts) > 3 and parts[3].isdigit():
+            task = self._state.tasks.get(int(parts[3]))
+            if task is not None:
+                self._task_files(task)
         below = relpath + "/"
         for name in [n for n in self._pending if n == relpath or n.startswith(below)]:
             target = top / name
@@ -107,11 +117,8 @@ class HubFiles:
         self._pending[relpath] = content
 
     def _populate(self) -> None:
-        parents = {task["parent"] for task in self._state.tasks.values()}
         for task in self._state.tasks.values():
-            if task["state"] in _RAN and task["id"] not in parents:
-                if task["method"] != "tagBuild":
-                    self._task_files(task)
+            self._task_files(task)
         for build in self._state.builds.values():
             if build["state"] != BUILD_STATES["COMPLETE"]:
                 continue
@@ -121,15 +128,24 @@ class HubFiles:
                 self._archive_files(build)
 
     def _task_files(self, task: dict[str, Any]) -> None:
+        """Lay out what a task has left so far (again as it moves on: a
+        simulated task gains its RPMs when it closes): for one that started,
+        the files its result names and, when it ran mock, mock's logs."""
+        if task.get("start_ts") is None:
+            return
         base = PathInfo("").taskrelpath(task["id"])
-        names = list(TASK_LOGS)
+        names = list(MOCK_LOGS) if task["method"] in MOCK_METHODS else []
         result = task.get("result")
         if isinstance(result, dict):
-            outputs = list(result.get("rpms") or []) + list(result.get("srpms") or [])
-            outputs += [result["srpm"]] if result.get("srpm") else []
+            outputs = [result["srpm"]] if isinstance(result.get("srpm"), str) else []
+            for key in ("rpms", "srpms", "logs"):
+                outputs += [v for v in result.get(key) or [] if isinstance(v, str)]
             names += [path.rsplit("/", 1)[-1] for path in outputs]
         for name in names:
-            self._write(f"work/{base}/{name}", file_content(f"{base}/{name}"))
+            relpath = f"work/{base}/{name}"
+            if relpath not in self._laid_out:
+                self._laid_out.add(relpath)
+                self._write(relpath, file_content(f"{base}/{name}"))
 
     def _build_arches(self, build: dict[str, Any]) -> list[str]:
         return sorted(
@@ -174,7 +190,7 @@ class HubFiles:
             self._write(signed, file_content(relpath, b" signed " + SIGKEY.encode()))
             records.append(rpm)
         for arch in arches:
-            for log in TASK_LOGS:
+            for log in BUILD_LOGS:
                 relpath = f"{build_dir}/data/logs/{arch}/{log}"
                 self._write(relpath, file_content(relpath))
         self.rpms[build["id"]] = records

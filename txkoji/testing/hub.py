@@ -18,7 +18,6 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from txkoji.codec import decode_call, encode_fault, encode_response
 from txkoji.exceptions import GenericError, KojiFault, KojiProtocolError
-from txkoji.testing.auth import LOGIN_PATH, LoginGate
 from txkoji.testing.dispatch import (
     DEFAULT_METHODS,
     CallContext,
@@ -28,7 +27,8 @@ from txkoji.testing.dispatch import (
 )
 from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
 from txkoji.testing.files import HubFiles
-from txkoji.testing.sessions import SessionStore
+from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
+from txkoji.testing.session_store import SessionStore
 from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
 from txkoji.testing.uploads import UPLOAD_METHOD, UploadEndpoint
@@ -61,8 +61,8 @@ class FakeHub(Resource):
     :ivar max_request_length: the largest body accepted, in bytes.
     :ivar calls: the names of the methods called so far, in order
         (multicall sub-calls included), for tests to assert on.
-    :ivar sessions: the :class:`~txkoji.testing.sessions.SessionStore`.
-    :ivar login_gate: the :class:`~txkoji.testing.auth.LoginGate` in front
+    :ivar sessions: the :class:`~txkoji.testing.session_store.SessionStore`.
+    :ivar login_gate: the :class:`~txkoji.testing.login_gate.LoginGate` in front
         of ``/kojihub/ssllogin`` (client certificates; set one with a
         keytab for GSSAPI).
     :ivar files: the :class:`~txkoji.testing.files.HubFiles` on disk.
@@ -94,7 +94,8 @@ class FakeHub(Resource):
         :param topdir: the directory of the hub's files; a temporary one
             by default (see :class:`~txkoji.testing.files.HubFiles`).
         """
-        super().__init__()
+        # Twisted's Resource is unannotated.
+        super().__init__()  # type: ignore[no-untyped-call]
         if reactor is None:
             from twisted.internet import reactor as global_reactor
 
@@ -117,8 +118,10 @@ class FakeHub(Resource):
     ) -> HubSimulator:
         """Make this hub's data move on its clock: create its
         :attr:`simulator` (see :class:`~txkoji.testing.simulator.HubSimulator`
-        for the parameters) and return it.  Call its ``start()`` for the
-        spontaneous builds of ``activity``, and its ``stop()`` when done.
+        for the parameters) and return it.  Its ``start()`` brings the
+        hub to life (the data's builds in flight carry on; with
+        ``activity``, random builds begin); call its ``stop()`` when done
+        (:class:`~txkoji.testing.server.HubServer` does both).
 
         :raises GenericError: when the hub already simulates.
         """
@@ -147,6 +150,8 @@ class FakeHub(Resource):
             refusal = self.login_gate.admit(request)
             if refusal is not None:
                 return refusal
+        # twisted.web reads the request body before rendering.
+        assert request.content is not None
         body = request.content.read()
         if len(body) > self.max_request_length:
             self._write_fault(request, 1000, "Request too long")
@@ -167,7 +172,7 @@ class FakeHub(Resource):
         return NOT_DONE_YET
 
     def _answer_later(
-        self, request: Request, method: str, params: list, rule: FaultRule
+        self, request: Request, method: str, params: list[Any], rule: FaultRule
     ) -> None:
         def fire() -> None:
             self._delayed.discard(delayed)
@@ -226,7 +231,11 @@ class FakeHub(Resource):
         request.notifyFinish().addErrback(gone)
 
     def _answer(
-        self, request: Request, method: str, params: list, rule: FaultRule | None
+        self,
+        request: Request,
+        method: str,
+        params: list[Any],
+        rule: FaultRule | None,
     ) -> None:
         if rule is not None and rule.http_status is not None:
             self._write_http_error(request, rule.http_status)
@@ -247,7 +256,9 @@ class FakeHub(Resource):
             else:
                 self._write_xml(request, body)
 
-    def call(self, method: str, params: list, request: Request | None = None) -> bytes:
+    def call(
+        self, method: str, params: list[Any], request: Request | None = None
+    ) -> bytes:
         """Run one call and return the encoded XML-RPC answer (a success or
         a fault), as the body of an HTTP 200 reply."""
         ctx = CallContext(self, self.state, request, method)
@@ -259,7 +270,7 @@ class FakeHub(Resource):
         except Exception as err:
             return encode_fault(*fault_of(self._logged(err, method)))
 
-    def run(self, ctx: CallContext, method: str, params: list) -> Any:
+    def run(self, ctx: CallContext, method: str, params: list[Any]) -> Any:
         """Run hub method ``method`` in ``ctx`` and return its value (the
         multicall methods use this for each sub-call).
 
@@ -311,8 +322,10 @@ class FakeHub(Resource):
         request.write(body[: len(body) // 2])
         # The channel is the transport's producer; over TLS a connection
         # with a registered producer is not closed until it unregisters.
-        request.transport.unregisterProducer()
-        request.transport.loseConnection()
+        # A TCP or TLS connection, a consumer too (ITransport does not say so).
+        transport: Any = request.transport
+        transport.unregisterProducer()
+        transport.loseConnection()
 
     @staticmethod
     def _write_http_error(request: Request, status: int) -> None:

@@ -8,6 +8,7 @@ and event ids grow with time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -58,7 +59,11 @@ def event_time(event_id: int) -> float:
 
 
 def user_record(
-    uid: int, name: str, usertype: int = 0, status: int = 0, principals=()
+    uid: int,
+    name: str,
+    usertype: int = 0,
+    status: int = 0,
+    principals: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Return a ``getUser`` record."""
     return {
@@ -90,6 +95,7 @@ def build_record(
     time, when it completes).
     """
     created = start if start is not None else completion
+    assert created is not None, "a build record needs a start or completion"
     creation_time, creation_ts = time_pair(created)
     start_time, start_ts = time_pair(start)
     completion_time, completion_ts = time_pair(completion)

@@ -16,10 +16,11 @@ root resource, so ``/kojihub/ssllogin`` and others can be added under
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer, ssl
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
@@ -67,12 +68,13 @@ class _CountingFactory(WrappingFactory):
     """Counts TCP connections and can close them all."""
 
     def __init__(self, wrapped: Any) -> None:
-        super().__init__(wrapped)
+        # Twisted's WrappingFactory is unannotated.
+        super().__init__(wrapped)  # type: ignore[no-untyped-call]
         self.connections_made = 0
         self._closed: dict[ProtocolWrapper, defer.Deferred[None]] = {}
 
     def registerProtocol(self, p: ProtocolWrapper) -> None:
-        super().registerProtocol(p)
+        super().registerProtocol(p)  # type: ignore[no-untyped-call]
         # As a web server does: no Nagle delay on the last small segment
         # of an answer (with the client's delayed ACK, 40 ms a request).
         nodelay = getattr(p.transport, "setTcpNoDelay", None)
@@ -82,7 +84,7 @@ class _CountingFactory(WrappingFactory):
         self._closed[p] = defer.Deferred()
 
     def unregisterProtocol(self, p: ProtocolWrapper) -> None:
-        super().unregisterProtocol(p)
+        super().unregisterProtocol(p)  # type: ignore[no-untyped-call]
         self._closed.pop(p).callback(None)
 
     def close_all(self) -> defer.Deferred[Any]:
@@ -95,6 +97,11 @@ class _CountingFactory(WrappingFactory):
 class HubServer:
     """A :class:`~txkoji.testing.hub.FakeHub` listening on 127.0.0.1.
 
+    With ``simulate=True`` the hub's builds and tasks move while it
+    serves (``server.hub.simulator``, a
+    :class:`~txkoji.testing.simulator.HubSimulator`): from :meth:`start`
+    to :meth:`stop`.
+
     :ivar hub: the hub served.
     :ivar root: the site's root resource (the hub is its ``kojihub`` child).
     :ivar files: the :class:`~txkoji.testing.file_server.FileTree` serving
@@ -106,20 +113,37 @@ class HubServer:
         reactor: Any = None,
         hub: FakeHub | None = None,
         tls: Any = None,
+        *,
+        clock: IReactorTime | None = None,
+        simulate: bool = False,
+        seed: int = 0,
+        speed: float = 1.0,
+        activity: float | None = None,
     ) -> None:
         """:param reactor: the reactor to listen with (the global one by
-            default); also the new hub's clock when ``hub`` is None.
+            default); also the new hub's clock when ``hub`` and ``clock``
+            are None.
         :param hub: the hub to serve; a new one on the bundled data when
             None.
         :param tls: TLS server options (e.g. :func:`server_tls_options`)
             to serve HTTPS; plain HTTP when None.
+        :param clock: the new hub's time source, for its timestamps, the
+            simulator and delayed answers (e.g. a
+            :class:`~twisted.internet.task.Clock`, see
+            :func:`~txkoji.testing.simulator.dataset_clock`); the reactor
+            when None.
+        :param simulate: make the hub's data move
+            (:meth:`FakeHub.simulate <txkoji.testing.hub.FakeHub.simulate>`
+            with ``seed``, ``speed`` and ``activity``).
         """
         if reactor is None:
             from twisted.internet import reactor as global_reactor
 
             reactor = global_reactor
         self._reactor = reactor
-        self.hub = hub if hub is not None else FakeHub(reactor)
+        self.hub = hub if hub is not None else FakeHub(clock or reactor)
+        if simulate:
+            self.hub.simulate(seed=seed, speed=speed, activity=activity)
         self.root = Resource()
         self.root.putChild(b"kojihub", self.hub)
         self.files = FileTree(self.hub.files, reactor)
@@ -141,7 +165,10 @@ class HubServer:
             site = TLSMemoryBIOFactory(self._tls, False, site)
         self._factory = _CountingFactory(site)
         self._port = self._reactor.listenTCP(port, self._factory, interface="127.0.0.1")
-        self._port_number = self._port.getHost().port
+        # A TCP port listening on 127.0.0.1 has an IPv4 address.
+        self._port_number = cast(IPv4Address, self._port.getHost()).port
+        if self.hub.simulator is not None:
+            self.hub.simulator.start()
         return defer.succeed(self)
 
     @property
@@ -173,12 +200,14 @@ class HubServer:
         return len(self._factory.protocols) if self._factory else 0
 
     def stop(self) -> defer.Deferred[None]:
-        """Stop listening, cancel delayed answers and close every open
-        connection.
+        """Stop listening, cancel delayed answers, stop the simulator (if
+        any) and close every open connection.
 
         :returns: a Deferred firing with None once all are closed.
         """
         self.hub.cancel_pending()
+        if self.hub.simulator is not None:
+            self.hub.simulator.stop()
         if self._port is None or self._factory is None:
             return defer.succeed(None)
         port, factory = self._port, self._factory

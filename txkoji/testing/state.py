@@ -45,6 +45,15 @@ class HubState:
         since the data was loaded (:meth:`new_event`).
     """
 
+    users: dict[int, dict[str, Any]]
+    packages: dict[int, dict[str, Any]]
+    builds: dict[int, dict[str, Any]]
+    tasks: dict[int, dict[str, Any]]
+    tags: dict[int, dict[str, Any]]
+    targets: dict[int, dict[str, Any]]
+    channels: dict[int, dict[str, Any]]
+    hosts: dict[int, dict[str, Any]]
+
     def __init__(self, clock: IReactorTime, dataset: Mapping[str, Any] | None = None):
         """:param clock: the hub's reactor or a ``Clock``.
         :param dataset: data in the shape of
@@ -63,6 +72,7 @@ class HubState:
             tuple(pair) for pair in data["host_channels"]
         ]
         self.last_event: dict[str, Any] = data["last_event"]
+        self._last_ids: dict[str, int] = {}
         self.event_times: dict[int, float] = {
             self.last_event["id"]: self.last_event["ts"]
         }
@@ -126,6 +136,18 @@ class HubState:
     def now(self) -> float:
         """Return the hub's current time in epoch seconds."""
         return self.clock.seconds()
+
+    def next_id(self, table: str) -> int:
+        """Return a new id for a record of ``table`` (e.g. ``tasks``): one
+        more than the last handed out, and than any id in the table."""
+        rows: dict[int, Any] = getattr(self, table)
+        if table not in self._last_ids:
+            self._last_ids[table] = max(rows, default=0)
+        candidate = self._last_ids[table] + 1
+        while candidate in rows:
+            candidate += 1
+        self._last_ids[table] = candidate
+        return candidate
 
     def new_event(self) -> int:
         """Make the hub's next event, at the current time, and return its
@@ -215,11 +237,11 @@ def apply_query_opts(rows: list[dict[str, Any]], query_opts: Any) -> Any:
             field_name = term.strip().lstrip("-")
             if rows and field_name not in rows[0]:
                 raise ParameterError(f"Invalid order field: {field_name}")
-            rows = sorted(
-                rows,
-                key=lambda row, name=field_name: _order_key(row[name]),
-                reverse=term.strip().startswith("-"),
-            )
+
+            def key(row: dict[str, Any], name: str = field_name) -> tuple[bool, Any]:
+                return _order_key(row[name])
+
+            rows = sorted(rows, key=key, reverse=term.strip().startswith("-"))
     if query_opts.get("countOnly"):
         return len(rows)
     offset = query_opts.get("offset") or 0

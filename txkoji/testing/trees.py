@@ -104,6 +104,8 @@ def rpm_build_tree(
     ]
     times = TreeTimes(created + 140.125, None)
     arch_start = created + 150.375
+    finished: float | None
+    result: dict[str, Any] | None
     for index, arch in enumerate(arches):
         task_id = root + 2 + index
         state, finished, result = (
@@ -154,6 +156,7 @@ def rpm_build_tree(
         "open": ("OPEN", None, None),
     }[outcome]
     if outcome in ("failed", "canceled"):
+        assert root_end is not None  # both outcomes end
         times = TreeTimes(times.start, root_end - 1.0)
     if outcome == "closed":
         times = TreeTimes(times.start, end - 70.25)

@@ -12,6 +12,8 @@
 * :func:`watch_tasks` / :class:`TaskWatcher`: tasks and their descendants
   until all have finished.
 * :func:`watch_builds` / :class:`BuildWatcher`: builds until they end.
+* :func:`feed` / :class:`Feed`: every task, build and tag event of the
+  hub, by polling, resumable from a checkpoint.
 
 Both poll with multicalls (a handful of requests per cycle, however many
 tasks), time themselves on the connection's reactor (tests pass a
@@ -19,16 +21,23 @@ tasks), time themselves on the connection's reactor (tests pass a
 produce (:mod:`txkoji.messages`).
 """
 
+from txkoji.watch.base import DEFAULT_BATCH, Watcher
 from txkoji.watch.builds import BuildWatcher, WatchedBuild, watch_builds
+from txkoji.watch.checkpoint import BadCheckpoint
+from txkoji.watch.feed import Feed, feed
 from txkoji.watch.progress import Estimate
-from txkoji.watch.tasks import DEFAULT_BATCH, TaskWatcher, WatchedTask, watch_tasks
+from txkoji.watch.tasks import TaskWatcher, WatchedTask, watch_tasks
 
 __all__ = [
     "DEFAULT_BATCH",
+    "BadCheckpoint",
+    "Feed",
+    "feed",
     "BuildWatcher",
     "Estimate",
     "TaskWatcher",
     "WatchedBuild",
+    "Watcher",
     "WatchedTask",
     "watch_builds",
     "watch_tasks",

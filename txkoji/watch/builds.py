@@ -20,11 +20,9 @@ from txkoji.build import Build
 from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import BuildStateChange
-from txkoji.timestamps import now as clock_now
+from txkoji.watch.base import DEFAULT_BATCH, Watcher
 from txkoji.watch.hubcalls import call_all
-from txkoji.watch.polling import PollLoop, poll_interval
-from txkoji.watch.progress import UNKNOWN, Durations, Estimate, estimate
-from txkoji.watch.tasks import DEFAULT_BATCH, positive_batch
+from txkoji.watch.progress import UNKNOWN, Estimate, estimate
 
 #: Build states after which a build does not change any more.
 ENDED = (
@@ -85,13 +83,14 @@ class WatchedBuild:
         return f"<WatchedBuild {self.ref} {state}>"
 
 
-class BuildWatcher:
-    """Polls builds; see :func:`watch_builds`.
+class BuildWatcher(Watcher):
+    """Polls builds; see :func:`watch_builds` (and
+    :class:`~txkoji.watch.base.Watcher` for the options).
 
     :ivar watched: a :class:`WatchedBuild` per build given, in order.
-    :ivar requests: hub requests sent so far.
-    :ivar cycles: poll cycles completed.
     """
+
+    what = "builds"
 
     def __init__(
         self,
@@ -104,44 +103,24 @@ class BuildWatcher:
         batch: int = DEFAULT_BATCH,
         clock: Any = None,
     ) -> None:
-        self.connection = connection
-        self.clock = clock if clock is not None else connection.reactor
-        self.interval = poll_interval(connection, interval)
-        self.batch = positive_batch(batch)
-        self.on_event = on_event
-        self.on_cycle = on_cycle
+        super().__init__(
+            connection,
+            interval=interval,
+            on_event=on_event,
+            on_cycle=on_cycle,
+            batch=batch,
+            clock=clock,
+        )
         self.watched = [WatchedBuild(ref) for ref in _build_refs(builds)]
-        self.durations = Durations()
-        self.requests = 0
-        self.cycles = 0
-
-    def now(self) -> datetime:
-        """The current time by the watcher's clock."""
-        return clock_now(self.clock)
 
     @property
     def done(self) -> bool:
         """Whether every build has ended."""
         return all(watched.finished for watched in self.watched)
 
-    def run(self) -> defer.Deferred:
-        """Poll until :attr:`done`; see :func:`watch_builds`."""
-        return PollLoop(self.clock, self.interval, self._cycle, "builds").run()
-
-    async def _cycle(self) -> list[Build] | None:
-        await self.poll()
-        if not self.done:
-            return None
-        return [watched.build for watched in self.watched]
-
-    def poll(self) -> defer.Deferred:
-        """Make one poll cycle.
-
-        :returns: a Deferred firing with ``None``.  It fails with
-            :class:`~txkoji.exceptions.KojiNotFound` when a build does not
-            exist, or with the first hub error.
-        """
-        return defer.Deferred.fromCoroutine(self._poll())
+    def result(self) -> list[Build]:
+        """The final build records, in the order given."""
+        return [w.build for w in self.watched if w.build is not None]
 
     async def _poll(self) -> None:
         polled = [watched for watched in self.watched if not watched.finished]
@@ -150,7 +129,7 @@ class BuildWatcher:
             polled[i : i + self.batch] for i in range(0, len(polled), self.batch)
         ] or [[]]
         self.requests += len(chunks)
-        answers = await defer.DeferredList(
+        answers: list[tuple[bool, Any]] = await defer.DeferredList(
             [
                 defer.Deferred.fromCoroutine(
                     call_all(self.connection, _calls(chunk, lookups if i == 0 else []))
@@ -173,8 +152,7 @@ class BuildWatcher:
         self._report(changes)
         if error is not None:
             raise error
-        if self.on_cycle is not None:
-            self.on_cycle(self)
+        self._cycle_done()
 
     def _apply(
         self, chunk: list[WatchedBuild], records: list[Any], changes: list

@@ -64,17 +64,19 @@ class PollLoop:
         #: Whether the latest cycle failed.
         self.failing = False
 
-    def run(self) -> defer.Deferred:
-        """Start polling.
+    def run(self, wait_first: bool = False) -> defer.Deferred:
+        """Start polling: now, or after one interval when ``wait_first``.
 
         :returns: a Deferred firing with the first non-``None`` result of
             a cycle; cancelling it stops polling at once (the request in
             flight is cancelled, no wait is left scheduled).  It fails
             with whatever non-hub exception a cycle raised.
         """
-        return defer.Deferred.fromCoroutine(self._run())
+        return defer.Deferred.fromCoroutine(self._run(wait_first))
 
-    async def _run(self) -> Any:
+    async def _run(self, wait_first: bool) -> Any:
+        if wait_first:
+            await task.deferLater(self.clock, self.interval, lambda: None)
         while True:
             result = await self._attempt()
             if result is not None:

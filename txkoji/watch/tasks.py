@@ -6,9 +6,11 @@ holding:
 * ``getTaskInfo([ids])`` for the tasks of the batch still open (one call
   for many ids, which the hub accepts), with ``request=True`` only for
   tasks seen for the first time;
-* ``listTasks({"parent": [ids], "decode": True})`` for the children of the
-  same tasks, read after their states, so a task seen finished has all its
-  children listed;
+* ``listTasks({"parent": [ids]})`` for the children of the same tasks,
+  read after their states, so a task seen finished has all its children
+  listed (undecoded: the rows of children already known are only looked
+  at for their ids, and a raw request is one string to read, not a
+  structure; a new child's request is decoded when it is adopted);
 * in the first request, the history lookups the estimates still need.
 
 A finished task is never asked for again; its children are listed once
@@ -28,27 +30,14 @@ from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import TaskStateChange
 from txkoji.task import Task
-from txkoji.timestamps import now as clock_now
+from txkoji.task_params import TaskParamsError, parse_request
+from txkoji.watch.base import DEFAULT_BATCH, Watcher
 from txkoji.watch.hubcalls import call_all
-from txkoji.watch.polling import PollLoop, poll_interval
-from txkoji.watch.progress import UNKNOWN, Durations, Estimate, estimate
-
-#: Tasks polled per multicall request.
-DEFAULT_BATCH = 500
+from txkoji.watch.progress import UNKNOWN, Estimate, estimate
 
 #: The method whose tasks (and their descendants) share one build-level
 #: estimate.
 BUILD_METHOD = "build"
-
-
-def positive_batch(batch: Any) -> int:
-    """Return ``batch``, a positive number of items per request.
-
-    :raises ValueError: otherwise.
-    """
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be a positive integer, not {batch!r}")
-    return batch
 
 
 def _task_ids(task_ids: Iterable[Any]) -> list[int]:
@@ -128,14 +117,15 @@ class WatchedTask:
         )
 
 
-class TaskWatcher:
-    """Polls tasks and their descendants; see :func:`watch_tasks`.
+class TaskWatcher(Watcher):
+    """Polls tasks and their descendants; see :func:`watch_tasks` (and
+    :class:`~txkoji.watch.base.Watcher` for the options).
 
     :ivar roots: the :class:`WatchedTask` trees of the tasks given, in the
         order given (filled by the first successful poll).
-    :ivar requests: hub requests sent so far.
-    :ivar cycles: poll cycles completed.
     """
+
+    what = "tasks"
 
     def __init__(
         self,
@@ -148,22 +138,17 @@ class TaskWatcher:
         batch: int = DEFAULT_BATCH,
         clock: Any = None,
     ) -> None:
-        self.connection = connection
-        self.clock = clock if clock is not None else connection.reactor
-        self.interval = poll_interval(connection, interval)
-        self.batch = positive_batch(batch)
-        self.on_event = on_event
-        self.on_cycle = on_cycle
+        super().__init__(
+            connection,
+            interval=interval,
+            on_event=on_event,
+            on_cycle=on_cycle,
+            batch=batch,
+            clock=clock,
+        )
         self.roots: list[WatchedTask] = []
-        self.durations = Durations()
-        self.requests = 0
-        self.cycles = 0
         self._nodes: dict[int, WatchedTask] = {}
         self._unseen = _task_ids(task_ids)
-
-    def now(self) -> datetime:
-        """The current time by the watcher's clock."""
-        return clock_now(self.clock)
 
     def walk(self) -> Iterator[WatchedTask]:
         """Yield every watched task, each tree depth first."""
@@ -182,28 +167,9 @@ class TaskWatcher:
             node.finished and node.children_listed for node in self._nodes.values()
         )
 
-    def run(self) -> defer.Deferred:
-        """Poll until :attr:`done`.
-
-        :returns: a Deferred firing with :attr:`roots`; see
-            :func:`watch_tasks`.
-        """
-        return PollLoop(self.clock, self.interval, self._cycle, "tasks").run()
-
-    async def _cycle(self) -> list[WatchedTask] | None:
-        await self.poll()
-        return self.roots if self.done else None
-
-    def poll(self) -> defer.Deferred:
-        """Make one poll cycle: fetch, report the transitions seen, update
-        the estimates.
-
-        :returns: a Deferred firing with ``None``.  It fails with
-            :class:`~txkoji.exceptions.KojiNotFound` when a task given to
-            watch does not exist, or with the first hub error (after
-            applying what the other requests of the cycle brought).
-        """
-        return defer.Deferred.fromCoroutine(self._poll())
+    def result(self) -> list[WatchedTask]:
+        """The trees watched: :attr:`roots`."""
+        return self.roots
 
     async def _poll(self) -> None:
         units: list[int] = list(self._unseen)
@@ -217,7 +183,7 @@ class TaskWatcher:
             for index, chunk in enumerate(chunks)
         ]
         self.requests += len(plans)
-        results = await defer.DeferredList(
+        results: list[tuple[bool, Any]] = await defer.DeferredList(
             [defer.Deferred.fromCoroutine(plan.send()) for plan in plans],
             consumeErrors=True,
         )
@@ -233,8 +199,7 @@ class TaskWatcher:
         self._report(changes)
         if error is not None:
             raise error
-        if self.on_cycle is not None:
-            self.on_cycle(self)
+        self._cycle_done()
 
     def _observe(
         self, record: Task, parent: WatchedTask | None, changes: list
@@ -305,6 +270,17 @@ def _package(task: Task) -> str | None:
         return None
 
 
+def _as_info(row: Task) -> Task:
+    """A ``listTasks`` row made like a ``getTaskInfo(request=True)``
+    record: the request decoded, no raw ``result``."""
+    row.pop("result", None)
+    try:
+        row["request"] = parse_request(row.get("request"))
+    except TaskParamsError:
+        pass  # kept raw: Task's properties read it or say it is unreadable
+    return row
+
+
 class _Request:
     """One multicall request of a poll cycle: what it asks, and applying
     its answers to the watcher."""
@@ -329,7 +305,7 @@ class _Request:
         if self.open:
             calls.append(("getTaskInfo", (self.open,), {}))
         if self.parents:
-            opts = {"parent": self.parents, "decode": True}
+            opts = {"parent": self.parents}
             calls.append(("listTasks", (opts,), {}))
         calls.extend(call for _, call in self.lookups)
         return calls
@@ -371,7 +347,7 @@ class _Request:
                 if watcher.get(row["id"]) is None:
                     parent = watcher.get(row["parent"])
                     if parent is not None:
-                        watcher._observe(row, parent, changes)
+                        watcher._observe(_as_info(row), parent, changes)
             for task_id in self.parents:
                 node = watcher.get(task_id)
                 if node is not None:

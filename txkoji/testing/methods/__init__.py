@@ -6,9 +6,19 @@ from txkoji.testing.methods import (
     catalog,
     files,
     history,
+    submit,
     system,
     tasks,
     writes,
 )
 
-__all__ = ["builds", "catalog", "files", "history", "system", "tasks", "writes"]
+__all__ = [
+    "builds",
+    "catalog",
+    "files",
+    "history",
+    "submit",
+    "system",
+    "tasks",
+    "writes",
+]

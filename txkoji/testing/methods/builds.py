@@ -109,7 +109,11 @@ def listBuilds(
         ("draft", draft),
     ):
         if value is not None:
-            tests.append(lambda b, key=key, value=value: b[key] == value)
+
+            def equals(b: dict[str, Any], key: str = key, value: Any = value) -> bool:
+                return b[key] == value
+
+            tests.append(equals)
     if taskID == -1:
         tests.append(lambda b: b["task_id"] is not None)
     elif taskID is not None:
@@ -128,11 +132,16 @@ def listBuilds(
     ):
         if value is not None:
             limit = epoch_seconds(value, field)
-            tests.append(
-                lambda b, f=field, lim=limit, bef=before: (
-                    b[f] is not None and (b[f] < lim if bef else b[f] > lim)
-                )
-            )
+
+            def in_time(
+                b: dict[str, Any],
+                f: str = field,
+                lim: float = limit,
+                bef: bool = before,
+            ) -> bool:
+                return b[f] is not None and (b[f] < lim if bef else b[f] > lim)
+
+            tests.append(in_time)
     rows = [dict(b) for b in st.builds.values() if all(t(b) for t in tests)]
     return apply_query_opts(sorted(rows, key=lambda b: b["id"]), queryOpts)
 

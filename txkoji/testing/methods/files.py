@@ -1,6 +1,5 @@
 """File methods: listTaskOutput, downloadTaskOutput, checkUpload,
-getBuildLogs, listRPMs, listArchives, and ``build`` from an uploaded
-SRPM.
+getBuildLogs, listRPMs and listArchives.
 
 They read the hub's :class:`~txkoji.testing.files.HubFiles` tree on disk.
 """
@@ -14,8 +13,6 @@ from typing import Any
 from txkoji.exceptions import GenericError
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.files import HubFiles
-from txkoji.testing.records import task_row
-from txkoji.testing.sessions import logged_in_user
 from txkoji.testing.state import apply_query_opts
 from txkoji.testing.uploads import verifier
 
@@ -186,38 +183,3 @@ def listArchives(
         and (filename is None or archive["filename"] == filename)
     ]
     return apply_query_opts([dict(archive) for archive in rows], queryOpts)
-
-
-@hub_method(write=True)
-def build(
-    ctx: CallContext,
-    src: str,
-    target: str,
-    opts: dict | None = None,
-    priority: int | None = None,
-    channel: str | None = None,
-) -> int:
-    """Create a FREE ``build`` task for ``src`` (an SCM URL, or the path of
-    an uploaded SRPM relative to the work area) and return its id.
-
-    :raises GenericError: for an unknown target, or an upload path with no
-        file there.
-    """
-    user = logged_in_user(ctx)
-    state = ctx.state
-    state.find("targets", target, True, "build target")
-    if "://" not in src:
-        directory, _, name = src.rpartition("/")
-        if not ctx.hub.files.existing_upload(directory, name).is_file():
-            raise GenericError(f"No such file: {src} (upload it first)")
-    task_id = max(state.tasks, default=0) + 1
-    state.tasks[task_id] = task_row(
-        task_id,
-        "build",
-        "FREE",
-        user["id"],
-        [src, target, dict(opts or {})],
-        state.now(),
-        priority=priority if priority is not None else 20,
-    )
-    return task_id

@@ -98,6 +98,10 @@ def _comparison(
     )
 
 
+def _equals(field: str, wanted: int) -> Test:
+    return lambda row: row[field] == wanted
+
+
 def _event_id(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ParameterError(f"Invalid event id for {name}: {value!r}")
@@ -157,8 +161,7 @@ def queryHistory(
         (build, "builds", "build_id"),
     ):
         if value is not None:
-            wanted = st.find(table, value, True, table[:-1])["id"]
-            tests.append(lambda row, f=field, w=wanted: row[f] == w)
+            tests.append(_equals(field, st.find(table, value, True, table[:-1])["id"]))
     if package is not None:
         package_id = st.find("packages", package, True, "package")["id"]
         tests.append(lambda row: st.builds[row["build_id"]]["package_id"] == package_id)
@@ -175,9 +178,11 @@ def queryHistory(
         ("afterEvent", afterEvent, False),
     ):
         if value is not None:
-            limit = _event_id(value, name)
-            mark = "_%s_before_event" if is_before else "_%s_after_event"
-            marks[mark] = _comparison(limit, "create_event", "revoke_event", is_before)
+            event = _event_id(value, name)
+            template = "_%s_before_event" if is_before else "_%s_after_event"
+            marks[template] = _comparison(
+                event, "create_event", "revoke_event", is_before
+            )
     if editor is not None:
         editor_id = st.find("users", editor, True, "user")["id"]
 
@@ -196,10 +201,10 @@ def queryHistory(
         row = _listing_row(st, entry)
         if not all(test(row) for test in tests):
             continue
-        for name, mark in marks.items():
-            created_mark, revoked_mark = mark(row)
-            row[name % "created"] = created_mark
-            row[name % "revoked"] = revoked_mark
+        for field_template, compare in marks.items():
+            created_mark, revoked_mark = compare(row)
+            row[field_template % "created"] = created_mark
+            row[field_template % "revoked"] = revoked_mark
             if not _or(created_mark, revoked_mark):
                 break
         else:

@@ -107,29 +107,43 @@ _TIME_OPTS = {
 }
 
 
-def _task_filter(opts: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+Test = Callable[[dict[str, Any]], bool]
+
+
+def _matches(name: str, wanted: Any) -> Test:
+    return lambda task: _in(task[name], wanted)
+
+
+def _excludes(name: str, unwanted: Any) -> Test:
+    # SQL: a nil field is neither IN nor NOT IN a list.
+    return lambda task: (
+        task[name] is not None
+        and unwanted is not None
+        and not _in(task[name], unwanted)
+    )
+
+
+def _compares(field: str, limit: float, before: bool) -> Test:
+    return lambda task: (
+        task[field] is not None
+        and (task[field] < limit if before else task[field] > limit)
+    )
+
+
+def _task_filter(opts: dict[str, Any]) -> Test:
     """Return the test a task must pass for listTasks ``opts``; as in SQL,
     a nil field matches no comparison (only ``field: nil``, IS NULL)."""
-    tests: list[Callable[[dict[str, Any]], bool]] = []
+    tests: list[Test] = []
     for name in _MATCHED_FIELDS:
         if name in opts:
-            tests.append(lambda t, n=name, w=opts[name]: _in(t[n], w))
+            tests.append(_matches(name, opts[name]))
         if f"not_{name}" in opts:
-            tests.append(
-                lambda t, n=name, w=opts[f"not_{name}"]: (
-                    t[n] is not None and w is not None and not _in(t[n], w)
-                )
-            )
+            tests.append(_excludes(name, opts[f"not_{name}"]))
     if opts.get("method") is not None:
-        tests.append(lambda t, w=opts["method"]: t["method"] == w)
+        tests.append(_matches("method", opts["method"]))
     for key, (field, before) in _TIME_OPTS.items():
         if opts.get(key) is not None:
-            limit = epoch_seconds(opts[key], key)
-            tests.append(
-                lambda t, f=field, lim=limit, bef=before: (
-                    t[f] is not None and (t[f] < lim if bef else t[f] > lim)
-                )
-            )
+            tests.append(_compares(field, epoch_seconds(opts[key], key), before))
     return lambda task: all(test(task) for test in tests)
 
 
@@ -190,6 +204,7 @@ def getTaskResult(ctx: CallContext, taskId: int, raise_fault: bool = True) -> An
     :raises GenericError: for an unknown, canceled or unfinished task.
     """
     task = _task(ctx.state, taskId, strict=True)
+    assert task is not None  # strict: _task raised for a missing task
     if task["state"] == TASK_STATES["CANCELED"]:
         raise GenericError(f"Task {taskId} is canceled")
     if task["state"] not in _FINISHED:

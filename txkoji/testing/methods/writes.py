@@ -28,7 +28,7 @@ def createTag(
     parent: Any = None,
     arches: str | None = None,
     locked: bool = False,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> int:
     """Create a tag; return its id.
 
@@ -63,7 +63,7 @@ def editTag(
     name: str | None = None,
     arches: str | None = None,
     locked: bool | None = None,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Change a tag's name, arches, lock or extra (merged).
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from txkoji.exceptions import GenericError, TagError
+from txkoji.exceptions import TagError
 from txkoji.testing.records import (
     BUILD_STATES,
     FINISHED_TASK_STATES,
@@ -49,7 +49,7 @@ def create_task(
     if parent is not None:
         channel_id = parent["channel_id"]
         priority = parent["priority"] - 1
-    task_id = max(st.tasks, default=0) + 1
+    task_id = st.next_id("tasks")
     task = task_row(
         task_id,
         method,
@@ -95,26 +95,27 @@ def finish_task(st: HubState, task: Record, state: str, result: Any = None) -> N
 
 def set_waiting(st: HubState, parent: Record, children: list[Record]) -> None:
     """The parent waits on ``children``: ``waiting`` on it, ``awaited`` on
-    them."""
+    them (no change, and no event, when they are so already)."""
+    if parent["waiting"] and all(child["awaited"] for child in children):
+        return
     parent["waiting"] = True
     for child in children:
         child["awaited"] = True
     st.new_event()
 
 
-def unwait(st: HubState, parent: Record) -> None:
-    """The parent's wait is over: ``waiting`` and its children's
+def unwait(st: HubState, parent: Record, children: list[Record]) -> None:
+    """The parent's wait on ``children`` is over: ``waiting`` and their
     ``awaited`` become false."""
     parent["waiting"] = False
-    for task in st.tasks.values():
-        if task["parent"] == parent["id"] and task["awaited"]:
-            task["awaited"] = False
+    for child in children:
+        child["awaited"] = False
     st.new_event()
 
 
-def cancel_task(st: HubState, task: Record) -> list[int]:
-    """Cancel ``task`` as ``cancelTask(id, recurse=True)`` does: it and
-    every unfinished descendant become CANCELED, and a BUILDING build of
+def cancel_task(st: HubState, task: Record, recurse: bool = True) -> list[int]:
+    """Cancel ``task`` as ``cancelTask`` does: it (and with ``recurse``
+    every unfinished descendant) becomes CANCELED, and a BUILDING build of
     a canceled task becomes CANCELED.  A finished task is left alone.
 
     :returns: the ids of the tasks canceled.
@@ -130,7 +131,7 @@ def cancel_task(st: HubState, task: Record) -> list[int]:
             finish_build(st, build, "CANCELED")
     canceled = [task["id"]]
     for child in sorted(st.tasks.values(), key=lambda t: t["id"]):
-        if child["parent"] == task["id"]:
+        if recurse and child["parent"] == task["id"]:
             canceled += cancel_task(st, child)
     return canceled
 
@@ -146,14 +147,8 @@ def create_build(
     original_url: str,
 ) -> Record:
     """``initBuild``: a BUILDING rpm build of the task, created and started
-    now, and return it.
-
-    :raises GenericError: when the NVR is taken.
-    """
-    nvr = f"{package['name']}-{version}-{release}"
-    if st.find("builds", nvr) is not None:
-        raise GenericError(f"Build already exists: {nvr}")
-    build_id = max(st.builds, default=0) + 1
+    now, and return it (the caller makes sure that its NVR is new)."""
+    build_id = st.next_id("builds")
     build = build_record(
         build_id,
         package,
@@ -181,17 +176,21 @@ def finish_build(st: HubState, build: Record, state: str) -> None:
     st.new_event()
 
 
-def tag_build(st: HubState, tag_id: int, build_id: int, user_id: int) -> int:
-    """Tag a build (a new ``tag_listing`` entry) and return the event.
-
-    :raises TagError: when it is tagged there already.
-    """
+def active_entry(st: HubState, tag_id: int, build_id: int) -> Record | None:
+    """Return the ``tag_listing`` entry in force for the build in the tag."""
     for entry in st.tagged_builds:
-        if entry["tag_id"] == tag_id and entry["build_id"] == build_id:
-            if active_listing(entry):
-                nvr = st.builds[build_id]["nvr"]
-                tag = st.tags[tag_id]["name"]
-                raise TagError(f"build {nvr} already tagged ({tag})")
+        if (
+            entry["build_id"] == build_id
+            and entry["tag_id"] == tag_id
+            and active_listing(entry)
+        ):
+            return entry
+    return None
+
+
+def tag_build(st: HubState, tag_id: int, build_id: int, user_id: int) -> int:
+    """Tag a build (a new ``tag_listing`` entry; the caller makes sure it
+    is not tagged there yet) and return the event."""
     event = st.new_event()
     st.tagged_builds.append(
         {
@@ -212,14 +211,10 @@ def untag_build(st: HubState, tag_id: int, build_id: int, user_id: int) -> int:
 
     :raises TagError: when it is not tagged there.
     """
-    for entry in st.tagged_builds:
-        if (
-            entry["tag_id"] == tag_id
-            and entry["build_id"] == build_id
-            and active_listing(entry)
-        ):
-            entry["revoke_event"] = st.new_event()
-            entry["revoker_id"] = user_id
-            return entry["revoke_event"]
-    nvr = st.builds[build_id]["nvr"]
-    raise TagError(f"build {nvr} not in tag {st.tags[tag_id]['name']}")
+    entry = active_entry(st, tag_id, build_id)
+    if entry is None:
+        nvr = st.builds[build_id]["nvr"]
+        raise TagError(f"build {nvr} not in tag {st.tags[tag_id]['name']}")
+    entry["revoke_event"] = st.new_event()
+    entry["revoker_id"] = user_id
+    return entry["revoke_event"]

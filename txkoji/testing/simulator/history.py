@@ -5,6 +5,7 @@ simulated hub."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
@@ -15,85 +16,103 @@ from txkoji.testing.state import HubState
 DEFAULT_SRPM_SECONDS = 120.0
 
 
-def _span(record: dict[str, Any], start: str = "start") -> float | None:
-    began, ended = record[f"{start}_ts"], record["completion_ts"]
+def _span(record: dict[str, Any]) -> float | None:
+    began, ended = record["start_ts"], record["completion_ts"]
     if began is None or ended is None:
         return None
     return ended - began
 
 
+@dataclass(frozen=True)
+class PackageHistory:
+    """What the past COMPLETE RPM builds of one package tell.
+
+    :ivar build_seconds: how long each build took (start to completion of
+        the build record), shortest first.
+    :ivar srpm_seconds: how long each of their SRPM tasks ran.
+    :ivar arches: the arches of the newest one's ``buildArch`` subtasks.
+    """
+
+    build_seconds: tuple[float, ...]
+    srpm_seconds: tuple[float, ...]
+    arches: tuple[str, ...]
+
+
 class BuildHistory:
-    """The finished RPM builds of a hub's data, by package."""
+    """The COMPLETE RPM builds (made by a ``build`` task) of a hub's data,
+    by package, as they are when this is made.
 
-    def __init__(self, st: HubState) -> None:
-        self._st = st
+    Durations are in hub seconds: those of a history that
+    :func:`compress_history` made ``speed`` times shorter are multiplied
+    back by ``speed``.
+    """
 
-    def _build_roots(self, package_id: int) -> list[dict[str, Any]]:
-        """The ``build`` tasks of the package's COMPLETE builds, oldest
-        first."""
-        roots = []
-        for build in sorted(self._st.builds.values(), key=lambda b: b["id"]):
-            task = self._st.tasks.get(build["task_id"])
-            if (
-                build["package_id"] == package_id
-                and build["state"] == BUILD_STATES["COMPLETE"]
-                and task is not None
-                and task["method"] == "build"
-            ):
-                roots.append(task)
-        return roots
-
-    def _children(self, root: dict[str, Any], method: str) -> list[dict[str, Any]]:
-        return [
-            t
-            for t in sorted(self._st.tasks.values(), key=lambda t: t["id"])
-            if t["parent"] == root["id"] and t["method"] == method
-        ]
-
-    def built_packages(self) -> list[int]:
-        """The ids of the packages with at least one COMPLETE RPM build."""
-        return [pid for pid in sorted(self._st.packages) if self._build_roots(pid)]
-
-    def build_seconds(self, package_id: int) -> list[float]:
-        """How long each COMPLETE RPM build of the package took (start to
-        completion of the build record); for a package without any, those
-        of every package."""
-        spans = self._build_spans(package_id)
-        if spans:
-            return spans
-        return [s for pid in self.built_packages() for s in self._build_spans(pid)]
-
-    def _build_spans(self, package_id: int) -> list[float]:
-        spans = []
-        for build in self._st.builds.values():
+    def __init__(self, st: HubState, speed: float = 1.0) -> None:
+        children: dict[int, list[dict[str, Any]]] = {}
+        for task in sorted(st.tasks.values(), key=lambda t: t["id"]):
+            if task["parent"] is not None:
+                children.setdefault(task["parent"], []).append(task)
+        builds: dict[int, list[float]] = {}
+        srpms: dict[int, list[float]] = {}
+        arches: dict[int, tuple[str, ...]] = {}
+        for build in sorted(st.builds.values(), key=lambda b: b["id"]):
+            root = st.tasks.get(build["task_id"])
             span = _span(build)
             if (
-                build["package_id"] == package_id
-                and build["state"] == BUILD_STATES["COMPLETE"]
-                and build["task_id"] is not None
-                and span is not None
+                build["state"] != BUILD_STATES["COMPLETE"]
+                or root is None
+                or root["method"] != "build"
+                or span is None
             ):
-                spans.append(span)
-        return sorted(spans)
+                continue
+            package_id = build["package_id"]
+            builds.setdefault(package_id, []).append(span * speed)
+            kids = children.get(root["id"], [])
+            srpms.setdefault(package_id, []).extend(
+                span * speed
+                for kid in kids
+                if kid["method"] == "buildSRPMFromSCM"
+                and (span := _span(kid)) is not None
+            )
+            arches[package_id] = tuple(
+                kid["arch"] for kid in kids if kid["method"] == "buildArch"
+            )
+        self._packages = {
+            package_id: PackageHistory(
+                tuple(sorted(spans)), tuple(srpms[package_id]), arches[package_id]
+            )
+            for package_id, spans in builds.items()
+        }
+
+    def built_packages(self) -> list[int]:
+        """The ids of the packages with at least one such build."""
+        return sorted(self._packages)
+
+    def build_seconds(self, package_id: int) -> tuple[float, ...]:
+        """How long each build of the package took; for a package without
+        any, those of every package."""
+        known = self._packages.get(package_id)
+        if known is not None:
+            return known.build_seconds
+        return tuple(
+            sorted(s for p in self._packages.values() for s in p.build_seconds)
+        )
 
     def srpm_seconds(self, package_id: int) -> float:
         """The mean duration of the package's SRPM tasks, or
         :data:`DEFAULT_SRPM_SECONDS` without history."""
-        spans = [
-            span
-            for root in self._build_roots(package_id)
-            for child in self._children(root, "buildSRPMFromSCM")
-            if (span := _span(child)) is not None
-        ]
-        return fmean(spans) if spans else DEFAULT_SRPM_SECONDS
+        known = self._packages.get(package_id)
+        return (
+            fmean(known.srpm_seconds)
+            if known and known.srpm_seconds
+            else (DEFAULT_SRPM_SECONDS)
+        )
 
     def arches(self, package_id: int) -> tuple[str, ...] | None:
-        """The arches of the package's latest COMPLETE build (``noarch``
-        for a noarch package), or None without history."""
-        roots = self._build_roots(package_id)
-        if not roots:
-            return None
-        return tuple(c["arch"] for c in self._children(roots[-1], "buildArch"))
+        """The arches of the package's newest build (``noarch`` for a
+        noarch package), or None without history."""
+        known = self._packages.get(package_id)
+        return known.arches if known else None
 
 
 def compress_history(st: HubState, speed: float) -> None:

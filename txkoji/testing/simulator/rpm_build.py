@@ -15,11 +15,11 @@ CLOSED or FAILED (or CANCELED).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from txkoji.exceptions import GenericError
-from txkoji.testing.records import TASK_STATES
+from txkoji.testing.records import FINISHED_TASK_STATES, TASK_STATES
 from txkoji.testing.simulator import changes
 from txkoji.testing.simulator.scheduler import Process, Scheduler, WaitTasks
 from txkoji.testing.state import HubState
@@ -27,6 +27,8 @@ from txkoji.testing.trees import REPO_ID, build_fault, work_path
 
 #: How a simulated build ends.
 OUTCOMES = ("complete", "failed", "canceled")
+#: The channel build tasks run in (``default``).
+BUILD_CHANNEL_ID = 1
 
 Record = dict[str, Any]
 
@@ -49,6 +51,9 @@ class BuildPlan:
         in seconds after it opened.
     :ivar cancel_after: for ``canceled``: when the owner cancels, in
         seconds after submitting.
+    :ivar opts: the ``opts`` of the ``build`` request (``scratch``,
+        ``arch_override``...).
+    :ivar priority: the ``build`` task's priority (subtasks: one less).
     """
 
     package: Record
@@ -64,6 +69,8 @@ class BuildPlan:
     arch_seconds: tuple[float, ...]
     fail_after: float | None = None
     cancel_after: float | None = None
+    opts: dict[str, Any] = field(default_factory=dict)
+    priority: int = 20
 
     @property
     def nvr(self) -> str:
@@ -107,12 +114,10 @@ class RpmBuild:
         root = changes.create_task(
             self._st,
             "build",
-            [
-                plan.source,
-                plan.target["name"],
-                {"scratch": True} if plan.scratch else {},
-            ],
+            [plan.source, plan.target["name"], dict(plan.opts)],
             plan.owner,
+            channel_id=BUILD_CHANNEL_ID,
+            priority=plan.priority,
             weight=0.2,
         )
         self._scheduler.spawn(self._build(root), root["id"])
@@ -121,12 +126,19 @@ class RpmBuild:
         return root["id"]
 
     def _start(self, task: Record) -> Process:
-        """Queue, assignment to a host and opening, as for every task."""
-        yield self._rng.uniform(1.0, 5.0)
-        host = host_for(self._st, task["arch"], task["channel_id"])
-        changes.assign_task(self._st, task, host)
-        yield self._rng.uniform(0.5, 2.0)
-        changes.open_task(self._st, task)
+        """Queue, assignment to a host and opening, as for every task (from
+        where the task stands)."""
+        if task["state"] == TASK_STATES["FREE"]:
+            yield self._rng.uniform(1.0, 5.0)
+            host = host_for(self._st, task["arch"], task["channel_id"])
+            changes.assign_task(self._st, task, host)
+        if task["state"] == TASK_STATES["ASSIGNED"]:
+            yield self._rng.uniform(0.5, 2.0)
+            changes.open_task(self._st, task)
+
+    def _ran(self, task: Record) -> float:
+        """Hub seconds the open task has run."""
+        return (self._st.now() - task["start_ts"]) * self._scheduler.speed
 
     def _subtask(
         self, parent: Record, method: str, request: list[Any], **fields: Any
@@ -138,7 +150,7 @@ class RpmBuild:
     def _await(self, parent: Record, children: list[Record]) -> Process:
         changes.set_waiting(self._st, parent, children)
         yield WaitTasks(tuple(c["id"] for c in children), fail_any=True)
-        changes.unwait(self._st, parent)
+        changes.unwait(self._st, parent, children)
 
     def _build(self, root: Record) -> Process:
         st, plan = self._st, self.plan
@@ -170,7 +182,32 @@ class RpmBuild:
                 plan.source,
             )
         yield 1.0
-        arch_tasks = self._arch_tasks(root, srpm_path)
+        arch_tasks = [
+            self._arch_task(root, srpm_path, i) for i in range(len(plan.arches))
+        ]
+        yield from self._conclude(root, build, arch_tasks)
+
+    def adopt(self, root: Record, build: Record | None) -> None:
+        """Carry on with a ``build`` task of the hub's data that waits on
+        its ``buildArch`` subtasks: they run to their end (an open one for
+        what is left of its duration), then the task completes the build,
+        tags it and closes."""
+        arch_tasks = [
+            t
+            for t in sorted(self._st.tasks.values(), key=lambda t: t["id"])
+            if t["parent"] == root["id"] and t["method"] == "buildArch"
+        ]
+        for index, task in enumerate(arch_tasks):
+            if task["state"] not in FINISHED_TASK_STATES:
+                self._run_arch(task, task["request"][0], index)
+        self._scheduler.spawn(self._conclude(root, build, arch_tasks), root["id"])
+
+    def _conclude(
+        self, root: Record, build: Record | None, arch_tasks: list[Record]
+    ) -> Process:
+        """Wait for the ``buildArch`` subtasks, then fail, or complete and
+        tag, the build, and close the task."""
+        st, plan = self._st, self.plan
         yield from self._await(root, arch_tasks)
         failed = [t for t in arch_tasks if t["state"] == TASK_STATES["FAILED"]]
         if failed:
@@ -195,43 +232,43 @@ class RpmBuild:
             yield from self._await(root, [tag_task])
         changes.finish_task(st, root, "CLOSED", None)
 
-    def _arch_tasks(self, root: Record, srpm_path: str) -> list[Record]:
+    def _arch_task(self, root: Record, srpm_path: str, index: int) -> Record:
+        arch = self.plan.arches[index]
+        task = self._subtask(
+            root,
+            "buildArch",
+            [
+                srpm_path,
+                self.plan.target["build_tag"],
+                arch,
+                index == 0,
+                {"repo_id": REPO_ID},
+            ],
+            arch=arch,
+            label=arch,
+            weight=1.5,
+        )
+        self._run_arch(task, srpm_path, index)
+        return task
+
+    def _run_arch(self, task: Record, srpm_path: str, index: int) -> None:
         plan = self.plan
-        tasks = []
-        for index, arch in enumerate(plan.arches):
-            task = self._subtask(
-                root,
-                "buildArch",
-                [
-                    srpm_path,
-                    plan.target["build_tag"],
-                    arch,
-                    index == 0,
-                    {"repo_id": REPO_ID},
-                ],
-                arch=arch,
-                label=arch,
-                weight=1.5,
-            )
-            rpm = work_path(task["id"], f"{plan.nvr}.{arch}.rpm")
-            result = {
-                "srpms": [srpm_path] if index == 0 else [],
-                "rpms": [rpm],
-                "logs": [work_path(task["id"], "build.log")],
-                "brootid": task["id"] * 3,
-            }
-            failing = index == 0 and plan.outcome == "failed"
-            self._scheduler.spawn(
-                self._run(
-                    task,
-                    plan.arch_seconds[index],
-                    result,
-                    fail_after=plan.fail_after if failing else None,
-                ),
-                task["id"],
-            )
-            tasks.append(task)
-        return tasks
+        result = {
+            "srpms": [srpm_path] if index == 0 else [],
+            "rpms": [work_path(task["id"], f"{plan.nvr}.{task['arch']}.rpm")],
+            "logs": [work_path(task["id"], "build.log")],
+            "brootid": task["id"] * 3,
+        }
+        failing = index == 0 and plan.outcome == "failed"
+        self._scheduler.spawn(
+            self._run(
+                task,
+                plan.arch_seconds[index],
+                result,
+                fail_after=plan.fail_after if failing else None,
+            ),
+            task["id"],
+        )
 
     def _srpm_result(self, srpm: Record, srpm_path: str) -> dict[str, Any]:
         return {
@@ -250,10 +287,10 @@ class RpmBuild:
     ) -> Process:
         yield from self._start(task)
         if fail_after is not None:
-            yield fail_after
+            yield max(0.0, fail_after - self._ran(task))
             changes.finish_task(self._st, task, "FAILED", build_fault(task["arch"]))
             return
-        yield seconds
+        yield max(0.0, seconds - self._ran(task))
         changes.finish_task(self._st, task, "CLOSED", result)
 
     def _tag(self, task: Record, dest_tag: int, build: Record) -> Process:

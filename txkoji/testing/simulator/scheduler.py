@@ -48,6 +48,7 @@ class _Running:
     process: Process
     task_id: int | None
     dead: bool = False
+    wait: WaitTasks | None = None
 
 
 class Scheduler:
@@ -73,7 +74,10 @@ class Scheduler:
         self.speed = float(speed)
         self._tasks = tasks
         self._due: list[tuple[float, int, _Running]] = []
-        self._waiting: list[tuple[WaitTasks, _Running]] = []
+        # Waits by the task ids they wait on; processes by their task id.
+        self._waiters: dict[int, list[tuple[WaitTasks, _Running]]] = {}
+        self._working: dict[int, list[_Running]] = {}
+        self._live: set[_Running] = set()
         self._order = itertools.count()
         self._timer: IDelayedCall | None = None
         self._stopped = False
@@ -83,19 +87,23 @@ class Scheduler:
         names the task it works for, so that :meth:`kill` can stop it."""
         if self._stopped:
             raise GenericError("the hub simulator is stopped")
-        self._resume(_Running(process, task_id))
-        self._wake_waiters()
+        running = _Running(process, task_id)
+        self._live.add(running)
+        if task_id is not None:
+            self._working.setdefault(task_id, []).append(running)
+        self._resume(running)
         self._arm()
 
     def kill(self, task_ids: Iterable[int]) -> None:
-        """Stop the processes working for ``task_ids`` (canceled tasks)."""
-        doomed = set(task_ids)
-        for running in self._all():
-            if running.task_id in doomed and not running.dead:
-                running.dead = True
-                running.process.close()
-        self._waiting = [(w, r) for w, r in self._waiting if not r.dead]
-        self._wake_waiters()
+        """Stop the processes working for ``task_ids`` (tasks that were
+        canceled), and wake the processes waiting on those tasks."""
+        doomed = list(task_ids)
+        for task_id in doomed:
+            for running in self._working.pop(task_id, []):
+                if not running.dead:
+                    self._end(running)
+                    running.process.close()
+        self._notify(doomed)
         self._arm()
 
     def pending(self) -> float | None:
@@ -125,31 +133,45 @@ class Scheduler:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        for running in self._all():
+        for running in list(self._live):
+            self._end(running)
             running.process.close()
         self._due.clear()
-        self._waiting.clear()
+        self._waiters.clear()
+        self._working.clear()
 
-    def _all(self) -> list[_Running]:
-        return [r for _, _, r in self._due] + [r for _, r in self._waiting]
+    def _end(self, running: _Running) -> None:
+        running.dead = True
+        self._live.discard(running)
+        working = self._working.get(running.task_id or 0, [])
+        if running in working:
+            working.remove(running)
 
     def _drop_dead(self) -> None:
         while self._due and self._due[0][2].dead:
             heapq.heappop(self._due)
 
     def _resume(self, running: _Running) -> None:
-        if running.dead:
-            return
-        try:
-            instruction = next(running.process)
-        except StopIteration:
-            running.dead = True
-            return
-        if isinstance(instruction, WaitTasks):
-            self._waiting.append((instruction, running))
-        else:
-            due = self.clock.seconds() + float(instruction) / self.speed
-            heapq.heappush(self._due, (due, next(self._order), running))
+        """Run ``running`` until it waits (or ends), then wake whoever
+        waits on its task."""
+        while not running.dead:
+            try:
+                instruction = next(running.process)
+            except StopIteration:
+                self._end(running)
+                break
+            if isinstance(instruction, WaitTasks):
+                if self._satisfied(instruction):
+                    continue
+                running.wait = instruction
+                for task_id in instruction.task_ids:
+                    self._waiters.setdefault(task_id, []).append((instruction, running))
+            else:
+                due = self.clock.seconds() + float(instruction) / self.speed
+                heapq.heappush(self._due, (due, next(self._order), running))
+            break
+        if running.task_id is not None:
+            self._notify([running.task_id])
 
     def _satisfied(self, wait: WaitTasks) -> bool:
         states = [self._tasks[task_id]["state"] for task_id in wait.task_ids]
@@ -157,23 +179,22 @@ class Scheduler:
             return True
         return wait.fail_any and TASK_STATES["FAILED"] in states
 
-    def _wake_waiters(self) -> None:
-        woke = True
-        while woke:
-            woke = False
-            for entry in list(self._waiting):
-                wait, running = entry
-                if entry in self._waiting and self._satisfied(wait):
-                    self._waiting.remove(entry)
+    def _notify(self, task_ids: Iterable[int]) -> None:
+        """Resume the processes whose waits the state of ``task_ids`` may
+        have ended."""
+        for task_id in task_ids:
+            if self._tasks[task_id]["state"] not in FINISHED_TASK_STATES:
+                continue
+            for wait, running in self._waiters.pop(task_id, []):
+                if not running.dead and running.wait is wait and self._satisfied(wait):
+                    running.wait = None
                     self._resume(running)
-                    woke = True
 
     def _run_due(self) -> None:
         now = self.clock.seconds() + _SLACK
         while self._due and self._due[0][0] <= now:
             _, _, running = heapq.heappop(self._due)
             self._resume(running)
-            self._wake_waiters()
         self._arm()
 
     def _fire(self) -> None:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
-from txkoji.exceptions import GenericError, ParameterError
+from txkoji.exceptions import GenericError, ParameterError, TagError
 from txkoji.testing.records import FINISHED_TASK_STATES
 from txkoji.testing.simulator import changes
 from txkoji.testing.simulator.history import BuildHistory, compress_history
-from txkoji.testing.simulator.rpm_build import OUTCOMES, BuildPlan, RpmBuild
+from txkoji.testing.simulator.in_flight import builds_in_flight
+from txkoji.testing.simulator.rpm_build import (
+    BUILD_CHANNEL_ID,
+    OUTCOMES,
+    BuildPlan,
+    RpmBuild,
+    host_for,
+)
 from txkoji.testing.simulator.scheduler import Process, Scheduler
 from txkoji.testing.state import HubState
 
 _SCM = "git+https://src.example.com/rpms"
+#: The priority of a task created with no priority given (Koji's PRIO_DEFAULT).
+DEFAULT_PRIORITY = 20
 # How often each outcome comes up in spontaneous builds.
 _OUTCOME_WEIGHTS = (8, 1, 1)
 
@@ -21,8 +31,9 @@ _OUTCOME_WEIGHTS = (8, 1, 1)
 class HubSimulator:
     """Moves a hub's builds and tasks along on the hub's clock.
 
-    Builds started with :meth:`start_build` (and, with ``activity``,
-    builds the simulator starts by itself) run as on a real hub (see
+    Builds started with :meth:`start_build` (and, once :meth:`start` is
+    called, the data's builds in flight and, with ``activity``, builds the
+    simulator starts by itself) run as on a real hub (see
     :mod:`txkoji.testing.simulator.rpm_build`): tasks go FREE, ASSIGNED,
     OPEN, then CLOSED, FAILED or CANCELED; the build goes BUILDING, then
     COMPLETE, FAILED or CANCELED; a complete build is tagged into the
@@ -79,17 +90,35 @@ class HubSimulator:
         self.speed = self._scheduler.speed
         self.activity = activity
         self._rng = random.Random(seed)
-        self._history = BuildHistory(state)
         self._started = False
-        self._planned_nvrs: set[str] = set()
+        # Every NVR taken, and the last version and release of each package.
+        self._nvrs = {b["nvr"] for b in state.builds.values()}
+        self._last_release: dict[int, tuple[str, str]] = {}
         compress_history(state, self.speed)
+        self._history = BuildHistory(state, self.speed)
 
     def start(self) -> None:
-        """Start the spontaneous builds (with ``activity``); calling it
-        again does nothing."""
-        if not self._started and self.activity is not None:
-            self._scheduler.spawn(self._spontaneous_builds(self.activity))
+        """Bring the hub to life: the RPM builds of its data that wait on
+        their ``buildArch`` subtasks carry on (they complete and are
+        tagged), and, with ``activity``, spontaneous builds begin.  Calling
+        it again does nothing."""
+        if self._started:
+            return
         self._started = True
+        for root, build, arches in builds_in_flight(self.state):
+            plan = self._plan(
+                self.state.packages[build["package_id"]],
+                self.state.find("targets", root["request"][1], True, "build target"),
+                root["owner"],
+                arches,
+                "complete",
+                False,
+                root["request"][0],
+                nvr=(build["version"], build["release"]),
+            )
+            RpmBuild(self.state, self._scheduler, self._rng, plan).adopt(root, build)
+        if self.activity is not None:
+            self._scheduler.spawn(self._spontaneous_builds(self.activity))
 
     def stop(self) -> None:
         """Stop every simulated task where it stands and cancel every
@@ -105,6 +134,8 @@ class HubSimulator:
         owner: int | str | None = None,
         arches: list[str] | tuple[str, ...] | None = None,
         scratch: bool = False,
+        source: str | None = None,
+        priority: int = 0,
     ) -> int:
         """Submit a build of ``package`` (id or name) to ``target``, as
         ``build(src, target, opts)`` does, and return the new ``build``
@@ -116,11 +147,16 @@ class HubSimulator:
             unfinished subtasks and the build are CANCELED).
         :param owner: the user submitting (id or name); by default the
             package's owner in the package list.
-        :param arches: the ``buildArch`` subtasks; by default those of the
-            package's last build, or the build tag's arches.
+        :param arches: the ``buildArch`` subtasks (the request's
+            ``arch_override``); by default those of the package's last
+            build, or the build tag's arches.
         :param scratch: a scratch build: no build record, no tagging.
-        :raises GenericError: for an unknown package, target or owner, or
-            a stopped simulator.
+        :param source: the SCM URL built; by default one of the package's
+            repository at a random commit.
+        :param priority: relative to the default priority (20), as
+            ``build(priority=...)`` takes it.
+        :raises GenericError: for an unknown package, target or owner, an
+            arch no enabled host builds, or a stopped simulator.
         :raises ParameterError: for an unknown outcome or empty arches.
         """
         st = self.state
@@ -133,15 +169,22 @@ class HubSimulator:
             if owner is None
             else st.find("users", owner, True, "user")["id"]
         )
-        arch_list = tuple(arches) if arches is not None else self._arches(pkg, tgt)
-        if not arch_list:
-            raise ParameterError("a build needs at least one arch")
-        plan = self._plan(pkg, tgt, owner_id, arch_list, outcome, scratch)
+        opts: dict[str, Any] = {"scratch": True} if scratch else {}
+        if arches is not None:
+            if not arches:
+                raise ParameterError("a build needs at least one arch")
+            opts["arch_override"] = " ".join(arches)
+        arch_list = tuple(arches) if arches else self._arches(pkg, tgt)
+        for arch in arch_list:
+            host_for(st, arch, BUILD_CHANNEL_ID)  # an arch no host builds: now
+        plan = self._plan(pkg, tgt, owner_id, arch_list, outcome, scratch, source)
+        plan = replace(plan, opts=opts, priority=DEFAULT_PRIORITY + priority)
         return RpmBuild(st, self._scheduler, self._rng, plan).submit()
 
-    def cancel_task(self, task_id: int) -> list[int]:
-        """Cancel a task as ``cancelTask`` does (its unfinished subtasks
-        and its BUILDING build too) and stop simulating them.
+    def cancel_task(self, task_id: int, recurse: bool = True) -> list[int]:
+        """Cancel a task as ``cancelTask`` does (its BUILDING build too,
+        and with ``recurse`` its unfinished subtasks) and stop simulating
+        what was canceled.
 
         :returns: the ids of the tasks canceled (none for a finished one).
         :raises GenericError: for an unknown task.
@@ -149,7 +192,7 @@ class HubSimulator:
         task = self.state.tasks.get(task_id)
         if task is None:
             raise GenericError(f"No such task: {task_id!r}")
-        canceled = changes.cancel_task(self.state, task)
+        canceled = changes.cancel_task(self.state, task, recurse)
         self._scheduler.kill(canceled)
         return canceled
 
@@ -161,6 +204,9 @@ class HubSimulator:
         :raises TagError: when it is tagged there already.
         """
         b, t, u = self._listing_args(build, tag, user)
+        if changes.active_entry(self.state, t, b) is not None:
+            nvr, name = self.state.builds[b]["nvr"], self.state.tags[t]["name"]
+            raise TagError(f"build {nvr} already tagged ({name})")
         return changes.tag_build(self.state, t, b, u)
 
     def untag_build(self, build: int | str, tag: int | str, user: int | str = 1) -> int:
@@ -241,22 +287,31 @@ class HubSimulator:
         return tuple(tag_arches.split())
 
     def _next_nvr(self, package: dict[str, Any]) -> tuple[str, str]:
-        builds = [
-            b for b in self.state.builds.values() if b["package_id"] == package["id"]
-        ]
-        if not builds:
-            version, release = "1.0", "0"
-        else:
-            latest = max(builds, key=lambda b: b["id"])
-            version, release = latest["version"], latest["release"]
+        """Return the version and next free release of the package: the
+        release of its newest build (by id), numbered one up."""
+        last = self._last_release.get(package["id"])
+        if last is None:
+            builds = [
+                b
+                for b in self.state.builds.values()
+                if b["package_id"] == package["id"]
+            ]
+            newest = max(builds, key=lambda b: b["id"], default=None)
+            last = (
+                ("1.0", "0")
+                if newest is None
+                else (newest["version"], newest["release"])
+            )
+        version, release = last
         head, dot, tail = release.partition(".")
         number = int(head) if head.isdigit() else 0
         while True:
             number += 1
             candidate = f"{number}{dot}{tail}"
             nvr = f"{package['name']}-{version}-{candidate}"
-            if nvr not in self._planned_nvrs and self.state.find("builds", nvr) is None:
-                self._planned_nvrs.add(nvr)
+            if nvr not in self._nvrs:
+                self._nvrs.add(nvr)
+                self._last_release[package["id"]] = (version, candidate)
                 return version, candidate
 
     def _plan(
@@ -267,13 +322,16 @@ class HubSimulator:
         arches: tuple[str, ...],
         outcome: str,
         scratch: bool,
+        source: str | None,
+        nvr: tuple[str, str] | None = None,
     ) -> BuildPlan:
         rng = self._rng
-        version, release = self._next_nvr(package)
-        base = rng.choice(self._history.build_seconds(package["id"]) or [600.0])
+        version, release = nvr or self._next_nvr(package)
+        base = rng.choice(self._history.build_seconds(package["id"]) or (600.0,))
         arch_seconds = tuple(base * rng.uniform(0.9, 1.05) for _ in arches)
         srpm_seconds = self._history.srpm_seconds(package["id"]) * rng.uniform(0.9, 1.1)
-        source = f"{_SCM}/{package['name']}.git#{rng.getrandbits(40):010x}"
+        commit = rng.getrandbits(40)
+        source = source or f"{_SCM}/{package['name']}.git#{commit:010x}"
         return BuildPlan(
             package=package,
             version=version,
