@@ -70,11 +70,10 @@ async def test_ended_builds_are_not_polled_and_cost_is_per_batch(koji, hub_serve
 
 @pytest_twisted.ensureDeferred
 async def test_build_estimate_from_the_package_history(hub_server):
-    from tests.loopback import ClockedReactor
 
     clock = Clock()
     clock.advance(1795171000.0)
-    koji = Connection(server=hub_server.url, reactor=ClockedReactor(clock))
+    koji = Connection(server=hub_server.url, clock=clock)
     try:
         watcher = BuildWatcher(koji, [1004], interval=1)
         await watcher.poll()

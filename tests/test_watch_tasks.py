@@ -8,7 +8,7 @@ import pytest_twisted
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from tests.loopback import ClockedReactor, until
+from tests.loopback import until
 from tests.watch_helpers import (
     Recorder,
     add_child,
@@ -153,7 +153,7 @@ def test_bad_arguments_are_refused_at_once(ids, options):
 async def test_estimates_come_from_history_and_progress_grows(hub_server):
     clock = Clock()
     clock.advance(1795171000.0)  # 338 s after 50100 started
-    koji = Connection(server=hub_server.url, reactor=ClockedReactor(clock))
+    koji = Connection(server=hub_server.url, clock=clock)
     try:
         watcher = TaskWatcher(koji, [ROOT, 50600], interval=1)
         await watcher.poll()
@@ -208,7 +208,7 @@ async def test_event_status_has_eta_and_progress(koji, hub_server):
 async def test_watch_runs_on_the_clock_to_the_final_tree(hub_server):
     hub = hub_server.hub
     clock = Clock()
-    koji = Connection(server=hub_server.url, reactor=ClockedReactor(clock))
+    koji = Connection(server=hub_server.url, clock=clock)
     seen = Recorder()
     try:
         d = watch_tasks(koji, [ROOT], on_event=seen, interval=5)

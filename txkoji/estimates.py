@@ -165,7 +165,7 @@ def average_task_duration(
 
 
 #: A hub call as ``(method, args, kwargs)``.
-HubCall = tuple[str, tuple, dict]
+HubCall = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 
 def task_duration_call(

@@ -17,6 +17,8 @@ Everything txkoji raises derives from :class:`KojiException`:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class KojiException(Exception):
     """Root of every exception txkoji raises (the name txkoji 0.10 used)."""
@@ -337,7 +339,7 @@ class KojiNotFound(KojiException, LookupError):
     :ivar missing: the ids or names the hub does not know, as given.
     """
 
-    def __init__(self, kind: str, missing: list) -> None:
+    def __init__(self, kind: str, missing: Sequence[int | str]) -> None:
         self.missing = list(missing)
         names = ", ".join(str(item) for item in self.missing)
         super().__init__(f"no such {kind}: {names}")

@@ -10,7 +10,6 @@ import hyperlink
 
 from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiException
-from txkoji.watch.hubcalls import call_all
 
 
 @dataclass
@@ -59,7 +58,7 @@ class Details:
         if not calls:
             return
         try:
-            answers = await call_all(self.connection, calls)
+            answers = await self.connection.multicall(calls)
         except KojiException:
             return
         for host, answer in zip(hosts, answers, strict=False):

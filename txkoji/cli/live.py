@@ -93,7 +93,7 @@ class LiveTaskView(_LiveView):
     def __init__(self, reactor: Any, details: Details, console: Console | None = None):
         super().__init__(reactor, console)
         self.details = details
-        self._chain: defer.Deferred = defer.succeed(None)
+        self._chain: defer.Deferred[Any] = defer.succeed(None)
 
     def event(self, event: Any) -> None:
         """Changes are drawn by the next redraw."""

@@ -31,7 +31,7 @@ class PlainTaskView:
         self.json_lines = json_lines
         self.out = out
         self._pending: list[tuple[int, str | None]] = []
-        self._chain: defer.Deferred = defer.succeed(None)
+        self._chain: defer.Deferred[Any] = defer.succeed(None)
         self.watcher: TaskWatcher | None = None
 
     def start(self, watcher: TaskWatcher) -> None:
@@ -51,7 +51,9 @@ class PlainTaskView:
             lambda _: defer.Deferred.fromCoroutine(self._flush(watcher, pending))
         )
 
-    async def _flush(self, watcher: TaskWatcher, pending: list) -> None:
+    async def _flush(
+        self, watcher: TaskWatcher, pending: list[tuple[int, str | None]]
+    ) -> None:
         nodes = [watcher.get(task_id) for task_id, _ in pending]
         hosts = {n.task["host_id"] for n in nodes if n and n.task.get("host_id")}
         failed = [n.id for n in nodes if n and n.task["state"] == task_states.FAILED]

@@ -23,10 +23,10 @@ def run(command: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
 
     reactor: Any = global_reactor
     status: list[int] = []
-    running: list[defer.Deferred] = []
+    running: list[defer.Deferred[Any]] = []
 
     def start() -> None:
-        d: defer.Deferred = defer.Deferred.fromCoroutine(command(reactor))
+        d: defer.Deferred[Any] = defer.Deferred.fromCoroutine(command(reactor))
         running.append(d)
 
         def finished(outcome: Any) -> Any:
@@ -38,7 +38,7 @@ def run(command: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
         d.addBoth(finished)
         d.addErrback(_report)
 
-    def stopping() -> defer.Deferred | None:
+    def stopping() -> defer.Deferred[Any] | None:
         if running and not running[0].called:
             running[0].cancel()
             return running[0]

@@ -38,7 +38,7 @@ class Watcher(ABC):
     :param on_cycle: called with the watcher after each successful cycle.
     :param batch: items per request.
     :param clock: the ``IReactorTime`` to wait on (default:
-        ``connection.reactor``).
+        ``connection.clock``, its reactor unless it was given a clock).
     :ivar durations: the estimates' history, fetched once per key.
     :ivar requests: hub requests sent so far.
     :ivar cycles: poll cycles completed.
@@ -59,7 +59,7 @@ class Watcher(ABC):
         clock: Any = None,
     ) -> None:
         self.connection = connection
-        self.clock = clock if clock is not None else connection.reactor
+        self.clock = clock if clock is not None else connection.clock
         self.interval = poll_interval(connection, interval)
         self.batch = positive_batch(batch)
         self.on_event = on_event
@@ -85,7 +85,7 @@ class Watcher(ABC):
     async def _poll(self) -> None:
         """One poll cycle."""
 
-    def poll(self) -> defer.Deferred:
+    def poll(self) -> defer.Deferred[Any]:
         """Make one poll cycle: fetch, report the transitions seen, update
         the estimates.
 
@@ -96,7 +96,7 @@ class Watcher(ABC):
         """
         return defer.Deferred.fromCoroutine(self._poll())
 
-    def run(self) -> defer.Deferred:
+    def run(self) -> defer.Deferred[Any]:
         """Poll until :attr:`done`.
 
         :returns: a Deferred firing with :meth:`result`; cancelling it

@@ -21,7 +21,6 @@ from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import BuildStateChange
 from txkoji.watch.base import DEFAULT_BATCH, Watcher
-from txkoji.watch.hubcalls import call_all
 from txkoji.watch.progress import UNKNOWN, Estimate, estimate
 
 #: Build states after which a build does not change any more.
@@ -83,6 +82,10 @@ class WatchedBuild:
         return f"<WatchedBuild {self.ref} {state}>"
 
 
+#: A transition seen: the build, its new record, its state before.
+Change = tuple[WatchedBuild, Build, int | None]
+
+
 class BuildWatcher(Watcher):
     """Polls builds; see :func:`watch_builds` (and
     :class:`~txkoji.watch.base.Watcher` for the options).
@@ -131,14 +134,12 @@ class BuildWatcher(Watcher):
         self.requests += len(chunks)
         answers: list[tuple[bool, Any]] = await defer.DeferredList(
             [
-                defer.Deferred.fromCoroutine(
-                    call_all(self.connection, _calls(chunk, lookups if i == 0 else []))
-                )
+                self.connection.multicall(_calls(chunk, lookups if i == 0 else []))
                 for i, chunk in enumerate(chunks)
             ],
             consumeErrors=True,
         )
-        changes: list[tuple[WatchedBuild, Build, int | None]] = []
+        changes: list[Change] = []
         error: BaseException | None = None
         for index, (chunk, (ok, value)) in enumerate(zip(chunks, answers, strict=True)):
             if not ok:
@@ -155,7 +156,7 @@ class BuildWatcher(Watcher):
         self._cycle_done()
 
     def _apply(
-        self, chunk: list[WatchedBuild], records: list[Any], changes: list
+        self, chunk: list[WatchedBuild], records: list[Any], changes: list[Change]
     ) -> BaseException | None:
         missing = [w.ref for w, r in zip(chunk, records, strict=True) if r is None]
         if missing:
@@ -169,7 +170,7 @@ class BuildWatcher(Watcher):
                 changes.append((watched, record, old))
         return None
 
-    def _report(self, changes: list[tuple[WatchedBuild, Build, int | None]]) -> None:
+    def _report(self, changes: list[Change]) -> None:
         now = self.now()
         for watched in self.watched:
             build = watched.build
@@ -187,7 +188,9 @@ class BuildWatcher(Watcher):
             self.on_event(BuildStateChange.from_record(record, old, record["state"]))
 
 
-def _calls(chunk: list[WatchedBuild], lookups: list) -> list[HubCall]:
+def _calls(
+    chunk: list[WatchedBuild], lookups: list[tuple[Any, HubCall]]
+) -> list[HubCall]:
     """``getBuild`` for each build of ``chunk`` (by id once known), then
     the duration ``lookups``."""
     calls: list[HubCall] = [
@@ -204,7 +207,7 @@ def watch_builds(
     on_event: Callable[[BuildStateChange], Any] | None = None,
     batch: int = DEFAULT_BATCH,
     clock: Any = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Watch builds until every one is COMPLETE, FAILED, CANCELED or
     DELETED.
 
@@ -223,7 +226,7 @@ def watch_builds(
         :attr:`~BuildWatcher.watched` statuses.
     :param batch: builds per request.
     :param clock: the ``IReactorTime`` to wait on (default:
-        ``connection.reactor``).
+        ``connection.clock``).
     :returns: a Deferred firing with the final
         :class:`~txkoji.build.Build` records, in the order given.
         Cancelling it stops polling at once.  It fails with

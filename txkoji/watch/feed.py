@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from twisted.internet import defer
@@ -33,7 +34,6 @@ from txkoji.build import Build
 from txkoji.estimates import HubCall
 from txkoji.messages import BuildStateChange, Message, TagUntag, TaskStateChange
 from txkoji.watch.checkpoint import Position
-from txkoji.watch.hubcalls import call_all
 from txkoji.watch.polling import PollLoop, poll_interval
 
 #: Seconds the queries look back before the newest event reported.
@@ -42,6 +42,10 @@ OVERLAP = 300.0
 TASK_STREAMS = ("task-created", "task-started", "task-finished")
 BUILD_STREAMS = ("build-created", "build-finished")
 TAG_STREAMS = ("tag-listing",)
+
+#: An event found in a row: hub time, stream rank, id, stream, key, and
+#: how to make the event.
+Found = tuple[float, int, int, str, str, Callable[[], Message]]
 
 #: Order of events at the same hub time.
 _RANK = {
@@ -99,14 +103,14 @@ class Feed:
             raise ValueError("a feed needs builds, tasks or tags")
         self.connection = connection
         self.streams = streams
-        self.clock = clock if clock is not None else connection.reactor
+        self.clock = clock if clock is not None else connection.clock
         self.interval = poll_interval(connection, interval)
         self.position = None if since is None else Position.decode(since, streams)
         self.requests = 0
         self._queue: deque[Message] = deque()
         self._task_states: dict[int, str] = {}
         self._polled = False
-        self._pending: defer.Deferred | None = None
+        self._pending: defer.Deferred[Any] | None = None
 
     @property
     def checkpoint(self) -> str | None:
@@ -138,7 +142,7 @@ class Feed:
         if self._pending is not None and not self._pending.called:
             self._pending.cancel()
 
-    def run(self, on_event: Callable[[Message], Any]) -> defer.Deferred:
+    def run(self, on_event: Callable[[Message], Any]) -> defer.Deferred[Any]:
         """Call ``on_event`` with every event, forever.
 
         :returns: a Deferred that only fails (with a non-hub error, or an
@@ -157,7 +161,7 @@ class Feed:
         self._polled = True
         return True if self._queue else None
 
-    def poll(self) -> defer.Deferred:
+    def poll(self) -> defer.Deferred[Any]:
         """Make one poll cycle, queuing the events found (first cycle
         without ``since``: only find where the hub stands).
 
@@ -168,8 +172,7 @@ class Feed:
     async def _poll(self) -> int:
         self.requests += 1
         if self.position is None:
-            latest, newest = await call_all(
-                self.connection,
+            latest, newest = await self.connection.multicall(
                 [
                     ("getLastEvent", (), {}),
                     ("listTasks", ({},), {"queryOpts": {"order": "-id", "limit": 1}}),
@@ -181,9 +184,9 @@ class Feed:
             return 0
         position = self.position
         calls = [_query(s, hub_time_text(position.bounds[s])) for s in self.streams]
-        answers = await call_all(self.connection, calls)
+        answers = await self.connection.multicall(calls)
         _raise_fault(*answers)
-        found: list[tuple[float, int, int, str, str, Callable[[], Message]]] = []
+        found: list[Found] = []
         for stream, rows in zip(self.streams, answers, strict=True):
             for row in rows if isinstance(rows, list) else rows["tag_listing"]:
                 found.extend(self._events(stream, row))
@@ -199,7 +202,7 @@ class Feed:
             queued += 1
         return queued
 
-    def _events(self, stream: str, row: Any) -> list:
+    def _events(self, stream: str, row: Any) -> list[Found]:
         """``(time, rank, id, stream, key, make)`` per event ``row`` may
         hold for ``stream`` (the same row comes back while in the
         overlap: the key tells)."""
@@ -210,7 +213,7 @@ class Feed:
             return _build_event(stream, rank, row, self.connection)
         return _tag_events(stream, rank, row, self.connection)
 
-    def _task_event(self, stream: str, rank: int, row: Any) -> list:
+    def _task_event(self, stream: str, rank: int, row: Any) -> list[Found]:
         field, new = {
             "task-created": ("create_ts", "FREE"),
             "task-started": ("start_ts", "OPEN"),
@@ -234,7 +237,7 @@ class Feed:
         return [(when, rank, task_id, stream, f"{task_id}:{new}", make)]
 
 
-def _build_event(stream: str, rank: int, row: Any, connection: Any) -> list:
+def _build_event(stream: str, rank: int, row: Any, connection: Any) -> list[Found]:
     build_id = row.get("build_id", row.get("id"))
     imported = row.get("start_ts") is None
     state = build_states.to_str(row["state"])
@@ -255,7 +258,7 @@ def _build_event(stream: str, rank: int, row: Any, connection: Any) -> list:
     return [(when, rank, build_id, stream, f"{build_id}:{new}", make)]
 
 
-def _tag_events(stream: str, rank: int, row: Any, connection: Any) -> list:
+def _tag_events(stream: str, rank: int, row: Any, connection: Any) -> list[Found]:
     build = Build(
         {
             "id": row["build_id"],
@@ -269,7 +272,7 @@ def _tag_events(stream: str, rank: int, row: Any, connection: Any) -> list:
         }
     )
     build.connection = connection
-    events = []
+    events: list[Found] = []
     for kind, event_field, ts_field, user_field in (
         ("Tag", "create_event", "create_ts", "creator_name"),
         ("Untag", "revoke_event", "revoke_ts", "revoker_name"),
@@ -277,11 +280,7 @@ def _tag_events(stream: str, rank: int, row: Any, connection: Any) -> list:
         event_id, when = row.get(event_field), row.get(ts_field)
         if event_id is None or when is None:
             continue
-        tag, user = row["tag.name"], row.get(user_field)
-
-        def make(kind: str = kind, tag: str = tag, user: Any = user) -> Message:
-            return TagUntag(build, kind, tag, user)
-
+        make = partial(TagUntag, build, kind, row["tag.name"], row.get(user_field))
         key = f"{event_id}:{kind}:{row['tag_id']}:{row['build_id']}"
         events.append((when, rank, event_id, stream, key, make))
     return events
@@ -329,7 +328,7 @@ def feed(
     :param interval: seconds between polls; default: the profile's
         ``poll_interval``.
     :param clock: the ``IReactorTime`` to wait on (default:
-        ``connection.reactor``).
+        ``connection.clock``, its reactor unless it was given a clock).
     :returns: a :class:`Feed`.
     :raises ValueError: at once, with nothing to report, or a ``since``
         that is no checkpoint of a feed of the same streams

@@ -64,7 +64,7 @@ class PollLoop:
         #: Whether the latest cycle failed.
         self.failing = False
 
-    def run(self, wait_first: bool = False) -> defer.Deferred:
+    def run(self, wait_first: bool = False) -> defer.Deferred[Any]:
         """Start polling: now, or after one interval when ``wait_first``.
 
         :returns: a Deferred firing with the first non-``None`` result of

@@ -32,7 +32,6 @@ from txkoji.messages import TaskStateChange
 from txkoji.task import Task
 from txkoji.task_params import TaskParamsError, parse_request
 from txkoji.watch.base import DEFAULT_BATCH, Watcher
-from txkoji.watch.hubcalls import call_all
 from txkoji.watch.progress import UNKNOWN, Estimate, estimate
 
 #: The method whose tasks (and their descendants) share one build-level
@@ -117,6 +116,10 @@ class WatchedTask:
         )
 
 
+#: A transition seen: the task, and its state before (``None``: new).
+Change = tuple[WatchedTask, int | None]
+
+
 class TaskWatcher(Watcher):
     """Polls tasks and their descendants; see :func:`watch_tasks` (and
     :class:`~txkoji.watch.base.Watcher` for the options).
@@ -184,10 +187,10 @@ class TaskWatcher(Watcher):
         ]
         self.requests += len(plans)
         results: list[tuple[bool, Any]] = await defer.DeferredList(
-            [defer.Deferred.fromCoroutine(plan.send()) for plan in plans],
+            [plan.send() for plan in plans],
             consumeErrors=True,
         )
-        changes: list[tuple[WatchedTask, int | None]] = []
+        changes: list[Change] = []
         error: BaseException | None = None
         for plan, (ok, value) in zip(plans, results, strict=True):
             if not ok:
@@ -202,7 +205,7 @@ class TaskWatcher(Watcher):
         self._cycle_done()
 
     def _observe(
-        self, record: Task, parent: WatchedTask | None, changes: list
+        self, record: Task, parent: WatchedTask | None, changes: list[Change]
     ) -> WatchedTask:
         """Take a fresh record of a task: adopt it when new, note its
         transition."""
@@ -221,7 +224,7 @@ class TaskWatcher(Watcher):
             changes.append((node, old))
         return node
 
-    def _report(self, changes: list[tuple[WatchedTask, int | None]]) -> None:
+    def _report(self, changes: list[Change]) -> None:
         now = self.now()
         for node in self.walk():
             node.estimate = self._estimate(node, now)
@@ -310,11 +313,11 @@ class _Request:
         calls.extend(call for _, call in self.lookups)
         return calls
 
-    async def send(self) -> list[Any]:
+    def send(self) -> defer.Deferred[Any]:
         """Send the request; fire with its answers."""
-        return await call_all(self.watcher.connection, self.calls())
+        return self.watcher.connection.multicall(self.calls())
 
-    def apply(self, answers: list[Any], changes: list) -> BaseException | None:
+    def apply(self, answers: list[Any], changes: list[Change]) -> BaseException | None:
         """Apply the answers; return the first failed call's exception
         (its part is then not applied)."""
         watcher = self.watcher
@@ -363,7 +366,7 @@ def watch_tasks(
     on_event: Callable[[TaskStateChange], Any] | None = None,
     batch: int = DEFAULT_BATCH,
     clock: Any = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Watch tasks and every descendant until all have finished (CLOSED,
     FAILED or CANCELED).
 
@@ -384,7 +387,7 @@ def watch_tasks(
         :class:`TaskWatcher` and its :meth:`TaskWatcher.get`.
     :param batch: tasks per request.
     :param clock: the ``IReactorTime`` to wait on (default:
-        ``connection.reactor``).
+        ``connection.clock``).
     :returns: a Deferred firing with the list of :class:`WatchedTask`
         trees (``.task`` is the final record, ``.children`` the watched
         children), in the order given.  Cancelling it stops polling at
