@@ -190,7 +190,7 @@ class Task(KojiRecord):
             self["id"], name, volume
         )
 
-    def output_urls(self) -> defer.Deferred:
+    def output_urls(self) -> defer.Deferred[Any]:
         """List this task's output files with their URLs.
 
         :returns: a Deferred firing with ``{name: url}`` (files on other

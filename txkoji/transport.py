@@ -138,7 +138,7 @@ class _NoDelayEndpoint:
     def __init__(self, endpoint: Any) -> None:
         self._endpoint = endpoint
 
-    def connect(self, factory: Any) -> defer.Deferred:
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
         """Connect, and set ``TCP_NODELAY`` on the new connection."""
 
         def nodelay(protocol: Any) -> Any:

@@ -70,7 +70,7 @@ def add_parsers(sub: Any) -> None:
 
 
 async def _transfer(
-    view: PlainTransfers, running: defer.Deferred, hint: str
+    view: PlainTransfers, running: defer.Deferred[Any], hint: str
 ) -> tuple[Any, int]:
     """Wait for ``running`` while ``view`` shows it.
 

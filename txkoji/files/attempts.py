@@ -13,8 +13,8 @@ from txkoji.retry import RetryPolicy
 
 
 def retried(
-    connection: Any, attempt: Callable[[], defer.Deferred], what: str
-) -> defer.Deferred:
+    connection: Any, attempt: Callable[[], defer.Deferred[Any]], what: str
+) -> defer.Deferred[Any]:
     """Run ``attempt`` under the profile's retry rules (transient failures
     are retried whether logged in or not: file transfers may be repeated).
 
@@ -26,7 +26,7 @@ def retried(
     policy = RetryPolicy.from_config(connection.config)
     cancelled: list[bool] = []
 
-    def one() -> defer.Deferred:
+    def one() -> defer.Deferred[Any]:
         if cancelled:
             return defer.fail(defer.CancelledError())
         d = attempt()
@@ -38,18 +38,18 @@ def retried(
 
     inner = policy.run(one, clock=connection.clock, method=what, logged_in=True)
 
-    def cancel(_: defer.Deferred) -> None:
+    def cancel(_: defer.Deferred[Any]) -> None:
         cancelled.append(True)
         inner.cancel()
 
-    outer: defer.Deferred = defer.Deferred(cancel)
+    outer: defer.Deferred[Any] = defer.Deferred(cancel)
     inner.chainDeferred(outer)
     return outer
 
 
 def with_timeout(
-    d: defer.Deferred, clock: Any, seconds: float | None, what: str, url: str
-) -> defer.Deferred:
+    d: defer.Deferred[Any], clock: Any, seconds: float | None, what: str, url: str
+) -> defer.Deferred[Any]:
     """Cancel ``d`` when it has not fired within ``seconds`` (none when
     ``seconds`` is None or 0), failing it with ``KojiTimeoutError`` (which
     the retry rules retry).

@@ -44,7 +44,7 @@ def _job(
     overwrite: bool,
     progress: Progress | None,
     skip_existing: bool,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     if skip_existing and already_there(target, item.size):
         return defer.succeed(target)
     part = PartialFile(
@@ -131,7 +131,7 @@ async def _plan(
 def download_build(
     connection: Any,
     nvr: int | str,
-    dest_dir: str | os.PathLike,
+    dest_dir: str | os.PathLike[str],
     *,
     arches: Sequence[str] | None = None,
     rpms: bool = True,
@@ -143,7 +143,7 @@ def download_build(
     overwrite: bool = False,
     progress: Any = None,
     skip_existing: bool = False,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Download a build's files from ``topurl``, as ``koji download-build``
     does: RPMs under their file names (debuginfo only when asked), the
     unsigned ones checked against the size the hub records.

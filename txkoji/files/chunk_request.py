@@ -52,7 +52,7 @@ class ChunkProducer:
         self.chunk = Adler32()
         self.whole = Adler32()
         self.whole.value = whole_start
-        self._task: CooperativeTask | None = None
+        self._task: CooperativeTask[Any] | None = None
 
     def _pieces(self, consumer: Any) -> Iterator[None]:
         self._handle.seek(self._offset)
@@ -70,7 +70,7 @@ class ChunkProducer:
             left -= len(data)
             yield None
 
-    def startProducing(self, consumer: Any) -> defer.Deferred:
+    def startProducing(self, consumer: Any) -> defer.Deferred[Any]:
         """Start writing the chunk to ``consumer``."""
         self._task = cooperate(self._pieces(consumer))
         return self._task.whenDone().addCallback(lambda _: None)
@@ -95,13 +95,13 @@ class _AnswerReader(Protocol):
     """Decode the hub's (small) answer; ``finished`` fires with it."""
 
     def __init__(self, url: str) -> None:
-        self.finished: defer.Deferred = defer.Deferred(self._cancel)
+        self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._decoder = ResponseDecoder("upload")
         self._url = url
         self._received = 0
         self._done = False
 
-    def _cancel(self, _: defer.Deferred) -> None:
+    def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._done = True
         transport: Any = self.transport
         transport.stopProducing()

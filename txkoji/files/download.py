@@ -48,7 +48,7 @@ def file_url(connection: Any, url_or_path: str) -> str:
     return PathInfo.for_connection(connection).relative(url_or_path)
 
 
-def destination_for(url: str, dest: str | os.PathLike) -> Path:
+def destination_for(url: str, dest: str | os.PathLike[str]) -> Path:
     """Return the file a download of ``url`` writes: ``dest`` itself, or
     the URL's file name inside ``dest`` when that is a directory (or ends
     with a slash).
@@ -67,7 +67,7 @@ class _ToFile(Protocol):
     fires when it ends, and cancelling it stops the transfer."""
 
     def __init__(self, part: PartialFile, url: str) -> None:
-        self.finished: defer.Deferred = defer.Deferred(self._cancel)
+        self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._part = part
         self._url = url
         self._settled = False
@@ -76,7 +76,7 @@ class _ToFile(Protocol):
         transport: Any = self.transport
         transport.stopProducing()
 
-    def _cancel(self, _: defer.Deferred) -> None:
+    def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._settled = True
         self._stop()
 
@@ -109,13 +109,13 @@ class _Drain(Protocol):
     """Read and drop a body (so the connection can go back to the pool)."""
 
     def __init__(self) -> None:
-        self.finished: defer.Deferred = defer.Deferred()
+        self.finished: defer.Deferred[Any] = defer.Deferred()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.finished.callback(None)
 
 
-def _drain(response: Any) -> defer.Deferred:
+def _drain(response: Any) -> defer.Deferred[Any]:
     reader = _Drain()
     response.deliverBody(reader)
     return reader.finished
@@ -177,9 +177,9 @@ async def _attempt(connection: Any, url: str, part: PartialFile) -> None:
 def fill(
     connection: Any,
     part: PartialFile,
-    attempt: Callable[[], defer.Deferred],
+    attempt: Callable[[], defer.Deferred[Any]],
     what: str,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Fill ``part`` by ``attempt`` (which resumes from ``part.open()``)
     under the profile's retry rules (see
     :func:`~txkoji.files.attempts.retried`).
@@ -195,10 +195,12 @@ def fill(
     return retried(connection, attempt, what).addBoth(closed)
 
 
-def fetch(connection: Any, url: str, part: PartialFile, what: str) -> defer.Deferred:
+def fetch(
+    connection: Any, url: str, part: PartialFile, what: str
+) -> defer.Deferred[Any]:
     """Fill ``part`` from ``url`` (see :func:`fill`)."""
 
-    def attempt() -> defer.Deferred:
+    def attempt() -> defer.Deferred[Any]:
         return defer.Deferred.fromCoroutine(_attempt(connection, url, part))
 
     return fill(connection, part, attempt, what)
@@ -207,13 +209,13 @@ def fetch(connection: Any, url: str, part: PartialFile, what: str) -> defer.Defe
 def download(
     connection: Any,
     url_or_path: str,
-    dest: str | os.PathLike,
+    dest: str | os.PathLike[str],
     *,
     checksum: tuple[Any, str] | None = None,
     size: int | None = None,
     progress: Progress | None = None,
     overwrite: bool = False,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Download one file to disk.
 
     :param connection: a :class:`~txkoji.connection.Connection` (its

@@ -33,7 +33,7 @@ def safe_relative(name: str) -> PurePosixPath:
     return path
 
 
-def destination(dest_dir: str | os.PathLike, name: str) -> Path:
+def destination(dest_dir: str | os.PathLike[str], name: str) -> Path:
     """Return where ``name`` is written under ``dest_dir``, after checking
     that it cannot land outside it (symbolic links included).
 

@@ -12,8 +12,8 @@ from txkoji.exceptions import KojiFileError
 
 
 def run_limited(
-    jobs: Sequence[Callable[[], defer.Deferred]], concurrency: int
-) -> defer.Deferred:
+    jobs: Sequence[Callable[[], defer.Deferred[Any]]], concurrency: int
+) -> defer.Deferred[Any]:
     """Start ``jobs`` (each returns a Deferred), at most ``concurrency``
     running at a time, in order.
 
@@ -42,12 +42,12 @@ def run_limited(
     for d in running:
         d.addErrback(first_failure)
 
-    def cancel_all(_: defer.Deferred) -> None:
+    def cancel_all(_: defer.Deferred[Any]) -> None:
         for d in running:
             d.cancel()
 
     every = defer.gatherResults(running, consumeErrors=True)
-    result: defer.Deferred = defer.Deferred(cancel_all)
+    result: defer.Deferred[Any] = defer.Deferred(cancel_all)
 
     def settle(outcome: Any) -> None:
         if result.called:

@@ -166,13 +166,13 @@ async def _chunks(
 def fetch_task_file(
     connection: Any,
     item: TaskFile,
-    dest_dir: str | os.PathLike,
+    dest_dir: str | os.PathLike[str],
     *,
     overwrite: bool = False,
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
     skip_existing: bool = False,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Download one task output file into ``dest_dir`` (from ``topurl``
     when configured, else by ``downloadTaskOutput`` in calls of
     ``chunk_size`` bytes), resuming a partial file and checking the size;
@@ -198,7 +198,7 @@ def fetch_task_file(
         d = fetch(connection, url, part, what)
     else:
 
-        def attempt() -> defer.Deferred:
+        def attempt() -> defer.Deferred[Any]:
             return defer.Deferred.fromCoroutine(
                 _chunks(connection, item, part, chunk_size)
             )
@@ -210,7 +210,7 @@ def fetch_task_file(
 def download_task_output(
     connection: Any,
     task_id: int,
-    dest_dir: str | os.PathLike,
+    dest_dir: str | os.PathLike[str],
     *,
     names: Sequence[str] | None = None,
     arches: Sequence[str] | None = None,
@@ -220,7 +220,7 @@ def download_task_output(
     progress: Any = None,
     chunk_size: int = CHUNK_SIZE,
     skip_existing: bool = False,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Download the output of a task and its children, as
     ``koji download-task`` does (see the module docs for the names).
 

@@ -110,7 +110,7 @@ class _Source:
             self.handle.close()
 
 
-def _in_thread(connection: Any, function: Any, *args: Any) -> defer.Deferred:
+def _in_thread(connection: Any, function: Any, *args: Any) -> defer.Deferred[Any]:
     reactor = connection.reactor
     return threads.deferToThreadPool(reactor, reactor.getThreadPool(), function, *args)
 
@@ -155,7 +155,7 @@ class _Upload:
         self.progress = progress
         self.hasher = Adler32()
 
-    def _post(self, offset: int, length: int, overwrite: bool) -> defer.Deferred:
+    def _post(self, offset: int, length: int, overwrite: bool) -> defer.Deferred[Any]:
         """Send one chunk; fire with ``(answer, producer)``."""
         connection = self.connection
         url = _chunk_url(
@@ -188,7 +188,7 @@ class _Upload:
         what = f"upload of {self.source.name} at {offset}"
         tried: list[bool] = []
 
-        def attempt(force: bool = False) -> defer.Deferred:
+        def attempt(force: bool = False) -> defer.Deferred[Any]:
             # A retry truncates at the chunk's offset, dropping what a cut
             # attempt left; at offset 0 only once the leftover is known to
             # be this chunk's own start (see _own_leftover).
@@ -301,7 +301,7 @@ class _Upload:
 
 def upload(
     connection: Any,
-    path_or_file: str | os.PathLike | IO[bytes],
+    path_or_file: str | os.PathLike[str] | IO[bytes],
     server_dir: str,
     name: str | None = None,
     *,
@@ -310,7 +310,7 @@ def upload(
     overwrite: bool = False,
     resume: bool = False,
     volume: str | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Upload one file into the hub's work area as
     ``<server_dir>/<name>`` (see the module docs).
 
@@ -359,7 +359,7 @@ def upload(
 
 def upload_many(
     connection: Any,
-    files: Sequence[str | os.PathLike],
+    files: Sequence[str | os.PathLike[str]],
     server_dir: str,
     *,
     concurrency: int = 4,
@@ -367,7 +367,7 @@ def upload_many(
     overwrite: bool = False,
     resume: bool = False,
     progress: Any = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Upload several files into one directory, ``concurrency`` at a time
     (each file's chunks in order, different files in parallel).
 
@@ -404,13 +404,13 @@ def upload_many(
 def build_from_srpm(
     connection: Any,
     target: str,
-    srpm_path: str | os.PathLike,
+    srpm_path: str | os.PathLike[str],
     *,
     scratch: bool = True,
     opts: dict[str, Any] | None = None,
     priority: int | None = None,
     progress: Progress | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[Any]:
     """Upload a local SRPM into a fresh ``cli-build/...`` directory and
     start a build of it, as ``koji build [--scratch] TARGET SRPM`` does.
 

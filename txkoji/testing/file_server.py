@@ -89,7 +89,7 @@ class FileTree(Resource):
     isLeaf = True
 
     def __init__(self, files: HubFiles, clock: Any) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._files = files
         self._clock = clock
         self.faults = FaultInjector()

@@ -109,7 +109,7 @@ class FakeHub(Resource):
         self.sessions = SessionStore(reactor)
         self.login_gate = LoginGate()
         self.files = HubFiles(self.state, topdir)
-        self.uploads = UploadEndpoint(self)
+        self.uploads = UploadEndpoint(self, self.state)
         self._delayed: set[IDelayedCall] = set()
         self.simulator: HubSimulator | None = None
 
@@ -199,15 +199,17 @@ class FakeHub(Resource):
         except Exception as err:
             self._write_fault(request, *fault_of(self._logged(err, UPLOAD_METHOD)))
             return
-        chunk = request.content.read()
+        content: Any = request.content
+        chunk = content.read()
 
         def finish() -> None:
             self._delayed.discard(delayed)
             try:
                 if rule is not None and rule.drop:
                     self.uploads.write_partial(target, params, chunk)
-                    request.transport.unregisterProducer()
-                    request.transport.loseConnection()
+                    transport: Any = request.transport
+                    transport.unregisterProducer()
+                    transport.loseConnection()
                     return
                 body = encode_response(self.uploads.write(target, params, chunk))
             except Exception as err:

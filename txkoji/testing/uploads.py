@@ -30,14 +30,13 @@ from urllib.parse import parse_qs
 
 from txkoji.exceptions import ActionNotAllowed, GenericError
 from txkoji.files.checksums import Adler32
-from txkoji.testing.dispatch import CallContext
+from txkoji.testing.dispatch import CallContext, HubServices
+from txkoji.testing.state import HubState
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from twisted.web.server import Request
-
-    from txkoji.testing.hub import FakeHub
 
 #: The name fault rules use for raw uploads.
 UPLOAD_METHOD = "upload"
@@ -72,13 +71,15 @@ def _query(request: Request) -> dict[str, str]:
 
 
 class UploadEndpoint:
-    """Handles the raw uploads of one :class:`~txkoji.testing.hub.FakeHub`.
+    """Handles the raw uploads of one :class:`~txkoji.testing.hub.FakeHub`
+    (``hub``, serving ``state``).
 
     :ivar received: how many upload requests arrived (for tests).
     """
 
-    def __init__(self, hub: FakeHub) -> None:
+    def __init__(self, hub: HubServices, state: HubState) -> None:
         self._hub = hub
+        self._state = state
         self.received = 0
 
     def open(self, request: Request) -> tuple[Path, dict[str, Any]]:
@@ -89,7 +90,7 @@ class UploadEndpoint:
         """
         self.received += 1
         hub = self._hub
-        ctx = CallContext(hub, hub.state, request, UPLOAD_METHOD)
+        ctx = CallContext(hub, self._state, request, UPLOAD_METHOD)
         hub.sessions.begin(ctx)
         if ctx.session is None:
             raise ActionNotAllowed("you must be logged-in to upload")
@@ -115,7 +116,9 @@ class UploadEndpoint:
         hub.files.lock(target)
         return target, params
 
-    def write(self, target: Path, params: dict[str, Any], chunk: bytes) -> dict:
+    def write(
+        self, target: Path, params: dict[str, Any], chunk: bytes
+    ) -> dict[str, Any]:
         """Write a chunk as the hub does; the caller holds the lock.
 
         :returns: the upload's answer.

@@ -21,7 +21,7 @@ _REPOSITORY = re.compile(r"/([^/#?]+?)(?:\.git)?(?:[?#].*)?$")
 
 
 def _package_of(src: Any) -> str:
-    if isinstance(src, str) and "://" not in src and src.endswith(".src.rpm"):
+    if _upload_path(src) and src.endswith(".src.rpm"):
         # An uploaded SRPM: <dir>/<name>-<version>-<release>.src.rpm
         return src.rsplit("/", 1)[-1][: -len(".src.rpm")].rsplit("-", 2)[0]
     found = _REPOSITORY.search(src) if isinstance(src, str) and "://" in src else None
@@ -32,9 +32,14 @@ def _package_of(src: Any) -> str:
     return found.group(1)
 
 
+def _upload_path(src: Any) -> bool:
+    """Whether ``src`` names a file in the work area (``<dir>/<name>``)."""
+    return isinstance(src, str) and "://" not in src and "/" in src
+
+
 def _check_upload(ctx: CallContext, src: Any) -> None:
     """Refuse a work-area path (an uploaded SRPM) with no file there."""
-    if isinstance(src, str) and "://" not in src:
+    if _upload_path(src):
         directory, _, name = src.rpartition("/")
         if not ctx.hub.files.existing_upload(directory, name).is_file():
             raise GenericError(f"No such file: {src} (upload it first)")
