@@ -13,7 +13,7 @@ number, so they never join the session's ordered queue, its batches or a
 multicall, and the session's calls go on while a file is sent.  Only the
 final ``checkUpload`` (and the optional one that resumes) is a call.
 
-The file is read from disk in 64 KiB pieces as the connection takes them
+The file is read from disk in 256 KiB pieces as the connection takes them
 (:mod:`txkoji.files.chunk_request`), so memory does not grow with the
 chunk size; checksumming what arrived before a resume runs in the
 reactor's thread pool.  A chunk that fails for a transient reason is sent
