@@ -29,9 +29,7 @@ async def test_events_from_the_bus_as_json_then_ctrl_c(rabbitmq, hub_server):
 
     def all_printed() -> bool:
         whole = collect.out.decode().split("\n")[:-1]
-        return len({json.loads(line)["message_id"] for line in whole}) >= len(
-            messages
-        )
+        return len({json.loads(line)["message_id"] for line in whole}) >= len(messages)
 
     await until(lambda: all_printed() or collect.ended.called, turns=10**7)
     process.signalProcess("INT")

@@ -111,6 +111,10 @@ README_OUTPUTS = [
     "failed: 1000",
     "logged in as alice",
     "12 tasks through 4 subsessions",
+    "rpms: bash-5.2.26-2.fc40.x86_64.rpm\n"
+    "logs of the failed build: build.noarch.log, build.x86_64.log, "
+    "build.aarch64.log",
+    "uploaded 28000 bytes to cli-import/...\nscratch build: task ",
     "the hub said it is offline",
     "bash-5.2.26-3.fc40 FAILED",
     "50001 build None -> CLOSED",
@@ -133,6 +137,7 @@ async def test_readme_python_example_runs(tls_hub_server, hub_pki, tmp_path, ind
     (home / ".koji" / "config").write_text(
         "[fedora]\n"
         f"server = {tls_hub_server.url}\n"
+        f"topurl = {tls_hub_server.topurl}\n"
         "weburl = https://koji.test/koji\n"
         f"serverca = {hub_pki.ca_cert}\n"
         f"cert = {hub_pki.client_pem}\n"

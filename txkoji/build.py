@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
 from txkoji import build_states
 from txkoji.estimates import average_build_duration
+from txkoji.exceptions import KojiConfigError
+from txkoji.paths import PathInfo
 from txkoji.results import KojiRecord
 from txkoji.timestamps import connection_now, record_time
 from txkoji.weblinks import record_url
@@ -83,6 +86,44 @@ class Build(KojiRecord):
         if isinstance(extra, dict):
             return extra.get("container_koji_task_id")
         return None
+
+    def rpm_url(self, rpm: Mapping[str, Any], sigkey: str | None = None) -> str:
+        """Return the ``topurl`` URL of one of this build's RPMs (a
+        ``listRPMs`` record): the copy signed with ``sigkey`` when given.
+
+        :raises KojiConfigError: when the connection has no ``topurl``.
+        """
+        return PathInfo.for_connection(self.connection).rpm_file(self, rpm, sigkey)
+
+    def archive_url(self, archive: Mapping[str, Any]) -> str:
+        """Return the ``topurl`` URL of one of this build's archives (a
+        ``listArchives`` record, with ``btype``).
+
+        :raises KojiConfigError: when the connection has no ``topurl``.
+        """
+        return PathInfo.for_connection(self.connection).archive(self, archive)
+
+    def log_urls(self) -> defer.Deferred[dict[str, str]]:
+        """List the URLs of this build's logs (``getBuildLogs``).
+
+        :returns: a Deferred firing with ``{"<dir>/<name>": url}``, e.g.
+            ``{"x86_64/build.log": "https://.../data/logs/x86_64/build.log"}``
+            (empty for builds whose logs are gone).  It fails with
+            ``KojiConfigError`` when the connection has no ``topurl``, and
+            as ``getBuildLogs`` does.
+        """
+        try:
+            pathinfo = PathInfo.for_connection(self.connection)
+        except KojiConfigError:
+            return defer.fail()
+        d = self.connection.getBuildLogs(self["id"])
+        d.addCallback(
+            lambda logs: {
+                f"{log['dir']}/{log['name']}": pathinfo.relative(log["path"])
+                for log in logs
+            }
+        )
+        return d
 
     def estimate_completion(self) -> defer.Deferred[datetime | None]:
         """Estimate when the build finishes.

@@ -182,6 +182,13 @@ class Connection(HubMethods):
         header, or ``None`` before the first answer."""
         return getattr(self._transport, "hub_version", None)
 
+    def session_credentials(self, url: str) -> tuple[str, dict[bytes, bytes]] | None:
+        """Return ``url`` and the headers naming the logged-in session
+        without a call number, for requests that are not numbered calls
+        (raw uploads); ``None`` when not logged in."""
+        session = self._session.session
+        return session.credentials(url, None) if session else None
+
     @property
     def session_order(self) -> SessionOrder:
         """The :class:`~txkoji.session.SessionOrder` that sends the

@@ -402,3 +402,40 @@ class KojiSessionError(KojiException, ValueError):
     """A session request that cannot be done as asked, refused before any
     request: a subsession or session pool without a login, a pool of fewer
     than one subsession, a login on a subsession."""
+
+
+class KojiFileError(KojiException):
+    """A file transfer (a download or an upload) could not be done as
+    asked."""
+
+
+class UnsafePathError(KojiFileError, ValueError):
+    """A file name from the hub (or a caller) would land outside the
+    destination directory: it is absolute, contains ``..`` or a NUL byte,
+    or is empty."""
+
+
+class ChecksumMismatch(KojiFileError):
+    """A transferred file's size or checksum differs from what the hub
+    recorded (or from what was sent).
+
+    :ivar path: the local file (or the upload's server path).
+    :ivar expected: what was expected.
+    :ivar actual: what was found.
+    """
+
+    def __init__(self, message: str, path: str, expected: str, actual: str) -> None:
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message)
+
+
+class DestinationExists(KojiFileError, FileExistsError):
+    """A download's destination file exists and overwriting was not
+    asked for."""
+
+
+class IncompleteRecord(KojiException, ValueError):
+    """A record lacks a field needed for what was asked (a build without
+    ``version`` cannot name its directory)."""

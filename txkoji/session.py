@@ -108,19 +108,22 @@ class Session:
         self.callnum += 1
         return callnum
 
-    def credentials(self, url: str, callnum: int) -> tuple[str, dict[bytes, bytes]]:
+    def credentials(
+        self, url: str, callnum: int | None
+    ) -> tuple[str, dict[bytes, bytes]]:
         """Return the URL and the extra headers of a call numbered
-        ``callnum`` to hub ``url``."""
+        ``callnum`` to hub ``url`` (``None``: no number, for requests the
+        hub must not sequence, such as raw uploads)."""
         if self.header_auth:
-            return url, {
-                b"Koji-Session-Id": b"%d" % self.session_id,
-                b"Koji-Session-Key": self.key.encode("ascii"),
-                b"Koji-Session-Callnum": b"%d" % callnum,
-            }
+            headers = self.login_headers()
+            if callnum is not None:
+                headers[b"Koji-Session-Callnum"] = b"%d" % callnum
+            return url, headers
         location = URL.from_text(url)
         location = location.add("session-id", str(self.session_id))
         location = location.add("session-key", self.key)
-        location = location.add("callnum", str(callnum))
+        if callnum is not None:
+            location = location.add("callnum", str(callnum))
         return location.to_text(), {}
 
     def login_headers(self) -> dict[bytes, bytes]:

@@ -11,7 +11,8 @@ from twisted.internet import defer
 from txkoji import task_states
 from txkoji.channel import Channel
 from txkoji.estimates import average_build_duration, average_task_duration
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiConfigError, KojiException
+from txkoji.paths import PathInfo
 from txkoji.results import KojiRecord
 from txkoji.task_params import (
     package_from_source,
@@ -178,6 +179,43 @@ class Task(KojiRecord):
         """The kojiweb ``taskinfo`` URL, or ``None`` without a connection
         ``weburl``."""
         return record_url(self, "task", self.get("id"))
+
+    def output_url(self, name: str, volume: str | None = None) -> str:
+        """Return the ``topurl`` URL of this task's output file ``name``
+        (as ``listTaskOutput`` names it).
+
+        :raises KojiConfigError: when the connection has no ``topurl``.
+        """
+        return PathInfo.for_connection(self.connection).task_file(
+            self["id"], name, volume
+        )
+
+    def output_urls(self) -> defer.Deferred[Any]:
+        """List this task's output files with their URLs.
+
+        :returns: a Deferred firing with ``{name: url}`` (files on other
+            volumes than DEFAULT under ``"<volume>/<name>"``; empty once
+            the output is cleaned up).  It fails with ``KojiConfigError``
+            when the connection has no ``topurl``, and as
+            ``listTaskOutput`` does.
+        """
+        try:
+            pathinfo = PathInfo.for_connection(self.connection)
+        except KojiConfigError:
+            return defer.fail()
+        task_id = self["id"]
+
+        def urls(listing: dict[str, list[str]]) -> dict[str, str]:
+            return {
+                (name if volume == "DEFAULT" else f"{volume}/{name}"): (
+                    pathinfo.task_file(task_id, name, volume)
+                )
+                for name, volumes in sorted(listing.items())
+                for volume in volumes
+            }
+
+        d = self.connection.listTaskOutput(task_id, all_volumes=True)
+        return d.addCallback(urls)
 
     def descendents(
         self, method: str | None = None, state: int | Collection[int] | None = None

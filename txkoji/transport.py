@@ -113,6 +113,30 @@ class _BytesProducer:
         """Nothing to stop: the body was written at once."""
 
 
+@implementer(IStreamClientEndpoint)
+class _NoDelayEndpoint:
+    """Connect as ``endpoint`` does, then turn Nagle's algorithm off.
+
+    A request goes out as several writes (headers, then body pieces); with
+    Nagle the last small segment waits for the hub's delayed ACK, 40 ms
+    per request (the official client's HTTP library disables it too).
+    """
+
+    def __init__(self, endpoint: Any) -> None:
+        self._endpoint = endpoint
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        """Connect, and set ``TCP_NODELAY`` on the new connection."""
+
+        def nodelay(protocol: Any) -> Any:
+            set_nodelay = getattr(protocol.transport, "setTcpNoDelay", None)
+            if set_nodelay is not None:
+                set_nodelay(True)
+            return protocol
+
+        return self._endpoint.connect(factory).addCallback(nodelay)
+
+
 @implementer(IAgentEndpointFactory)
 class _CachingEndpointFactory:
     """Build each (scheme, host, port) endpoint once.
@@ -141,8 +165,10 @@ class _CachingEndpointFactory:
         endpoint = self._endpoints.get(key)
         if endpoint is None:
             host = uri.host.decode("ascii")
-            endpoint = HostnameEndpoint(
-                self._reactor, host, uri.port, timeout=self._connect_timeout
+            endpoint = _NoDelayEndpoint(
+                HostnameEndpoint(
+                    self._reactor, host, uri.port, timeout=self._connect_timeout
+                )
             )
             if uri.scheme == b"https":
                 creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)

@@ -8,6 +8,10 @@
     txkoji events --json                 # every line has a checkpoint
     txkoji events --since CHECKPOINT
     txkoji events --bus amqp://broker --transport protonmsg --subscription bot
+    txkoji download-task 123 --arch x86_64 --logs
+    txkoji download-build bash-5.2.26-2.fc40 --key fd431d51
+    txkoji upload foo.src.rpm --dir cli-import/mine
+    txkoji build --scratch f40-candidate foo.src.rpm
 
 Global options come before the command.  The live view needs ``rich``
 (``pip install txkoji[cli]``); when stdout is not a terminal, or with
@@ -22,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from txkoji.bus import TRANSPORTS
-from txkoji.cli import commands
+from txkoji.cli import commands, files
 from txkoji.cli.events import events as events_command
 from txkoji.cli.runner import run
 from txkoji.exceptions import KojiConfigError
@@ -47,7 +51,7 @@ def _task_id(text: str) -> int:
 def parser() -> argparse.ArgumentParser:
     """The command line parser."""
     top = argparse.ArgumentParser(
-        prog="txkoji", description="Watch Koji tasks, builds and events."
+        prog="txkoji", description="Watch Koji tasks, builds and events; move files."
     )
     top.add_argument("-p", "--profile", help="koji client profile to use")
     top.add_argument("--server", help="hub URL, e.g. https://koji.example.com/kojihub")
@@ -88,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
         each.add_argument(
             "--json", action="store_true", help="one JSON object per line"
         )
+    files.add_parsers(sub)
     return top
 
 
@@ -127,6 +132,7 @@ COMMANDS = {
     "watch-task": _watch_task,
     "watch-build": commands.watch_build,
     "events": events_command,
+    **files.COMMANDS,
 }
 
 

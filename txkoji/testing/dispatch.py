@@ -32,6 +32,7 @@ from twisted.web.server import Request
 
 from txkoji.codec import unpack_params
 from txkoji.exceptions import GenericError, KojiFault, ParameterError
+from txkoji.testing.files import HubFiles
 from txkoji.testing.login_gate import LoginGate
 from txkoji.testing.login_rules import LoginRules
 from txkoji.testing.session_store import SessionStore
@@ -48,6 +49,7 @@ class HubServices(Protocol):
     login_gate: LoginGate
     login_rules: LoginRules
     simulator: HubSimulator | None
+    files: HubFiles
 
     def run(self, ctx: CallContext, method: str, params: list[Any]) -> Any:
         """Run hub method ``method`` (multicall sub-calls use this)."""

@@ -26,11 +26,13 @@ from txkoji.testing.dispatch import (
     fault_of,
 )
 from txkoji.testing.faults import NO_ANSWER, FaultInjector, FaultRule
+from txkoji.testing.files import HubFiles
 from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
 from txkoji.testing.login_rules import LoginRules
 from txkoji.testing.session_store import SessionStore
 from txkoji.testing.simulator import HubSimulator
 from txkoji.testing.state import HubState
+from txkoji.testing.uploads import UPLOAD_METHOD, UploadEndpoint
 
 #: The version a fake hub reports, in ``Koji-Version`` and getKojiVersion.
 KOJI_VERSION = "1.35.3"
@@ -66,6 +68,10 @@ class FakeHub(Resource):
         keytab for GSSAPI).
     :ivar login_rules: the :class:`~txkoji.testing.login_rules.LoginRules`:
         password logins, proxies.
+    :ivar files: the :class:`~txkoji.testing.files.HubFiles` on disk.
+    :ivar uploads: the raw upload endpoint
+        (:class:`~txkoji.testing.uploads.UploadEndpoint`; a POST with
+        ``Content-Type: application/octet-stream`` is an upload).
     :ivar simulator: the :class:`~txkoji.testing.simulator.HubSimulator`
         moving this hub's data, once :meth:`simulate` made one; else None.
     """
@@ -79,6 +85,7 @@ class FakeHub(Resource):
         dataset: Mapping[str, Any] | None = None,
         methods: MethodTable | None = None,
         max_request_length: int = MAX_REQUEST_LENGTH,
+        topdir: str | None = None,
     ) -> None:
         """:param reactor: the time source for delays and "now"; the global
             reactor by default.
@@ -87,6 +94,8 @@ class FakeHub(Resource):
         :param methods: the method table to copy; the default table when
             None.
         :param max_request_length: MaxRequestLength in bytes.
+        :param topdir: the directory of the hub's files; a temporary one
+            by default (see :class:`~txkoji.testing.files.HubFiles`).
         """
         # Twisted's Resource is unannotated.
         super().__init__()  # type: ignore[no-untyped-call]
@@ -103,6 +112,8 @@ class FakeHub(Resource):
         self.sessions = SessionStore(reactor)
         self.login_gate = LoginGate()
         self.login_rules = LoginRules()
+        self.files = HubFiles(self.state, topdir)
+        self.uploads = UploadEndpoint(self, self.state)
         self._delayed: set[IDelayedCall] = set()
         self.simulator: HubSimulator | None = None
 
@@ -135,7 +146,10 @@ class FakeHub(Resource):
         return self.render_POST(request)
 
     def render_POST(self, request: Request) -> Any:
-        """Answer one XML-RPC call (see the class docs)."""
+        """Answer one XML-RPC call or raw upload (see the class docs)."""
+        if request.getHeader(b"content-type") == b"application/octet-stream":
+            self._upload(request)
+            return NOT_DONE_YET
         if request.postpath == LOGIN_PATH:
             refusal = self.login_gate.admit(request)
             if refusal is not None:
@@ -174,6 +188,51 @@ class FakeHub(Resource):
             self._delayed.discard(delayed)
 
         delayed = self.clock.callLater(rule.delay, fire)
+        self._delayed.add(delayed)
+        request.notifyFinish().addErrback(gone)
+
+    def _upload(self, request: Request) -> None:
+        rule = self.faults.take(UPLOAD_METHOD)
+        if rule is not None and (
+            rule.http_status is not None or rule.offline or rule.fault is not None
+        ):
+            self._answer(request, UPLOAD_METHOD, [], rule)
+            return
+        try:
+            target, params = self.uploads.open(request)
+        except Exception as err:
+            self._write_fault(request, *fault_of(self._logged(err, UPLOAD_METHOD)))
+            return
+        content: Any = request.content
+        chunk = content.read()
+
+        def finish() -> None:
+            self._delayed.discard(delayed)
+            try:
+                if rule is not None and rule.drop:
+                    self.uploads.write_partial(target, params, chunk)
+                    transport: Any = request.transport
+                    transport.unregisterProducer()
+                    transport.loseConnection()
+                    return
+                body = encode_response(self.uploads.write(target, params, chunk))
+            except Exception as err:
+                body = encode_fault(*fault_of(self._logged(err, UPLOAD_METHOD)))
+            finally:
+                self.files.unlock(target)
+            self._write_xml(request, body)
+
+        def gone(reason: Failure) -> None:
+            if delayed is not None and delayed.active():
+                delayed.cancel()
+                self._delayed.discard(delayed)
+                self.files.unlock(target)
+
+        delayed: IDelayedCall | None = None
+        if rule is None or rule.delay <= 0:
+            finish()
+            return
+        delayed = self.clock.callLater(rule.delay, finish)
         self._delayed.add(delayed)
         request.notifyFinish().addErrback(gone)
 

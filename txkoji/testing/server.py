@@ -26,6 +26,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from txkoji.testing.file_server import FileTree
 from txkoji.testing.hub import FakeHub
 
 
@@ -74,6 +75,11 @@ class _CountingFactory(WrappingFactory):
 
     def registerProtocol(self, p: ProtocolWrapper) -> None:
         super().registerProtocol(p)  # type: ignore[no-untyped-call]
+        # As a web server does: no Nagle delay on the last small segment
+        # of an answer (with the client's delayed ACK, 40 ms a request).
+        nodelay = getattr(p.transport, "setTcpNoDelay", None)
+        if nodelay is not None:
+            nodelay(True)
         self.connections_made += 1
         self._closed[p] = defer.Deferred()
 
@@ -98,6 +104,8 @@ class HubServer:
 
     :ivar hub: the hub served.
     :ivar root: the site's root resource (the hub is its ``kojihub`` child).
+    :ivar files: the :class:`~txkoji.testing.file_server.FileTree` serving
+        the hub's files at :attr:`topurl`.
     """
 
     def __init__(
@@ -138,6 +146,8 @@ class HubServer:
             self.hub.simulate(seed=seed, speed=speed, activity=activity)
         self.root = Resource()
         self.root.putChild(b"kojihub", self.hub)
+        self.files = FileTree(self.hub.files, reactor)
+        self.root.putChild(b"kojifiles", self.files)
         self._tls = tls
         self._factory: _CountingFactory | None = None
         self._port: IListeningPort | None = None
@@ -173,6 +183,11 @@ class HubServer:
         """The hub URL, ``http(s)://127.0.0.1:PORT/kojihub``."""
         scheme = "https" if self._tls is not None else "http"
         return f"{scheme}://127.0.0.1:{self.port}/kojihub"
+
+    @property
+    def topurl(self) -> str:
+        """The file tree's URL, ``http(s)://127.0.0.1:PORT/kojifiles``."""
+        return self.url.rsplit("/", 1)[0] + "/kojifiles"
 
     @property
     def connections_made(self) -> int:

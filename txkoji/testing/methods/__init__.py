@@ -4,8 +4,8 @@
 from txkoji.testing.methods import (
     builds,
     catalog,
+    files,
     history,
-    outputs,
     submit,
     system,
     tasks,
@@ -15,8 +15,8 @@ from txkoji.testing.methods import (
 __all__ = [
     "builds",
     "catalog",
+    "files",
     "history",
-    "outputs",
     "submit",
     "system",
     "tasks",

@@ -21,10 +21,28 @@ _REPOSITORY = re.compile(r"/([^/#?]+?)(?:\.git)?(?:[?#].*)?$")
 
 
 def _package_of(src: Any) -> str:
+    if _upload_path(src) and src.endswith(".src.rpm"):
+        # An uploaded SRPM: <dir>/<name>-<version>-<release>.src.rpm
+        return src.rsplit("/", 1)[-1][: -len(".src.rpm")].rsplit("-", 2)[0]
     found = _REPOSITORY.search(src) if isinstance(src, str) and "://" in src else None
     if found is None:
-        raise GenericError(f"Invalid source: {src!r} (the fake hub builds SCM URLs)")
+        raise GenericError(
+            f"Invalid source: {src!r} (the fake hub builds SCM URLs and uploaded SRPMs)"
+        )
     return found.group(1)
+
+
+def _upload_path(src: Any) -> bool:
+    """Whether ``src`` names a file in the work area (``<dir>/<name>``)."""
+    return isinstance(src, str) and "://" not in src and "/" in src
+
+
+def _check_upload(ctx: CallContext, src: Any) -> None:
+    """Refuse a work-area path (an uploaded SRPM) with no file there."""
+    if _upload_path(src):
+        directory, _, name = src.rpartition("/")
+        if not ctx.hub.files.existing_upload(directory, name).is_file():
+            raise GenericError(f"No such file: {src} (upload it first)")
 
 
 @hub_method(write=True)
@@ -36,7 +54,8 @@ def build(
     priority: int | None = None,
 ) -> int:
     """Submit a build of SCM URL ``src`` (``git+https://host/rpms/NAME.git#
-    commit``) to build target ``target``; return the ``build`` task's id.
+    commit``), or of an SRPM uploaded to the work area (its path there), to
+    build target ``target``; return the ``build`` task's id.
 
     ``opts`` are kept in the request; ``scratch`` and ``arch_override``
     (space-separated arches) shape a simulated build.  ``priority`` is
@@ -44,8 +63,9 @@ def build(
 
     :raises AuthError: when not logged in.
     :raises ActionNotAllowed: for a negative priority.
-    :raises GenericError: for an unknown target, or (when simulating) a
-        source whose package the hub does not know.
+    :raises GenericError: for an unknown target, an upload path with no
+        file there, or (when simulating) a source whose package the hub
+        does not know.
     :raises ParameterError: for opts that are no struct.
     """
     user = logged_in_user(ctx)
@@ -55,6 +75,7 @@ def build(
     if priority is not None and priority < 0:
         raise ActionNotAllowed("only admins may create high-priority tasks")
     tgt = st.find("targets", target, True, "build target")
+    _check_upload(ctx, src)
     opts = dict(opts or {})
     simulator = ctx.hub.simulator
     if simulator is None:
