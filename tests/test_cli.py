@@ -36,9 +36,9 @@ async def txkoji(*args: str) -> tuple[str, str, int]:
 
 @pytest_twisted.async_yield_fixture()
 async def simulator(hub_server):
-    """The fake hub's simulator at 12 times a real hub's speed (a bash
-    build takes some ten seconds)."""
-    sim = hub_server.hub.simulate(seed=3, speed=12)
+    """The fake hub's simulator at 40 times a real hub's speed (a bash
+    build takes a few seconds)."""
+    sim = hub_server.hub.simulate(seed=3, speed=40)
     yield sim
     sim.stop()
 
