@@ -429,3 +429,24 @@ def test_mask_url_masks_only_session_parameters():
     masked = mask_url(SECRET_URL + "&other=1")
     assert masked == (URL + "?session-id=***&session-key=***&callnum=***&other=1")
     assert mask_url(URL) == URL
+
+
+# The login exchange (through treq, on the transport's agent)
+
+
+def test_a_login_answer_comes_back_whole_with_its_status_and_headers():
+    setup = Setup(answer(b"<methodResponse/>", chunks=3, status=401))
+    login = setup.transport.login(URL, b"<methodCall/>", {b"X-Extra": b"1"}, 30)
+    status, headers, body = result_of(login)
+    assert (status, body) == (401, b"<methodResponse/>")
+    assert headers.getRawHeaders(b"koji-version") == [b"1.35.3"]
+    assert setup.resource.bodies == [b"<methodCall/>"]
+
+
+def test_a_login_answer_over_its_limit_is_refused():
+    setup = Setup(answer(b"x" * 100_000, chunks=10))
+    setup.transport.max_login_answer = 50_000
+    login = setup.transport.login(URL, b"<methodCall/>", None, 30)
+    setup.clock.advance(0)
+    error = failure_of(login, KojiResponseTooLarge)
+    assert "50000 bytes" in str(error)

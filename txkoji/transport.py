@@ -16,6 +16,8 @@ from typing import Any, cast
 from typing import Protocol as TypingProtocol
 
 from hyperlink import EncodedURL
+from treq.client import HTTPClient
+from treq.content import collect
 from twisted.internet import defer, ssl
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
@@ -271,46 +273,6 @@ class _BodyReader(_Reader):
         )
 
 
-class _AnswerReader(_Reader):
-    """Read a whole (small) answer; ``finished`` fires with ``(status,
-    headers, body)``, or fails with ``KojiResponseTooLarge`` past
-    ``limit`` bytes."""
-
-    def __init__(self, response: IResponse, limit: int, url: str) -> None:
-        super().__init__()
-        self._response = response
-        self._limit = limit
-        self._url = url
-        self._chunks: list[bytes] = []
-        self._size = 0
-
-    def dataReceived(self, data: bytes) -> None:
-        if self._done:
-            return
-        self._size += len(data)
-        if self._size > self._limit:
-            finished = self._settle()
-            assert finished is not None
-            self._stop_producing()
-            finished.errback(
-                KojiResponseTooLarge(
-                    f"the answer from {mask_url(self._url)} exceeds {self._limit} bytes"
-                )
-            )
-            return
-        self._chunks.append(data)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        finished = self._settle()
-        if finished is None:
-            return
-        if reason.check(webclient.ResponseDone, PotentialDataLoss):
-            response = self._response
-            finished.callback((response.code, response.headers, b"".join(self._chunks)))
-        else:
-            finished.errback(reason)
-
-
 class _ErrorBodyReader(_Reader):
     """Keep the start of a non-200 answer for the error message;
     ``finished`` fires with it as text."""
@@ -553,8 +515,19 @@ class HubTransport:
         if self._pooled:
             pool = webclient.HTTPConnectionPool(self.reactor, persistent=False)
             agent = self._agent_on(pool, policy)
-        answer = self._request(url, body, headers, agent)
-        answer.addCallback(self._read_login_answer, url)
+        # The login exchange goes through treq, on this transport's agent
+        # (so through the same proxy and TLS checks as calls).
+        login_headers = self._headers.copy()
+        for name, value in (headers or {}).items():
+            login_headers.setRawHeaders(name, [value])
+        sending = HTTPClient(agent).request(
+            "POST",
+            url,
+            data=_BytesProducer(body),
+            headers=login_headers,
+            allow_redirects=False,
+        )
+        answer = sending.addCallback(self._read_login_answer, url)
         answer.addErrback(translate_login_failure, url, policy)
         with_timeout(answer, self.clock, timeout, url, "the login")
         return answer
@@ -562,9 +535,23 @@ class HubTransport:
     def _read_login_answer(
         self, response: IResponse, url: str
     ) -> defer.Deferred[tuple[int, Headers, bytes]]:
-        reader = _AnswerReader(response, self.max_login_answer, url)
-        response.deliverBody(reader)
-        return reader.finished
+        chunks: list[bytes] = []
+        limit = self.max_login_answer
+        size = 0
+
+        def keep(data: bytes) -> None:
+            nonlocal size
+            size += len(data)
+            if size > limit:
+                raise KojiResponseTooLarge(
+                    f"the answer from {mask_url(url)} exceeds {limit} bytes"
+                )
+            chunks.append(data)
+
+        reading = collect(response, keep)
+        return reading.addCallback(
+            lambda _: (response.code, response.headers, b"".join(chunks))
+        )
 
     def _read_response(
         self, response: Any, decoder: Decoder, url: str, method: str
