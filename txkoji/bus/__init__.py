@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from twisted.internet import defer
 
-from txkoji.bus.dispatch import BusStats
+from txkoji.bus.dispatch import BusStats, SubscribeOptions
 from txkoji.bus.stream import EventStream
 from txkoji.exceptions import KojiBusError
 
@@ -128,37 +128,25 @@ def subscribe(
     started: Any
     try:
         topic_list = _check(transport, topics, max_redeliveries, prefetch)
+        options = SubscribeOptions(
+            topics=topic_list,
+            handler=handler,
+            subscription=subscription,
+            max_redeliveries=max_redeliveries,
+            prefetch=prefetch,
+            ssl_cert=ssl_cert,
+            ssl_key=ssl_key,
+            ssl_ca=ssl_ca,
+            ssl_password=ssl_password,
+        )
         if transport == "protonmsg":
             from txkoji.bus.protonmsg import ProtonSubscription
 
-            started = ProtonSubscription(
-                connection,
-                url,
-                topics=topic_list,
-                handler=handler,
-                subscription=subscription,
-                max_redeliveries=max_redeliveries,
-                prefetch=prefetch,
-                ssl_cert=ssl_cert,
-                ssl_key=ssl_key,
-                ssl_ca=ssl_ca,
-                ssl_password=ssl_password,
-            )
+            started = ProtonSubscription(connection, url, options)
         else:
             from txkoji.bus.fedora import FedoraSubscription
 
-            started = FedoraSubscription(
-                connection,
-                url,
-                topics=topic_list,
-                handler=handler,
-                subscription=subscription,
-                max_redeliveries=max_redeliveries,
-                prefetch=prefetch,
-                ssl_cert=ssl_cert,
-                ssl_key=ssl_key,
-                ssl_ca=ssl_ca,
-            )
+            started = FedoraSubscription(connection, url, options)
     except KojiBusError:
         return defer.fail()
     return started.start()

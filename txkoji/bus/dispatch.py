@@ -25,6 +25,22 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Message], Any]
 
 
+@dataclass(frozen=True)
+class SubscribeOptions:
+    """What :func:`txkoji.bus.subscribe` was given for a transport, its
+    arguments checked (see there for each)."""
+
+    topics: list[str]
+    handler: Callable[[Any], Any]
+    subscription: str | None
+    max_redeliveries: int
+    prefetch: int
+    ssl_cert: str | None
+    ssl_key: str | None
+    ssl_ca: str | None
+    ssl_password: str | None
+
+
 class Outcome(enum.Enum):
     """How a transport settles a message."""
 

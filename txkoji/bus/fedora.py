@@ -26,14 +26,13 @@ auto-deleted queue.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 from twisted.internet.threads import blockingCallFromThread
 
-from txkoji.bus.dispatch import Dispatcher, Outcome, follow
+from txkoji.bus.dispatch import Dispatcher, Outcome, SubscribeOptions, follow
 from txkoji.bus.fedora_shapes import shape_of
 from txkoji.exceptions import KojiBusError
 from txkoji.messages import parse_message
@@ -80,29 +79,21 @@ class FedoraSubscription:
     :ivar stats: its :class:`~txkoji.bus.BusStats`.
     """
 
-    def __init__(
-        self,
-        connection: Any,
-        url: str,
-        *,
-        topics: list[str],
-        handler: Callable[[Any], Any],
-        subscription: str | None,
-        max_redeliveries: int,
-        prefetch: int,
-        ssl_cert: str | None,
-        ssl_key: str | None,
-        ssl_ca: str | None,
-    ) -> None:
+    def __init__(self, connection: Any, url: str, options: SubscribeOptions) -> None:
         if not HAVE_FEDORA_MESSAGING:
             raise KojiBusError(
                 "the fedora transport needs fedora-messaging "
                 "(pip install 'txkoji[fedora]')"
             )
+        subscription = options.subscription
         self._queue = subscription or f"txkoji-{uuid.uuid4()}"
         self._queues = queue_settings(self._queue, subscription is not None)
         self._bindings: Any = [
-            {"exchange": EXCHANGE, "queue": self._queue, "routing_keys": topics}
+            {
+                "exchange": EXCHANGE,
+                "queue": self._queue,
+                "routing_keys": options.topics,
+            }
         ]
         try:
             fm_config.validate_queues(self._queues)
@@ -111,12 +102,16 @@ class FedoraSubscription:
             raise KojiBusError(f"bad fedora subscription: {e.message}") from e
         # fedora-messaging reads these process-wide settings when the
         # service starts and consumes.
-        fm_config.conf["qos"]["prefetch_count"] = prefetch
+        fm_config.conf["qos"]["prefetch_count"] = options.prefetch
         if url.startswith("amqps://"):
             fm_config.conf["tls"].update(
-                ca_cert=ssl_ca, certfile=ssl_cert, keyfile=ssl_key
+                ca_cert=options.ssl_ca,
+                certfile=options.ssl_cert,
+                keyfile=options.ssl_key,
             )
-        self._dispatcher = Dispatcher(connection, handler, max_redeliveries)
+        self._dispatcher = Dispatcher(
+            connection, options.handler, options.max_redeliveries
+        )
         self.stats = self._dispatcher.stats
         self._service = FedoraMessagingServiceV2(url)
         self._consumers: list[Any] = []

@@ -36,7 +36,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
-from txkoji.bus.dispatch import Dispatcher, Outcome, follow
+from txkoji.bus.dispatch import Dispatcher, Outcome, SubscribeOptions, follow
 from txkoji.exceptions import KojiBusError
 from txkoji.messages import parse_message
 
@@ -348,32 +348,23 @@ class ProtonSubscription:
     :ivar stats: its :class:`~txkoji.bus.BusStats`.
     """
 
-    def __init__(
-        self,
-        connection: Any,
-        url: str,
-        *,
-        topics: list[str],
-        handler: Callable[[Any], Any],
-        subscription: str | None,
-        max_redeliveries: int,
-        prefetch: int,
-        ssl_cert: str | None,
-        ssl_key: str | None,
-        ssl_ca: str | None,
-        ssl_password: str | None,
-    ) -> None:
+    def __init__(self, connection: Any, url: str, options: SubscribeOptions) -> None:
         if not HAVE_PROTON:
             raise KojiBusError(
                 "the protonmsg transport needs python-qpid-proton "
                 "(pip install 'txkoji[proton]')"
             )
-        sources = sources_for(topics, subscription)
+        subscription = options.subscription
+        sources = sources_for(options.topics, subscription)
         rabbit = sources[0].startswith(RABBITMQ_PREFIXES)
         domain = None
         if url.startswith("amqps://"):
-            domain = ssl_domain(ssl_cert, ssl_key, ssl_ca, ssl_password)
-        self._dispatcher = Dispatcher(connection, handler, max_redeliveries)
+            domain = ssl_domain(
+                options.ssl_cert, options.ssl_key, options.ssl_ca, options.ssl_password
+            )
+        self._dispatcher = Dispatcher(
+            connection, options.handler, options.max_redeliveries
+        )
         self.stats = self._dispatcher.stats
         self._proton = _ReceiverHandler(
             url,
@@ -381,7 +372,7 @@ class ProtonSubscription:
             link_name=subscription,
             durable=subscription is not None and not rabbit,
             domain=domain,
-            prefetch=prefetch,
+            prefetch=options.prefetch,
             to_reactor=reactor.callFromThread,
             twisted_side=self,
         )

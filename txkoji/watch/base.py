@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from twisted.internet import defer
 
 from txkoji.timestamps import now as clock_now
 from txkoji.watch.polling import PollLoop, poll_interval
-from txkoji.watch.progress import Durations
+from txkoji.watch.progress import Durations, Estimate
 
 #: Tasks or builds polled per multicall request.
 DEFAULT_BATCH = 500
@@ -108,7 +108,41 @@ class Watcher(ABC):
         await self.poll()
         return self.result() if self.done else None
 
-    def _cycle_done(self) -> None:
-        """Tell ``on_cycle`` that a cycle went through."""
+    @abstractmethod
+    def _report(self, changes: list[Any]) -> None:
+        """Update the estimates and tell ``on_event`` of the ``changes``."""
+
+    def _end_cycle(self, changes: list[Any], error: BaseException | None) -> None:
+        """Count the cycle and report its ``changes``; then raise ``error``
+        if a request failed, or else tell ``on_cycle`` the cycle went
+        through."""
+        self.cycles += 1
+        self._report(changes)
+        if error is not None:
+            raise error
         if self.on_cycle is not None:
             self.on_cycle(self)
+
+
+class Estimated:
+    """What a watched task or build shows of its ``estimate`` (a
+    :class:`~txkoji.watch.progress.Estimate`)."""
+
+    __slots__ = ()
+
+    estimate: Estimate
+
+    @property
+    def eta(self) -> datetime | None:
+        """The estimated completion time (the real one once finished), or
+        ``None`` with no history."""
+        return self.estimate.eta
+
+    @property
+    def progress(self) -> float | None:
+        """Elapsed over estimated duration (0.0 to 1.0), or ``None``."""
+        return self.estimate.progress
+
+    def remaining(self, now: datetime) -> timedelta | None:
+        """Estimated time left at ``now``, or ``None``."""
+        return self.estimate.remaining(now)

@@ -10,7 +10,6 @@ the estimates still need.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
 from typing import Any
 
 from twisted.internet import defer
@@ -20,7 +19,7 @@ from txkoji.build import Build
 from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import BuildStateChange
-from txkoji.watch.base import DEFAULT_BATCH, Watcher
+from txkoji.watch.base import DEFAULT_BATCH, Estimated, Watcher
 from txkoji.watch.progress import UNKNOWN, Estimate, estimate
 
 #: Build states after which a build does not change any more.
@@ -42,7 +41,7 @@ def _build_refs(builds: Iterable[Any]) -> list[int | str]:
     return list(dict.fromkeys(refs))
 
 
-class WatchedBuild:
+class WatchedBuild(Estimated):
     """One watched build.
 
     :ivar ref: the id or NVR it was given as.
@@ -62,20 +61,6 @@ class WatchedBuild:
     def finished(self) -> bool:
         """Whether the build has ended."""
         return self.build is not None and self.build["state"] in ENDED
-
-    @property
-    def eta(self) -> datetime | None:
-        """The estimated completion time, or ``None``."""
-        return self.estimate.eta
-
-    @property
-    def progress(self) -> float | None:
-        """Elapsed over estimated duration (0.0 to 1.0), or ``None``."""
-        return self.estimate.progress
-
-    def remaining(self, now: datetime) -> timedelta | None:
-        """Estimated time left at ``now``, or ``None``."""
-        return self.estimate.remaining(now)
 
     def __repr__(self) -> str:
         state = self.build.state_name if self.build is not None else "unseen"
@@ -149,11 +134,7 @@ class BuildWatcher(Watcher):
                 for (key, _), answer in zip(lookups, value[len(chunk) :], strict=True):
                     self.durations.settle(key, answer)
             error = error or self._apply(chunk, value[: len(chunk)], changes)
-        self.cycles += 1
-        self._report(changes)
-        if error is not None:
-            raise error
-        self._cycle_done()
+        self._end_cycle(changes, error)
 
     def _apply(
         self, chunk: list[WatchedBuild], records: list[Any], changes: list[Change]

@@ -20,7 +20,7 @@ more only when it was first seen already finished (as a new child).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from twisted.internet import defer
@@ -31,7 +31,7 @@ from txkoji.exceptions import KojiNotFound
 from txkoji.messages import TaskStateChange
 from txkoji.task import Task
 from txkoji.task_params import TaskParamsError, parse_request
-from txkoji.watch.base import DEFAULT_BATCH, Watcher
+from txkoji.watch.base import DEFAULT_BATCH, Estimated, Watcher
 from txkoji.watch.progress import UNKNOWN, Estimate, estimate
 
 #: The method whose tasks (and their descendants) share one build-level
@@ -49,7 +49,7 @@ def _task_ids(task_ids: Iterable[Any]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-class WatchedTask:
+class WatchedTask(Estimated):
     """One task of a watched tree: its latest record, its place in the
     tree, and its estimate.
 
@@ -88,21 +88,6 @@ class WatchedTask:
         while node is not None:
             depth, node = depth + 1, node.parent
         return depth
-
-    @property
-    def eta(self) -> datetime | None:
-        """The estimated completion time (the real one once finished), or
-        ``None`` with no history."""
-        return self.estimate.eta
-
-    @property
-    def progress(self) -> float | None:
-        """Elapsed over estimated duration (0.0 to 1.0), or ``None``."""
-        return self.estimate.progress
-
-    def remaining(self, now: datetime) -> timedelta | None:
-        """Estimated time left at ``now``, or ``None``."""
-        return self.estimate.remaining(now)
 
     def walk(self) -> Iterator[WatchedTask]:
         """Yield this task, then its descendants, depth first."""
@@ -198,11 +183,7 @@ class TaskWatcher(Watcher):
                 continue
             problem = plan.apply(value, changes)
             error = error or problem
-        self.cycles += 1
-        self._report(changes)
-        if error is not None:
-            raise error
-        self._cycle_done()
+        self._end_cycle(changes, error)
 
     def _observe(
         self, record: Task, parent: WatchedTask | None, changes: list[Change]
