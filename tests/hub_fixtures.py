@@ -6,7 +6,9 @@ HTTPS, with the certificates of ``hub_pki`` (a
 :class:`~txkoji.testing.certs.TestPKI` in a temporary directory: CA,
 server certificate for localhost/127.0.0.1, client certificate for
 alice).  The TLS server asks for, but does not require, a client
-certificate verified against that CA.
+certificate verified against that CA.  ``hub``: ``tls_hub_server`` under
+the name the login and session tests use (a module's own ``hub`` fixture
+takes its place).
 """
 
 import pytest
@@ -39,3 +41,9 @@ async def tls_hub_server(hub_pki):
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+def hub(tls_hub_server):
+    """The fake hub over TLS, asking for client certificates."""
+    return tls_hub_server

@@ -12,7 +12,6 @@ from tests.auth_helpers import (
     failure_text,
     kerberos_connection,
     ssl_connection,
-    start_tls_hub,
 )
 from tests.kdc import kdc  # noqa: F401 - the fixture
 from txkoji.testing.auth import LoginGate
@@ -31,13 +30,6 @@ class RecordingGate(LoginGate):
         if header:
             self.tokens.append(header.decode().split(" ", 1)[1])
         return super().admit(request)
-
-
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
 
 
 def assert_absent(secret: str, texts: list[str]) -> None:

@@ -13,7 +13,7 @@ import pytest_twisted
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from tests.auth_helpers import ssl_connection, start_tls_hub
+from tests.auth_helpers import ssl_connection
 from tests.loopback import until
 from txkoji import Connection
 from txkoji.exceptions import (
@@ -27,13 +27,6 @@ from txkoji.exceptions import (
 from txkoji.files import build_from_srpm, unique_upload_dir, upload, upload_many
 from txkoji.testing import FakeHub, HubServer, server_tls_options
 from txkoji.testing.uploads import UPLOAD_METHOD
-
-
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
 
 
 @pytest_twisted.async_yield_fixture()

@@ -16,12 +16,6 @@ from txkoji.testing.certs import make_client_cert
 
 
 @pytest.fixture
-def hub(tls_hub_server):
-    """The fake hub over TLS, asking for client certificates."""
-    return tls_hub_server
-
-
-@pytest.fixture
 def kojiweb(hub, hub_pki, tmp_path):
     """The PEM path of a client certificate for a proxy (CN=kojiweb, no
     user of that name) whose subject the hub lists in its ProxyDNs."""

@@ -22,12 +22,6 @@ from txkoji.testing.auth import LoginGate
 from txkoji.testing.sessions import subsession as hub_subsession
 
 
-@pytest.fixture
-def hub(tls_hub_server):
-    """The fake hub over TLS, asking for client certificates."""
-    return tls_hub_server
-
-
 @pytest_twisted.async_yield_fixture()
 async def koji(hub, hub_pki):
     connection = ssl_connection(hub, hub_pki)
