@@ -8,12 +8,14 @@ server certificate for localhost/127.0.0.1, client certificate for
 alice).  The TLS server asks for, but does not require, a client
 certificate verified against that CA.  ``hub``: ``tls_hub_server`` under
 the name the login and session tests use (a module's own ``hub`` fixture
-takes its place).
+takes its place).  ``koji``: a :class:`~txkoji.Connection` to
+``hub_server``, closed after the test (likewise replaced by a module's own).
 """
 
 import pytest
 import pytest_twisted
 
+from txkoji import Connection
 from txkoji.testing import HubServer, server_tls_options
 from txkoji.testing.certs import TestPKI, write_test_pki
 
@@ -31,6 +33,14 @@ async def hub_server():
 def hub_pki(tmp_path) -> TestPKI:
     """Test certificates written under the test's temporary directory."""
     return write_test_pki(tmp_path / "pki")
+
+
+@pytest_twisted.async_yield_fixture()
+async def koji(hub_server):
+    """A connection to the fake hub, closed after the test."""
+    connection = Connection(server=hub_server.url, weburl="https://koji.test/koji")
+    yield connection
+    await connection.close()
 
 
 @pytest_twisted.async_yield_fixture()
