@@ -99,19 +99,10 @@ async def test_ctrl_c_leaves_a_partial_file_that_the_next_run_resumes(
     slow = "work/tasks/13/50013/bash-5.2.26-2.fc40.aarch64.rpm"
     hub_server.files.faults.add(slow, drop=True)
     hub_server.files.faults.add(slow, delay=60)
+    args = [*hub_args(hub_server), "download-task", "50010"]
+    args += ["--dest", str(tmp_path), "--arch", "aarch64"]
     collect = CollectOutput()
-    process = spawn_txkoji(
-        collect,
-        [
-            *hub_args(hub_server),
-            "download-task",
-            "50010",
-            "--dest",
-            str(tmp_path),
-            "--arch",
-            "aarch64",
-        ],
-    )
+    process = spawn_txkoji(collect, args)
     try:
         await until(
             lambda: sum(1 for r in hub_server.files.requests if r[1] == slow) == 2,
@@ -125,15 +116,7 @@ async def test_ctrl_c_leaves_a_partial_file_that_the_next_run_resumes(
     part = tmp_path / f".{NVR}.aarch64.rpm.part"
     assert part.stat().st_size > 0
     assert [p.name for p in tmp_path.iterdir()] == [part.name]
-    out, err, code = await txkoji(
-        *hub_args(hub_server),
-        "download-task",
-        "50010",
-        "--dest",
-        str(tmp_path),
-        "--arch",
-        "aarch64",
-    )
+    out, err, code = await txkoji(*args)
     assert code == 0, err
     ranges = [r[2] for r in hub_server.files.requests if r[1] == slow]
     assert ranges[-1] == f"bytes={part_size(hub_server, slow) // 2}-"
