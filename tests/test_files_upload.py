@@ -152,15 +152,21 @@ def upload_target(server, directory: str) -> Path:
     return server.hub.files.topdir / "work" / directory / "foo-1.0-1.src.rpm"
 
 
+async def upload_in_progress(server, koji_session, source, directory: str):
+    """Start uploading ``source`` to ``directory`` with each upload call
+    held up 1 s (on the test's clock); once the hub has locked the target,
+    return the Deferred of the upload."""
+    server.hub.faults.add(UPLOAD_METHOD, delay=1)
+    sending = upload(koji_session, source, directory)
+    await until(lambda: server.hub.files.is_locked(upload_target(server, directory)))
+    return sending
+
+
 @pytest_twisted.ensureDeferred
 async def test_concurrent_uploads_of_one_file_meet_a_lockerror(clocked, tmp_path):
     server, koji_session, clock = clocked
     source = local_file(tmp_path, size=100)
-    server.hub.faults.add(UPLOAD_METHOD, delay=1)
-    first = upload(koji_session, source, "cli-build/l")
-    await until(
-        lambda: server.hub.files.is_locked(upload_target(server, "cli-build/l"))
-    )
+    first = await upload_in_progress(server, koji_session, source, "cli-build/l")
     with pytest.raises(LockError):
         await upload(koji_session, source, "cli-build/l", overwrite=True)
     clock.advance(1)
@@ -172,11 +178,7 @@ async def test_concurrent_uploads_of_one_file_meet_a_lockerror(clocked, tmp_path
 async def test_upload_does_not_hold_up_the_session_calls(clocked, tmp_path):
     server, koji_session, clock = clocked
     source = local_file(tmp_path, size=100)
-    server.hub.faults.add(UPLOAD_METHOD, delay=1)
-    sending = upload(koji_session, source, "cli-build/p")
-    await until(
-        lambda: server.hub.files.is_locked(upload_target(server, "cli-build/p"))
-    )
+    sending = await upload_in_progress(server, koji_session, source, "cli-build/p")
     user = await koji_session.getLoggedInUser()
     assert user["name"] == "alice"
     assert not sending.called
