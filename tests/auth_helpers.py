@@ -67,3 +67,17 @@ async def failure_text(deferred) -> str:
     except Exception as error:
         return f"{error}\n{error!r}\n{error.args!r}\n{vars(error)!r}"
     pytest.fail("the call did not fail")
+
+
+def kerberos_connection(
+    server: HubServer, pki: TestPKI, principal: str, keytab: Any
+) -> Connection:
+    """A connection to ``server`` (trusting ``pki``'s CA) set up for a
+    Kerberos login as ``principal`` with the key in ``keytab``."""
+    return Connection(
+        server=login_url(server),
+        serverca=str(pki.ca_cert),
+        authtype="kerberos",
+        principal=principal,
+        keytab=keytab,
+    )

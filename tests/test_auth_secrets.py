@@ -10,12 +10,10 @@ import pytest_twisted
 from tests.auth_helpers import (
     captured_log,
     failure_text,
-    login_url,
+    kerberos_connection,
     ssl_connection,
-    start_tls_hub,
 )
 from tests.kdc import kdc  # noqa: F401 - the fixture
-from txkoji import Connection
 from txkoji.testing.auth import LoginGate
 from txkoji.testing.certs import make_ca, make_client_cert
 
@@ -32,13 +30,6 @@ class RecordingGate(LoginGate):
         if header:
             self.tokens.append(header.decode().split(" ", 1)[1])
         return super().admit(request)
-
-
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
 
 
 def assert_absent(secret: str, texts: list[str]) -> None:
@@ -101,26 +92,14 @@ async def test_negotiate_token_never_shown(hub, hub_pki, kdc) -> None:  # noqa: 
     hub.hub.login_gate = gate
     texts: list[str] = []
     with captured_log() as lines:
-        koji = Connection(
-            server=login_url(hub),
-            serverca=str(hub_pki.ca_cert),
-            authtype="kerberos",
-            principal=kdc.user,
-            keytab=kdc.user_keytab,
-        )
+        koji = kerberos_connection(hub, hub_pki, kdc.user, kdc.user_keytab)
         await koji.login()
         key = koji.session_key
         hub.hub.sessions.expire()
         await koji.getLoggedInUser()
         texts.append(repr(koji))
         await koji.close()
-        outsider = Connection(
-            server=login_url(hub),
-            serverca=str(hub_pki.ca_cert),
-            authtype="kerberos",
-            principal=kdc.outsider,
-            keytab=kdc.outsider_keytab,
-        )
+        outsider = kerberos_connection(hub, hub_pki, kdc.outsider, kdc.outsider_keytab)
         texts.append(await failure_text(outsider.login()))
     assert len(gate.tokens) == 3
     for token in gate.tokens:

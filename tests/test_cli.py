@@ -4,34 +4,17 @@ plain lines, JSON, exit status, unknown ids, Ctrl-C; human durations."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, protocol, reactor, task, utils
+from twisted.internet import reactor, task
 
+from tests.cli_helpers import CollectOutput, spawn_txkoji, txkoji
 from tests.loopback import until
 from txkoji.cli import main
 from txkoji.cli.humanize import human_duration
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def environment() -> dict[str, str]:
-    """The environment of a ``txkoji`` run from this checkout."""
-    return dict(os.environ, PYTHONPATH=str(ROOT))
-
-
-async def txkoji(*args: str) -> tuple[str, str, int]:
-    """Run ``python -m txkoji *args``; return stdout, stderr and status."""
-    out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, ["-m", "txkoji", *args], env=environment(), path=str(ROOT)
-    )
-    return out.decode(), err.decode(), code
 
 
 @pytest_twisted.async_yield_fixture()
@@ -149,34 +132,12 @@ async def test_watch_build_plain(hub_server, simulator):
     assert out.splitlines()[-1] == f"{nvr} complete"
 
 
-class _Collect(protocol.ProcessProtocol):
-    def __init__(self) -> None:
-        self.out = b""
-        self.err = b""
-        self.ended: defer.Deferred = defer.Deferred()
-
-    def outReceived(self, data: bytes) -> None:
-        self.out += data
-
-    def errReceived(self, data: bytes) -> None:
-        self.err += data
-
-    def processEnded(self, reason) -> None:
-        self.ended.callback(reason.value.exitCode)
-
-
 @pytest_twisted.ensureDeferred
 async def test_ctrl_c_says_how_to_resume(hub_server, simulator):
     task_id = simulator.start_build("bash")
-    collect = _Collect()
+    collect = CollectOutput()
     args = ["--server", hub_server.url, "--interval", "0.3", "watch-task", str(task_id)]
-    process = reactor.spawnProcess(
-        collect,
-        sys.executable,
-        [sys.executable, "-m", "txkoji", *args],
-        env=environment(),
-        path=str(ROOT),
-    )
+    process = spawn_txkoji(collect, args)
     await until(lambda: b"build (" in collect.out)
     process.signalProcess("INT")
     code = await collect.ended
@@ -191,20 +152,9 @@ def test_no_hub_given_is_refused(capsys):
     assert "--server" in capsys.readouterr().err
 
 
-def spawn_txkoji(collect: _Collect, args: list[str]):
-    """Start ``python -m txkoji *args`` feeding ``collect``."""
-    return reactor.spawnProcess(
-        collect,
-        sys.executable,
-        [sys.executable, "-m", "txkoji", *args],
-        env=environment(),
-        path=str(ROOT),
-    )
-
-
 @pytest_twisted.ensureDeferred
 async def test_events_json_then_ctrl_c_says_how_to_resume(hub_server, simulator):
-    collect = _Collect()
+    collect = CollectOutput()
     args = ["--server", hub_server.url, "--interval", "0.3", "events", "--json"]
     process = spawn_txkoji(collect, args)
     await until(lambda: "getLastEvent" in hub_server.hub.calls)

@@ -12,15 +12,15 @@ from twisted.internet.threads import deferToThread
 from tests.bus_helpers import unique
 from tests.bus_messages import dataset_messages
 from tests.bus_publish import publish_as_hub
+from tests.cli_helpers import CollectOutput, spawn_txkoji, txkoji
 from tests.loopback import until
-from tests.test_cli import _Collect, spawn_txkoji, txkoji
 
 
 @pytest_twisted.ensureDeferred
 async def test_events_from_the_bus_as_json_then_ctrl_c(rabbitmq, hub_server):
     name = unique("cli")
     await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
-    collect = _Collect()
+    collect = CollectOutput()
     args = ["--server", hub_server.url, "events", "--json", "--bus"]
     args += [rabbitmq.amqp1_url, "--transport", "protonmsg", "--subscription", name]
     process = spawn_txkoji(collect, args)

@@ -5,35 +5,16 @@ state, logins for upload and build, and progress bars on a terminal."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest_twisted
-from twisted.internet import defer, protocol, reactor, utils
 
+from tests.cli_helpers import CollectOutput, environment, spawn_txkoji, txkoji
 from tests.loopback import until
 from txkoji.testing.files import SIGKEY
 
-ROOT = Path(__file__).resolve().parent.parent
 NVR = "bash-5.2.26-2.fc40"
-
-
-def environment(home: Path | None = None) -> dict[str, str]:
-    """The environment of a ``txkoji`` run from this checkout."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    if home is not None:
-        env["HOME"] = str(home)
-    return env
-
-
-async def txkoji(*args: str, home: Path | None = None) -> tuple[str, str, int]:
-    """Run ``python -m txkoji *args``; return stdout, stderr and status."""
-    out, err, code = await utils.getProcessOutputAndValue(
-        sys.executable, ["-m", "txkoji", *args], env=environment(home), path=str(ROOT)
-    )
-    return out.decode(), err.decode(), code
 
 
 def hub_args(server) -> list[str]:
@@ -111,22 +92,6 @@ async def test_errors_exit_1_with_a_message(hub_server, tmp_path):
     assert "txkoji: task 50100 has not finished yet" in err
 
 
-class _Collect(protocol.ProcessProtocol):
-    def __init__(self) -> None:
-        self.out = b""
-        self.err = b""
-        self.ended: defer.Deferred = defer.Deferred()
-
-    def outReceived(self, data: bytes) -> None:
-        self.out += data
-
-    def errReceived(self, data: bytes) -> None:
-        self.err += data
-
-    def processEnded(self, reason) -> None:
-        self.ended.callback(reason.value.exitCode)
-
-
 @pytest_twisted.ensureDeferred
 async def test_ctrl_c_leaves_a_partial_file_that_the_next_run_resumes(
     hub_server, tmp_path
@@ -134,25 +99,10 @@ async def test_ctrl_c_leaves_a_partial_file_that_the_next_run_resumes(
     slow = "work/tasks/13/50013/bash-5.2.26-2.fc40.aarch64.rpm"
     hub_server.files.faults.add(slow, drop=True)
     hub_server.files.faults.add(slow, delay=60)
-    collect = _Collect()
-    process = reactor.spawnProcess(
-        collect,
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "txkoji",
-            *hub_args(hub_server),
-            "download-task",
-            "50010",
-            "--dest",
-            str(tmp_path),
-            "--arch",
-            "aarch64",
-        ],
-        env=environment(),
-        path=str(ROOT),
-    )
+    args = [*hub_args(hub_server), "download-task", "50010"]
+    args += ["--dest", str(tmp_path), "--arch", "aarch64"]
+    collect = CollectOutput()
+    process = spawn_txkoji(collect, args)
     try:
         await until(
             lambda: sum(1 for r in hub_server.files.requests if r[1] == slow) == 2,
@@ -166,15 +116,7 @@ async def test_ctrl_c_leaves_a_partial_file_that_the_next_run_resumes(
     part = tmp_path / f".{NVR}.aarch64.rpm.part"
     assert part.stat().st_size > 0
     assert [p.name for p in tmp_path.iterdir()] == [part.name]
-    out, err, code = await txkoji(
-        *hub_args(hub_server),
-        "download-task",
-        "50010",
-        "--dest",
-        str(tmp_path),
-        "--arch",
-        "aarch64",
-    )
+    out, err, code = await txkoji(*args)
     assert code == 0, err
     ranges = [r[2] for r in hub_server.files.requests if r[1] == slow]
     assert ranges[-1] == f"bytes={part_size(hub_server, slow) // 2}-"
@@ -234,23 +176,12 @@ async def test_upload_then_build_with_a_logged_in_profile(
 
 @pytest_twisted.ensureDeferred
 async def test_progress_bars_on_a_terminal(hub_server, tmp_path):
-    collect = _Collect()
-    reactor.spawnProcess(
+    collect = CollectOutput()
+    spawn_txkoji(
         collect,
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "txkoji",
-            *hub_args(hub_server),
-            "download-build",
-            NVR,
-            "--dest",
-            str(tmp_path),
-        ],
+        [*hub_args(hub_server), "download-build", NVR, "--dest", str(tmp_path)],
         env=dict(environment(), COLUMNS="120", TERM="xterm"),
-        path=str(ROOT),
-        usePTY=True,
+        use_pty=True,
     )
     code = await collect.ended
     screen = collect.out.decode("utf-8", "replace")

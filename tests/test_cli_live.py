@@ -13,7 +13,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor, task, utils
 
-from tests.test_cli import ROOT, environment
+from tests.cli_helpers import ROOT, environment
 
 pytestmark = pytest.mark.skipif(
     shutil.which("tmux") is None, reason="tmux is not installed"

@@ -3,7 +3,6 @@ names and call styles (inlineCallbacks, ``from_frame``, ``Task.fromDict``)
 against the fake hub over loopback HTTP."""
 
 import inspect
-import json
 from datetime import datetime, timedelta
 from unittest import mock
 
@@ -11,6 +10,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer
 
+from tests.compat_helpers import WEBURL, Frame, profile_home
 from txkoji import Connection, build_states, connection, estimates, task_states
 from txkoji.build import Build
 from txkoji.cache import Cache
@@ -19,29 +19,13 @@ from txkoji.messages import BuildStateChange, TagUntag, TaskStateChange
 from txkoji.package import Package
 from txkoji.task import NoDescendentsError, Task
 
-WEBURL = "https://koji.test/koji"
 KWARGS = ("kwargs", "VAR_KEYWORD")
-
-
-class Frame:
-    """What a stompest frame looks like to txkoji 0.10."""
-
-    def __init__(self, headers, body):
-        self.headers = headers
-        self.body = json.dumps(body)
 
 
 @pytest.fixture
 def home(tmp_path, monkeypatch, hub_server):
     """A home directory whose koji config has a profile for the fake hub."""
-    config = tmp_path / ".koji" / "config.d"
-    config.mkdir(parents=True)
-    (config / "fake.conf").write_text(
-        f"[fakehub]\nserver = {hub_server.url}\nweburl = {WEBURL}\n"
-    )
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path
+    return profile_home(tmp_path, monkeypatch, "fake.conf", "fakehub", hub_server.url)
 
 
 @pytest_twisted.async_yield_fixture()

@@ -30,14 +30,6 @@ from txkoji.package import Package
 from txkoji.task import Task
 
 
-@pytest_twisted.async_yield_fixture()
-async def koji(hub_server):
-    """A connection to the fake hub, closed after the test."""
-    connection = Connection(server=hub_server.url, weburl="https://koji.test/koji")
-    yield connection
-    await connection.close()
-
-
 @pytest_twisted.ensureDeferred
 async def test_any_hub_method_is_an_attribute_call(koji):
     assert await koji.getAPIVersion() == 1

@@ -13,7 +13,7 @@ import pytest_twisted
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from tests.auth_helpers import ssl_connection, start_tls_hub
+from tests.auth_helpers import ssl_connection
 from tests.loopback import until
 from txkoji import Connection
 from txkoji.exceptions import (
@@ -27,13 +27,6 @@ from txkoji.exceptions import (
 from txkoji.files import build_from_srpm, unique_upload_dir, upload, upload_many
 from txkoji.testing import FakeHub, HubServer, server_tls_options
 from txkoji.testing.uploads import UPLOAD_METHOD
-
-
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
 
 
 @pytest_twisted.async_yield_fixture()
@@ -159,15 +152,21 @@ def upload_target(server, directory: str) -> Path:
     return server.hub.files.topdir / "work" / directory / "foo-1.0-1.src.rpm"
 
 
+async def upload_in_progress(server, koji_session, source, directory: str):
+    """Start uploading ``source`` to ``directory`` with each upload call
+    held up 1 s (on the test's clock); once the hub has locked the target,
+    return the Deferred of the upload."""
+    server.hub.faults.add(UPLOAD_METHOD, delay=1)
+    sending = upload(koji_session, source, directory)
+    await until(lambda: server.hub.files.is_locked(upload_target(server, directory)))
+    return sending
+
+
 @pytest_twisted.ensureDeferred
 async def test_concurrent_uploads_of_one_file_meet_a_lockerror(clocked, tmp_path):
     server, koji_session, clock = clocked
     source = local_file(tmp_path, size=100)
-    server.hub.faults.add(UPLOAD_METHOD, delay=1)
-    first = upload(koji_session, source, "cli-build/l")
-    await until(
-        lambda: server.hub.files.is_locked(upload_target(server, "cli-build/l"))
-    )
+    first = await upload_in_progress(server, koji_session, source, "cli-build/l")
     with pytest.raises(LockError):
         await upload(koji_session, source, "cli-build/l", overwrite=True)
     clock.advance(1)
@@ -179,11 +178,7 @@ async def test_concurrent_uploads_of_one_file_meet_a_lockerror(clocked, tmp_path
 async def test_upload_does_not_hold_up_the_session_calls(clocked, tmp_path):
     server, koji_session, clock = clocked
     source = local_file(tmp_path, size=100)
-    server.hub.faults.add(UPLOAD_METHOD, delay=1)
-    sending = upload(koji_session, source, "cli-build/p")
-    await until(
-        lambda: server.hub.files.is_locked(upload_target(server, "cli-build/p"))
-    )
+    sending = await upload_in_progress(server, koji_session, source, "cli-build/p")
     user = await koji_session.getLoggedInUser()
     assert user["name"] == "alice"
     assert not sending.called

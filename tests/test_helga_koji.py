@@ -13,7 +13,6 @@ from txkoji 0.10" names: ``datetime.utcnow()`` becomes
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from datetime import datetime, timedelta, timezone
@@ -23,13 +22,13 @@ import pytest_twisted
 from twisted.internet import defer
 
 import txkoji.build_states
+from tests.compat_helpers import WEBURL, Frame, profile_home
 from txkoji import Connection, task_states
 from txkoji.build import Build
 from txkoji.messages import BuildStateChange, TagUntag, TaskStateChange
 from txkoji.package import Package
 from txkoji.task import NoDescendentsError, Task
 
-WEBURL = "https://koji.test/koji"
 NICK = "carol"
 #: The child task methods helga-koji leaves out of task lists.
 CHILD_METHODS = ("buildArch", "buildSRPMFromSCM", "createrepo", "wrapperRPM")
@@ -50,26 +49,11 @@ SKIP_METHODS = (
 DURATION = r"(\d+ d \d+ hr|\d+ hr \d+ min|\d+ min \d+ secs|\d+ secs)"
 
 
-class Frame:
-    """A STOMP frame as helga-koji's message-bus client hands it over."""
-
-    def __init__(self, headers, body):
-        self.headers = headers
-        self.body = json.dumps(body)
-
-
 @pytest.fixture
 def home(tmp_path, monkeypatch, hub_server):
     """A koji config with a profile for the fake hub, as helga-koji's
     ``brew`` profile."""
-    config = tmp_path / ".koji" / "config.d"
-    config.mkdir(parents=True)
-    (config / "brew.conf").write_text(
-        f"[brew]\nserver = {hub_server.url}\nweburl = {WEBURL}\n"
-    )
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path
+    return profile_home(tmp_path, monkeypatch, "brew.conf", "brew", hub_server.url)
 
 
 @pytest_twisted.async_yield_fixture()

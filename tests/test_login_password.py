@@ -21,12 +21,6 @@ from txkoji.testing.dataset import PASSWORDS
 ALICE_PASSWORD = PASSWORDS[2]
 
 
-@pytest.fixture
-def hub(tls_hub_server):
-    """The fake hub over TLS, asking for client certificates."""
-    return tls_hub_server
-
-
 def password_connection(server, pki, **options) -> Connection:
     """A connection to ``server`` set up for alice's password login."""
     options = {

@@ -27,13 +27,6 @@ from txkoji.testing.certs import make_ca, make_client_cert, make_server_cert
 
 
 @pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
-
-
-@pytest_twisted.async_yield_fixture()
 async def koji(hub, hub_pki):
     connection = ssl_connection(hub, hub_pki)
     yield connection

@@ -7,16 +7,9 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer
 
-from tests.auth_helpers import ssl_connection, start_tls_hub
+from tests.auth_helpers import ssl_connection
 
 CALLS = 200
-
-
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
-    yield server
-    await server.stop()
 
 
 def writes(koji, count: int) -> list[defer.Deferred]:

@@ -10,7 +10,7 @@ import base64
 import pytest
 import pytest_twisted
 
-from tests.auth_helpers import captured_log, login_url, ssl_connection, start_tls_hub
+from tests.auth_helpers import captured_log, login_url, ssl_connection
 from tests.forward_proxy import ForwardProxy
 from tests.kdc import kdc  # noqa: F401 - the fixture
 from txkoji import Connection
@@ -38,13 +38,6 @@ async def proxy():
 async def guarded_proxy():
     """A proxy that wants user alice with password s3cr@t!."""
     server = ForwardProxy(credentials="alice:s3cr@t!").start()
-    yield server
-    await server.stop()
-
-
-@pytest_twisted.async_yield_fixture()
-async def hub(hub_pki):
-    server = await start_tls_hub(hub_pki)
     yield server
     await server.stop()
 

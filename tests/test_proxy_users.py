@@ -7,19 +7,12 @@ from __future__ import annotations
 import pytest
 import pytest_twisted
 
-from tests.auth_helpers import login_url, ssl_connection
+from tests.auth_helpers import kerberos_connection, ssl_connection
 from tests.kdc import kdc  # noqa: F401 - the fixture
-from txkoji import Connection
 from txkoji.auth import LoginRefused
 from txkoji.exceptions import KojiConfigError
 from txkoji.testing.auth import LoginGate
 from txkoji.testing.certs import make_client_cert
-
-
-@pytest.fixture
-def hub(tls_hub_server):
-    """The fake hub over TLS, asking for client certificates."""
-    return tls_hub_server
 
 
 @pytest.fixture
@@ -101,13 +94,7 @@ async def test_malformed_proxyauthtype_fails_before_any_request(hub, hub_pki) ->
 @pytest_twisted.ensureDeferred
 async def test_kerberos_proxy(hub, hub_pki, kdc) -> None:  # noqa: F811
     hub.hub.login_gate = LoginGate(keytab=kdc.service_keytab, realms=(kdc.realm,))
-    koji = Connection(
-        server=login_url(hub),
-        serverca=str(hub_pki.ca_cert),
-        authtype="kerberos",
-        principal=kdc.user,
-        keytab=kdc.user_keytab,
-    )
+    koji = kerberos_connection(hub, hub_pki, kdc.user, kdc.user_keytab)
     with pytest.raises(LoginRefused, match=f"{kdc.user} is not authorized"):
         await koji.login(proxyuser="bob")
     hub.hub.login_rules.proxy_principals = (kdc.user,)

@@ -7,7 +7,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer
 
-from tests.auth_helpers import login_url, ssl_connection
+from tests.auth_helpers import kerberos_connection, ssl_connection
 from tests.kdc import kdc  # noqa: F401 - the fixture
 from txkoji import Connection
 from txkoji.exceptions import (
@@ -20,12 +20,6 @@ from txkoji.subsession import SessionPool, SubSession
 from txkoji.task import Task
 from txkoji.testing.auth import LoginGate
 from txkoji.testing.sessions import subsession as hub_subsession
-
-
-@pytest.fixture
-def hub(tls_hub_server):
-    """The fake hub over TLS, asking for client certificates."""
-    return tls_hub_server
 
 
 @pytest_twisted.async_yield_fixture()
@@ -240,13 +234,7 @@ async def test_failed_pool_closes_what_it_opened(koji, hub) -> None:
 @pytest_twisted.ensureDeferred
 async def test_kerberos_subsession_renews_by_kerberos(hub, hub_pki, kdc) -> None:  # noqa: F811
     hub.hub.login_gate = LoginGate(keytab=kdc.service_keytab, realms=(kdc.realm,))
-    koji = Connection(
-        server=login_url(hub),
-        serverca=str(hub_pki.ca_cert),
-        authtype="kerberos",
-        principal=kdc.user,
-        keytab=kdc.user_keytab,
-    )
+    koji = kerberos_connection(hub, hub_pki, kdc.user, kdc.user_keytab)
     await koji.login()
     pool = await koji.session_pool(2)
     hub.hub.sessions.expire(koji.session_id)

@@ -18,13 +18,6 @@ from txkoji.watch import BuildWatcher, watch_builds
 LATER = 1795172000.0
 
 
-@pytest_twisted.async_yield_fixture()
-async def koji(hub_server):
-    connection = Connection(server=hub_server.url, weburl="https://koji.test/koji")
-    yield connection
-    await connection.close()
-
-
 @pytest_twisted.ensureDeferred
 async def test_builds_by_id_and_nvr_until_they_end(koji, hub_server):
     hub = hub_server.hub

@@ -26,13 +26,6 @@ ROOT = 50100
 LATER = 1795172000.0
 
 
-@pytest_twisted.async_yield_fixture()
-async def koji(hub_server):
-    connection = Connection(server=hub_server.url, weburl="https://koji.test/koji")
-    yield connection
-    await connection.close()
-
-
 @pytest_twisted.ensureDeferred
 async def test_first_cycle_reports_every_task_once_with_no_old_state(koji, hub_server):
     seen = Recorder()
