@@ -16,7 +16,6 @@ from txkoji.config import (
     config_files,
     from_options,
     hub_url,
-    lookup,
     profile_names,
     profile_option,
     read_config,
@@ -417,7 +416,7 @@ def test_configured_cert_wins_over_home_default(tmp_path: Path, home: Path) -> N
     assert cfg["cert"] == "/x.pem"
 
 
-# profile_names() and lookup()
+# profile_names() and profile_option()
 
 
 def test_profile_names_lists_every_section_sorted_once(etc: Path, home: Path) -> None:
@@ -435,30 +434,6 @@ def test_profile_names_of_explicit_files(tmp_path: Path) -> None:
 
 def test_profile_names_of_nothing_is_empty(etc: Path, home: Path) -> None:
     assert profile_names(system_dir=etc, home=home) == []
-
-
-def test_lookup_returns_typed_value_or_default(tmp_path: Path) -> None:
-    path = one_file(tmp_path, "timeout = 12\nmine = thing\n")
-    assert lookup("koji", "timeout", [path]) == 12
-    assert lookup("koji", "server", [path]) == SERVER
-    assert lookup("koji", "mine", [path]) == "thing"
-    assert lookup("koji", "anon_retry", [path]) is False
-
-
-def test_lookup_with_default_search(etc: Path, home: Path) -> None:
-    write(etc / "koji.conf", f"[koji]\nserver = {SERVER}\n")
-    assert lookup("koji", "server", system_dir=etc, home=home) == SERVER
-
-
-def test_lookup_of_unknown_setting_names_it(tmp_path: Path) -> None:
-    path = one_file(tmp_path, "")
-    with pytest.raises(KojiConfigError, match="'nonesuch'"):
-        lookup("koji", "nonesuch", [path])
-
-
-def test_lookup_of_missing_profile(tmp_path: Path) -> None:
-    with pytest.raises(KojiConfigError, match="profile name: absent"):
-        lookup("absent", "server", [one_file(tmp_path, "")])
 
 
 def test_profile_option_is_what_the_files_set(tmp_path: Path) -> None:

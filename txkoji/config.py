@@ -424,35 +424,6 @@ def profile_names(
     return sorted(names)
 
 
-def lookup(
-    profile: str,
-    setting: str,
-    files: Sequence[str | os.PathLike[str]] | None = None,
-    *,
-    user_config: str | os.PathLike[str] | None = None,
-    system_dir: str | os.PathLike[str] = "/etc",
-    home: str | os.PathLike[str] | None = None,
-) -> Any:
-    """Return one typed option of a profile (txkoji 0.10's
-    ``Connection.lookup``): the value the files give it, else its default.
-
-    Arguments are as for :func:`read_config`.
-
-    :raises KojiConfigError: as :func:`read_config` does, or when
-        ``setting`` is neither a known option nor set in the profile.
-    """
-    cfg = read_config(
-        profile, files, user_config=user_config, system_dir=system_dir, home=home
-    )
-    try:
-        return cfg[setting]
-    except KeyError:
-        raise KojiConfigError(
-            f"profile {profile!r} has no option {setting!r} "
-            f"(files read: {', '.join(cfg.files) or 'none'})"
-        )
-
-
 def profile_option(
     profile: str,
     setting: str,
