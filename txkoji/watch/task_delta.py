@@ -20,8 +20,9 @@ either left a task OPEN-to-finished (the OPEN count falls short) or
 brought an unseen child (the total grows).  When the counts disagree (a
 hub clock far from the client's, so that ``T`` was too late; or a change
 between two calls of the request), the caller lists the children whole,
-as before.  ``T`` only decides how many rows come back: too early costs
-rows, too late costs that second request; the events are the same.
+as before, and bounds the filters by hub times only from then on.
+``T`` only decides how many rows come back: too early costs rows, too
+late costs that second request; the events are the same.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from typing import Any
 from txkoji import task_states
 from txkoji.estimates import HubCall
 
-#: Seconds the time filters look back before the previous poll began (a
-#: transaction's times are those of its start; hub and client clocks
-#: differ a little).
-LOOK_BACK = 60.0
+#: Seconds the time filters look back before the previous poll began, or
+#: before the latest hub time seen (a transaction's times are those of its
+#: start; hub and client clocks differ a little).
+LOOK_BACK = 30.0
 
 _WAITING = (task_states.FREE, task_states.ASSIGNED)
 

@@ -60,18 +60,52 @@ class WatchedTask(Estimated):
     :ivar parent: the watched parent, or ``None`` for a task given to
         watch.
     :ivar children: the watched children, by id.
-    :ivar estimate: the :class:`~txkoji.watch.progress.Estimate`.
+    :param watcher: the :class:`TaskWatcher` whose latest cycle
+        :attr:`estimate` is made at (``None``: set it yourself).
     """
 
-    __slots__ = ("task", "parent", "children", "estimate", "children_listed")
+    __slots__ = (
+        "task",
+        "parent",
+        "children",
+        "children_listed",
+        "_watcher",
+        "_estimate",
+        "_estimated_at",
+    )
 
-    def __init__(self, task: Task, parent: WatchedTask | None) -> None:
+    def __init__(
+        self,
+        task: Task,
+        parent: WatchedTask | None,
+        watcher: TaskWatcher | None = None,
+    ) -> None:
         self.task = task
         self.parent = parent
         self.children: list[WatchedTask] = []
-        self.estimate: Estimate = UNKNOWN
         #: Whether the children were listed after the task's latest state.
         self.children_listed = False
+        self._watcher = watcher
+        self._estimate: Estimate = UNKNOWN
+        self._estimated_at = -1
+
+    @property
+    def estimate(self) -> Estimate:
+        """The :class:`~txkoji.watch.progress.Estimate` as of the watcher's
+        latest cycle (made when first asked for after each cycle, so that a
+        cycle costs nothing for the tasks nobody looks at)."""
+        watcher = self._watcher
+        if watcher is not None and watcher.cycles != self._estimated_at:
+            self._estimated_at = watcher.cycles
+            if watcher.reported_at is not None:
+                self._estimate = watcher._estimate(self, watcher.reported_at)
+        return self._estimate
+
+    @estimate.setter
+    def estimate(self, value: Estimate) -> None:
+        self._estimate = value
+        if self._watcher is not None:
+            self._estimated_at = self._watcher.cycles
 
     @property
     def id(self) -> int:
@@ -102,6 +136,9 @@ class WatchedTask(Estimated):
             f"<WatchedTask {self.id} {self.task.get('method')} {self.task.state_name}>"
         )
 
+
+#: The time stamps of a task record.
+_TIME_FIELDS = ("create_ts", "start_ts", "completion_ts")
 
 #: A transition seen: the task, and its state before (``None``: new).
 Change = tuple[WatchedTask, int | None]
@@ -147,6 +184,12 @@ class TaskWatcher(Watcher):
         self._unseen = _task_ids(task_ids)
         # When the latest cycle that went through began (clock seconds).
         self._last_start: float | None = None
+        # The latest hub time stamp seen on a task, and whether the client's
+        # clock may bound the time filters (not once they missed a change).
+        self.hub_latest: float | None = None
+        #: When the latest cycle's estimates are made (set after each cycle).
+        self.reported_at: datetime | None = None
+        self._clock_trusted = True
         # Watched roots by their parent's id (a root may be another's child).
         self._roots_under: dict[int, list[WatchedTask]] = {}
 
@@ -171,6 +214,29 @@ class TaskWatcher(Watcher):
         """The trees watched: :attr:`roots`."""
         return self.roots
 
+    def _since(self) -> str | None:
+        """Where the time filters of this cycle start: a little before the
+        previous cycle by the client's clock, or before the latest hub time
+        seen, whichever is later; ``None`` before a cycle went through."""
+        if self._last_start is None:
+            return None
+        bounds = [] if self.hub_latest is None else [self.hub_latest]
+        if self._clock_trusted:
+            bounds.append(self._last_start)
+        if not bounds:
+            return None
+        return hub_time_text(max(bounds) - LOOK_BACK)
+
+    def _saw(self, records: Iterable[Any]) -> None:
+        """Note the hub times on ``records``."""
+        latest = self.hub_latest
+        for record in records:
+            for field in _TIME_FIELDS:
+                stamp = record.get(field)
+                if stamp is not None and (latest is None or stamp > latest):
+                    latest = stamp
+        self.hub_latest = latest
+
     def _by_parent(self, task_id: int) -> list[WatchedTask]:
         """The watched tasks whose parent is ``task_id``."""
         node = self._nodes[task_id]
@@ -178,9 +244,7 @@ class TaskWatcher(Watcher):
 
     async def _poll(self) -> None:
         began = self.clock.seconds()
-        since = None
-        if self._last_start is not None:
-            since = hub_time_text(self._last_start - LOOK_BACK)
+        since = self._since()
         self._roots_under = {}
         for root in self.roots:
             parent_id = root.task.get("parent")
@@ -229,6 +293,7 @@ class TaskWatcher(Watcher):
             answers[index] = None
         if not unproven:
             return
+        self._clock_trusted = False
         self.requests += 1
         listings = await self.connection.multicall(
             [plans[index].fallback() for index in unproven]
@@ -243,7 +308,7 @@ class TaskWatcher(Watcher):
         transition."""
         node = self._nodes.get(record["id"])
         if node is None:
-            node = WatchedTask(record, parent)
+            node = WatchedTask(record, parent, self)
             self._nodes[node.id] = node
             (parent.children if parent else self.roots).append(node)
             changes.append((node, None))
@@ -257,9 +322,10 @@ class TaskWatcher(Watcher):
         return node
 
     def _report(self, changes: list[Change]) -> None:
-        now = self.now()
-        for node in self.walk():
-            node.estimate = self._estimate(node, now)
+        self.reported_at = self.now()
+        for node, old in changes:
+            if old is None:
+                node.estimate  # noqa: B018 (asks for the history it needs)
         if self.on_event is None:
             return
         for node, old in changes:
@@ -444,6 +510,7 @@ class _Request:
                 raise KojiNotFound("task", missing)
             for record in records:
                 watcher._observe(record, None, changes)
+            watcher._saw(records)
             watcher._unseen = [i for i in watcher._unseen if i not in self.new]
         # Records of the open tasks: fetched, or the rows of children seen
         # to change; the others did not.
@@ -460,6 +527,8 @@ class _Request:
             if record is not None:
                 watcher._observe(record, watcher.get(record["id"]), changes)
         rows = list(parts.get("fresh", [[]])[0]) + list(seen.values())
+        watcher._saw(records.values())
+        watcher._saw(rows)
         for row in sorted(rows, key=lambda row: row["id"]):
             if watcher.get(row["id"]) is None:
                 parent = watcher.get(row["parent"])
