@@ -119,10 +119,10 @@ class Feed:
         self._queue: deque[Message] = deque()
         self._task_states: dict[int, str] = {}
         # Task streams whose next query covers the whole overlap: those
-        # whose count showed a record committed late into it.  The others
-        # fetch only records newer than the newest reported, and count the
-        # overlap (see _check_overlap).
-        self._whole: set[str] = set()
+        # whose count showed a record committed late into it, and all of
+        # them on resuming.  The others fetch only records newer than the
+        # newest reported, and count the overlap (see _check_overlap).
+        self._whole: set[str] = set() if since is None else set(TASK_STREAMS)
         self._polled = False
         self._pending: defer.Deferred[Any] | None = None
 
