@@ -525,9 +525,11 @@ class _Request:
                 if parent is not None and parent.id in self._listed:
                     record = as_record(seen[task_id])
             if record is not None:
+                count = len(changes)
                 watcher._observe(record, watcher.get(record["id"]), changes)
+                if len(changes) > count:
+                    watcher._saw([record])
         rows = list(parts.get("fresh", [[]])[0]) + list(seen.values())
-        watcher._saw(records.values())
         watcher._saw(rows)
         for row in sorted(rows, key=lambda row: row["id"]):
             if watcher.get(row["id"]) is None:
