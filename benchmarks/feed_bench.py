@@ -15,7 +15,8 @@ is accelerated: hub time is the Clock's, so ten minutes take what their
 CPU takes.  Measured per
 cycle with ``time.process_time``: the hub's share (inside its HTTP
 resource), the simulation's (advancing the Clock), and the client's (the
-rest of ``feed.poll()``, the feed's decoding included); the client's
+rest of ``feed.poll()``, the feed's decoding included), of which the
+part spent encoding each event's checkpoint is shown apart; the client's
 share of one core is its CPU per cycle over the interval.
 
 Checked against the hub's tasks at the end: every task created after the
@@ -39,8 +40,27 @@ from txkoji.messages import TaskStateChange
 from txkoji.testing import FakeHub, memory_transport
 from txkoji.testing.simulator import dataset_clock
 from txkoji.watch import feed
+from txkoji.watch.checkpoint import Position
 
 FINISHED = {2: "CLOSED", 3: "CANCELED", 5: "FAILED"}
+
+
+class EncodeTimer:
+    """Accumulates the CPU time spent encoding checkpoints (one per event:
+    the share of the checkpoint's format, apart from the polling)."""
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        encode = Position.encode
+
+        def timed(position: Position) -> str:
+            began = time.process_time()
+            try:
+                return encode(position)
+            finally:
+                self.cpu += time.process_time() - began
+
+        Position.encode = timed  # type: ignore[method-assign]
 
 
 class HubTimer:
@@ -65,6 +85,7 @@ async def run(rate: float, minutes: float, interval: float, warmup: float) -> di
     hub = FakeHub(dataset_clock())
     sim = hub.simulate(seed=1, rate=rate)
     timer = HubTimer(hub)
+    encoding = EncodeTimer()
     koji = Connection(
         server="http://koji.test/kojihub",
         transport=memory_transport(hub),
@@ -82,7 +103,7 @@ async def run(rate: float, minutes: float, interval: float, warmup: float) -> di
         began = time.process_time()
         sim.advance(interval)
         simulated = time.process_time() - began
-        hub_before = timer.cpu
+        hub_before, encode_before = timer.cpu, encoding.cpu
         began = time.process_time()
         requests = events_feed.requests
         await events_feed.poll()
@@ -95,6 +116,7 @@ async def run(rate: float, minutes: float, interval: float, warmup: float) -> di
         cycles.append(
             {
                 "client": total - hub_cpu,
+                "checkpoints": encoding.cpu - encode_before,
                 "hub": hub_cpu,
                 "simulation": simulated,
                 "events": found,
@@ -150,6 +172,7 @@ def report(args: argparse.Namespace, result: dict) -> None:
     client = statistics.mean(c["client"] for c in cycles)
     hub = statistics.mean(c["hub"] for c in cycles)
     sim = statistics.mean(c["simulation"] for c in cycles)
+    marks = statistics.mean(c["checkpoints"] for c in cycles)
     print(
         f"{args.minutes:g} hub minutes at rate {args.rate:g}, interval"
         f" {args.interval:g} s: {len(cycles)} cycles, {events} task events"
@@ -161,6 +184,12 @@ def report(args: argparse.Namespace, result: dict) -> None:
         f" {max(c['client'] for c in cycles) * 1000:.1f} ms"
         f" = {client / args.interval:.1%} of one core;"
         f" hub per cycle {hub * 1000:.1f} ms; simulation {sim * 1000:.1f} ms"
+    )
+    print(
+        f"of the client's CPU, encoding each event's checkpoint:"
+        f" {marks * 1000:.1f} ms per cycle; the rest"
+        f" {(client - marks) * 1000:.1f} ms = {(client - marks) / args.interval:.1%}"
+        " of one core"
     )
     problems = result["problems"]
     print(f"missed or repeated: {len(problems)}", *problems[:10], sep="\n  ")
