@@ -33,6 +33,7 @@ from txkoji.task import Task
 from txkoji.task_params import TaskParamsError, parse_request
 from txkoji.watch.base import DEFAULT_BATCH, Estimated, Watcher
 from txkoji.watch.feed import hub_time_text
+from txkoji.watch.polling import TRANSIENT_ERRORS
 from txkoji.watch.progress import UNKNOWN, Estimate, estimate
 from txkoji.watch.task_delta import LOOK_BACK, ChildDelta, as_record
 
@@ -295,9 +296,13 @@ class TaskWatcher(Watcher):
             return
         self._clock_trusted = False
         self.requests += 1
-        listings = await self.connection.multicall(
-            [plans[index].fallback() for index in unproven]
-        )
+        listings: list[Any]
+        try:
+            listings = await self.connection.multicall(
+                [plans[index].fallback() for index in unproven]
+            )
+        except TRANSIENT_ERRORS as error:  # their requests fail with it, alone
+            listings = [error] * len(unproven)
         for index, listing in zip(unproven, listings, strict=True):
             answers[index] = listing
 
