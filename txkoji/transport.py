@@ -20,7 +20,7 @@ from treq.client import HTTPClient
 from treq.content import collect
 from twisted.internet import defer, ssl
 from twisted.internet import error as neterror
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import (
     IConsumer,
     IPushProducer,
@@ -47,6 +47,7 @@ from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge, KojiTLS
 from txkoji.header_limit import HeaderLimitedEndpoint
 from txkoji.proxies import ProxyChoice
 from txkoji.tls import HubTLSPolicy
+from txkoji.tls_stream import BulkTLSEndpoint
 from txkoji.transport_errors import (
     http_error,
     mask_url,
@@ -174,7 +175,7 @@ class _CachingEndpointFactory:
             )
             if uri.scheme == b"https":
                 creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
-                endpoint = wrapClientTLS(creator, endpoint)
+                endpoint = BulkTLSEndpoint(creator, endpoint)
             elif uri.scheme != b"http":
                 raise SchemeNotSupported(f"unsupported scheme {uri.scheme!r}")
             endpoint = HeaderLimitedEndpoint(endpoint, self._max_header_size)

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from twisted.internet import defer
 from twisted.internet import error as neterror
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import (
     IProtocol,
     IProtocolFactory,
@@ -39,6 +39,7 @@ from zope.interface import implementer
 from txkoji.exceptions import KojiConfigError, KojiConnectionError
 from txkoji.header_limit import HeaderLimitedEndpoint
 from txkoji.proxies import ProxyChoice, ProxyURL
+from txkoji.tls_stream import BulkTLSEndpoint
 
 #: The longest answer head to ``CONNECT`` read before giving up, in bytes.
 MAX_CONNECT_ANSWER = 16 * 1024
@@ -189,7 +190,7 @@ class ProxyEndpoint:
 @implementer(IStreamClientEndpoint)
 class TunnelEndpoint:
     """Connects to ``host:port`` through a ``CONNECT`` tunnel of an HTTP
-    proxy; wrap it with ``wrapClientTLS`` for TLS with ``host``.
+    proxy; wrap it with ``BulkTLSEndpoint`` for TLS with ``host``.
 
     :param proxy_endpoint: connects to the proxy (a :class:`ProxyEndpoint`).
     :param proxy: the proxy (its credentials go in ``Proxy-Authorization``).
@@ -281,7 +282,7 @@ class _TunnelEndpointFactory:
             )
             creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
             endpoint = HeaderLimitedEndpoint(
-                wrapClientTLS(creator, tunnel), self._max_header_size
+                BulkTLSEndpoint(creator, tunnel), self._max_header_size
             )
             self._endpoints[key] = endpoint
         return endpoint
