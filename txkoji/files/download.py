@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
@@ -29,6 +29,7 @@ from twisted.web.iweb import UNKNOWN_LENGTH
 
 from txkoji.exceptions import KojiConnectionError, KojiHTTPError
 from txkoji.files.attempts import retried
+from txkoji.files.disk_writer import DiskWriter
 from txkoji.files.naming import safe_relative
 from txkoji.files.partial import PartialFile, Progress
 from txkoji.paths import PathInfo
@@ -64,18 +65,29 @@ def destination_for(url: str, dest: str | os.PathLike[str]) -> Path:
 
 
 class _ToFile(Protocol):
-    """Append a response body to a :class:`PartialFile`; ``finished``
-    fires when it ends, and cancelling it stops the transfer."""
+    """Append a response body to a :class:`PartialFile` (written in a
+    thread: :mod:`txkoji.files.disk_writer`); ``finished`` fires when it
+    ends and is all written, and cancelling it stops the transfer."""
 
-    def __init__(self, part: PartialFile, url: str) -> None:
+    def __init__(self, part: PartialFile, url: str, reactor: Any) -> None:
         self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._part = part
         self._url = url
         self._settled = False
+        self._writer = DiskWriter(
+            part,
+            lambda function, *args: threads.deferToThreadPool(
+                reactor, reactor.getThreadPool(), function, *args
+            ),
+            lambda: self._transport().pauseProducing(),
+            lambda: self._transport().resumeProducing(),
+        )
+
+    def _transport(self) -> Any:
+        return self.transport
 
     def _stop(self) -> None:
-        transport: Any = self.transport
-        transport.stopProducing()
+        self._transport().stopProducing()
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._settled = True
@@ -85,7 +97,7 @@ class _ToFile(Protocol):
         if self._settled:
             return
         try:
-            self._part.write(data)
+            self._writer.write(data)
         except Exception:
             self._settled = True
             self._stop()
@@ -95,15 +107,26 @@ class _ToFile(Protocol):
         if self._settled:
             return
         self._settled = True
-        if reason.check(webclient.ResponseDone, PotentialDataLoss):
-            self.finished.callback(None)
-            return
-        self.finished.errback(
-            KojiConnectionError(
-                f"the download from {self._url} was cut after {self._part.done} bytes",
-                self._url,
+        complete = reason.check(webclient.ResponseDone, PotentialDataLoss)
+
+        def written(outcome: Any) -> None:
+            if self.finished.called:  # cancelled meanwhile
+                return
+            if isinstance(outcome, Failure):
+                self.finished.errback(outcome)
+                return
+            if complete:
+                self.finished.callback(None)
+                return
+            self.finished.errback(
+                KojiConnectionError(
+                    f"the download from {self._url} was cut after "
+                    f"{self._part.done} bytes",
+                    self._url,
+                )
             )
-        )
+
+        self._writer.drained().addBoth(written)
 
 
 class _Drain(Protocol):
@@ -168,7 +191,7 @@ async def _attempt(connection: Any, url: str, part: PartialFile) -> None:
             offset = 0
         if part.size is None and response.length is not UNKNOWN_LENGTH:
             part.size = offset + response.length
-        writer = _ToFile(part, url)
+        writer = _ToFile(part, url, connection.reactor)
         response.deliverBody(writer)
         await writer.finished
         return

@@ -24,6 +24,18 @@ _WRITE_BUFFER = 1 << 20
 Progress = Callable[[int, "int | None"], Any]
 
 
+def write_pieces(handle: IO[bytes], hasher: Hasher | None, pieces: list[bytes]) -> int:
+    """Append ``pieces`` to ``handle``, adding them to ``hasher`` (may run
+    in a thread); return the bytes written."""
+    written = 0
+    for piece in pieces:
+        handle.write(piece)
+        if hasher is not None:
+            hasher.update(piece)
+        written += len(piece)
+    return written
+
+
 def already_there(target: Path, size: int | None) -> bool:
     """Whether ``target`` exists with ``size`` bytes (any size when
     ``size`` is None): a download an earlier run finished."""
@@ -99,12 +111,22 @@ class PartialFile:
 
     def write(self, data: bytes) -> None:
         """Append received bytes (and report progress)."""
+        handle, hasher = self.sink()
+        self.wrote(write_pieces(handle, hasher, [data]))
+
+    def sink(self) -> tuple[IO[bytes], Hasher | None]:
+        """Return the open file and the checksum that appended bytes go
+        to (for :func:`write_pieces`, then :meth:`wrote`).
+
+        :raises KojiFileError: when the file is not open.
+        """
         if self._handle is None:
             raise KojiFileError(f"{self.path} is not open")
-        self._handle.write(data)
-        if self._hasher is not None:
-            self._hasher.update(data)
-        self.done += len(data)
+        return self._handle, self._hasher
+
+    def wrote(self, count: int) -> None:
+        """Count ``count`` more bytes appended (and report progress)."""
+        self.done += count
         if self._progress is not None:
             self._progress(self.done, self.size)
 
