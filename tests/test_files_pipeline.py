@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.python.failure import Failure
+from twisted.web._newclient import LengthEnforcingConsumer
 
 from tests.auth_helpers import ssl_connection
 from txkoji.exceptions import KojiFileError
@@ -217,16 +218,16 @@ class _Wrapper:
         self.transport = transport
 
 
-class _LengthConsumer:
-    def __init__(self, transport: object) -> None:
-        self._transport = transport
+def _length_consumer(transport: object) -> LengthEnforcingConsumer:
+    # What Twisted's HTTP client hands a request body producer.
+    return LengthEnforcingConsumer(ChunkProducer(_chunk(b"ab")), transport, None)
 
 
 def test_views_go_as_they_are_only_to_bulk_tls():
     bulk = BulkTLSProtocol.__new__(BulkTLSProtocol)
-    assert consumes_writes(_LengthConsumer(bulk))
-    assert consumes_writes(_LengthConsumer(_Wrapper(_Wrapper(bulk))))
-    assert not consumes_writes(_LengthConsumer(object()))
+    assert consumes_writes(_length_consumer(bulk))
+    assert consumes_writes(_length_consumer(_Wrapper(_Wrapper(bulk))))
+    assert not consumes_writes(_length_consumer(object()))
     assert not consumes_writes(object())
 
 

@@ -8,9 +8,10 @@ at a time.  For a file upload or download that is hundreds of Python
 round trips through pyOpenSSL per MiB.  :class:`BulkTLSProtocol` keeps
 every behaviour of Twisted's class but:
 
-* passes large writes to OpenSSL without copying them, up to
-  :data:`ENCRYPT_STEP` bytes per call (OpenSSL splits them into records);
-* reads the encrypted bytes out in one call per step;
+* passes large writes to OpenSSL without copying them (OpenSSL seals
+  one 16 KiB record per call);
+* reads the encrypted bytes out once per :data:`ENCRYPT_STEP` bytes
+  sealed, in one call;
 * gathers the records that one read from the socket decrypts into one
   delivery to the HTTP layer.
 
@@ -34,9 +35,9 @@ from twisted.protocols.tls import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-#: Plaintext bytes handed to OpenSSL per call (the encrypted bytes of one
-#: step stay below glibc's default threshold for mapping fresh memory,
-#: so their buffers are reused instead of faulted in anew).
+#: Plaintext bytes sealed between reads of the encrypted bytes (those of
+#: one step stay below glibc's default threshold for mapping fresh
+#: memory, so their buffers are reused instead of faulted in anew).
 ENCRYPT_STEP = 1 << 16
 #: Room for the encrypted form of one step (record headers and tags
 #: add about 0.2%).
@@ -74,8 +75,11 @@ class BulkTLSProtocol(BufferingTLSTransport):
             return
         view = memoryview(data).cast("B")
         done = 0
+        sealed = 0
         while done < len(view):
             try:
+                # pyOpenSSL allows partial writes: each call seals at
+                # least one record, and the loop goes on from there.
                 sent = self._tlsConnection.send(view[done : done + ENCRYPT_STEP])
             except WantReadError:
                 # Kept for later: a copy, as the caller may reuse its buffer.
@@ -86,7 +90,11 @@ class BulkTLSProtocol(BufferingTLSTransport):
                 break
             else:
                 done += sent
-                self._flushSendBIO()
+                sealed += sent
+                if sealed >= ENCRYPT_STEP:
+                    sealed = 0
+                    self._flushSendBIO()
+        self._flushSendBIO()
 
     def _flushSendBIO(self) -> None:
         while True:
@@ -135,7 +143,8 @@ def consumes_writes(consumer: Any) -> bool:
     is done with a large write's buffer when ``write`` returns (so the
     producer may reuse it), directly or through protocol wrappers marked
     ``passes_writes_through``."""
-    transport = getattr(consumer, "_transport", None)
+    # Twisted's LengthEnforcingConsumer keeps the connection as _consumer.
+    transport = getattr(consumer, "_consumer", None)
     while getattr(transport, "passes_writes_through", False):
         transport = getattr(transport, "transport", None)
     return isinstance(transport, BulkTLSProtocol)
