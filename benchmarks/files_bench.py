@@ -27,7 +27,8 @@ Pairs (sizes at ``--scale 1``):
     the 1 GiB file from ``topurl`` over HTTPS, txkoji ``download`` against
     ``curl -o``.
 
-The table goes to ``benchmarks/FILES_RESULTS.md``.
+The table goes to ``benchmarks/FILES_RESULTS.md`` (its ``## Notes``
+section, written by hand, is kept).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 from txkoji.files.upload import DEFAULT_CHUNK_SIZE  # noqa: E402
 
 WORK = os.path.join(HERE, ".work", "files")
+#: The heading of the hand-written notes a new table keeps.
+NOTES = "## Notes"
 MIB = 1 << 20
 
 #: name -> (what, (client, op, files, chunk, concurrency) for A, then B)
@@ -216,8 +219,14 @@ def write_table(args: argparse.Namespace, results: dict) -> None:
             f"{median(0, 'growth_kb') / 1024:.1f} | "
             f"{median(1, 'growth_kb') / 1024:.1f} |"
         )
+    notes = ""
+    if os.path.exists(args.output):
+        with open(args.output, encoding="utf-8") as old:
+            earlier = old.read()
+        if NOTES in earlier:
+            notes = "\n" + earlier[earlier.index(NOTES) :]
     with open(args.output, "w", encoding="utf-8") as out:
-        out.write("\n".join(lines) + "\n")
+        out.write("\n".join(lines) + "\n" + notes)
     print("\n".join(lines))
 
 

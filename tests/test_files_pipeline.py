@@ -26,6 +26,7 @@ from txkoji.files.disk_writer import BACKLOG, BATCH, DiskWriter
 from txkoji.files.partial import PartialFile
 from txkoji.files.read_ahead import (
     PIECE,
+    BufferPool,
     Chunk,
     ChunkBuffers,
     ReadAhead,
@@ -92,10 +93,15 @@ def test_a_file_that_shrank_is_a_clear_error():
 
 
 def test_consecutive_chunks_use_the_two_buffers_in_turn():
-    buffers = ChunkBuffers(8)
+    pool = BufferPool(8)
+    buffers = ChunkBuffers(pool)
     first, second = buffers.for_chunk(0), buffers.for_chunk(1)
-    assert first is not second
+    assert first is not second and len(first) == 8
     assert buffers.for_chunk(2) is first and buffers.for_chunk(3) is second
+    buffers.release()
+    # The next file reads into the same memory.
+    again = ChunkBuffers(pool)
+    assert {id(again.for_chunk(0)), id(again.for_chunk(1))} == {id(first), id(second)}
 
 
 class _Reads:

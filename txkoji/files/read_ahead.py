@@ -6,9 +6,9 @@ its Adler-32 computed in the reactor's thread pool (file reads and
 hub's answer is followed at once by the next request.  Chunks are read
 and handed over strictly in order; at most one read runs at a time.
 
-Chunks are read into two buffers used in turn (:class:`ChunkBuffers`):
-fresh memory for every chunk costs a page fault per 4 KiB, more than the
-copy itself.
+Chunks are read into two buffers used in turn (:class:`ChunkBuffers`),
+which go back to a :class:`BufferPool` for the next file: fresh memory
+for every chunk costs a page fault per 4 KiB, more than the copy itself.
 """
 
 from __future__ import annotations
@@ -70,19 +70,42 @@ def chunk_plan(start: int, size: int, chunk_size: int) -> list[tuple[int, int]]:
     ]
 
 
-class ChunkBuffers:
-    """Two buffers of ``size`` bytes, used in turn by consecutive chunks
-    (made when first needed)."""
+class BufferPool:
+    """Chunk buffers of ``size`` bytes, kept for the next file once one is
+    sent (several files in a row, or at once, reuse them)."""
 
     def __init__(self, size: int) -> None:
-        self._size = size
+        self.size = size
+        self._free: list[bytearray] = []
+
+    def take(self) -> bytearray:
+        """Return a free buffer (a new one when none is)."""
+        return self._free.pop() if self._free else bytearray(self.size)
+
+    def give(self, buffer: bytearray) -> None:
+        """Take ``buffer`` back for reuse."""
+        self._free.append(buffer)
+
+
+class ChunkBuffers:
+    """Two buffers of ``pool``, used in turn by consecutive chunks of one
+    file (taken when first needed, given back by :meth:`release`)."""
+
+    def __init__(self, pool: BufferPool) -> None:
+        self._pool = pool
         self._buffers: list[bytearray] = []
 
     def for_chunk(self, number: int) -> bytearray:
         """Return the buffer chunk ``number`` (counted from 0) is read into."""
         while len(self._buffers) <= number % 2:
-            self._buffers.append(bytearray(self._size))
+            self._buffers.append(self._pool.take())
         return self._buffers[number % 2]
+
+    def release(self) -> None:
+        """Give the buffers back to the pool (no read may still use them)."""
+        for buffer in self._buffers:
+            self._pool.give(buffer)
+        self._buffers = []
 
 
 def _read_into(handle: IO[bytes], view: memoryview) -> int:

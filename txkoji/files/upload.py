@@ -47,6 +47,7 @@ from txkoji.files.naming import unique_upload_dir
 from txkoji.files.parallel import run_limited
 from txkoji.files.partial import Progress
 from txkoji.files.read_ahead import (
+    BufferPool,
     Chunk,
     ChunkBuffers,
     ReadAhead,
@@ -163,6 +164,7 @@ class _Upload:
         overwrite: bool,
         volume: str | None,
         progress: Progress | None,
+        pool: BufferPool,
     ) -> None:
         self.connection = connection
         self.source = source
@@ -172,7 +174,7 @@ class _Upload:
         self.volume = volume
         self.progress = progress
         self.hasher = Adler32()
-        buffers = ChunkBuffers(min(chunk_size, source.size))
+        self.buffers = buffers = ChunkBuffers(pool)
         self.reader = ReadAhead(
             lambda number, offset, length: _in_thread(
                 connection,
@@ -363,6 +365,34 @@ def upload(
         retries are used up.  Cancelling it stops after the chunk in
         flight; ``resume=True`` continues later.
     """
+    return _upload_with(
+        None,
+        connection,
+        path_or_file,
+        server_dir,
+        name,
+        chunk_size,
+        progress,
+        overwrite,
+        resume,
+        volume,
+    )
+
+
+def _upload_with(
+    pool: BufferPool | None,
+    connection: Any,
+    path_or_file: str | os.PathLike[str] | IO[bytes],
+    server_dir: str,
+    name: str | None,
+    chunk_size: int,
+    progress: Progress | None,
+    overwrite: bool,
+    resume: bool,
+    volume: str | None,
+) -> defer.Deferred[Any]:
+    """:func:`upload`, reading through ``pool``'s buffers (a pool of its
+    own when None)."""
     if chunk_size < 1:
         return defer.fail(KojiFileError(f"chunk_size must be positive: {chunk_size}"))
     if connection.session_id is None:
@@ -373,16 +403,19 @@ def upload(
         source = _Source(path_or_file, name)
     except (OSError, KojiFileError):
         return defer.fail()
+    if pool is None:
+        pool = BufferPool(min(chunk_size, source.size))
     job = _Upload(
-        connection, source, server_dir, chunk_size, overwrite, volume, progress
+        connection, source, server_dir, chunk_size, overwrite, volume, progress, pool
     )
     d = defer.Deferred.fromCoroutine(job.run(resume))
 
     def closed(outcome: Any) -> Any:
         # A read may still run in a thread (after a failure or a cancel):
-        # close the file once it has ended.
+        # close the file and free the buffers once it has ended.
         ended = job.reader.idle()
         ended.addCallback(lambda _: source.close())
+        ended.addCallback(lambda _: job.buffers.release())
         return ended.addCallback(lambda _: outcome)
 
     return d.addBoth(closed)
@@ -413,18 +446,27 @@ def upload_many(
         return defer.fail(
             KojiFileError(f"files to upload into one directory share names: {names}")
         )
+    try:
+        largest = max((os.path.getsize(path) for path in files), default=0)
+    except OSError:
+        return defer.fail()
+    # The files share buffers: those of a file sent go to the next.
+    pool = BufferPool(min(chunk_size, largest))
     jobs = [
         (
-            lambda path=path, name=name: upload(
+            lambda path=path, name=name: _upload_with(
+                pool,
                 connection,
                 path,
                 server_dir,
-                chunk_size=chunk_size,
-                overwrite=overwrite,
-                resume=resume,
-                progress=None
+                None,
+                chunk_size,
+                None
                 if progress is None
                 else lambda done, total: progress(name, done, total),
+                overwrite,
+                resume,
+                None,
             )
         )
         for path, name in zip(files, names, strict=True)
