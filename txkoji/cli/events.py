@@ -5,66 +5,17 @@ bus with ``--bus`` (:func:`txkoji.bus.events`)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from twisted.internet import defer
 
 from txkoji.bus import events as bus_events
-from txkoji.cli.humanize import task_label
+from txkoji.cli.eventlines import event_json, event_line
 from txkoji.cli.runner import INTERRUPTED
 from txkoji.cli.tasklines import resume_command
 from txkoji.exceptions import KojiBusError
-from txkoji.messages import BuildStateChange, TaskStateChange
 from txkoji.watch import feed
-
-
-def event_line(event: Any) -> str:
-    """One line telling an event."""
-    change = (
-        event.new.lower()
-        if event.old is None
-        else (f"{event.old.lower()} -> {event.new.lower()}")
-    )
-    if isinstance(event, TaskStateChange):
-        return f"task {event.task['id']} {task_label(event.task)}: {change}"
-    if isinstance(event, BuildStateChange):
-        return f"build {event.build.nvr}: {change}"
-    by = f" by {event.user_name}" if event.user_name else ""
-    return f"{event.event.lower()} {event.build.nvr} {event.tag}{by}"
-
-
-def event_json(event: Any) -> str:
-    """One JSON object telling an event, with its checkpoint."""
-    record: dict[str, Any] = {"event": type(event).__name__}
-    if isinstance(event, TaskStateChange):
-        task = event.task
-        record.update(
-            id=task["id"],
-            parent=task.get("parent"),
-            method=task.get("method"),
-            old=event.old,
-            new=event.new,
-        )
-    elif isinstance(event, BuildStateChange):
-        record.update(
-            id=event.build["id"], nvr=event.build.nvr, old=event.old, new=event.new
-        )
-    else:
-        record.update(
-            event=event.event,
-            build_id=event.build["id"],
-            nvr=event.build.nvr,
-            tag=event.tag,
-            user=event.user_name,
-        )
-    record["checkpoint"] = event.checkpoint
-    message_id = getattr(event, "message_id", None)
-    if message_id is not None:
-        record["message_id"] = message_id
-    return json.dumps(record)
-
 
 #: The topics ``--bus`` subscribes to by default: every Koji message.
 DEFAULT_TOPICS = {

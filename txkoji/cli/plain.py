@@ -11,6 +11,7 @@ from twisted.internet import defer
 
 from txkoji import build_states, task_states
 from txkoji.cli.details import Details
+from txkoji.cli.retries import say
 from txkoji.cli.tasklines import ENDINGS, counts, label, state_text
 from txkoji.watch import BuildWatcher, TaskWatcher
 
@@ -39,6 +40,9 @@ class PlainTaskView:
         self.watcher = watcher
         if not self.json_lines:
             self._print("Watching tasks (this may be safely interrupted)...")
+
+    #: A failure to reach the hub, or the recovery: a line on stderr.
+    status = staticmethod(say)
 
     def event(self, event: Any) -> None:
         """Queue a transition, printed after the cycle's details arrive."""
@@ -154,6 +158,9 @@ class PlainBuildView:
         self.watcher = watcher
         if not self.json_lines:
             self._print("Watching builds (this may be safely interrupted)...")
+
+    #: A failure to reach the hub, or the recovery: a line on stderr.
+    status = staticmethod(say)
 
     def event(self, event: Any) -> None:
         """Print a transition."""
