@@ -12,10 +12,11 @@ from twisted.internet import defer
 
 from txkoji.bus import events as bus_events
 from txkoji.cli.eventlines import event_json, event_line
+from txkoji.cli.retries import GaveUp, poll_retries, say
 from txkoji.cli.runner import INTERRUPTED
 from txkoji.cli.tasklines import resume_command
 from txkoji.exceptions import KojiBusError
-from txkoji.watch import feed
+from txkoji.watch import BadCheckpoint, feed
 
 #: The topics ``--bus`` subscribes to by default: every Koji message.
 DEFAULT_TOPICS = {
@@ -28,18 +29,32 @@ async def events(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
     """Print events until interrupted; then say how to resume."""
     if args.bus is not None:
         return await _from_bus(koji, args)
-    events_feed = feed(koji, since=args.since, interval=args.interval)
+    try:
+        events_feed = feed(koji, since=args.since, interval=args.interval)
+    except BadCheckpoint as error:
+        print(f"txkoji events: {error}", file=sys.stderr)
+        return 2
+    events_feed.failures = poll_retries(koji, "polling events", say)
     show = event_json if args.json else event_line
     try:
         async for event in events_feed:
             print(show(event), flush=True)
     except defer.CancelledError:
-        checkpoint = events_feed.checkpoint
-        if checkpoint is not None:
-            resume = resume_command(args.global_args, "events --since", [checkpoint])
-            print(f"\nTo resume, run: {resume}", file=sys.stderr, flush=True)
+        _resume_hint(events_feed, args)
         return INTERRUPTED
+    except GaveUp as error:
+        print(f"txkoji: {error}", file=sys.stderr)
+        _resume_hint(events_feed, args)
+        return 1
     return 0
+
+
+def _resume_hint(events_feed: Any, args: argparse.Namespace) -> None:
+    """Say on stderr how to go on from where ``events_feed`` stands."""
+    checkpoint = events_feed.checkpoint
+    if checkpoint is not None:
+        resume = resume_command(args.global_args, "events --since", [checkpoint])
+        print(f"\nTo resume, run: {resume}", file=sys.stderr, flush=True)
 
 
 async def _from_bus(koji: Any, args: argparse.Namespace) -> int:

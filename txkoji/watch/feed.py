@@ -196,13 +196,17 @@ class Feed:
         for stream, rows in zip(self.streams, answers, strict=True):
             for row in rows if isinstance(rows, list) else rows["tag_listing"]:
                 found.extend(self._events(stream, row))
-        found.sort(key=lambda item: item[:3])
+        found.sort(key=lambda item: (*item[:3], item[4]))
+        for stream in self.streams:
+            position.settle(
+                stream, [(f[0], f[2], f[4]) for f in found if f[3] == stream]
+            )
         queued = 0
-        for when, _, _, stream, key, make in found:
+        for when, _, ident, stream, key, make in found:
             if not position.is_new(stream, key):
                 continue
             event = make()
-            position.record(stream, key, when, OVERLAP)
+            position.record(stream, key, when, OVERLAP, ident)
             stamped: Any = replace(event, checkpoint=position.encode())  # type: ignore[type-var]
             self._queue.append(stamped)
             queued += 1
