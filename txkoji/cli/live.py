@@ -98,34 +98,44 @@ class _Rows:
                     widths[name] = max(widths[name], len(value))
         return widths
 
-    def table(self, width: int) -> Table:
-        """The rows as a grid that fits ``width`` cells."""
+    def table(self, width: int) -> Group:
+        """The rows in ``width`` cells: aligned columns, and each note on a
+        line of its own (the whole width) under its row."""
         widths = self._widths()
         shown = [name for name in _COLUMNS if widths[name]]
-        labels = max((len(text) for text, _, _ in self._rows), default=0)
+        labels = max((len(text) for text, cells, _ in self._rows if cells), default=0)
 
-        def needed() -> int:
-            return min(labels, MIN_LABEL) + sum(widths[c] + PADDING for c in shown)
+        def others() -> int:
+            return sum(widths[c] + PADDING for c in shown)
 
         for name in _DROPPED_FIRST:
-            if needed() <= width:
+            if min(labels, MIN_LABEL) + others() <= width:
                 break
             if name in shown:
                 shown.remove(name)
-        table = Table.grid(padding=(0, PADDING))
-        table.add_column(overflow="ellipsis")  # the one column rich narrows
-        for _ in shown:
-            table.add_column(no_wrap=True)
+        label_width = max(min(labels, width - others()), 1)
+        parts: list[Any] = []
+        grid: Table | None = None
         for text, cells, style in self._rows:
-            row: list[Any] = [_line(text, "" if cells else style)]
-            for name in shown if cells else ():
+            if not cells:
+                parts.append(_line(text, style))
+                grid = None
+                continue
+            if grid is None:
+                grid = Table.grid(padding=(0, PADDING))
+                grid.add_column(width=label_width, overflow="ellipsis")
+                for name in shown:
+                    grid.add_column(width=widths[name], no_wrap=True)
+                parts.append(grid)
+            row: list[Any] = [_line(text)]
+            for name in shown:
                 value = cells[name]
                 if name == "bar":
                     row.append(_bar(value))
                 else:
                     row.append(_line(value, style if name == "state" else ""))
-            table.add_row(*row)
-        return table
+            grid.add_row(*row)
+        return Group(*parts)
 
 
 class _LiveView(ABC):
@@ -230,11 +240,16 @@ class LiveTaskView(_LiveView):
         return self._with_status(table, _line(counts(nodes), "bold"))
 
     def finish(self, watcher: Any) -> None:
-        """Leave the last frame, then tell how each top-level task ended and
-        where the failed tasks' logs are."""
+        """Leave the last frame, then tell each failure whole (the frame
+        cuts it to the width), where the failed tasks' logs are, and how
+        each top-level task ended."""
         self.stop()
         for node in watcher.walk():
             failure = self.details.failures.get(node.id)
+            if failure is not None:
+                self.console.print(
+                    Text(f"{node.id} FAILED: {failure.error}"), soft_wrap=True
+                )
             if failure is not None and failure.logs:
                 self.console.print(f"Relevant logs of {node.id}:")
                 for url in failure.logs:
