@@ -20,7 +20,6 @@ from twisted.internet import reactor, task
 
 from tests.cli_helpers import CollectOutput, environment, spawn_txkoji, txkoji
 from tests.loopback import until
-from txkoji.cli import main
 
 #: A task of the data set that has finished, with its children.
 DONE_TASK = "50010"
@@ -70,6 +69,8 @@ MATRIX = {
     "5xx-then-back": ("hub", ["watch-task", DONE_TASK], {"http_status": 502}),
     "slow": ("hub", ["watch-task", DONE_TASK], {"delay": 0.4}),
     "garbage": ("hub", ["watch-task", DONE_TASK], {"malformed": True}),
+    "timeout": ("hub", ["watch-task", DONE_TASK], {"delay": 3}),
+    "offline": ("hub", ["watch-task", DONE_TASK], {"offline": True}),
     "garbage-json": ("hub", ["watch-build", "1002", "--json"], {"malformed": True}),
 }
 
@@ -87,7 +88,8 @@ def server_url(kind: str, hub_server) -> str:
 @pytest_twisted.ensureDeferred
 async def test_fault_matrix(row, hub_server, tmp_path):
     kind, command, fault = MATRIX[row]
-    home = home_with_profile(tmp_path, server_url(kind, hub_server))
+    timeout = {"timeout": "1"} if row == "timeout" else {}
+    home = home_with_profile(tmp_path, server_url(kind, hub_server), **timeout)
     if fault is not None:
         times = 2 if row == "5xx-then-back" else None
         hub_server.hub.faults.add(times=times, **fault)
@@ -107,6 +109,14 @@ async def test_fault_matrix(row, hub_server, tmp_path):
         assert code == 1
         assert "cannot resolve the host of http://txkoji-test.invalid/kojihub" in err
         gave_up_after_retries(err, "tasks")
+    elif row == "timeout":
+        assert code == 1
+        assert "took longer than 1 s" in err
+        gave_up_after_retries(err, "tasks")
+    elif row == "offline":
+        # Without offline_retry, ServerOffline is the hub's answer: no retry.
+        assert code == 1
+        assert "failed, and a retry would not help: ServerOffline" in err
     elif row == "5xx-always":
         assert code == 1
         assert "503" in err
@@ -201,11 +211,6 @@ async def test_signals_at_each_stage(stage, sig, hub_server, tmp_path):
         assert "txkoji: logging in with user alice and a password" in err
     else:
         assert "To resume watching, run: txkoji watch-task " in collect.out.decode()
-
-
-def test_no_profile_and_no_koji_profile_says_what_to_give(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert main(["watch-task", "1"]) == 2
 
 
 @pytest_twisted.ensureDeferred

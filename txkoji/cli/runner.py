@@ -30,11 +30,14 @@ class _Stopper:
         self.signal: int | None = None
 
     def stop(self) -> None:
+        """Stop the reactor unless it is stopping already."""
         if not self.stopping and self.reactor.running:
             self.stopping = True
             self.reactor.stop()
 
     def on_signal(self, number: int, frame: Any) -> None:
+        """A signal handler: note the first signal, stop on the reactor's
+        thread."""
         if self.signal is None:
             self.signal = number
         self.reactor.callFromThread(self.stop)
