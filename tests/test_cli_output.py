@@ -10,13 +10,17 @@ import json
 
 import pytest
 import pytest_twisted
+from twisted.internet.task import Clock
 
 from tests.cli_helpers import CollectOutput, spawn_txkoji, txkoji
 from tests.loopback import until
+from txkoji import Connection, task_states
 from txkoji import config as koji_config
 from txkoji.cli.details import error_text
 from txkoji.cli.files import login_words
+from txkoji.cli.tasklines import elapsed_text, eta_text
 from txkoji.exceptions import BuildError, KojiFault
+from txkoji.watch import TaskWatcher
 
 
 @pytest_twisted.ensureDeferred
@@ -160,3 +164,24 @@ def test_login_words_for_each_choice(tmp_path):
     assert login_words(
         koji_config.from_options("p", **server, authtype="kerberos")
     ) == ("logging in with Kerberos (GSSAPI): the profile's authtype is 'kerberos'")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_free_task_has_no_elapsed_time_and_is_never_overdue(hub_server):
+    """50110 (a build) is open long past its estimate; its child 50112 is
+    FREE: the child shows no progress, no time and no "overdue"."""
+    clock = Clock()
+    clock.advance(1795172000.0)  # long after 50110 started
+    koji = Connection(server=hub_server.url, clock=clock)
+    try:
+        watcher = TaskWatcher(koji, [50110], interval=1)
+        await watcher.poll()
+        await watcher.poll()  # the estimates' history arrives
+        now = watcher.now()
+        root, free = watcher.get(50110), watcher.get(50112)
+        assert free.task["state"] == task_states.FREE
+        assert root.progress == 1.0 and eta_text(root, now) == "overdue"
+        assert free.progress == 0.0
+        assert eta_text(free, now) == "" and elapsed_text(free.task, now) == ""
+    finally:
+        await koji.close()
