@@ -204,3 +204,32 @@ async def test_unreachable_hub_shows_a_status_line_then_gives_up(tmp_path):
         r"polling tasks failed: .* refused the connection; retry 2 of 2", screen
     )
     assert "txkoji: giving up on polling tasks after 3 failed tries" in screen
+
+
+@pytest_twisted.ensureDeferred
+async def test_ctrl_c_typed_during_login_exits_130(hub_server, tmp_path):
+    from tests.test_cli_faults import home_with_profile
+
+    home = home_with_profile(
+        tmp_path,
+        hub_server.url,
+        authtype="password",
+        user="alice",
+        password="alice-secret-pw",
+        allow_password_over_http="true",
+    )
+    srpm = tmp_path / "x.src.rpm"
+    srpm.write_bytes(b"x" * 100)
+    hub_server.hub.faults.add("login", delay=60, times=None)
+    try:
+        screen = await run_on_screen(
+            ["upload", str(srpm)],
+            width=100,
+            wait_for="logging in with user alice",
+            keys="C-c",
+            home=str(home),
+        )
+    finally:
+        hub_server.hub.faults.clear()
+    assert "EXIT=130" in screen, screen
+    assert "Can't stop reactor" not in screen and "Traceback" not in screen
