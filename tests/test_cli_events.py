@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 
 import pytest
 import pytest_twisted
@@ -88,3 +89,25 @@ async def test_events_command_prints_tag_events(hub_server, form):
     assert "Traceback" not in collect.err.decode()
     assert "has no attribute" not in collect.err.decode()
     assert tagged()
+
+
+@pytest_twisted.ensureDeferred
+async def test_events_on_a_terminal_print_tag_events(hub_server):
+    """On a terminal, ``events`` prints the same lines as into a pipe."""
+    from tests.test_cli_live import need_tmux, run_on_screen
+
+    need_tmux()
+    sim = hub_server.hub.simulate(seed=3, speed=60)
+    try:
+        sim.start_build("bash")
+        screen = await run_on_screen(
+            ["--server", hub_server.url, "--interval", "0.2", "events"],
+            width=100,
+            wait_for="tag bash-",
+            keys="C-c",
+        )
+    finally:
+        sim.stop()
+    assert "EXIT=130" in screen, screen
+    assert re.search(r"^tag bash-\S+ f40-candidate", screen, re.M), screen
+    assert "To resume, run: txkoji" in screen

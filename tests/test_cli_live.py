@@ -20,6 +20,11 @@ from tests.cli_helpers import ROOT, environment
 @pytest.fixture(autouse=True)
 def tmux_installed() -> None:
     """Skip without tmux, except under CI=true, where it must be there."""
+    need_tmux()
+
+
+def need_tmux() -> None:
+    """Skip the test without tmux, except under CI=true (then fail)."""
     if shutil.which("tmux") is None:
         reason = "the live view is tested under tmux (install tmux)"
         if os.environ.get("CI") == "true":
