@@ -66,12 +66,15 @@ MATRIX = {
     "wrong-path": ("404", ["watch-task", DONE_TASK], None),
     "unknown-host": ("unknown", ["watch-task", DONE_TASK], None),
     "5xx-always": ("hub", ["watch-task", DONE_TASK], {"http_status": 503}),
+    "5xx-always-watch-build": ("hub", ["watch-build", "1002"], {"http_status": 500}),
+    "5xx-always-events": ("hub", ["events", "--json"], {"http_status": 503}),
     "5xx-then-back": ("hub", ["watch-task", DONE_TASK], {"http_status": 502}),
     "slow": ("hub", ["watch-task", DONE_TASK], {"delay": 0.4}),
     "garbage": ("hub", ["watch-task", DONE_TASK], {"malformed": True}),
     "timeout": ("hub", ["watch-task", DONE_TASK], {"delay": 3}),
     "offline": ("hub", ["watch-task", DONE_TASK], {"offline": True}),
     "garbage-json": ("hub", ["watch-build", "1002", "--json"], {"malformed": True}),
+    "garbage-events": ("hub", ["events"], {"malformed": True}),
 }
 
 
@@ -121,6 +124,15 @@ async def test_fault_matrix(row, hub_server, tmp_path):
         assert code == 1
         assert "503" in err
         gave_up_after_retries(err, "tasks")
+    elif row == "5xx-always-watch-build":
+        # HTTP 500 is the hub's own error, not a proxy's: not retried.
+        assert code == 1
+        assert "polling builds failed, and a retry would not help: " in err
+        assert "500" in err
+    elif row == "5xx-always-events":
+        assert code == 1
+        assert out == ""
+        gave_up_after_retries(err, "events")
     elif row == "5xx-then-back":
         assert code == 0, err
         assert "502" in err and "retry 2 of 2" in err

@@ -185,3 +185,16 @@ async def test_a_free_task_has_no_elapsed_time_and_is_never_overdue(hub_server):
         assert eta_text(free, now) == "" and elapsed_text(free.task, now) == ""
     finally:
         await koji.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_build_refuses_a_locked_destination_tag(hub_server, tmp_path):
+    hub_server.hub.state.tags[3]["locked"] = True  # f40-candidate
+    srpm = tmp_path / "hello-1.0-1.src.rpm"
+    srpm.write_bytes(b"x" * 100)
+    out, err, code = await txkoji(
+        "--server", hub_server.url, "build", "f40-candidate", str(srpm)
+    )
+    assert code == 1
+    assert "Destination tag f40-candidate is locked" in err
+    assert hub_server.hub.calls == ["getBuildTarget", "getTag"]
