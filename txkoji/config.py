@@ -55,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "poll_interval": 6,
     "principal": None,
     "keytab": None,
+    "ccache": None,
     "cert": None,
     "serverca": None,
     "no_ssl_verify": False,

@@ -18,7 +18,8 @@ A connection composes the pieces: the profile's options
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -31,18 +32,33 @@ from txkoji import config as koji_config
 from txkoji.cache import Cache
 from txkoji.codec import encode_call, pack_params
 from txkoji.config import profile_names as profile_names  # re-exported
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiConnectionClosed, KojiException
 from txkoji.hub_methods import HubMethods
 from txkoji.multicall import MultiCall, settle_entries
 from txkoji.proxies import ProxyChoice
-from txkoji.requester import Requester
+from txkoji.requester import Requester, StopError
 from txkoji.results import result_type
 from txkoji.retry import RetryPolicy
-from txkoji.session import Session, SessionOrder
+from txkoji.session import Session, SessionOrder, session_from_sinfo
 from txkoji.session_calls import SessionClient, multicall_body, multicall_type
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
 from txkoji.weblinks import fetch_from_web, profile_for_web_url
+
+
+#: Every live connection and subsession, so that a forked child can tell
+#: them they belong to its parent (see :func:`_forget_in_child`).
+_LIVE: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _forget_in_child() -> None:
+    """In a forked child, make every connection of the parent refuse calls:
+    its pooled sockets and its session belong to the parent."""
+    for connection in list(_LIVE):
+        connection._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def profiles() -> list[str]:
@@ -87,9 +103,23 @@ class Connection(HubMethods):
         ``timeout=60``, ``max_concurrency=16``; ``proxy="http://proxy:3128"``
         or ``proxy=None`` (no proxy, whatever the environment says; see
         :mod:`txkoji.proxies`).
+    :param sinfo: resume a logged-in session instead of logging in: a
+        mapping with the ``session-id`` and ``session-key`` (and
+        optionally ``header-auth`` and ``callnum``), as the official
+        ``ClientSession(sinfo=...)`` takes it and as :attr:`sinfo` gives
+        it.  A resumed session cannot renew itself when it expires (it
+        has no login to repeat), and ``close()`` logs it out: hand it on
+        with :attr:`sinfo`, and let one owner close it.
     :raises KojiConfigError: (also a ``ValueError``) when the profile is
         missing, has no ``server``, or an option is malformed.
+    :raises KojiSessionError: when ``sinfo`` lacks a session id or key.
     :raises KojiTLSError: when ``serverca`` cannot be loaded.
+
+    A connection refuses calls, with
+    :class:`~txkoji.exceptions.KojiConnectionClosed`, once closed and in a
+    forked child of the process that made it (its sockets and session are
+    the parent's: the child makes its own, passing ``sinfo`` to share the
+    session).
     """
 
     log = Logger()
@@ -106,6 +136,7 @@ class Connection(HubMethods):
         reactor: Any = None,
         transport: Any = None,
         clock: IReactorTime | None = None,
+        sinfo: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
         if reactor is None:
@@ -116,7 +147,7 @@ class Connection(HubMethods):
         self.clock: IReactorTime = clock if clock is not None else reactor
         self.config = koji_config.resolve(profile, config_files, options)
         self.profile = profile
-        self.url: str = koji_config.hub_url(self.config["server"], profile)
+        self._url: str = koji_config.hub_url(self.config["server"], profile)
         self.weburl: str | None = self.config["weburl"]
         self.topurl: str | None = self.config["topurl"]
         if transport is None:
@@ -139,11 +170,67 @@ class Connection(HubMethods):
             RetryPolicy.from_config(self.config),
             self.clock,
             self.config["max_concurrency"],
-            self.url,
+            self._url,
         )
         self._session = SessionClient(
             self._requester, self.config, self, self.max_session_batch
         )
+        if sinfo is not None:
+            self._session.session = session_from_sinfo(sinfo)
+        #: Why calls are refused (made from the method name), or ``None``
+        #: while the connection is open.
+        self._refusal: StopError | None = None
+        self._forked = False
+        #: The subsessions open on this connection's session.
+        self._subsessions: set[Any] = set()
+        _LIVE.add(self)
+
+    @property
+    def url(self) -> str:
+        """The hub URL calls go to (read-only: make another connection
+        for another hub)."""
+        return self._url
+
+    @url.setter
+    def url(self, value: str) -> None:
+        raise AttributeError(
+            f"{self!r}: url is read-only (calls, logins and file transfers all "
+            f"use the hub URL the connection was made with); make a new "
+            f"Connection(server={value!r}) instead"
+        )
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection refuses calls: closed, or inherited by a
+        forked child."""
+        return self._refusal is not None
+
+    def _stop_error(self, why: str) -> StopError:
+        """Return what makes the error of a call refused because ``why``
+        (``"was closed"``)."""
+        shown = repr(self)
+        url = self._url
+
+        def error(method: str) -> BaseException:
+            return KojiConnectionClosed(
+                f"cannot call {method}: {shown} {why}", url, method
+            )
+
+        return error
+
+    def _forget_after_fork(self) -> None:
+        """Refuse every call from now on, and let ``close()`` touch neither
+        the parent's session nor its sockets (the official ``_forget()``)."""
+        self._refusal = self._stop_error(
+            f"was made in process {os.getppid()}, and this is a forked child "
+            "of it: the connection's sockets and session belong to the parent "
+            "(make a new Connection in the child; pass sinfo=parent.sinfo to "
+            "share the session)"
+        )
+        self._forked = True
+        self._session.session = None
+        if isinstance(self._transport, HubTransport):
+            self._transport.closed = True
 
     @property
     def transport(self) -> Any:
@@ -203,6 +290,16 @@ class Connection(HubMethods):
         return self._session.session
 
     @property
+    def sinfo(self) -> dict[str, Any] | None:
+        """The logged-in session as another process can resume it
+        (``Connection(sinfo=...)``, or the official
+        ``ClientSession(sinfo=...)``): ``session-id``, ``session-key`` (a
+        secret), ``header-auth`` and the next ``callnum``; ``None`` when not
+        logged in."""
+        session = self._session.session
+        return session.sinfo() if session else None
+
+    @property
     def session_id(self) -> int | None:
         """The hub session's id, or ``None`` when not logged in."""
         session = self._session.session
@@ -234,7 +331,7 @@ class Connection(HubMethods):
         )
 
     def __repr__(self) -> str:
-        name = f"profile {self.profile!r}" if self.profile else self.url
+        name = f"profile {self.profile!r}" if self.profile else self._url
         return f"<txkoji.Connection to {name}>"
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
@@ -248,6 +345,8 @@ class Connection(HubMethods):
             :class:`~txkoji.exceptions.KojiProtocolError`; with ``TypeError``
             or ``OverflowError`` when an argument cannot be sent.
         """
+        if self._refusal is not None:
+            return defer.fail(self._refusal(method))
         try:
             params = pack_params(args, kwargs)
             body = encode_call(method, params)
@@ -315,6 +414,8 @@ class Connection(HubMethods):
             when an argument cannot be sent.  No request is made for an
             empty list.
         """
+        if self._refusal is not None:
+            return defer.fail(self._refusal("system.multicall"))
         try:
             packed = [
                 (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
@@ -336,6 +437,8 @@ class Connection(HubMethods):
         *,
         proxyuser: str | None = None,
         proxyauthtype: str | int | None = None,
+        exclusive: bool = False,
+        opts: Mapping[str, Any] | None = None,
     ) -> defer.Deferred[Any]:
         """Log in to the hub; later calls carry the session.
 
@@ -350,17 +453,29 @@ class Connection(HubMethods):
             ``password``.
         :param proxyauthtype: how the proxied user authenticated,
             ``"ssl"`` or ``"kerberos"`` (default: the profile's).
+        :param exclusive: make the session the user's only usable one (the
+            hub's ``exclusive=True``); renewals ask for it again.
+        :param opts: the password login's ``opts`` (such as ``{"hostip":
+            "192.0.2.1"}``, the client address the hub records); only with
+            ``password``.
         :returns: a Deferred firing with ``True`` once logged in.  It fails
             with a :class:`~txkoji.exceptions.KojiLoginException` subclass
             (see :mod:`txkoji.auth.errors`), at once and without a request
             for an unsupported ``authtype``, a password login to an
-            ``http://`` hub (unless ``allow_password_over_http``), or a
-            password login with ``proxyuser``; with
-            :class:`~txkoji.exceptions.KojiConfigError` for a malformed
-            ``proxyauthtype``.
+            ``http://`` hub (unless ``allow_password_over_http``), a
+            password login with ``proxyuser``, or ``opts`` with another
+            login; with :class:`~txkoji.exceptions.KojiConfigError` for a
+            malformed ``proxyauthtype``; with
+            :class:`~txkoji.exceptions.KojiConnectionClosed` once closed.
+            A Kerberos login that cannot connect is tried again as the
+            official client does (``max_retries`` times, every
+            ``retry_interval`` seconds).
         """
+        if self._refusal is not None:
+            return defer.fail(self._refusal("the login"))
         options = {"proxyuser": proxyuser, "proxyauthtype": proxyauthtype}
-        return self._session.login(authtype, options)
+        extra = {"exclusive": True if exclusive else None, "opts": opts}
+        return self._session.login(authtype, options, extra)
 
     def subsession(self) -> defer.Deferred[Any]:
         """Open a hub subsession of the logged-in session.
@@ -371,12 +486,15 @@ class Connection(HubMethods):
             numbers, sending through this connection's transport and pool.
             Its calls are ordered among themselves only, so several
             subsessions make logged-in calls in parallel; its ``close()``
-            ends the subsession alone.  This connection's ``logout()`` ends
-            its subsessions too, and its ``close()`` closes the transport
-            they share.  It fails with
-            :class:`~txkoji.exceptions.KojiSessionError` when not logged in,
-            or with the ``subsession`` call's error.
+            ends the subsession alone.  This connection's ``logout()`` and
+            ``close()`` end its subsessions too: their calls then fail with
+            :class:`~txkoji.exceptions.KojiConnectionClosed`.  It fails
+            with :class:`~txkoji.exceptions.KojiSessionError` when not
+            logged in, with ``KojiConnectionClosed`` once closed, or with
+            the ``subsession`` call's error.
         """
+        if self._refusal is not None:
+            return defer.fail(self._refusal("subsession"))
         from txkoji.subsession import SubSession
 
         d = self._session.open_subsession()
@@ -398,31 +516,51 @@ class Connection(HubMethods):
 
         return open_pool(self, size)
 
+    def _end_subsessions(self, why: str) -> None:
+        """End every subsession locally (the hub ends them with this
+        session): their queued and later calls fail."""
+        for sub in list(self._subsessions):
+            sub._end(sub._stop_error(why))
+
     def logout(self) -> defer.Deferred[Any]:
-        """End the hub session, after the session's calls already made.
+        """End the hub session, after the session's calls already made;
+        its subsessions end with it.
 
         :returns: a Deferred firing with ``None`` (at once when not logged
             in).  The session is forgotten whatever the hub answers; the
             Deferred fails with the hub's error unless that error says the
             session is already gone (AuthError).
         """
+        self._end_subsessions("ended when its master logged out")
         return self._session.logout()
 
     def close(self) -> defer.Deferred[Any]:
-        """Log out when logged in, then close the connection's pooled HTTP
-        connections.
+        """Close the connection: refuse later calls, fail at once the calls
+        still queued or waiting for a retry (an answer under way is still
+        delivered, with no retry after it), end the subsessions and pools,
+        log out when logged in, then close the pooled HTTP connections.
+        Calls then fail with :class:`~txkoji.exceptions.KojiConnectionClosed`.
+        In a forked child, only forgets the parent's session and sockets.
 
         :returns: a Deferred firing with ``None`` when they are closed (a
             failed logout is logged, not raised).
         """
-        d = self.logout()
+        if self._refusal is not None:
+            return defer.succeed(None)
+        error = self._stop_error("was closed")
+        self._refusal = error
+        self._end_subsessions("was closed with its master")
+        self._requester.stop_retrying(error)
+        self._session.shut(error)
+        d = self._session.logout()
 
         def logout_failed(failure: Failure) -> None:
             failure.trap(KojiException)
             self.log.warn(
-                "logout from {url} failed: {error}", url=self.url, error=failure.value
+                "logout from {url} failed: {error}", url=self._url, error=failure.value
             )
 
         d.addErrback(logout_failed)
+        d.addCallback(lambda _: self._requester.close(error))
         d.addCallback(lambda _: self._transport.close())
         return d

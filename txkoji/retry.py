@@ -11,8 +11,10 @@
 * A fault is the hub's considered answer and is never retried, except
   ServerOffline (1014) with ``offline_retry``: that waits
   ``offline_retry_interval`` seconds and does not count as a retry.
-* TLS failures, unreadable answers, other HTTP statuses and cancellation
-  are never retried.
+* TLS failures, unreadable answers, other HTTP statuses, a proxy that
+  refuses (:class:`~txkoji.exceptions.KojiProxyRefused`), a closed
+  connection (:class:`~txkoji.exceptions.KojiConnectionClosed`) and
+  cancellation are never retried.
 
 The policy holds no reactor: :meth:`RetryPolicy.run` is given the clock to
 wait on, so tests drive it with :class:`twisted.internet.task.Clock`.  It
@@ -34,8 +36,10 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji.exceptions import (
+    KojiConnectionClosed,
     KojiConnectionError,
     KojiHTTPError,
+    KojiProxyRefused,
     KojiTimeoutError,
     ServerOffline,
 )
@@ -58,7 +62,10 @@ class Verdict(enum.Enum):
 def is_transient(error: BaseException) -> bool:
     """Tell whether ``error`` is a failure a repeat of the call may cure:
     the connection refused, reset or closed early, a timeout, or HTTP
-    502/503/504."""
+    502/503/504; not a closed :class:`~txkoji.connection.Connection` nor a
+    proxy that refuses."""
+    if isinstance(error, (KojiConnectionClosed, KojiProxyRefused)):
+        return False
     if isinstance(error, KojiHTTPError):
         return error.status in RETRIED_HTTP_STATUSES
     return isinstance(error, (KojiConnectionError, KojiTimeoutError))
@@ -132,7 +139,24 @@ class RetryPolicy:
             cancels the attempt, during a wait ends the wait, and either
             way no further attempt is made.
         """
-        return _Attempts(self, attempt, clock, method, logged_in).start()
+        return self.start(
+            attempt, clock=clock, method=method, logged_in=logged_in
+        ).result
+
+    def start(
+        self,
+        attempt: Callable[[], defer.Deferred[Any]],
+        *,
+        clock: IReactorTime,
+        method: str,
+        logged_in: bool = False,
+    ) -> Attempts:
+        """Start the attempts as :meth:`run` does, and return them: their
+        ``result`` is what :meth:`run` returns, and their
+        :meth:`~Attempts.stop` ends them early."""
+        attempts = Attempts(self, attempt, clock, method, logged_in)
+        attempts.start()
+        return attempts
 
     def next_delay(
         self, error: BaseException, *, logged_in: bool, retries: int
@@ -154,10 +178,10 @@ class RetryPolicy:
         return None
 
 
-class _Attempts:
+class Attempts:
     """The attempts at one call: the first at once, then retries as the
-    policy says, until one succeeds, the policy gives up, or the caller
-    cancels."""
+    policy says, until one succeeds, the policy gives up, the caller
+    cancels, or :meth:`stop` is called."""
 
     def __init__(
         self,
@@ -173,6 +197,9 @@ class _Attempts:
         self._method = method
         self._logged_in = logged_in
         self._current: defer.Deferred[Any] | None = None
+        #: Whether ``_current`` is a wait between attempts.
+        self._waiting = False
+        self._stopped = False
         self._cancelled = False
         self._retries = 0
         self._tries = 0
@@ -188,7 +215,21 @@ class _Attempts:
         if self._current is not None:
             self._current.cancel()
 
+    def stop(self, error: BaseException) -> None:
+        """Make no further attempt: during a wait between attempts, end the
+        wait and fail :attr:`result` with ``error`` now; during an attempt,
+        let it finish, and fail with its own error if it fails.  Nothing
+        happens once the outcome is known."""
+        if self.result.called or self._stopped:
+            return
+        self._stopped = True
+        if self._waiting and self._current is not None:
+            waiting, self._current = self._current, None
+            waiting.cancel()
+            self.result.errback(Failure(error))
+
     def _try(self, _: Any = None) -> None:
+        self._waiting = False
         self._tries += 1
         try:
             self._current = self._attempt()
@@ -211,7 +252,7 @@ class _Attempts:
         decision = self._policy.next_delay(
             error, logged_in=self._logged_in, retries=self._retries
         )
-        if decision is None:
+        if decision is None or self._stopped:
             self.result.errback(failure)
             return
         delay, retries = decision
@@ -232,5 +273,6 @@ class _Attempts:
         )
         # Even the immediate retry waits for the next reactor turn, so it
         # never starts inside the failed request's own callbacks.
+        self._waiting = True
         self._current = deferLater(self._clock, delay)
         self._current.addCallbacks(self._try, lambda _: None)

@@ -43,7 +43,12 @@ from twisted.web.iweb import (
 )
 from zope.interface import implementer
 
-from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge, KojiTLSError
+from txkoji.exceptions import (
+    KojiConnectionClosed,
+    KojiConnectionError,
+    KojiResponseTooLarge,
+    KojiTLSError,
+)
 from txkoji.header_limit import HeaderLimitedEndpoint
 from txkoji.proxies import ProxyChoice
 from txkoji.tls import HubTLSPolicy
@@ -381,8 +386,8 @@ class HubTransport:
         :param method: the hub method, for error messages.
         :param headers: extra request headers (e.g. session headers).
         :returns: a Deferred firing with ``decoder.close()``'s value.  It
-            fails with ``KojiConnectionError`` (refused, reset, lost, or the
-            transport already closed), ``KojiTLSError``, ``KojiHTTPError``
+            fails with ``KojiConnectionError`` (refused, reset, lost;
+            ``KojiConnectionClosed`` when the transport was closed), ``KojiTLSError``, ``KojiHTTPError``
             (status other than 200), ``KojiTimeoutError``,
             ``KojiResponseTooLarge``, ``KojiProtocolError`` (headers beyond
             ``max_header_size``), or what the decoder raises (a fault or
@@ -393,7 +398,7 @@ class HubTransport:
         if self.closed:
             shown = mask_url(url)
             return defer.fail(
-                KojiConnectionError(
+                KojiConnectionClosed(
                     f"cannot send {method or 'a call'} to {shown}: the "
                     "connection was closed",
                     shown,

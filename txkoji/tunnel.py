@@ -36,12 +36,17 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IAgentEndpointFactory, IPolicyForHTTPS
 from zope.interface import implementer
 
-from txkoji.exceptions import KojiConfigError, KojiConnectionError
+from txkoji.exceptions import KojiConfigError, KojiConnectionError, KojiProxyRefused
 from txkoji.header_limit import HeaderLimitedEndpoint
 from txkoji.proxies import ProxyChoice, ProxyURL
 
 #: The longest answer head to ``CONNECT`` read before giving up, in bytes.
 MAX_CONNECT_ANSWER = 16 * 1024
+
+#: Answers to ``CONNECT`` that a repeat would get again: credentials wanted
+#: or refused (407, or 401 from a proxy that says so), the destination
+#: refused (403).  They fail with :class:`~txkoji.exceptions.KojiProxyRefused`.
+REFUSING_STATUSES = frozenset({401, 403, 407})
 
 
 class _ConnectProtocol(Protocol):
@@ -92,12 +97,7 @@ class _ConnectProtocol(Protocol):
             self._refuse(f"a malformed status line {status_line[:80]!r}")
             return
         if not 200 <= int(code) < 300:
-            hint = (
-                " (proxy authentication required: give user:password@ in the proxy URL)"
-                if code == "407"
-                else ""
-            )
-            self._refuse(f"HTTP {code} {phrase.strip()[:120]}{hint}")
+            self._refuse(f"HTTP {code} {phrase.strip()[:120]}", int(code))
             return
         inner = self._factory.buildProtocol(self.connection.getPeer())
         # The factories the agent connects (TLS, HTTP/1.1) always build one.
@@ -108,16 +108,25 @@ class _ConnectProtocol(Protocol):
         if rest:
             inner.dataReceived(rest)
 
-    def _refuse(self, answer: str) -> None:
+    def _refuse(self, answer: str, status: int = 0) -> None:
         self.connection.loseConnection()
-        self._ready.errback(
-            KojiConnectionError(
-                f"proxy {self._proxy.shown} refused to tunnel to "
-                f"{self._target.decode('ascii')}: it answered CONNECT with "
-                f"{answer}",
-                self._proxy.shown,
-            )
+        message = (
+            f"proxy {self._proxy.shown} refused to tunnel to "
+            f"{self._target.decode('ascii')}: it answered CONNECT with {answer}"
         )
+        error: KojiConnectionError
+        if status in REFUSING_STATUSES:
+            if status in (401, 407):
+                message += (
+                    " (proxy authentication required: give user:password@ in"
+                    " the proxy URL)"
+                    if self._proxy.authorization is None
+                    else " (the proxy refused the credentials of the proxy URL)"
+                )
+            error = KojiProxyRefused(message, self._proxy.shown, status=status)
+        else:
+            error = KojiConnectionError(message, self._proxy.shown)
+        self._ready.errback(error)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._inner is not None:
