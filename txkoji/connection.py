@@ -550,8 +550,8 @@ class Connection(HubMethods):
         error = self._stop_error("was closed")
         self._refusal = error
         self._end_subsessions("was closed with its master")
-        self._requester.stop_retrying(error)
         self._session.shut(error)
+        self._requester.stop_retrying(error)
         d = self._session.logout()
 
         def logout_failed(failure: Failure) -> None:
