@@ -73,6 +73,25 @@ async def test_bad_credentials_are_refused(hub, hub_pki, user, password) -> None
     assert caught.value.reason == "invalid username or password"
     assert koji.session_id is None
     assert hub.hub.sessions.sessions == {}
+    # The message names the call that failed: login, not sslLogin.
+    assert "calling login" in str(caught.value)
+    assert "sslLogin" not in str(caught.value)
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_password_login_error_names_the_login_call(hub, hub_pki) -> None:
+    hub.hub.faults.add(method="login", http_status=500)
+    koji = password_connection(hub, hub_pki)
+    with pytest.raises(KojiLoginException, match=r"calling login\b"):
+        await koji.login()
+    unreachable = Connection(
+        server="https://localhost:1/kojihub",
+        serverca=str(hub_pki.ca_cert),
+        user="alice",
+        password=ALICE_PASSWORD,
+    )
+    with pytest.raises(KojiLoginException, match=r"calling login\b"):
+        await unreachable.login()
 
 
 @pytest_twisted.ensureDeferred
