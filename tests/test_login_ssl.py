@@ -215,6 +215,21 @@ async def test_expired_certificate_is_refused(hub, hub_pki, tmp_path) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_not_yet_valid_certificate_gets_the_hint(hub, hub_pki, tmp_path) -> None:
+    future = datetime.now(timezone.utc) + timedelta(days=2)
+    early = make_client_cert(
+        hub_pki.ca, "alice", not_before=future, not_after=future + timedelta(days=30)
+    )
+    _, _, pem = early.write(tmp_path, "early")
+    koji = ssl_connection(hub, hub_pki, cert=str(pem))
+    with pytest.raises(LoginTLSError, match="bad certificate") as caught:
+        await koji.login()
+    assert "refused the client's certificate" in str(caught.value)
+    assert "not yet to come" in str(caught.value)
+    assert hub.hub.sessions.sessions == {}
+
+
+@pytest_twisted.ensureDeferred
 async def test_hub_certificate_for_another_host_is_refused(hub_pki, tmp_path) -> None:
     wrong = make_server_cert(hub_pki.ca, ["wrong.example.com"])
     cert, key, _ = wrong.write(tmp_path, "wrong")
