@@ -19,6 +19,7 @@ from txkoji.exceptions import (
     KojiConfigError,
     KojiConnectionError,
     KojiHTTPError,
+    KojiProxyRefused,
     KojiTLSError,
 )
 from txkoji.testing.auth import LoginGate
@@ -307,3 +308,23 @@ async def test_proxy_refusing_to_tunnel_names_its_status(hub, hub_pki, proxy) ->
 def test_unsupported_proxy_scheme_is_a_config_error() -> None:
     with pytest.raises(KojiConfigError, match="only http:// proxies"):
         Connection(server="https://koji.example.com/kojihub", proxy="socks5://p:1080")
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+@pytest_twisted.ensureDeferred
+async def test_a_proxy_refusing_credentials_is_not_retried(
+    hub, hub_pki, guarded_proxy, logged_in
+) -> None:
+    options = {"anon_retry": True, "retry_interval": 0, "max_retries": 3}
+    if logged_in:  # a session handed over: its calls are always retried
+        options["sinfo"] = {"session-id": 1, "session-key": "1-key"}
+    koji = anonymous(
+        hub, hub_pki, proxy=with_credentials(guarded_proxy, "wrong"), **options
+    )
+    with pytest.raises(KojiProxyRefused, match="407") as caught:
+        await koji.getUser("alice")
+    assert caught.value.status == 407
+    assert "refused the credentials" in str(caught.value)
+    assert "wrong" not in str(caught.value)
+    assert len(guarded_proxy.connects) == 1
+    assert hub.hub.calls == []
