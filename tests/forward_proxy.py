@@ -14,7 +14,7 @@ import base64
 from typing import Any
 
 import treq
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, ssl
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.web.client import Agent, FileBodyProducer
@@ -191,6 +191,7 @@ class ForwardProxy:
         self.requests: list[str] = []
         self.authorizations: list[bytes | None] = []
         self.status = 200
+        self.tls = False
         self.open: set[Any] = set()
         self.site = _QuietSite(_Forward(self))
         self._port: Any = None
@@ -204,16 +205,27 @@ class ForwardProxy:
         expected = b"Basic " + base64.b64encode(self.credentials.encode())
         return authorization == expected
 
-    def start(self) -> ForwardProxy:
-        """Listen on a free port of 127.0.0.1."""
+    def start(self, tls: tuple[Any, Any] | None = None) -> ForwardProxy:
+        """Listen on a free port of 127.0.0.1; with ``tls``, the (cert,
+        key) PEM paths of a certificate for ``localhost``, over TLS (an
+        ``https://`` proxy)."""
         factory = Factory.forProtocol(lambda: _ProxyProtocol(self))
-        self._port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        if tls is None:
+            self._port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        else:
+            cert, key = tls
+            options = ssl.DefaultOpenSSLContextFactory(str(key), str(cert))
+            self._port = reactor.listenSSL(0, factory, options, interface="127.0.0.1")
+            self.tls = True
         self.port: int = self._port.getHost().port
         return self
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
+        """``http://127.0.0.1:<port>``, or ``https://localhost:<port>``
+        over TLS."""
+        if self.tls:
+            return f"https://localhost:{self.port}"
         return f"http://127.0.0.1:{self.port}"
 
     async def stop(self) -> None:

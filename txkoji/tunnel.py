@@ -1,5 +1,10 @@
 """Reaching the hub through an HTTP forward proxy.
 
+* The connection to the proxy itself is plain TCP for an ``http://``
+  proxy, and TLS for an ``https://`` one (Twisted's TLS, the proxy's
+  certificate verified for its host name as the hub's would be); what
+  follows goes inside it.
+
 * ``https://`` URLs go through a tunnel: :class:`TunnelEndpoint` connects
   to the proxy, asks it ``CONNECT host:port`` (with ``Proxy-Authorization:
   Basic`` when the proxy URL has credentials), and once the proxy answers
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from OpenSSL import SSL
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
@@ -132,13 +138,17 @@ class _ConnectProtocol(Protocol):
         if self._inner is not None:
             self._inner.connectionLost(reason)
         elif not self._ready.called:
-            self._ready.errback(
-                KojiConnectionError(
-                    f"proxy {self._proxy.shown} closed the connection before "
-                    f"answering CONNECT {self._target.decode('ascii')}",
-                    self._proxy.shown,
+            if reason.check(SSL.Error):
+                message = (
+                    f"TLS with proxy {self._proxy.shown} failed: "
+                    f"{reason.getErrorMessage()}"
                 )
-            )
+            else:
+                message = (
+                    f"proxy {self._proxy.shown} closed the connection before "
+                    f"answering CONNECT {self._target.decode('ascii')}"
+                )
+            self._ready.errback(KojiConnectionError(message, self._proxy.shown))
 
 
 class _ConnectFactory(ClientFactory):
@@ -170,17 +180,39 @@ def _proxy_unreachable(failure: Failure, proxy: ProxyURL) -> Failure:
 
 @implementer(IStreamClientEndpoint)
 class ProxyEndpoint:
-    """Connects to the proxy itself; a failure to do so is a
-    ``KojiConnectionError`` naming the proxy (credentials masked).
+    """Connects to the proxy itself (over TLS for an ``https://`` proxy); a
+    failure to do so is a ``KojiConnectionError`` naming the proxy
+    (credentials masked).
 
     :param reactor: the reactor (``IReactorTCP``).
     :param proxy: the proxy.
     :param timeout: seconds to wait for the TCP connection.
+    :param tls_policy: how an ``https://`` proxy's certificate is checked
+        (for the proxy's host name).
     """
 
-    def __init__(self, reactor: Any, proxy: ProxyURL, timeout: float) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        proxy: ProxyURL,
+        timeout: float,
+        tls_policy: IPolicyForHTTPS | None = None,
+    ) -> None:
         self.proxy = proxy
-        self._endpoint = HostnameEndpoint(reactor, proxy.host, proxy.port, timeout)
+        endpoint: IStreamClientEndpoint = HostnameEndpoint(
+            reactor, proxy.host, proxy.port, timeout
+        )
+        if proxy.tls:
+            if tls_policy is None:
+                raise KojiConfigError(
+                    f"proxy {proxy.shown} is https://, and no TLS policy was "
+                    "given to check its certificate"
+                )
+            creator = tls_policy.creatorForNetloc(
+                proxy.host.encode("idna"), proxy.port
+            )
+            endpoint = wrapClientTLS(creator, endpoint)
+        self._endpoint = endpoint
 
     def connect(self, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
         """Connect to the proxy.
@@ -283,7 +315,9 @@ class _TunnelEndpointFactory:
             assert proxy is not None
             host = uri.host.decode("ascii")
             tunnel = TunnelEndpoint(
-                ProxyEndpoint(self._reactor, proxy, self._connect_timeout),
+                ProxyEndpoint(
+                    self._reactor, proxy, self._connect_timeout, self._tls_policy
+                ),
                 proxy,
                 host,
                 uri.port,
@@ -313,6 +347,7 @@ class _ProxyRoutingAgent:
     ) -> None:
         self._reactor = reactor
         self._direct = direct
+        self._tls_policy = tls_policy
         self._proxies = proxies
         self._pool = pool
         self._connect_timeout = connect_timeout
@@ -345,7 +380,9 @@ class _ProxyRoutingAgent:
         agent = self._forward.get(proxy)
         if agent is None:
             endpoint = HeaderLimitedEndpoint(
-                ProxyEndpoint(self._reactor, proxy, self._connect_timeout),
+                ProxyEndpoint(
+                    self._reactor, proxy, self._connect_timeout, self._tls_policy
+                ),
                 self._max_header_size,
             )
             agent = webclient.ProxyAgent(endpoint, self._reactor, self._pool)
