@@ -380,7 +380,9 @@ async def test_an_untrusted_https_proxy_is_refused(
     other_pem.write_bytes(make_ca("Other CA").cert_pem())
     koji = anonymous(hub, hub_pki, proxy=tls_proxy.url, serverca=str(other_pem))
     try:
-        with pytest.raises(KojiConnectionError, match="TLS with proxy https://localhost"):
+        with pytest.raises(
+            KojiConnectionError, match="TLS with proxy https://localhost"
+        ):
             await koji.getUser("alice")
     finally:
         await koji.close()

@@ -45,7 +45,6 @@ from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
 from txkoji.weblinks import fetch_from_web, profile_for_web_url
 
-
 #: Every live connection and subsession, so that a forked child can tell
 #: them they belong to its parent (see :func:`_forget_in_child`).
 _LIVE: weakref.WeakSet[Connection] = weakref.WeakSet()

@@ -70,9 +70,7 @@ class Requester:
         slot or between two attempts; let the attempts under way finish
         without retrying them; and send later requests once, without
         retries (the logout that closes a connection)."""
-        self.retry = dataclasses.replace(
-            self.retry, max_retries=0, offline_retry=False
-        )
+        self.retry = dataclasses.replace(self.retry, max_retries=0, offline_retry=False)
         for stop in list(self._stops):
             stop(error)
 

@@ -174,9 +174,7 @@ def session_from_sinfo(sinfo: Mapping[str, Any]) -> Session:
     key = sinfo.get("session-key")
     callnum = sinfo.get("callnum", 0)
     if isinstance(session_id, bool) or not isinstance(session_id, int):
-        raise KojiSessionError(
-            f"sinfo needs an integer session-id, not {session_id!r}"
-        )
+        raise KojiSessionError(f"sinfo needs an integer session-id, not {session_id!r}")
     if not isinstance(key, str) or not key:
         raise KojiSessionError("sinfo needs a non-empty session-key string")
     if isinstance(callnum, bool) or not isinstance(callnum, int) or callnum < 0:

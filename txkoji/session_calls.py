@@ -24,8 +24,8 @@ from txkoji.config import ProfileConfig
 from txkoji.exceptions import (
     AuthError,
     AuthExpired,
-    KojiConnectionClosed,
     KojiConfigError,
+    KojiConnectionClosed,
     KojiLoginException,
     KojiSessionError,
     RetryError,
@@ -127,9 +127,7 @@ class SessionClient:
         except (UnsupportedAuthType, KojiConfigError):
             return defer.fail()
         given = {name: value for name, value in (extra or {}).items() if value}
-        d = log_in(
-            self._requester.transport, config, self.url, method, extra=given
-        )
+        d = log_in(self._requester.transport, config, self.url, method, extra=given)
         return d.addCallback(self._logged_in, config, given)
 
     def _logged_in(

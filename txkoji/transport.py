@@ -387,8 +387,9 @@ class HubTransport:
         :param headers: extra request headers (e.g. session headers).
         :returns: a Deferred firing with ``decoder.close()``'s value.  It
             fails with ``KojiConnectionError`` (refused, reset, lost;
-            ``KojiConnectionClosed`` when the transport was closed), ``KojiTLSError``, ``KojiHTTPError``
-            (status other than 200), ``KojiTimeoutError``,
+            ``KojiConnectionClosed`` when the transport was closed),
+            ``KojiTLSError``, ``KojiHTTPError`` (status other than 200),
+            ``KojiTimeoutError``,
             ``KojiResponseTooLarge``, ``KojiProtocolError`` (headers beyond
             ``max_header_size``), or what the decoder raises (a fault or
             ``KojiProtocolError``).  Cancelling it aborts the request, and

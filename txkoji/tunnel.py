@@ -208,9 +208,7 @@ class ProxyEndpoint:
                     f"proxy {proxy.shown} is https://, and no TLS policy was "
                     "given to check its certificate"
                 )
-            creator = tls_policy.creatorForNetloc(
-                proxy.host.encode("idna"), proxy.port
-            )
+            creator = tls_policy.creatorForNetloc(proxy.host.encode("idna"), proxy.port)
             endpoint = wrapClientTLS(creator, endpoint)
         self._endpoint = endpoint
 

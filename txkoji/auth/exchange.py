@@ -183,8 +183,7 @@ def _translate(
     error = failure.value
     if isinstance(error, KojiTimeoutError):
         raise LoginTimedOut(
-            f"the {what} at {shown} got no answer within {timeout:g} s "
-            "(auth_timeout)"
+            f"the {what} at {shown} got no answer within {timeout:g} s (auth_timeout)"
         )
     if isinstance(error, KojiTLSAlert):
         hint = f"the hub refused the handshake with the TLS alert {error.alert!r}"

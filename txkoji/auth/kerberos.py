@@ -239,8 +239,7 @@ async def _retried_login(
             if tried >= retries:
                 if tried:
                     raise LoginUnreachable(
-                        f"{error} (after {tried + 1} attempts, max_retries "
-                        f"{retries})",
+                        f"{error} (after {tried + 1} attempts, max_retries {retries})",
                         error.reason,
                     ) from None
                 raise
