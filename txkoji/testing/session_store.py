@@ -227,9 +227,8 @@ class SessionStore:
             raise AuthExpired(f"session {session.id} has expired")
         holder = self.lock_holder(session)
         if holder is not None and method not in LOCK_EXEMPT:
-            raise AuthLockError(
-                f"session {session.id} is locked out by exclusive session {holder.id}"
-            )
+            # The hub's own words (koji-protocol.md, 4.7).
+            raise AuthLockError("User locked by another session")
         callnum, last = credentials.callnum, session.lastcall
         session.callnums.append(callnum)
         if callnum is not None and last is not None:
