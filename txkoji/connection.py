@@ -515,23 +515,30 @@ class Connection(HubMethods):
 
         return open_pool(self, size)
 
-    def _end_subsessions(self, why: str) -> None:
+    def _end_subsessions(self, why: str) -> defer.Deferred[Any]:
         """End every subsession locally (the hub ends them with this
-        session): their queued and later calls fail."""
+        session): their queued and later calls fail.
+
+        :returns: a Deferred firing once their calls in flight are
+            answered.
+        """
+        drained = []
         for sub in list(self._subsessions):
             sub._end(sub._stop_error(why))
+            drained.append(sub._session.order.drained())
+        return defer.gatherResults(drained)
 
     def logout(self) -> defer.Deferred[Any]:
-        """End the hub session, after the session's calls already made;
-        its subsessions end with it.
+        """End the hub session, after the session's calls already made
+        (its subsessions' included); its subsessions end with it.
 
         :returns: a Deferred firing with ``None`` (at once when not logged
             in).  The session is forgotten whatever the hub answers; the
             Deferred fails with the hub's error unless that error says the
             session is already gone (AuthError).
         """
-        self._end_subsessions("ended when its master logged out")
-        return self._session.logout()
+        in_flight = self._end_subsessions("ended when its master logged out")
+        return in_flight.addCallback(lambda _: self._session.logout())
 
     def close(self) -> defer.Deferred[Any]:
         """Close the connection: refuse later calls, fail at once the calls
@@ -548,10 +555,12 @@ class Connection(HubMethods):
             return defer.succeed(None)
         error = self._stop_error("was closed")
         self._refusal = error
-        self._end_subsessions("was closed with its master")
+        in_flight = self._end_subsessions("was closed with its master")
         self._session.shut(error)
         self._requester.stop_retrying(error)
-        d = self._session.logout()
+        # The subsessions' answers under way come before the logout that
+        # ends them on the hub.
+        d = in_flight.addCallback(lambda _: self._session.logout())
 
         def logout_failed(failure: Failure) -> None:
             failure.trap(KojiException)

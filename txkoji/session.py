@@ -234,6 +234,7 @@ class SessionOrder:
         self.max_batch_bytes = max_batch_bytes
         self._waiting: deque[_Queued] = deque()
         self._busy = False
+        self._drained: list[defer.Deferred[None]] = []
         #: Requests sent so far (single calls and multicalls), for tests
         #: and measurements.
         self.requests_sent = 0
@@ -270,6 +271,15 @@ class SessionOrder:
         self._waiting.append(item)
         self._next()
         return item.result
+
+    def drained(self) -> defer.Deferred[None]:
+        """Return a Deferred firing with ``None`` once no call is in flight
+        or waiting (at once when none is)."""
+        if not self._busy and not self._waiting:
+            return defer.succeed(None)
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._drained.append(waiter)
+        return waiter
 
     def fail_waiting(self, error: Callable[[str], BaseException]) -> None:
         """Fail every call still waiting for its turn, at once, with
@@ -343,6 +353,10 @@ class SessionOrder:
     def _done(self) -> None:
         self._busy = False
         self._next()
+        if not self._busy:
+            drained, self._drained = self._drained, []
+            for waiter in drained:
+                waiter.callback(None)
 
 
 def _deliver(result: defer.Deferred[Any], outcome: Any) -> None:
