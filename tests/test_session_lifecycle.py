@@ -24,6 +24,9 @@ from txkoji.exceptions import (
     KojiLoginException,
     KojiSessionError,
 )
+from txkoji.requester import Requester
+from txkoji.results import ResultType
+from txkoji.retry import RetryPolicy
 
 
 async def waiting_for_retry(clock: Clock, calls: int = 1) -> None:
@@ -270,3 +273,34 @@ async def test_a_forked_child_cannot_use_its_parents_connection(hub, hub_pki) ->
     assert (await koji.getLoggedInUser())["name"] == "alice"
     assert koji.session_id in hub.hub.sessions.sessions
     await koji.close()
+
+
+class PendingTransport:
+    """Posts that stay unanswered until the test answers them."""
+
+    def __init__(self) -> None:
+        self.posts: list[defer.Deferred] = []
+
+    def post(self, url, body, decoder, *, method="", headers=None) -> defer.Deferred:
+        self.posts.append(defer.Deferred())
+        return self.posts[-1]
+
+
+def test_calls_waiting_for_a_concurrency_slot_fail_at_once_on_close() -> None:
+    transport = PendingTransport()
+    requester = Requester(transport, RetryPolicy(), Clock(), 1, "https://hub/kojihub")
+    in_flight = requester.send("getBuild", b"<call/>", ResultType())
+    waiting = requester.send("getTask", b"<call/>", ResultType())
+    assert len(transport.posts) == 1
+
+    def closed(method: str) -> BaseException:
+        return KojiConnectionClosed(f"cannot call {method}: closed")
+
+    requester.close(closed)
+    error = outcome(waiting)
+    assert isinstance(error, KojiConnectionClosed) and "getTask" in str(error)
+    assert len(transport.posts) == 1  # it never reached the transport
+    transport.posts[0].callback("answer")
+    assert outcome(in_flight) == "answer"
+    later = outcome(requester.send("getBuild", b"<call/>", ResultType()))
+    assert isinstance(later, KojiConnectionClosed)

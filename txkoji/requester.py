@@ -29,7 +29,7 @@ from twisted.python.failure import Failure
 from txkoji.codec import ResponseDecoder
 from txkoji.limit import ConcurrencyLimit
 from txkoji.results import ResultType
-from txkoji.retry import Attempts, RetryPolicy
+from txkoji.retry import RetryPolicy, RetryStop
 
 #: Makes the error a send fails with once the requester stops, from the
 #: hub method.
@@ -61,8 +61,9 @@ class Requester:
         self.clock = clock
         self.url = url
         self.limit = ConcurrencyLimit(max_concurrency)
-        #: Stops each send under way (see :meth:`stop_retrying`).
-        self._stops: set[Callable[[StopError], None]] = set()
+        self._retry_stop = RetryStop()
+        #: Stops each send still waiting for a slot.
+        self._queued: set[Callable[[StopError], None]] = set()
         self._closed: StopError | None = None
 
     def stop_retrying(self, error: StopError) -> None:
@@ -71,7 +72,8 @@ class Requester:
         without retrying them; and send later requests once, without
         retries (the logout that closes a connection)."""
         self.retry = dataclasses.replace(self.retry, max_retries=0, offline_retry=False)
-        for stop in list(self._stops):
+        self._retry_stop.stop(error)
+        for stop in list(self._queued):
             stop(error)
 
     def close(self, error: StopError) -> None:
@@ -115,32 +117,32 @@ class Requester:
                 target, body, decoder, method=method, headers=headers
             )
 
-        started: list[Attempts] = []
+        def start() -> defer.Deferred[Any]:
+            return self.retry.run(
+                attempt,
+                clock=self.clock,
+                method=method,
+                logged_in=logged_in,
+                stop=self._retry_stop,
+            )
+
+        sending = self.limit.run(start)
+        if not self.limit.waiting:
+            # It holds a slot: nothing more to track.
+            return sending
         stopped: list[BaseException] = []
 
-        def start() -> defer.Deferred[Any]:
-            attempts = self.retry.start(
-                attempt, clock=self.clock, method=method, logged_in=logged_in
-            )
-            started.append(attempts)
-            return attempts.result
-
         def stop(error: StopError) -> None:
-            if started:
-                started[0].stop(error(method))
-            elif not stopped:
+            if not sending.called:
                 # Still waiting for a slot: leave the queue, fail now.
                 stopped.append(error(method))
                 sending.cancel()
 
         def settle(outcome: Any) -> Any:
-            self._stops.discard(stop)
+            self._queued.discard(stop)
             if stopped and isinstance(outcome, Failure):
                 return Failure(stopped[0])
             return outcome
 
-        sending = self.limit.run(start)
-        if sending.called:
-            return sending
-        self._stops.add(stop)
+        self._queued.add(stop)
         return sending.addBoth(settle)

@@ -15,6 +15,9 @@
   refuses (:class:`~txkoji.exceptions.KojiProxyRefused`), a closed
   connection (:class:`~txkoji.exceptions.KojiConnectionClosed`) and
   cancellation are never retried.
+* A :class:`RetryStop` ends the retries of the calls it was given at once
+  (a connection closing): no further attempt, and a call waiting for its
+  next attempt fails now.
 
 The policy holds no reactor: :meth:`RetryPolicy.run` is given the clock to
 wait on, so tests drive it with :class:`twisted.internet.task.Clock`.  It
@@ -71,6 +74,26 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, (KojiConnectionError, KojiTimeoutError))
 
 
+class RetryStop:
+    """Ends retries early: once :meth:`stop` is called, the calls run with
+    it make no further attempt, and those waiting between two attempts
+    fail at once.  It costs nothing until a call waits for a retry."""
+
+    def __init__(self) -> None:
+        #: Makes the error of a call stopped while it waited, from its
+        #: method; ``None`` until stopped.
+        self.error: Callable[[str], BaseException] | None = None
+        self._waiting: set[_Attempts] = set()
+
+    def stop(self, error: Callable[[str], BaseException]) -> None:
+        """Stop: a call waiting for its next attempt fails now with
+        ``error(method)``; one whose attempt is under way fails with that
+        attempt's error if it fails."""
+        self.error = error
+        for attempts in list(self._waiting):
+            attempts.stop(error)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """The retry options of a profile, and the loop that applies them.
@@ -123,6 +146,7 @@ class RetryPolicy:
         clock: IReactorTime,
         method: str,
         logged_in: bool = False,
+        stop: RetryStop | None = None,
     ) -> defer.Deferred[Any]:
         """Call ``attempt()`` until it succeeds or the policy gives up.
 
@@ -131,6 +155,7 @@ class RetryPolicy:
         :param clock: what to wait on between attempts.
         :param method: the hub method, for the log.
         :param logged_in: whether the call belongs to a logged-in session.
+        :param stop: ends the retries early when stopped.
         :returns: a Deferred firing with the first successful attempt's
             value.  It fails with the error of the last attempt when that
             error is not retried or the retries are used up, and with
@@ -139,24 +164,7 @@ class RetryPolicy:
             cancels the attempt, during a wait ends the wait, and either
             way no further attempt is made.
         """
-        return self.start(
-            attempt, clock=clock, method=method, logged_in=logged_in
-        ).result
-
-    def start(
-        self,
-        attempt: Callable[[], defer.Deferred[Any]],
-        *,
-        clock: IReactorTime,
-        method: str,
-        logged_in: bool = False,
-    ) -> Attempts:
-        """Start the attempts as :meth:`run` does, and return them: their
-        ``result`` is what :meth:`run` returns, and their
-        :meth:`~Attempts.stop` ends them early."""
-        attempts = Attempts(self, attempt, clock, method, logged_in)
-        attempts.start()
-        return attempts
+        return _Attempts(self, attempt, clock, method, logged_in, stop).start()
 
     def next_delay(
         self, error: BaseException, *, logged_in: bool, retries: int
@@ -178,10 +186,10 @@ class RetryPolicy:
         return None
 
 
-class Attempts:
+class _Attempts:
     """The attempts at one call: the first at once, then retries as the
     policy says, until one succeeds, the policy gives up, the caller
-    cancels, or :meth:`stop` is called."""
+    cancels, or the :class:`RetryStop` stops."""
 
     def __init__(
         self,
@@ -190,16 +198,15 @@ class Attempts:
         clock: IReactorTime,
         method: str,
         logged_in: bool,
+        stop: RetryStop | None = None,
     ) -> None:
         self._policy = policy
+        self._stop = stop
         self._attempt = attempt
         self._clock = clock
         self._method = method
         self._logged_in = logged_in
         self._current: defer.Deferred[Any] | None = None
-        #: Whether ``_current`` is a wait between attempts.
-        self._waiting = False
-        self._stopped = False
         self._cancelled = False
         self._retries = 0
         self._tries = 0
@@ -212,24 +219,27 @@ class Attempts:
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._cancelled = True
+        self._left_wait()
         if self._current is not None:
             self._current.cancel()
 
-    def stop(self, error: BaseException) -> None:
-        """Make no further attempt: during a wait between attempts, end the
-        wait and fail :attr:`result` with ``error`` now; during an attempt,
-        let it finish, and fail with its own error if it fails.  Nothing
-        happens once the outcome is known."""
-        if self.result.called or self._stopped:
-            return
-        self._stopped = True
-        if self._waiting and self._current is not None:
-            waiting, self._current = self._current, None
+    def stop(self, error: Callable[[str], BaseException]) -> None:
+        """End the wait for the next attempt, and fail with
+        ``error(method)`` (called by the :class:`RetryStop` while
+        waiting)."""
+        waiting, self._current = self._current, None
+        self._left_wait()
+        if waiting is not None:
             waiting.cancel()
-            self.result.errback(Failure(error))
+        if not self.result.called:
+            self.result.errback(Failure(error(self._method)))
+
+    def _left_wait(self) -> None:
+        if self._stop is not None:
+            self._stop._waiting.discard(self)
 
     def _try(self, _: Any = None) -> None:
-        self._waiting = False
+        self._left_wait()
         self._tries += 1
         try:
             self._current = self._attempt()
@@ -252,7 +262,7 @@ class Attempts:
         decision = self._policy.next_delay(
             error, logged_in=self._logged_in, retries=self._retries
         )
-        if decision is None or self._stopped:
+        if decision is None or (self._stop is not None and self._stop.error):
             self.result.errback(failure)
             return
         delay, retries = decision
@@ -273,6 +283,7 @@ class Attempts:
         )
         # Even the immediate retry waits for the next reactor turn, so it
         # never starts inside the failed request's own callbacks.
-        self._waiting = True
+        if self._stop is not None:
+            self._stop._waiting.add(self)
         self._current = deferLater(self._clock, delay)
         self._current.addCallbacks(self._try, lambda _: None)

@@ -147,9 +147,7 @@ def translate_failure(
         )
     calling = f" (calling {method})" if method else ""
     if failure.check(neterror.ConnectionRefusedError):
-        raise KojiConnectionError(
-            f"{url} refused the connection{calling}", url, called
-        )
+        raise KojiConnectionError(f"{url} refused the connection{calling}", url, called)
     if failure.check(neterror.DNSLookupError):
         raise KojiConnectionError(
             f"cannot resolve the host of {url}{calling}: {reason_text(failure)}",
