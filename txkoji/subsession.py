@@ -31,24 +31,45 @@ anonymously.  A closed pool refuses calls the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from txkoji.connection import _LIVE, BoundHubMethod, Connection
 from txkoji.exceptions import (
     KojiConnectionClosed,
     KojiException,
     KojiLoginException,
     KojiSessionError,
 )
+from txkoji.hub_client import _LIVE, BoundHubMethod, HubClient
 from txkoji.hub_methods import HubMethods
 from txkoji.multicall import MultiCall
+from txkoji.session import Session
 from txkoji.session_calls import SessionClient
 
 
-class SubSession(Connection):
+class Master(Protocol):
+    """What a subsession needs of the connection whose session made it (a
+    :class:`~txkoji.connection.Connection`)."""
+
+    _subsessions: set[Any]
+
+    @property
+    def session(self) -> Session | None:
+        """The master's logged-in session."""
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Call a hub method in the master's session."""
+
+    def subsession(self) -> defer.Deferred[Any]:
+        """Open another subsession of the master's session."""
+
+    def session_pool(self, size: int) -> defer.Deferred[Any]:
+        """Open a pool of subsessions of the master's session."""
+
+
+class SubSession(HubClient):
     """A logged-in hub subsession of a :class:`~txkoji.connection.Connection`
     (made by :meth:`~txkoji.connection.Connection.subsession`).
 
@@ -61,7 +82,7 @@ class SubSession(Connection):
     :param client: the subsession's calls and credentials.
     """
 
-    def __init__(self, master: Connection, client: SessionClient) -> None:
+    def __init__(self, master: Master, client: SessionClient) -> None:
         # Everything but the session (and the cache, made on first use for
         # this object) is the master's: reactor, options, transport, the
         # requester with its concurrency limit.
@@ -82,7 +103,7 @@ class SubSession(Connection):
         _LIVE.add(self)
 
     @property
-    def master(self) -> Connection:
+    def master(self) -> Master:
         """The connection whose session this subsession belongs to."""
         return self._master
 
@@ -261,7 +282,7 @@ class SessionPool(HubMethods):
         return defer.gatherResults(ends).addCallback(lambda _: None)
 
 
-async def _open_members(master: Connection, size: int) -> SessionPool:
+async def _open_members(master: Master, size: int) -> SessionPool:
     members: list[SubSession] = []
     try:
         for _ in range(size):
@@ -272,7 +293,7 @@ async def _open_members(master: Connection, size: int) -> SessionPool:
     return SessionPool(members)
 
 
-def open_pool(master: Connection, size: int) -> defer.Deferred[SessionPool]:
+def open_pool(master: Master, size: int) -> defer.Deferred[SessionPool]:
     """Open ``size`` subsessions of ``master`` and pool them (see
     :meth:`txkoji.connection.Connection.session_pool`)."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
