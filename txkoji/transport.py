@@ -4,7 +4,7 @@
 decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
 XML is parsed while it arrives (the bodies: :mod:`txkoji.bodies`; the
 connections to the hub's servers: :mod:`txkoji.endpoints`; through a
-proxy: :mod:`txkoji.tunnel`).  It owns one persistent
+proxy: :mod:`txkoji.proxy_agent`).  It owns one persistent
 ``HTTPConnectionPool``; every failure becomes a
 :class:`~txkoji.exceptions.KojiTransportError` subclass (or the decoder's own
 error) whose message names the URL with session secrets masked (see
@@ -37,6 +37,7 @@ from txkoji.exceptions import (
     KojiTLSError,
 )
 from txkoji.proxies import ProxyChoice
+from txkoji.proxy_agent import proxied_agent
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport_errors import (
     http_error,
@@ -45,7 +46,6 @@ from txkoji.transport_errors import (
     translate_login_failure,
     with_timeout,
 )
-from txkoji.tunnel import proxied_agent
 
 
 @functools.lru_cache(maxsize=64)
