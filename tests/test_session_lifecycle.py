@@ -90,6 +90,7 @@ async def test_close_ends_subsessions_and_pools_and_their_queued_calls(
     closing = koji.close()
     for call in [retrying, queued, *pooled]:
         assert isinstance(outcome(call), KojiConnectionClosed)
+    assert sub.closed and pool.closed
     for target in (sub, pool, *pool.members):
         error = outcome(target.getLoggedInUser())
         assert isinstance(error, KojiConnectionClosed)
@@ -257,18 +258,29 @@ async def test_a_forked_child_cannot_use_its_parents_connection(hub, hub_pki) ->
     if pid == 0:  # the child: no reactor turn, only what fails at once
         try:
             error = outcome(koji.getLoggedInUser())
+            try:
+                koji.transport  # noqa: B018 - what file transfers use
+            except KojiConnectionClosed as refused:
+                transport = str(refused)
             closed = outcome(koji.close())
-            report = (type(error).__name__, str(error), closed, koji.session_id)
+            report = (
+                type(error).__name__,
+                str(error),
+                closed,
+                koji.session_id,
+                transport,
+            )
             os.write(writing, pickle.dumps(report))
         finally:
             os._exit(0)
     os.close(writing)
     with os.fdopen(reading, "rb") as pipe:
-        kind, message, closed, session_id = pickle.loads(pipe.read())
+        kind, message, closed, session_id, transport = pickle.loads(pipe.read())
     os.waitpid(pid, 0)
     assert kind == "KojiConnectionClosed"
     assert "forked child" in message and "sinfo" in message
     assert closed is None and session_id is None
+    assert "forked child" in transport
     # The parent's session and sockets are untouched.
     assert (await koji.getLoggedInUser())["name"] == "alice"
     assert koji.session_id in hub.hub.sessions.sessions

@@ -149,7 +149,13 @@ class HubClient(HubMethods):
         """The transport this connection's requests go through (a
         :class:`~txkoji.transport.HubTransport` unless one was passed in):
         its ``pool``, ``agent`` and ``tls_policy`` serve other requests to
-        the hub's servers, such as file transfers."""
+        the hub's servers, such as file transfers.
+
+        :raises KojiConnectionClosed: in a forked child of the process that
+            made the connection (its pooled sockets are the parent's).
+        """
+        if self._forked and self._refusal is not None:
+            raise self._refusal("a request through its transport")
         return self._transport
 
     @cached_property

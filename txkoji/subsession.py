@@ -211,9 +211,9 @@ class SessionPool(HubMethods):
 
     @property
     def closed(self) -> bool:
-        """Whether the pool was closed (its members may also end with their
-        master, and then refuse the calls given to them)."""
-        return self._closed
+        """Whether the pool refuses calls: closed, or every member ended
+        (with their master's ``close()`` or ``logout()``)."""
+        return self._closed or all(member.closed for member in self.members)
 
     def __repr__(self) -> str:
         return f"<txkoji session pool of {len(self.members)} subsessions>"
