@@ -316,3 +316,16 @@ def test_calls_waiting_for_a_concurrency_slot_fail_at_once_on_close() -> None:
     assert outcome(in_flight) == "answer"
     later = outcome(requester.send("getBuild", b"<call/>", ResultType()))
     assert isinstance(later, KojiConnectionClosed)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_second_close_waits_for_the_first(hub, hub_pki) -> None:
+    koji = ssl_connection(hub, hub_pki)
+    await koji.login()
+    first = koji.close()
+    second = koji.close()
+    assert not second.called  # the logout is under way
+    await second
+    assert first.called
+    assert hub.hub.sessions.sessions == {}
+    await koji.close()  # long closed: at once

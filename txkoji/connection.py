@@ -43,6 +43,12 @@ from txkoji.transport import HubTransport
 from txkoji.weblinks import profile_for_web_url
 
 
+def _fire(outcome: Any, waiter: defer.Deferred[Any]) -> Any:
+    """Fire ``waiter`` with ``None``, and pass ``outcome`` on."""
+    waiter.callback(None)
+    return outcome
+
+
 def profiles() -> list[str]:
     """Return the koji client config files that exist, most preferred
     first: the user's (``~/.koji/config``, then ``~/.koji/config.d/*.conf``
@@ -138,6 +144,8 @@ class Connection(HubClient):
         #: while the connection is open.
         self._refusal: StopError | None = None
         self._forked = False
+        #: Fires once the first close() is done.
+        self._closing: defer.Deferred[Any] | None = None
         #: The subsessions open on this connection's session.
         self._subsessions: set[Any] = set()
         _LIVE.add(self)
@@ -285,12 +293,22 @@ class Connection(HubClient):
         In a forked child, only forgets the parent's session and sockets.
 
         :returns: a Deferred firing with ``None`` when they are closed (a
-            failed logout is logged, not raised).
+            failed logout is logged, not raised); a second ``close()`` fires
+            once the first is done.
         """
         if self._refusal is not None:
-            return defer.succeed(None)
+            # Closed already (or inherited by a forked child): wait for the
+            # first close() to finish, if it has not.
+            waiter: defer.Deferred[Any] = defer.Deferred()
+            if self._closing is None or self._closing.called:
+                waiter.callback(None)
+            else:
+                self._closing.addBoth(_fire, waiter)
+            return waiter
         error = self._stop_error("was closed")
         self._refusal = error
+        closing: defer.Deferred[Any] = defer.Deferred()
+        self._closing = closing
         in_flight = self._end_subsessions("was closed with its master")
         self._session.shut(error)
         self._requester.stop_retrying(error)
@@ -307,4 +325,4 @@ class Connection(HubClient):
         d.addErrback(logout_failed)
         d.addCallback(lambda _: self._requester.close(error))
         d.addCallback(lambda _: self._transport.close())
-        return d
+        return d.addBoth(_fire, closing)

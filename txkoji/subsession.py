@@ -73,10 +73,11 @@ class SubSession(HubClient):
     """A logged-in hub subsession of a :class:`~txkoji.connection.Connection`
     (made by :meth:`~txkoji.connection.Connection.subsession`).
 
-    It has the connection's call interface (``call``, ``multicall``,
-    ``MultiCall``, hub methods by name) and shares its transport, its
-    concurrency limit and its options.  ``login()`` fails: a subsession is
-    logged in from the start.
+    It has the connection's call interface and session state (a
+    :class:`~txkoji.hub_client.HubClient`: ``call``, ``multicall``,
+    ``MultiCall``, hub methods by name, ``session_id``, ``sinfo``...) and
+    shares its transport, its concurrency limit and its options.
+    ``login()`` fails: a subsession is logged in from the start.
 
     :param master: the connection whose session made this one.
     :param client: the subsession's calls and credentials.
