@@ -80,10 +80,12 @@ async def test_bad_credentials_are_refused(hub, hub_pki, user, password) -> None
 
 @pytest_twisted.ensureDeferred
 async def test_every_password_login_error_names_the_login_call(hub, hub_pki) -> None:
-    hub.hub.faults.add(method="login", http_status=500)
     koji = password_connection(hub, hub_pki)
-    with pytest.raises(KojiLoginException, match=r"calling login\b"):
-        await koji.login()
+    for rule in ({"http_status": 500}, {"answer": 42}, {"malformed": True}):
+        hub.hub.faults.add(method="login", **rule)
+        with pytest.raises(KojiLoginException, match=r"calling login\b") as caught:
+            await koji.login()
+        assert "sslLogin" not in str(caught.value)
     unreachable = Connection(
         server="https://localhost:1/kojihub",
         serverca=str(hub_pki.ca_cert),

@@ -302,3 +302,16 @@ def test_authtype_follows_the_official_client(tmp_path) -> None:
     assert choose_authtype({"authtype": "kerberos", "cert": str(cert)}) == "gssapi"
     assert choose_authtype({"authtype": "SSL"}) == "ssl"
     assert choose_authtype({"authtype": "ssl"}, "gssapi") == "gssapi"
+
+
+@pytest.mark.parametrize(
+    "rule", [{"http_status": 500}, {"answer": 42}, {"fault": (1002, "no")}]
+)
+@pytest_twisted.ensureDeferred
+async def test_every_ssl_login_error_names_the_sslLogin_call(
+    hub, hub_pki, rule
+) -> None:
+    hub.hub.faults.add(method="sslLogin", **rule)
+    koji = ssl_connection(hub, hub_pki)
+    with pytest.raises(KojiLoginException, match=r"calling sslLogin\b"):
+        await koji.login()

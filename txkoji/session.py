@@ -71,22 +71,26 @@ class Session:
         self.callnum = 0
 
     @classmethod
-    def from_login(cls, reply: Any, authtype: str) -> Session:
-        """Build a session from a login call's answer.
+    def from_login(cls, reply: Any, authtype: str, method: str = "sslLogin") -> Session:
+        """Build a session from the answer to the call ``method``
+        (``sslLogin``, ``login``, ``subsession``).
 
         :raises KojiLoginException: when the answer lacks a session id or
-            key.
+            key (the message names ``method``).
         """
+        what = f"{authtype} login (calling {method})"
+        if method == "subsession":
+            what = "subsession call"
         if not isinstance(reply, Mapping):
             raise KojiLoginException(
-                f"the hub answered the {authtype} login with "
-                f"{type(reply).__name__}, not a session"
+                f"the hub answered the {what} with {type(reply).__name__}, "
+                "not a session"
             )
         session_id = reply.get("session-id")
         key = reply.get("session-key")
         if not isinstance(session_id, int) or not isinstance(key, str) or not key:
             raise KojiLoginException(
-                f"the hub's answer to the {authtype} login lacks a session id or key"
+                f"the hub's answer to the {what} lacks a session id or key"
             )
         return cls(session_id, key, bool(reply.get("header-auth")), authtype)
 

@@ -198,7 +198,7 @@ class SessionClient:
                 self.owner,
                 self._max_batch,
             )
-            client.session = Session.from_login(answer, session.authtype)
+            client.session = Session.from_login(answer, session.authtype, "subsession")
             client._login_config = self._login_config
             client._login_extra = {
                 name: value

@@ -178,13 +178,14 @@ def _check_mutual(context: Any, token: bytes | None, server: str) -> None:
         context.step(token)
     except SpnegoError as error:
         raise MutualAuthError(
-            f"the hub at {server} failed mutual authentication: {error}",
+            f"the hub at {server} failed mutual authentication (calling "
+            f"sslLogin): {error}",
             str(error),
         ) from None
     if not context.complete:
         raise MutualAuthError(
             f"the hub at {server} sent a Negotiate token that does not "
-            "complete the authentication"
+            "complete the authentication (calling sslLogin)"
         )
 
 

@@ -89,5 +89,5 @@ def password_login(
         headers=renewing.login_headers() if renewing else None,
     )
     return answer.addCallback(
-        lambda answer: Session.from_login(answer.value, "password")
+        lambda answer: Session.from_login(answer.value, "password", "login")
     )
