@@ -119,6 +119,13 @@ class Directory:
         except FileNotFoundError:
             pass
 
+    def remove_file(self, name: str) -> None:
+        """Remove ``name`` when it is a regular file (a link or anything
+        else put there is left alone)."""
+        found = self.lstat(name)
+        if found is not None and stat.S_ISREG(found.st_mode):
+            self.unlink(name)
+
     def move_into_place(self, source: str, name: str, overwrite: bool) -> None:
         """Rename ``source`` to ``name``.  With ``overwrite``, whatever is at
         ``name`` (a symbolic link included) is replaced by the file, never

@@ -194,15 +194,9 @@ async def _get(
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         d = transport.agent.request(b"GET", normalized_url(current), headers)
-        with_timeout(
-            d, connection.clock, stall, f"the download from {current}", current
-        )
-        try:
-            response: Any = await d
-        except Exception:
-            translate_failure(
-                Failure(), current, "download", transport.tls_policy
-            ).raiseException()
+        d.addErrback(translate_failure, current, "download", transport.tls_policy)
+        what = f"the download from {current}"
+        response: Any = await with_timeout(d, connection.clock, stall, what, current)
         code = response.code
         if code not in REDIRECTS:
             return response, current

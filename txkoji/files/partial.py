@@ -163,7 +163,7 @@ class PartialFile:
         handle, directory = self._opened()
         handle.flush()
         os.ftruncate(handle.fileno(), 0)
-        directory.unlink(source_path(self.target).name)
+        directory.remove_file(source_path(self.target).name)
         self.done = 0
         self._hasher = new_hasher(self._checksum[0]) if self._checksum else None
 
@@ -203,10 +203,9 @@ class PartialFile:
         """Close the temporary file, keeping it for a resume; after a
         failure (``failed``), one that holds nothing, or what cannot be
         resumed (more than the expected size), is removed."""
-        if (failed and self.done == 0) or self._discard:
-            if self._dir is not None:
-                self._dir.unlink(self.path.name)
-                self._dir.unlink(source_path(self.target).name)
+        if self._handle is not None and self._dir is not None:
+            if (failed and self.done == 0) or self._discard:
+                self._drop(self._dir)
         self._close_handle()
 
     def finish(self) -> Path:
@@ -255,9 +254,9 @@ class PartialFile:
                     digest,
                 )
         directory.move_into_place(name, self.target.name, self._overwrite)
-        directory.unlink(source_path(self.target).name)
+        directory.remove_file(source_path(self.target).name)
         return self.target
 
     def _drop(self, directory: Directory) -> None:
-        directory.unlink(self.path.name)
-        directory.unlink(source_path(self.target).name)
+        directory.remove_file(self.path.name)
+        directory.remove_file(source_path(self.target).name)

@@ -73,15 +73,22 @@ def range_applies(request: Request, path: Path) -> bool:
 class _FileSender:
     """Write ``length`` bytes of an open file from its current position to
     a request, then finish it (or, with ``cut_at``, close the connection
-    after that many bytes)."""
+    after that many bytes; with ``stall`` too, send nothing more and keep
+    the connection open instead)."""
 
     def __init__(
-        self, handle: IO[bytes], length: int, request: Request, cut_at: int | None
+        self,
+        handle: IO[bytes],
+        length: int,
+        request: Request,
+        cut_at: int | None,
+        stall: bool = False,
     ) -> None:
         self._handle = handle
         self._left = length
         self._request = request
         self._cut_at = cut_at
+        self._stall = stall
         self._sent = 0
 
     def resumeProducing(self) -> None:
@@ -96,6 +103,8 @@ class _FileSender:
             self._request.write(data)
         if self._cut_at is not None and self._sent >= self._cut_at:
             self._stop()
+            if self._stall:
+                return
             transport: Any = self._request.transport
             transport.unregisterProducer()
             transport.loseConnection()
@@ -146,6 +155,8 @@ class FileTree(Resource):
     :ivar redirects: path -> (status, Location) to answer instead of the
         file.
     :ivar flooded: bytes sent by ``malformed`` answers.
+    :ivar stalls: paths whose answers send half of the file, then nothing
+        more (the connection stays open until the client gives up).
     """
 
     isLeaf = True
@@ -159,6 +170,7 @@ class FileTree(Resource):
         self.requests: list[tuple[str, str, str | None]] = []
         self.redirects: dict[str, tuple[int, str]] = {}
         self.flooded = 0
+        self.stalls: set[str] = set()
 
     def render_HEAD(self, request: Request) -> Any:
         """Answer headers only."""
@@ -230,9 +242,11 @@ class FileTree(Resource):
             return
         handle = open(path, "rb")  # noqa: SIM115 - closed by the sender
         handle.seek(start)
-        cut_at = (end - start) // 2 if rule is not None and rule.drop else None
+        stall = relpath in self.stalls
+        cutting = stall or (rule is not None and rule.drop)
+        cut_at = (end - start) // 2 if cutting else None
         request.registerProducer(
-            _FileSender(handle, end - start, request, cut_at), False
+            _FileSender(handle, end - start, request, cut_at, stall), False
         )
 
     @staticmethod
