@@ -313,7 +313,14 @@ def fill(
     """
 
     def closed(outcome: Any) -> Any:
-        part.close(failed=isinstance(outcome, Failure))
+        failed = isinstance(outcome, Failure)
+        try:
+            part.close(failed=failed)
+        except Exception:
+            # Writing out the last bytes failed: that is the error, unless
+            # the transfer had failed already.
+            if not failed:
+                raise
         return outcome
 
     return retried(connection, attempt, what).addBoth(closed)

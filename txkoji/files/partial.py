@@ -108,12 +108,17 @@ class PartialFile:
         :returns: its size: the offset to resume from.
         :raises UnsafePathError: when a symbolic link or a non-regular file
             is at the temporary file's name.
+        :raises KojiFileError: when the directory or the file cannot be
+            made or opened (not writable, for one).
         """
         self._close_handle()
-        self._dir = Directory(self.target.parent)
-        fd = self._dir.open_regular(
-            self.path.name, os.O_RDWR | os.O_CREAT | os.O_APPEND
-        )
+        try:
+            self._dir = Directory(self.target.parent)
+            fd = self._dir.open_regular(
+                self.path.name, os.O_RDWR | os.O_CREAT | os.O_APPEND
+            )
+        except OSError as error:
+            raise self._cannot_write(error) from error
         self.done = os.fstat(fd).st_size
         self._hasher = new_hasher(self._checksum[0]) if self._checksum else None
         if self._hasher is not None:
@@ -173,6 +178,8 @@ class PartialFile:
         :raises ChecksumMismatch: when they go beyond the expected size
             (nothing more is written, and the partial file is dropped when
             closed).
+        :raises KojiFileError: when they cannot be written (a full disk, a
+            file size limit).
         """
         handle, _ = self._opened()
         if self.size is not None and self.done + len(data) > self.size:
@@ -184,25 +191,41 @@ class PartialFile:
                 str(self.size),
                 f"over {self.size}",
             )
-        handle.write(data)
+        try:
+            handle.write(data)
+        except OSError as error:
+            raise self._cannot_write(error) from error
         if self._hasher is not None:
             self._hasher.update(data)
         self.done += len(data)
         if self._progress is not None:
             self._progress(self.done, self.size)
 
+    def _cannot_write(self, error: OSError) -> KojiFileError:
+        return KojiFileError(
+            f"cannot write {str(self.path)!r}: {error.strerror or error}"
+        )
+
     def _close_handle(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-        if self._dir is not None:
-            self._dir.close()
-            self._dir = None
+        handle, self._handle = self._handle, None
+        try:
+            if handle is not None:
+                handle.close()
+        except OSError as error:
+            raise self._cannot_write(error) from error
+        finally:
+            if self._dir is not None:
+                self._dir.close()
+                self._dir = None
 
     def close(self, failed: bool = False) -> None:
         """Close the temporary file, keeping it for a resume; after a
         failure (``failed``), one that holds nothing, or what cannot be
-        resumed (more than the expected size), is removed."""
+        resumed (more than the expected size), is removed.
+
+        :raises KojiFileError: when what was received cannot be written
+            out (a full disk).
+        """
         if self._handle is not None and self._dir is not None:
             if (failed and self.done == 0) or self._discard:
                 self._drop(self._dir)
