@@ -68,6 +68,23 @@ async def test_download_build_json(hub_server, tmp_path):
 
 
 @pytest_twisted.ensureDeferred
+async def test_download_build_key_warns_about_unsigned_rpms(hub_server, tmp_path):
+    out, err, code = await txkoji(
+        *hub_args(hub_server),
+        "download-build",
+        NVR,
+        "--key",
+        "0badc0de",
+        "--dest",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert f"txkoji: warning: No such sigkey 0badc0de for rpm {NVR}-x86_64.rpm" in err
+    assert out.splitlines()[-1] == f"0 file(s) in {tmp_path}"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_download_build_archives_by_type(hub_server, tmp_path):
     out, err, code = await txkoji(
         *hub_args(hub_server),

@@ -11,6 +11,7 @@ import pytest_twisted
 from twisted.internet import task
 
 from tests.loopback import until
+from tests.test_files_download import LOG, connect, served
 from txkoji import Connection
 from txkoji.exceptions import (
     ChecksumMismatch,
@@ -24,18 +25,8 @@ from txkoji.files.download import MAX_REDIRECTS, REDIRECTS
 from txkoji.files.partial import partial_path, source_path
 from txkoji.testing.file_server import GARBAGE_LIMIT
 
-LOG = "work/tasks/12/50012/build.log"
 NVR = "bash-5.2.26-2.fc40"
 VICTIM = b"precious data that must never change\n"
-
-
-def connect(server, **options) -> Connection:
-    options.setdefault("retry_interval", 0)
-    return Connection(server=server.url, topurl=server.topurl, **options)
-
-
-def served(server, relpath: str) -> bytes:
-    return server.hub.files.path(relpath).read_bytes()
 
 
 @pytest.fixture
