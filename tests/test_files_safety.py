@@ -68,6 +68,21 @@ async def test_a_link_at_a_temporary_name_is_never_followed(
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_url_name_through_a_linked_directory_is_refused(
+    hub_server, dest, victim
+):
+    (dest / "sub").symlink_to(victim.parent)
+    koji = connect(hub_server)
+    try:
+        with pytest.raises(UnsafePathError, match="resolves outside"):
+            await download(koji, f"{hub_server.topurl}/work/sub%2Fbuild.log", dest)
+    finally:
+        await koji.close()
+    assert [p.name for p in victim.parent.iterdir()] == ["victim"]
+    assert hub_server.files.requests == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_fifo_at_the_temporary_name_is_refused_without_blocking(
     hub_server, dest
 ):
@@ -84,12 +99,17 @@ async def test_a_fifo_at_the_temporary_name_is_refused_without_blocking(
 async def test_a_link_at_the_final_name_is_replaced_never_written_through(
     hub_server, dest, victim
 ):
-    (dest / "build.log").symlink_to(victim)
+    target = dest / "build.log"
+    target.symlink_to(victim)
     koji = connect(hub_server)
     try:
-        with pytest.raises(DestinationExists, match="symbolic link|exists"):
-            await download(koji, LOG, dest)
-        path = await download(koji, LOG, dest, overwrite=True)
+        # Into a directory: the name resolves outside it.
+        with pytest.raises(UnsafePathError, match="resolves outside"):
+            await download(koji, LOG, dest, overwrite=True)
+        # To that very path: it exists, and overwriting replaces the link.
+        with pytest.raises(DestinationExists, match="exists"):
+            await download(koji, LOG, target)
+        path = await download(koji, LOG, target, overwrite=True)
     finally:
         await koji.close()
     assert victim.read_bytes() == VICTIM
@@ -171,8 +191,14 @@ async def test_a_stale_partial_file_of_another_file_is_not_resumed(
         assert ranges == [None]
 
 
+@pytest.mark.parametrize("if_range", [True, False])
 @pytest_twisted.ensureDeferred
-async def test_a_partial_file_of_an_older_version_starts_over(hub_server, dest):
+async def test_a_partial_file_of_an_older_version_starts_over(
+    hub_server, dest, if_range
+):
+    # Without If-Range, the server sends the range of the new version: its
+    # ETag differs from the recorded one, and the client starts over.
+    hub_server.files.if_range = if_range
     hub_server.files.faults.add(LOG, drop=True)
     koji = connect(hub_server, max_retries=0)
     try:
@@ -190,7 +216,9 @@ async def test_a_partial_file_of_an_older_version_starts_over(hub_server, dest):
         await koji.close()
     assert result.read_bytes() == changed
     ranges = [r[2] for r in hub_server.files.requests if r[1] == LOG]
-    assert ranges[-1] is not None  # asked to resume, got the whole new file
+    # Asked to resume, then got (or asked again for) the whole new file.
+    assert ranges[1] is not None
+    assert ranges[2:] == ([] if if_range else [None])
     assert leftovers(dest) == ["build.log"]
 
 

@@ -34,7 +34,7 @@ from twisted.web.iweb import UNKNOWN_LENGTH
 
 from txkoji.exceptions import KojiConnectionError, KojiHTTPError, KojiTimeoutError
 from txkoji.files.attempts import retried, with_timeout
-from txkoji.files.naming import safe_relative
+from txkoji.files.naming import destination
 from txkoji.files.partial import PartialFile, Progress
 from txkoji.paths import PathInfo
 from txkoji.transport import HubTransport, normalized_url
@@ -63,13 +63,14 @@ def destination_for(url: str, dest: str | os.PathLike[str]) -> Path:
     the URL's file name inside ``dest`` when that is a directory (or ends
     with a slash).
 
-    :raises UnsafePathError: when the URL's file name is unsafe.
+    :raises UnsafePathError: when the URL's file name is unsafe, or
+        resolves outside ``dest`` (through a symbolic link there).
     """
     text = os.fspath(dest)
     if not (text.endswith(os.sep) or Path(text).is_dir()):
         return Path(text)
     name = unquote(PurePosixPath(urlsplit(url).path).name)
-    return Path(text).joinpath(*safe_relative(name).parts)
+    return destination(text, name)
 
 
 class _ToFile(Protocol):
@@ -268,7 +269,13 @@ async def _attempt(
                 return
             part.restart()
             continue
-        if code == 206 and (ranges is None or int(ranges.group(1) or -1) != offset):
+        if code == 206 and (
+            ranges is None
+            or int(ranges.group(1) or -1) != offset
+            or _validator(response) not in (None, validator)
+        ):
+            # Not the range asked for, or of another version of the file
+            # (a server that ignored If-Range).
             await _drain(response)
             part.restart()
             continue

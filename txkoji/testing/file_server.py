@@ -151,6 +151,8 @@ class FileTree(Resource):
     :ivar faults: fault rules by file path (see the module docs).
     :ivar ranges: honour ``Range`` requests (False plays a server that
         always sends the whole file).
+    :ivar if_range: honour ``If-Range`` (False plays a server that sends
+        the range asked for even of a changed file).
     :ivar requests: the (method, path, Range header) of every request.
     :ivar redirects: path -> (status, Location) to answer instead of the
         file.
@@ -167,6 +169,7 @@ class FileTree(Resource):
         self._clock = clock
         self.faults = FaultInjector()
         self.ranges = True
+        self.if_range = True
         self.requests: list[tuple[str, str, str | None]] = []
         self.redirects: dict[str, tuple[int, str]] = {}
         self.flooded = 0
@@ -218,7 +221,11 @@ class FileTree(Resource):
         size = path.stat().st_size
         start, end = 0, size
         wanted = request.getHeader(b"range")
-        honoured = bool(wanted) and self.ranges and range_applies(request, path)
+        honoured = (
+            bool(wanted)
+            and self.ranges
+            and (not self.if_range or range_applies(request, path))
+        )
         match = _RANGE.match(wanted.decode("latin-1")) if wanted and honoured else None
         if match:
             start = int(match.group(1))
