@@ -10,8 +10,8 @@ through the ``txkoji`` command.  Each row checks what a user relies on:
 * nothing is lost: every file that is in place is complete and correct,
   and a second run without the fault finishes the job, resuming what was
   left;
-* the command's exit status is 1 for an error, 130 when interrupted, 0
-  otherwise.
+* the command's exit status is 1 for an error, 130 after Ctrl-C, 143
+  after SIGTERM, 0 otherwise.
 
 ``symlink at every name`` puts a link, to a file or directory outside the
 destination, at each name the download writes: the final files, their
@@ -350,7 +350,7 @@ COMMAND_MATRIX = [
     CommandRow("garbage: a longer body", flood, 1, "more than the expected"),
     CommandRow("destination full (size limit)", None, 1, "File too large", None, True),
     CommandRow("Ctrl-C mid-transfer", stall_rpm, 130, INTERRUPTED, signal.SIGINT),
-    CommandRow("SIGTERM mid-transfer", stall_rpm, 130, INTERRUPTED, signal.SIGTERM),
+    CommandRow("SIGTERM mid-transfer", stall_rpm, 143, INTERRUPTED, signal.SIGTERM),
 ]
 
 

@@ -5,8 +5,8 @@ says.  Each row checks: a clear error or a finished upload; the local file
 untouched; the hub never holding anything but a start of the file (never
 a mix of two); and an ``upload(..., resume=True)`` without the fault
 finishing it.  Through the ``txkoji upload`` command: Ctrl-C and SIGTERM
-mid-chunk exit 130 and print the command that resumes, which finishes the
-upload.  (A chunk that stalls is in ``test_files_upload``, on a Clock.)
+mid-chunk exit 130 and 143 and print the command that resumes, which
+finishes the upload.  (A chunk that stalls is in ``test_files_upload``, on a Clock.)
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ async def test_interrupted_upload_command_prints_how_to_resume(
         await until(lambda: hub.uploads.received > 0, turns=400_000)
     finally:
         process.signalProcess(stop)
-    assert await collect.ended == 130, collect.err
+    assert await collect.ended == 128 + stop, collect.err
     err = collect.err.decode()
     assert "resume with: txkoji " in err
     again = err.split("resume with: txkoji ", 1)[1].splitlines()[0].split()
