@@ -231,6 +231,14 @@ def _validator(response: Any) -> str | None:
     return modified[0].decode("latin-1") or None
 
 
+def _same_version(response: Any, validator: str) -> bool:
+    """Whether an answer is of the version ``validator`` (an ETag or a
+    date) names; True when the answer does not say."""
+    header = b"etag" if validator.startswith('"') else b"last-modified"
+    found = response.headers.getRawHeaders(header)
+    return not found or found[0].decode("latin-1") == validator
+
+
 def _recorded_validator(part: PartialFile, url: str) -> str | None:
     """The validator recorded with ``part`` when it came from ``url``."""
     source = part.source()
@@ -272,7 +280,7 @@ async def _attempt(
         if code == 206 and (
             ranges is None
             or int(ranges.group(1) or -1) != offset
-            or _validator(response) not in (None, validator)
+            or (validator is not None and not _same_version(response, validator))
         ):
             # Not the range asked for, or of another version of the file
             # (a server that ignored If-Range).
