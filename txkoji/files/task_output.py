@@ -202,7 +202,8 @@ def fetch_task_file(
     ``chunk_size`` bytes), resuming a partial file of the same file and
     checking the size; with ``skip_existing``, a file already there with
     that size is kept.  ``stall_timeout`` is as for
-    :func:`~txkoji.files.download.download`.
+    :func:`~txkoji.files.download.download` (for ``topurl`` transfers; the
+    ``downloadTaskOutput`` calls have the profile's ``timeout``).
 
     :returns: a Deferred firing with the :class:`~pathlib.Path` written.
     """
@@ -263,7 +264,8 @@ def download_task_output(
         ``topurl``).
     :param skip_existing: keep files already there with the right size
         (and list them) instead of failing, as after an interrupted run.
-    :param stall_timeout: as for :func:`~txkoji.files.download.download`.
+    :param stall_timeout: as for :func:`~txkoji.files.download.download`
+        (for ``topurl`` transfers).
     :returns: a Deferred firing with the list of paths written.  It fails
         with ``KojiFileError`` for an unknown or unfinished task (or a
         failed one without ``logs``), ``UnsafePathError`` for a hub file
