@@ -148,6 +148,7 @@ async def download_build_command(
         overwrite=args.overwrite,
         skip_existing=not args.overwrite,
         progress=view.progress,
+        warn=lambda text: print(f"txkoji: warning: {text}", file=sys.stderr),
     )
     paths, status = await _transfer(view, running, RESUME_DOWNLOAD)
     if not status:

@@ -19,11 +19,14 @@ chunk size; checksumming what arrived before a resume runs in the
 reactor's thread pool.  A chunk that fails for a transient reason is sent
 again under the profile's retry rules; an expired session is renewed (by
 an ordinary call) and the chunk sent again.  ``resume=True`` asks
-``checkUpload`` what arrived earlier and continues from there.
+``checkUpload`` for the size and SHA-256 of what arrived earlier and
+continues from there when it is the start of the local file (else starts
+over).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,19 +93,21 @@ class _Source:
             raise KojiFileError("the upload needs a name: pass name=...")
         self.size = self.handle.seek(0, os.SEEK_END)
 
-    def adler32_of_start(self, length: int) -> Adler32:
-        """Return the Adler-32 of the file's first ``length`` bytes (run
-        in a thread: it reads them all)."""
-        hasher = Adler32()
+    def digests_of_start(self, length: int) -> tuple[str, Adler32]:
+        """Return the SHA-256 (hex) and the Adler-32 of the file's first
+        ``length`` bytes (run in a thread: it reads them all)."""
+        sha256 = hashlib.sha256()
+        adler = Adler32()
         self.handle.seek(0)
         left = length
         while left > 0:
             piece = self.handle.read(min(_HASH_PIECE, left))
             if not piece:
                 break
-            hasher.update(piece)
+            sha256.update(piece)
+            adler.update(piece)
             left -= len(piece)
-        return hasher
+        return sha256.hexdigest(), adler
 
     def close(self) -> None:
         """Close the file when it was opened here."""
@@ -229,15 +234,8 @@ class _Upload:
         """Whether the file a cut first chunk left on the hub is a strict
         start of that chunk (so it may be overwritten; a whole file that
         was there before is not)."""
-        info = await self.connection.checkUpload(
-            self.server_dir, self.source.name, verify="adler32", volume=self.volume
-        )
-        if info is None or int(info["size"]) >= length:
-            return False
-        start = await _in_thread(
-            self.connection, self.source.adler32_of_start, int(info["size"])
-        )
-        return start.hexdigest() == info.get("hexdigest")
+        held = await self._held_start(length - 1)
+        return held is not None
 
     @property
     def remote_path(self) -> str:
@@ -247,21 +245,30 @@ class _Upload:
     async def _resume_point(self) -> int:
         """Ask what arrived earlier; keep it when it matches the local
         file's start, else start over."""
-        info = await self.connection.checkUpload(
-            self.server_dir, self.source.name, verify="adler32", volume=self.volume
-        )
-        if info is None:
+        held = await self._held_start(self.source.size)
+        if held is None:
             return 0
-        arrived = int(info["size"])
-        if arrived > self.source.size:
-            return 0
-        hasher = await _in_thread(
-            self.connection, self.source.adler32_of_start, arrived
-        )
-        if hasher.hexdigest() != info.get("hexdigest"):
-            return 0
-        self.hasher = hasher
+        arrived, self.hasher = held
         return arrived
+
+    async def _held_start(self, most: int) -> tuple[int, Adler32] | None:
+        """What the hub holds of this file when it is the start of the
+        local file (at most ``most`` bytes): its size and Adler-32, else
+        None.  The hub's SHA-256 of what it holds (``checkUpload`` with
+        ``verify="sha256"``) is compared with the local start's: an
+        Adler-32 is too easy to collide to tell two files apart."""
+        info = await self.connection.checkUpload(
+            self.server_dir, self.source.name, verify="sha256", volume=self.volume
+        )
+        if info is None or int(info["size"]) > most:
+            return None
+        arrived = int(info["size"])
+        sha256, adler = await _in_thread(
+            self.connection, self.source.digests_of_start, arrived
+        )
+        if sha256 != info.get("hexdigest"):
+            return None
+        return arrived, adler
 
     async def run(self, resume: bool) -> Uploaded:
         size = self.source.size
@@ -323,8 +330,8 @@ def upload(
     :param overwrite: replace a file of that name (else the hub refuses an
         existing one).
     :param resume: continue a broken upload of the same file: ask
-        ``checkUpload`` what arrived and send the rest (starting over when
-        what arrived is not the start of this file).
+        ``checkUpload`` for the size and SHA-256 of what arrived and send
+        the rest (starting over when it is not the start of this file).
     :param volume: the hub's storage volume (default: DEFAULT).
     :returns: a Deferred firing with :class:`Uploaded`.  It fails with
         ``KojiFileError`` when not logged in or without a name,
