@@ -95,6 +95,38 @@ def queue_settings(name: str, durable: bool) -> Any:
     return {name: settings}
 
 
+if HAVE_FEDORA_MESSAGING:
+
+    class _ReportingProtocol(FedoraMessagingProtocolV2):
+        """fedora-messaging's protocol, keeping why the AMQP handshake
+        failed: pika fails ``ready`` with a bare ``AMQPConnectionError``
+        and, under Twisted, replaces the broker's ``connection.close``
+        reason (``ACCESS_REFUSED - Login was refused ...``, ``NOT_ALLOWED
+        - vhost ... not found``) with the socket's; the reason is read
+        here before that.
+
+        :ivar open_error: the broker's or pika's reason, or ``None``.
+        """
+
+        open_error: Any = None
+
+        def connectionLost(self, reason: Any = None) -> None:
+            if self.ready is not None:  # still opening
+                pending = getattr(getattr(self, "_impl", None), "_error", None)
+                self.open_error = pending
+            if reason is None:
+                super().connectionLost()
+            else:
+                super().connectionLost(reason)
+
+        def _on_connection_failed(
+            self, connection: Any, error_message: Any = None
+        ) -> None:
+            if self.open_error is None:
+                self.open_error = error_message
+            super()._on_connection_failed(connection, error_message)
+
+
 class FedoraSubscription:
     """A running fedora subscription (see :func:`txkoji.bus.subscribe`).
 
@@ -168,16 +200,16 @@ class FedoraSubscription:
             self._trouble = None
 
         def make_protocol(parameters: Any, confirms: bool = True) -> Any:
-            client = FedoraMessagingProtocolV2(parameters, confirms=confirms)
-            client.ready.addErrback(self._handshake_failed)
+            client = _ReportingProtocol(parameters, confirms=confirms)
+            client.ready.addErrback(self._handshake_failed, client)
             return client
 
         factory.clientConnectionFailed = connection_failed
         factory.clientConnectionLost = connection_lost
         factory.protocol = make_protocol
 
-    def _handshake_failed(self, failure: Any) -> Any:
-        error = failure.value
+    def _handshake_failed(self, failure: Any, client: Any) -> Any:
+        error = client.open_error or failure.value
         self._trouble = f"{type(error).__name__}: {error}".rstrip(": ")
         return failure
 

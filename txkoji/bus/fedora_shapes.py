@@ -37,7 +37,7 @@ from txkoji.messages import (
     TaskStateChange,
     UnknownMessageType,
 )
-from txkoji.messages.base import check_id, record_of, state_name
+from txkoji.messages.base import record_of, state_name
 from txkoji.task import Task
 
 #: Builds an event from a Fedora message body, on a connection.
@@ -49,6 +49,14 @@ def _text(body: Mapping[str, Any], key: str, kind: str) -> str | None:
     value = body.get(key)
     if value is not None and not isinstance(value, str):
         raise MalformedMessage(f"{kind} message's {key!r} is not a string: {value!r}")
+    return value
+
+
+def _number(value: Any, what: str, kind: str) -> int | None:
+    """``value`` when it is an integer (the schemas say no more: any
+    integer), ``None`` when nil."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise MalformedMessage(f"{kind} message's {what} is not an id: {value!r}")
     return value
 
 
@@ -89,7 +97,7 @@ def _build(record: dict[str, Any], kind: str, connection: Any) -> Build:
         record["nvr"] = "-".join(names)
     _times(record, ("creation", "start", "completion"))
     build = record_of(record, "getBuild", kind, connection, "build")
-    check_id(build.get("id"), "build id", kind, required=False)
+    _number(build.get("id"), "build id", kind)
     return build
 
 
@@ -97,8 +105,15 @@ def _nvr_fields(body: Mapping[str, Any], kind: str) -> dict[str, Any]:
     return {key: _text(body, key, kind) for key in ("name", "version", "release")}
 
 
+def _state(value: Any, to_str: Callable[[int], str], kind: str) -> str | None:
+    """A state as the schemas give it: a name (any string) or a number."""
+    if isinstance(value, str):
+        return value
+    return state_name(value, to_str, kind)
+
+
 def _new_state(body: Mapping[str, Any], to_str: Callable[[int], str], kind: str) -> str:
-    new = state_name(body.get("new"), to_str, kind)
+    new = _state(body.get("new"), to_str, kind)
     if new is None:
         raise MalformedMessage(f"{kind} message has no new state")
     return new
@@ -110,10 +125,10 @@ def build_state_change(body: Mapping[str, Any], connection: Any) -> Message:
     record = _nvr_fields(body, kind)
     epoch = body.get("epoch")
     record.update(
-        build_id=check_id(body.get("build_id"), "build id", kind, required=False),
+        build_id=_number(body.get("build_id"), "build id", kind),
         epoch=epoch,
         state=body.get("new"),
-        task_id=check_id(body.get("task_id"), "task id", kind, required=False),
+        task_id=_number(body.get("task_id"), "task id", kind),
         owner_name=_text(body, "owner", kind),
         creation_time=body.get("creation_time"),
         completion_time=body.get("completion_time"),
@@ -121,7 +136,7 @@ def build_state_change(body: Mapping[str, Any], connection: Any) -> Message:
     return BuildStateChange(
         _build(record, kind, connection),
         _new_state(body, build_states.to_str, kind),
-        state_name(body.get("old"), build_states.to_str, kind),
+        _state(body.get("old"), build_states.to_str, kind),
     )
 
 
@@ -132,21 +147,22 @@ def _task(info: dict[str, Any], owner: str | None, kind: str, connection: Any) -
     info_owner = info.get("owner")
     if isinstance(info_owner, str):
         owner = info_owner
-    if info_owner is not None and not isinstance(info_owner, int):
+    if info_owner is not None and (
+        isinstance(info_owner, bool) or not isinstance(info_owner, int)
+    ):
         del info["owner"]
     if owner is not None:
         info.setdefault("owner_name", owner)
     _times(info, ("create", "start", "completion"))
     task = record_of(info, "getTaskInfo", kind, connection, "'info'")
-    check_id(task.get("id"), "task id", kind)
+    if task.get("id") is None:
+        raise MalformedMessage(f"{kind} message's task has no id")
     return task
 
 
 def task_state_change(body: Mapping[str, Any], connection: Any) -> Message:
     """``buildsys.task.state.change``."""
     kind = "TaskStateChange"
-    if body.get("info") is None:
-        raise MalformedMessage(f"{kind} message has no 'info'")
     info = _struct(body, "info", kind)
     info.setdefault("id", body.get("id"))
     info.setdefault("method", body.get("method"))
@@ -154,16 +170,14 @@ def task_state_change(body: Mapping[str, Any], connection: Any) -> Message:
     return TaskStateChange(
         task,
         _new_state(body, task_states.to_str, kind),
-        state_name(body.get("old"), task_states.to_str, kind),
+        _state(body.get("old"), task_states.to_str, kind),
     )
 
 
 def _tagging(event: str) -> Maker:
     def make(body: Mapping[str, Any], connection: Any) -> Message:
         record = _nvr_fields(body, event)
-        record["build_id"] = check_id(
-            body.get("build_id"), "build id", event, required=False
-        )
+        record["build_id"] = _number(body.get("build_id"), "build id", event)
         record["owner_name"] = _text(body, "owner", event)
         return TagUntag(
             _build(record, event, connection),
@@ -195,7 +209,7 @@ def repo_init(body: Mapping[str, Any], connection: Any) -> Message:
     """``buildsys.repo.init``."""
     kind = "RepoInit"
     return RepoInit(
-        check_id(body.get("repo_id"), "repo_id", kind, required=False),
+        _number(body.get("repo_id"), "repo_id", kind),
         _text(body, "tag", kind),
         None,
         connection,
@@ -207,8 +221,8 @@ def repo_done(body: Mapping[str, Any], connection: Any) -> Message:
     kind = "RepoDone"
     tag = _text(body, "tag", kind)
     repo = Munch(
-        id=check_id(body.get("repo_id"), "repo_id", kind, required=False),
-        tag_id=check_id(body.get("tag_id"), "tag_id", kind, required=False),
+        id=_number(body.get("repo_id"), "repo_id", kind),
+        tag_id=_number(body.get("tag_id"), "tag_id", kind),
         tag_name=tag,
     )
     return RepoDone(repo, tag, None, connection)
@@ -223,7 +237,7 @@ def rpm_sign(body: Mapping[str, Any], connection: Any) -> Message:
     rpm = Munch(_struct(body, "rpm", kind))
     if not rpm and legacy.get("rpm_id") is not None:
         rpm["id"] = legacy["rpm_id"]
-    check_id(rpm.get("id"), "rpm id", kind, required=False)
+    _number(rpm.get("id"), "rpm id", kind)
     sigkey = _text(body, "sigkey", kind)
     if sigkey is None:
         sigkey = _text(legacy, "sigkey", kind)

@@ -34,14 +34,16 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
-from txkoji.bus.connecting import safe_url as safe_url  # its home until 0.11
+from txkoji.bus.connecting import safe_url as safe_url  # importable here as before
 from txkoji.bus.connecting import (
     subscribe_error,
     url_credentials,
@@ -138,6 +140,11 @@ def host_part(url: str) -> str:
     if not found:
         return url.rpartition("@")[2]
     return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+def host_of(url: str) -> str | None:
+    """The host name of a broker URL."""
+    return urlsplit(url).hostname
 
 
 def connect_options(url: str, options: SubscribeOptions) -> dict[str, Any]:
@@ -452,6 +459,10 @@ class ProtonSubscription:
     def _run(self) -> None:
         try:
             self._container.run()
+        except socket.gaierror as e:  # proton resolves names in this thread
+            reactor.callFromThread(
+                self.failed, f"cannot find host {host_of(self._url)!r}: {e.strerror}"
+            )
         except Exception as e:  # proton's own failure, reported in the reactor
             reactor.callFromThread(self.failed, f"proton stopped: {e!r}")
         reactor.callFromThread(self._finished.callback, None)
