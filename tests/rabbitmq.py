@@ -206,6 +206,22 @@ class RabbitMQ:
             _stop_group(self._epmd)
             self._epmd = None
 
+    def drop_connections(self) -> None:
+        """Make the broker close every client connection at once (as when
+        it goes away and comes back), with ``rabbitmqctl``."""
+        subprocess.run(
+            [
+                os.path.join(_SCRIPTS, "rabbitmqctl"),
+                "close_all_connections",
+                "txkoji test: connections dropped",
+            ],
+            env=self._env,
+            cwd=self.directory,
+            check=True,
+            capture_output=True,
+            timeout=_START_TIMEOUT,
+        )
+
     def declare_queue(
         self,
         name: str,

@@ -4,6 +4,7 @@ Fedora shapes and the dispatcher's decisions."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import pytest_twisted
@@ -12,7 +13,7 @@ from twisted.internet.task import Clock
 
 from tests.bus_messages import dataset_messages
 from tests.fake_connection import FakeConnection
-from txkoji.bus import TRANSPORTS, subscribe
+from txkoji.bus import TRANSPORTS, EventStream, subscribe
 from txkoji.bus.dispatch import STOP_GRACE, Dispatcher, Outcome
 from txkoji.bus.fedora_shapes import fedora_event
 from txkoji.bus.protonmsg import message_id_of, safe_url, sources_for
@@ -270,3 +271,32 @@ async def test_bad_handler_timeout_fails_the_deferred(timeout):
             handler=print,
             handler_timeout=timeout,
         )
+
+
+def test_stream_event_whose_loop_body_outlasts_the_timeout_goes_back():
+    clock = Clock()
+    made = {}
+
+    def fake_subscribe(handler):
+        made["dispatcher"] = Dispatcher(
+            FakeConnection(), handler, 3, handler_timeout=5, clock=clock
+        )
+        stopped = SimpleNamespace(
+            stats=made["dispatcher"].stats, stop=lambda: defer.succeed(None)
+        )
+        return defer.succeed(stopped)
+
+    stream = EventStream(fake_subscribe)
+    first = stream.__anext__()
+    slow = made["dispatcher"].deliver("t", "m1", parse_first)
+    assert first.result.message_id == "m1"
+    clock.advance(5)  # the loop body is still busy with m1
+    assert slow.result is Outcome.RELEASE
+    second = stream.__anext__()  # the body finished late: no error
+    quick = made["dispatcher"].deliver("t", "m2", parse_first)
+    assert second.result.message_id == "m2"
+    third = stream.__anext__()
+    assert quick.result is Outcome.ACCEPT
+    assert stream.stop().called
+    assert isinstance(third.result.value, StopAsyncIteration)  # the loop ends
+    third.addErrback(lambda failure: None)
