@@ -77,7 +77,10 @@ class BusStats:
 
     :ivar handled: messages whose handler succeeded (acknowledged).
     :ivar redelivered: handler failures given back for redelivery.
-    :ivar malformed: unknown or unreadable messages, logged and dropped.
+    :ivar malformed: unknown or unreadable messages that reached txkoji,
+        logged and dropped.  The fedora transport cannot count what
+        fedora-messaging rejects before txkoji sees it (bodies that are not
+        UTF-8 or JSON, or fail their schema): see :mod:`txkoji.bus.fedora`.
     :ivar rejected: messages whose handler failed more than
         ``max_redeliveries`` times, logged and rejected.
     """

@@ -106,14 +106,20 @@ if HAVE_FEDORA_MESSAGING:
         here before that.
 
         :ivar open_error: the broker's or pika's reason, or ``None``.
+        :ivar lost_because: called with the broker's reason (``CONNECTION_FORCED
+            - ...``) when an open connection is lost.
         """
 
         open_error: Any = None
+        #: called with the broker's reason when an open connection is lost
+        lost_because: Any = None
 
         def connectionLost(self, reason: Any = None) -> None:
+            pending = getattr(getattr(self, "_impl", None), "_error", None)
             if self.ready is not None:  # still opening
-                pending = getattr(getattr(self, "_impl", None), "_error", None)
                 self.open_error = pending
+            elif pending is not None and self.lost_because is not None:
+                self.lost_because(pending)
             if reason is None:
                 super().connectionLost()
             else:
@@ -202,6 +208,7 @@ class FedoraSubscription:
         def make_protocol(parameters: Any, confirms: bool = True) -> Any:
             client = _ReportingProtocol(parameters, confirms=confirms)
             client.ready.addErrback(self._handshake_failed, client)
+            client.lost_because = self._note_trouble
             return client
 
         factory.clientConnectionFailed = connection_failed
@@ -209,9 +216,11 @@ class FedoraSubscription:
         factory.protocol = make_protocol
 
     def _handshake_failed(self, failure: Any, client: Any) -> Any:
-        error = client.open_error or failure.value
-        self._trouble = f"{type(error).__name__}: {error}".rstrip(": ")
+        self._note_trouble(client.open_error or failure.value)
         return failure
+
+    def _note_trouble(self, error: Any) -> None:
+        self._trouble = f"{type(error).__name__}: {error}".rstrip(": ")
 
     def _connection_trouble(self, reason: str, delay: float) -> None:
         if self._stopped is not None:
