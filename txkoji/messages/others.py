@@ -32,19 +32,14 @@ from txkoji.weblinks import web_url
 def task_record(value: Any, kind: str, connection: Any, what: str = "task") -> Task:
     """Return ``value`` as a :class:`~txkoji.task.Task` on ``connection``.
 
-    An ``owner`` given by name (as Fedora's plugin does) is also kept as
-    ``owner_name``.
-
     :raises MalformedMessage: when it is not an object, its ``id`` is not
-        an integer, or its ``owner`` is neither an id, a name nor absent.
+        an integer, or its ``owner`` is neither an integer nor absent (the
+        hub's protonmsg plugin sends the owner's id; Fedora's events,
+        which carry a name, are made in :mod:`txkoji.bus.fedora_shapes`).
     """
     task = record_of(value, "getTaskInfo", kind, connection, what)
     check_id(task.get("id"), "task id", kind)
-    owner = task.get("owner")
-    if isinstance(owner, str) and owner:
-        task.setdefault("owner_name", owner)
-    else:
-        check_id(owner, "task owner", kind, required=False)
+    check_id(task.get("owner"), "task owner", kind, required=False)
     return task
 
 
