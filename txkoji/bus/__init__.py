@@ -64,8 +64,10 @@ class Subscription(Protocol):
     stats: BusStats
 
     def stop(self) -> defer.Deferred[Any]:
-        """Stop consuming once the handlers running now are done; messages
-        not acknowledged stay with the broker.  Fires with ``None``."""
+        """Stop consuming once the handlers running now are done (at most
+        30 seconds, or ``handler_timeout`` when shorter; the messages of
+        handlers still running then are given back); messages not
+        acknowledged stay with the broker.  Fires with ``None``."""
 
 
 def _check(
