@@ -99,6 +99,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a durable subscription: the broker keeps events while away",
     )
+    events.add_argument(
+        "--allow-insecure-mechs",
+        action="store_true",
+        help="let protonmsg send the URL's password over plain amqp:// (SASL PLAIN)",
+    )
     for each in (task, build, events):
         each.add_argument(
             "--json", action="store_true", help="one JSON object per line"

@@ -76,6 +76,7 @@ async def _from_bus(koji: Any, args: argparse.Namespace) -> int:
         transport=args.transport,
         topics=args.topic or DEFAULT_TOPICS[args.transport],
         subscription=args.subscription,
+        allow_insecure_mechs=args.allow_insecure_mechs,
     )
     show = event_json if args.json else event_line
     try:
