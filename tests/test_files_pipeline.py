@@ -1,6 +1,6 @@
-"""The throughput path of file transfers: chunks read ahead in a thread
-(order, checksums, cancellation), the upload body producer, the bulk TLS
-writes, and downloads written in a thread once the disk is slow."""
+"""The throughput path of uploads: chunks read ahead in a thread (order,
+checksums, cancellation), the upload body producer and the bulk TLS
+writes."""
 
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ from txkoji.exceptions import KojiFileError
 from txkoji.files import upload
 from txkoji.files.checksums import adler32_combine
 from txkoji.files.chunk_request import ChunkProducer
-from txkoji.files.disk_writer import BACKLOG, BATCH, DiskWriter
-from txkoji.files.partial import PartialFile
 from txkoji.files.read_ahead import (
     PIECE,
     BufferPool,
@@ -254,102 +252,3 @@ async def test_multi_mib_upload_through_reused_buffers_arrives_intact(
         await conn.close()
     assert (hub.hub.files.topdir / "work" / done.path).read_bytes() == data
     assert done.adler32 == f"{zlib.adler32(data):08x}"
-
-
-# -- downloads written in a thread -------------------------------------------
-
-
-class _Thread:
-    """An ``in_thread`` whose calls run when the test says so."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[defer.Deferred[object], object, tuple]] = []
-
-    def __call__(self, function: object, *args: object) -> defer.Deferred[object]:
-        d: defer.Deferred[object] = defer.Deferred()
-        self.calls.append((d, function, args))
-        return d
-
-    def run_next(self) -> None:
-        d, function, args = self.calls.pop(0)
-        try:
-            result = function(*args)  # type: ignore[operator]
-        except Exception:
-            d.errback()
-        else:
-            d.callback(result)
-
-
-def _part(tmp_path) -> PartialFile:
-    part = PartialFile(tmp_path / "out.bin", checksum=("sha256", "0" * 64))
-    part.open()
-    return part
-
-
-def test_threaded_writes_keep_order_and_pause_on_a_backlog(tmp_path):
-    part = _part(tmp_path)
-    thread = _Thread()
-    events: list[str] = []
-    writer = DiskWriter(
-        part, thread, lambda: events.append("pause"), lambda: events.append("resume"), 0
-    )
-    pieces = [bytes([n]) * (BATCH // 2) for n in range(2 * BACKLOG // BATCH + 4)]
-    for piece in pieces:
-        writer.write(piece)
-    assert events == ["pause"]
-    assert len(thread.calls) == 1  # one batch at a time
-    drained = writer.drained()
-    while thread.calls:
-        thread.run_next()
-    assert drained.called and events == ["pause", "resume"]
-    part.close()
-    assert (tmp_path / ".out.bin.part").read_bytes() == b"".join(pieces)
-    assert part.done == len(b"".join(pieces))
-
-
-def test_a_failed_batch_fails_the_download(tmp_path):
-    part = _part(tmp_path)
-    thread = _Thread()
-    writer = DiskWriter(part, thread, lambda: None, lambda: None, 0)
-    writer.write(b"x" * BATCH)
-    part.close()  # the batch meets a closed file
-    thread.run_next()
-    with pytest.raises(ValueError):
-        writer.write(b"more")
-    failures: list[Failure] = []
-    writer.drained().addErrback(failures.append)
-    assert failures and failures[0].check(ValueError)
-
-
-def test_a_batch_of_a_cut_attempt_does_not_write_into_the_reopened_file(tmp_path):
-    part = _part(tmp_path)
-    thread = _Thread()
-    writer = DiskWriter(part, thread, lambda: None, lambda: None, 0)
-    writer.write(b"old" * BATCH)
-    part.restart()  # a retry starts the file over
-    thread.run_next()  # the old batch runs late
-    part.close()
-    assert (tmp_path / ".out.bin.part").read_bytes() == b""
-    writer.drained().addErrback(lambda _: None)
-
-
-def test_writes_move_to_the_thread_once_one_is_slow(tmp_path):
-    part = _part(tmp_path)
-    thread = _Thread()
-    writer = DiskWriter(part, thread, lambda: None, lambda: None, slow_write=1e-12)
-    writer.write(b"a" * BATCH)  # direct, and found slow
-    assert thread.calls == [] and part.done == BATCH
-    writer.write(b"b" * BATCH)
-    assert len(thread.calls) == 1
-    thread.run_next()
-    assert part.done == 2 * BATCH
-
-
-def test_a_fast_disk_is_written_directly(tmp_path):
-    part = _part(tmp_path)
-    thread = _Thread()
-    writer = DiskWriter(part, thread, lambda: None, lambda: None, slow_write=3600)
-    for _ in range(4):
-        writer.write(b"a" * BATCH)
-    assert thread.calls == [] and part.done == 4 * BATCH
-    assert writer.drained().called

@@ -18,12 +18,14 @@ chunk is in flight, the next is read and checksummed
 (:mod:`txkoji.files.read_ahead`), so memory is about two chunks per file.
 A chunk that fails for a transient reason is sent again under the
 profile's retry rules; an expired session is renewed (by an ordinary
-call) and the chunk sent again.  ``resume=True`` asks
-``checkUpload`` what arrived earlier and continues from there.
+call) and the chunk sent again.  ``resume=True`` asks ``checkUpload`` for
+the size and SHA-256 of what arrived earlier and continues from there
+when it is the start of the local file (else starts over).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -108,10 +110,11 @@ class _Source:
         """Read and checksum one chunk into ``buffer`` (run in a thread)."""
         return read_chunk(self.handle, self.lock, offset, length, buffer)
 
-    def adler32_of_start(self, length: int) -> Adler32:
-        """Return the Adler-32 of the file's first ``length`` bytes (run
-        in a thread: it reads them all)."""
-        hasher = Adler32()
+    def digests_of_start(self, length: int) -> tuple[str, Adler32]:
+        """Return the SHA-256 (hex) and the Adler-32 of the file's first
+        ``length`` bytes (run in a thread: it reads them all)."""
+        sha256 = hashlib.sha256()
+        adler = Adler32()
         with self.lock:
             self.handle.seek(0)
             left = length
@@ -119,9 +122,10 @@ class _Source:
                 piece = self.handle.read(min(_HASH_PIECE, left))
                 if not piece:
                     break
-                hasher.update(piece)
+                sha256.update(piece)
+                adler.update(piece)
                 left -= len(piece)
-        return hasher
+        return sha256.hexdigest(), adler
 
     def close(self) -> None:
         """Close the file when it was opened here."""
@@ -256,15 +260,8 @@ class _Upload:
         """Whether the file a cut first chunk left on the hub is a strict
         start of that chunk (so it may be overwritten; a whole file that
         was there before is not)."""
-        info = await self.connection.checkUpload(
-            self.server_dir, self.source.name, verify="adler32", volume=self.volume
-        )
-        if info is None or int(info["size"]) >= length:
-            return False
-        start = await _in_thread(
-            self.connection, self.source.adler32_of_start, int(info["size"])
-        )
-        return start.hexdigest() == info.get("hexdigest")
+        held = await self._held_start(length - 1)
+        return held is not None
 
     @property
     def remote_path(self) -> str:
@@ -274,21 +271,30 @@ class _Upload:
     async def _resume_point(self) -> int:
         """Ask what arrived earlier; keep it when it matches the local
         file's start, else start over."""
-        info = await self.connection.checkUpload(
-            self.server_dir, self.source.name, verify="adler32", volume=self.volume
-        )
-        if info is None:
+        held = await self._held_start(self.source.size)
+        if held is None:
             return 0
-        arrived = int(info["size"])
-        if arrived > self.source.size:
-            return 0
-        hasher = await _in_thread(
-            self.connection, self.source.adler32_of_start, arrived
-        )
-        if hasher.hexdigest() != info.get("hexdigest"):
-            return 0
-        self.hasher = hasher
+        arrived, self.hasher = held
         return arrived
+
+    async def _held_start(self, most: int) -> tuple[int, Adler32] | None:
+        """What the hub holds of this file when it is the start of the
+        local file (at most ``most`` bytes): its size and Adler-32, else
+        None.  The hub's SHA-256 of what it holds (``checkUpload`` with
+        ``verify="sha256"``) is compared with the local start's: an
+        Adler-32 is too easy to collide to tell two files apart."""
+        info = await self.connection.checkUpload(
+            self.server_dir, self.source.name, verify="sha256", volume=self.volume
+        )
+        if info is None or int(info["size"]) > most:
+            return None
+        arrived = int(info["size"])
+        sha256, adler = await _in_thread(
+            self.connection, self.source.digests_of_start, arrived
+        )
+        if sha256 != info.get("hexdigest"):
+            return None
+        return arrived, adler
 
     async def run(self, resume: bool) -> Uploaded:
         size = self.source.size
@@ -353,8 +359,8 @@ def upload(
     :param overwrite: replace a file of that name (else the hub refuses an
         existing one).
     :param resume: continue a broken upload of the same file: ask
-        ``checkUpload`` what arrived and send the rest (starting over when
-        what arrived is not the start of this file).
+        ``checkUpload`` for the size and SHA-256 of what arrived and send
+        the rest (starting over when it is not the start of this file).
     :param volume: the hub's storage volume (default: DEFAULT).
     :returns: a Deferred firing with :class:`Uploaded`.  It fails with
         ``KojiFileError`` when not logged in or without a name,
