@@ -50,8 +50,9 @@ _LARGE_WRITE = 1 << 16
 
 
 class BulkTLSProtocol(BufferingTLSTransport):
-    """Twisted's client TLS protocol with large-step writes and reads (see
-    the module docs)."""
+    """Twisted's TLS protocol with large-step writes and reads (see the
+    module docs); txkoji's connections use it, and the file benchmark's
+    hub serves with it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -151,7 +152,7 @@ def consumes_writes(consumer: Any) -> bool:
 
 
 class BulkTLSFactory(TLSMemoryBIOFactory):
-    """A client ``TLSMemoryBIOFactory`` building :class:`BulkTLSProtocol`."""
+    """A ``TLSMemoryBIOFactory`` building :class:`BulkTLSProtocol`."""
 
     protocol = BulkTLSProtocol
 
