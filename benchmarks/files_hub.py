@@ -18,12 +18,11 @@ in-process upload lock (each file's chunks go one after another, so no
 two workers write one file at once; the real hub takes an ``fcntl``
 lock).
 
-Each worker keeps request bodies in memory and speaks TLS through
-:class:`txkoji.tls_stream.BulkTLSProtocol`: the real hub gets the body as
+Each worker keeps request bodies in memory: the real hub gets the body as
 a stream from mod_wsgi and writes it to the upload file in 64 KiB pieces,
-while twisted.web would first copy a large body to a temporary file, and
-Apache's TLS runs in C.  Both keep the fake hub's cost per byte nearer
-the real one's, so that the clients, not the hub, make the difference.
+while twisted.web would first copy a large body to a temporary file.
+This keeps the fake hub's cost per byte nearer the real one's, so that
+the clients, not the hub, make the difference.
 """
 
 from __future__ import annotations
@@ -42,12 +41,12 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from twisted.internet import defer, task  # noqa: E402
+from twisted.protocols.tls import TLSMemoryBIOFactory  # noqa: E402
 from twisted.web.server import Request, Site  # noqa: E402
 
 from txkoji.testing import FakeHub, HubServer, server_tls_options  # noqa: E402
 from txkoji.testing.certs import write_test_pki  # noqa: E402
 from txkoji.testing.session_store import HubSession, SessionStore  # noqa: E402
-from txkoji.tls_stream import BulkTLSFactory  # noqa: E402
 
 #: Sessions numbered per worker: worker ``i`` starts at ``i * SPAN + 1``.
 SPAN = 1_000_000
@@ -121,7 +120,9 @@ async def serve(reactor: Any, cert_dir: str, topdir: str, fd: int, worker: int) 
     site.requestFactory = _InMemoryRequest
     site.displayTracebacks = False
     site.log = lambda request: None
-    port = reactor.adoptStreamPort(fd, socket.AF_INET, BulkTLSFactory(tls, False, site))
+    port = reactor.adoptStreamPort(
+        fd, socket.AF_INET, TLSMemoryBIOFactory(tls, False, site)
+    )
     os.close(fd)
     reactor.addSystemEventTrigger("before", "shutdown", port.stopListening)
     print("ready", flush=True)

@@ -15,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.python.failure import Failure
-from twisted.web._newclient import LengthEnforcingConsumer
 
 from tests.auth_helpers import ssl_connection
 from txkoji.exceptions import KojiFileError
@@ -31,7 +30,6 @@ from txkoji.files.read_ahead import (
     chunk_plan,
     read_chunk,
 )
-from txkoji.tls_stream import BulkTLSProtocol, consumes_writes
 
 # -- checksums and chunk plans ---------------------------------------------
 
@@ -213,26 +211,6 @@ def test_a_stopped_chunk_producer_never_fires():
     producer.stopProducing()
     producer.resumeProducing()
     assert consumer.writes == [b"ab"] and not done.called
-
-
-class _Wrapper:
-    passes_writes_through = True
-
-    def __init__(self, transport: object) -> None:
-        self.transport = transport
-
-
-def _length_consumer(transport: object) -> LengthEnforcingConsumer:
-    # What Twisted's HTTP client hands a request body producer.
-    return LengthEnforcingConsumer(ChunkProducer(_chunk(b"ab")), transport, None)
-
-
-def test_views_go_as_they_are_only_to_bulk_tls():
-    bulk = BulkTLSProtocol.__new__(BulkTLSProtocol)
-    assert consumes_writes(_length_consumer(bulk))
-    assert consumes_writes(_length_consumer(_Wrapper(_Wrapper(bulk))))
-    assert not consumes_writes(_length_consumer(object()))
-    assert not consumes_writes(object())
 
 
 @pytest_twisted.ensureDeferred

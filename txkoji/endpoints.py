@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import defer
-from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.web import client as webclient
 from twisted.web.error import SchemeNotSupported
@@ -20,7 +20,6 @@ from twisted.web.iweb import IAgentEndpointFactory, IPolicyForHTTPS
 from zope.interface import implementer
 
 from txkoji.header_limit import HeaderLimitedEndpoint
-from txkoji.tls_stream import BulkTLSEndpoint
 
 
 @implementer(IStreamClientEndpoint)
@@ -87,7 +86,7 @@ class CachingEndpointFactory:
             )
             if uri.scheme == b"https":
                 creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
-                endpoint = BulkTLSEndpoint(creator, endpoint)
+                endpoint = wrapClientTLS(creator, endpoint)
             elif uri.scheme != b"http":
                 raise SchemeNotSupported(f"unsupported scheme {uri.scheme!r}")
             endpoint = HeaderLimitedEndpoint(endpoint, self._max_header_size)

@@ -51,10 +51,6 @@ class _HeaderLimitedProtocol(ProtocolWrapper):
     """Counts each answer's header bytes on their way to the HTTP client
     protocol it wraps, and aborts the connection beyond the limit."""
 
-    #: Writes go to the transport below as they are, before ``write``
-    #: returns (see :func:`txkoji.tls_stream.consumes_writes`).
-    passes_writes_through = True
-
     def __init__(self, factory: _HeaderLimitedFactory, wrapped: Any) -> None:
         super().__init__(factory, wrapped)
         self._limit = factory.max_header_size

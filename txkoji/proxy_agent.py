@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.endpoints import wrapClientTLS
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.web import client as webclient
 from twisted.web.http_headers import Headers
@@ -18,7 +19,6 @@ from zope.interface import implementer
 from txkoji.exceptions import KojiConfigError
 from txkoji.header_limit import HeaderLimitedEndpoint
 from txkoji.proxies import ProxyChoice, ProxyURL
-from txkoji.tls_stream import BulkTLSEndpoint
 from txkoji.tunnel import ProxyEndpoint, TunnelEndpoint
 
 
@@ -60,7 +60,7 @@ class _TunnelEndpointFactory:
             )
             creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
             endpoint = HeaderLimitedEndpoint(
-                BulkTLSEndpoint(creator, tunnel), self._max_header_size
+                wrapClientTLS(creator, tunnel), self._max_header_size
             )
             self._endpoints[key] = endpoint
         return endpoint

@@ -4,8 +4,8 @@ memory (:mod:`txkoji.files.read_ahead`), and the hub's XML-RPC answer.
 The chunk's pieces go to the connection as it takes them (a streaming
 producer that pauses with the transport), each piece in one write, so
 the TLS layer sees few, large writes.  The pieces are views of a buffer
-that is reused: they go as they are only to a connection that consumes
-a write before it returns (:mod:`txkoji.tls_stream`), else as copies.
+that is reused, so each goes to the connection as a copy (a transport
+may keep what it is given until the socket takes it).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from zope.interface import implementer
 from txkoji.codec import ResponseDecoder
 from txkoji.exceptions import KojiConnectionError, KojiFileError, KojiHTTPError
 from txkoji.files.read_ahead import Chunk
-from txkoji.tls_stream import consumes_writes
 from txkoji.transport import HubTransport, normalized_url
 from txkoji.transport_errors import mask_url, translate_failure
 
@@ -40,7 +39,6 @@ class ChunkProducer:
     def __init__(self, chunk: Chunk) -> None:
         self.length = chunk.length
         self._pieces = chunk.pieces
-        self._as_is = False
         self._next = 0
         self._paused = False
         self._stopped = False
@@ -51,7 +49,6 @@ class ChunkProducer:
         """Start writing the chunk to ``consumer``; the Deferred fires
         once every piece was written."""
         self._consumer = consumer
-        self._as_is = consumes_writes(consumer)
         done: defer.Deferred[None] = defer.Deferred()
         self._done = done
         self._write_some()
@@ -63,7 +60,7 @@ class ChunkProducer:
             piece = pieces[self._next]
             self._next += 1
             # The write may pause (or stop) this producer before it returns.
-            self._consumer.write(piece if self._as_is else bytes(piece))
+            self._consumer.write(bytes(piece))
         if not self._stopped and self._next == len(pieces) and self._done is not None:
             done, self._done = self._done, None
             done.callback(None)
