@@ -53,7 +53,7 @@ async def test_a_record_committed_late_into_the_overlap_is_reported_once():
             await events_feed.poll()
             seen += drain(events_feed)
         assert len(seen) > 3
-        newest = max(events_feed.position.seen["task-created"].values())
+        newest = max(o[0] for o in events_feed.position.seen["task-created"].values())
         # Later polls ask for created tasks from a second before the newest
         # reported; the overlap before it is only counted.
         created = [

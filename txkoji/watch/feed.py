@@ -34,7 +34,7 @@ from txkoji.build import Build
 from txkoji.estimates import HubCall
 from txkoji.messages import BuildStateChange, Message, TagUntag, TaskStateChange
 from txkoji.watch.checkpoint import Position
-from txkoji.watch.polling import PollLoop, poll_interval
+from txkoji.watch.polling import FailureHandler, PollLoop, poll_interval
 
 #: Seconds the queries look back before the newest event reported.
 OVERLAP = 300.0
@@ -90,6 +90,9 @@ class Feed:
     under Twisted's asyncio reactor), or call :meth:`run` with a callback.
 
     :ivar requests: hub requests sent so far.
+    :ivar failures: what decides the wait after a failed poll, or gives
+        up (a :class:`~txkoji.watch.polling.FailureHandler`); ``None``
+        (the default): try again every ``interval``, forever.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class Feed:
         self.interval = poll_interval(connection, interval)
         self.position = None if since is None else Position.decode(since, streams)
         self.requests = 0
+        self.failures: FailureHandler | None = None
         self._queue: deque[Message] = deque()
         self._task_states: dict[int, str] = {}
         # Task streams whose next query covers the whole overlap: those
@@ -139,7 +143,9 @@ class Feed:
         if self._queue:
             d = defer.succeed(self._queue.popleft())
         else:
-            loop = PollLoop(self.clock, self.interval, self._cycle_queued, "feed")
+            loop = PollLoop(
+                self.clock, self.interval, self._cycle_queued, "feed", self.failures
+            )
             d = loop.run(wait_first=self._polled)
             d.addCallback(lambda _: self._queue.popleft())
         self._pending = d
@@ -168,7 +174,7 @@ class Feed:
             while self._queue:
                 on_event(self._queue.popleft())
 
-        return PollLoop(self.clock, self.interval, cycle, "feed").run()
+        return PollLoop(self.clock, self.interval, cycle, "feed", self.failures).run()
 
     async def _cycle_queued(self) -> bool | None:
         await self.poll()
@@ -203,7 +209,8 @@ class Feed:
             bound = hub_time_text(position.bounds[stream])
             if counted:
                 calls.append(_count(stream, bound))
-                newest = max(position.seen[stream].values(), default=None)
+                seen = position.seen[stream].values()
+                newest = max((order[0] for order in seen), default=None)
                 if newest is not None:
                     # From a second before: records of the same instant as
                     # the newest reported are fetched, not only counted.
@@ -223,13 +230,17 @@ class Feed:
             else:
                 self._whole.discard(stream)
             found.extend(events)
-        found.sort(key=lambda item: item[:3])
+        found.sort(key=lambda item: (*item[:3], item[4]))
+        for stream in self.streams:
+            position.settle(
+                stream, [(f[0], f[2], f[4]) for f in found if f[3] == stream]
+            )
         queued = 0
-        for when, _, _, stream, key, make in found:
+        for when, _, ident, stream, key, make in found:
             if not position.is_new(stream, key):
                 continue
             event = make()
-            position.record(stream, key, when, OVERLAP)
+            position.record(stream, key, when, OVERLAP, ident)
             stamped: Any = replace(event, checkpoint=position.encode())  # type: ignore[type-var]
             self._queue.append(stamped)
             queued += 1
