@@ -113,7 +113,11 @@ def _array(value: list[Any] | tuple[Any, ...], out: list[str], depth: int) -> No
     inner = _nesting(depth)
     out.append("<value><array><data>")
     for item in value:
-        write_value(item, out, inner)
+        # Lists of ids are common and long: their items written here.
+        if type(item) is int and INT32_MIN <= item <= INT32_MAX:
+            out.append(f"<value><int>{item:d}</int></value>")
+        else:
+            write_value(item, out, inner)
     out.append("</data></array></value>")
 
 

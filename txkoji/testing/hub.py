@@ -118,7 +118,11 @@ class FakeHub(Resource):
         self.simulator: HubSimulator | None = None
 
     def simulate(
-        self, seed: int = 0, speed: float = 1.0, activity: float | None = None
+        self,
+        seed: int = 0,
+        speed: float = 1.0,
+        activity: float | None = None,
+        rate: float | None = None,
     ) -> HubSimulator:
         """Make this hub's data move on its clock: create its
         :attr:`simulator` (see :class:`~txkoji.testing.simulator.HubSimulator`
@@ -132,7 +136,7 @@ class FakeHub(Resource):
         if self.simulator is not None:
             raise GenericError("this hub already has a simulator")
         self.simulator = HubSimulator(
-            self.state, seed=seed, speed=speed, activity=activity
+            self.state, seed=seed, speed=speed, activity=activity, rate=rate
         )
         return self.simulator
 

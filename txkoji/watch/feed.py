@@ -59,14 +59,23 @@ def hub_time_text(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(" ")
 
 
+def _count(stream: str, after: str) -> HubCall:
+    """How many records of task stream ``stream`` the hub has after
+    ``after``."""
+    option = _TASK_OPTIONS[stream]
+    return ("listTasks", ({option: after},), {"queryOpts": {"countOnly": True}})
+
+
+_TASK_OPTIONS = {
+    "task-created": "createdAfter",
+    "task-started": "startedAfter",
+    "task-finished": "completeAfter",
+}
+
+
 def _query(stream: str, after: str) -> HubCall:
     if stream in TASK_STREAMS:
-        option = {
-            "task-created": "createdAfter",
-            "task-started": "startedAfter",
-            "task-finished": "completeAfter",
-        }[stream]
-        return ("listTasks", ({option: after, "decode": True},), {})
+        return ("listTasks", ({_TASK_OPTIONS[stream]: after, "decode": True},), {})
     if stream == "build-created":
         return ("listBuilds", (), {"createdAfter": after})
     if stream == "build-finished":
@@ -113,6 +122,11 @@ class Feed:
         self.failures: FailureHandler | None = None
         self._queue: deque[Message] = deque()
         self._task_states: dict[int, str] = {}
+        # Task streams whose next query covers the whole overlap: those
+        # whose count showed a record committed late into it, and all of
+        # them on resuming.  The others fetch only records newer than the
+        # newest reported, and count the overlap (see _check_overlap).
+        self._whole: set[str] = set() if since is None else set(TASK_STREAMS)
         self._polled = False
         self._pending: defer.Deferred[Any] | None = None
 
@@ -189,13 +203,33 @@ class Feed:
             self.position = Position.starting(self.streams, now)
             return 0
         position = self.position
-        calls = [_query(s, hub_time_text(position.bounds[s])) for s in self.streams]
-        answers = await self.connection.multicall(calls)
-        _raise_fault(*answers)
+        split = [s in TASK_STREAMS and s not in self._whole for s in self.streams]
+        calls: list[HubCall] = []
+        for stream, counted in zip(self.streams, split, strict=True):
+            bound = hub_time_text(position.bounds[stream])
+            if counted:
+                calls.append(_count(stream, bound))
+                seen = position.seen[stream].values()
+                newest = max((order[0] for order in seen), default=None)
+                if newest is not None:
+                    # From a second before: records of the same instant as
+                    # the newest reported are fetched, not only counted.
+                    bound = hub_time_text(max(newest - 1.0, position.bounds[stream]))
+            calls.append(_query(stream, bound))
+        answers = iter(await self.connection.multicall(calls))
         found: list[Found] = []
-        for stream, rows in zip(self.streams, answers, strict=True):
+        for stream, counted in zip(self.streams, split, strict=True):
+            count = next(answers) if counted else None
+            rows = next(answers)
+            _raise_fault(count, rows)
+            events = []
             for row in rows if isinstance(rows, list) else rows["tag_listing"]:
-                found.extend(self._events(stream, row))
+                events.extend(self._events(stream, row))
+            if count is not None:
+                self._check_overlap(stream, count, len(rows), events)
+            else:
+                self._whole.discard(stream)
+            found.extend(events)
         found.sort(key=lambda item: (*item[:3], item[4]))
         for stream in self.streams:
             position.settle(
@@ -211,6 +245,20 @@ class Feed:
             self._queue.append(stamped)
             queued += 1
         return queued
+
+    def _check_overlap(
+        self, stream: str, count: int, fetched: int, events: list[Found]
+    ) -> None:
+        """Look at the whole overlap of ``stream`` next cycle unless the
+        hub's ``count`` of its records since the bound is those reported
+        already plus the ``fetched`` newer ones (a record committed late
+        into the overlap is then found a cycle later, never lost)."""
+        reported = self.position.seen[stream] if self.position else {}
+        again = {key for _, _, _, _, key, _ in events if key in reported}
+        if count - fetched != len(reported) - len(again):
+            self._whole.add(stream)
+        else:
+            self._whole.discard(stream)
 
     def _events(self, stream: str, row: Any) -> list[Found]:
         """``(time, rank, id, stream, key, make)`` per event ``row`` may

@@ -32,7 +32,10 @@ from txkoji.messages import TaskStateChange
 from txkoji.task import Task
 from txkoji.task_params import TaskParamsError, parse_request
 from txkoji.watch.base import DEFAULT_BATCH, Estimated, Watcher
+from txkoji.watch.feed import hub_time_text
+from txkoji.watch.polling import TRANSIENT_ERRORS
 from txkoji.watch.progress import UNKNOWN, Estimate, estimate
+from txkoji.watch.task_delta import LOOK_BACK, ChildDelta, as_record
 
 #: The method whose tasks (and their descendants) share one build-level
 #: estimate.
@@ -58,18 +61,52 @@ class WatchedTask(Estimated):
     :ivar parent: the watched parent, or ``None`` for a task given to
         watch.
     :ivar children: the watched children, by id.
-    :ivar estimate: the :class:`~txkoji.watch.progress.Estimate`.
+    :param watcher: the :class:`TaskWatcher` whose latest cycle
+        :attr:`estimate` is made at (``None``: set it yourself).
     """
 
-    __slots__ = ("task", "parent", "children", "estimate", "children_listed")
+    __slots__ = (
+        "task",
+        "parent",
+        "children",
+        "children_listed",
+        "_watcher",
+        "_estimate",
+        "_estimated_at",
+    )
 
-    def __init__(self, task: Task, parent: WatchedTask | None) -> None:
+    def __init__(
+        self,
+        task: Task,
+        parent: WatchedTask | None,
+        watcher: TaskWatcher | None = None,
+    ) -> None:
         self.task = task
         self.parent = parent
         self.children: list[WatchedTask] = []
-        self.estimate: Estimate = UNKNOWN
         #: Whether the children were listed after the task's latest state.
         self.children_listed = False
+        self._watcher = watcher
+        self._estimate: Estimate = UNKNOWN
+        self._estimated_at = -1
+
+    @property
+    def estimate(self) -> Estimate:
+        """The :class:`~txkoji.watch.progress.Estimate` as of the watcher's
+        latest cycle (made when first asked for after each cycle, so that a
+        cycle costs nothing for the tasks nobody looks at)."""
+        watcher = self._watcher
+        if watcher is not None and watcher.cycles != self._estimated_at:
+            self._estimated_at = watcher.cycles
+            if watcher.reported_at is not None:
+                self._estimate = watcher._estimate(self, watcher.reported_at)
+        return self._estimate
+
+    @estimate.setter
+    def estimate(self, value: Estimate) -> None:
+        self._estimate = value
+        if self._watcher is not None:
+            self._estimated_at = self._watcher.cycles
 
     @property
     def id(self) -> int:
@@ -101,6 +138,9 @@ class WatchedTask(Estimated):
         )
 
 
+#: The time stamps of a task record.
+_TIME_FIELDS = ("create_ts", "start_ts", "completion_ts")
+
 #: A transition seen: the task, and its state before (``None``: new).
 Change = tuple[WatchedTask, int | None]
 
@@ -114,6 +154,12 @@ class TaskWatcher(Watcher):
     """
 
     what = "tasks"
+
+    #: The fewest tasks a request polls for the children of the tasks
+    #: listed before to be asked for their changes only (see
+    #: :class:`~txkoji.watch.task_delta.ChildDelta`); a smaller request
+    #: fetches every record, which costs less than those queries.
+    delta_from = 32
 
     def __init__(
         self,
@@ -137,6 +183,16 @@ class TaskWatcher(Watcher):
         self.roots: list[WatchedTask] = []
         self._nodes: dict[int, WatchedTask] = {}
         self._unseen = _task_ids(task_ids)
+        # When the latest cycle that went through began (clock seconds).
+        self._last_start: float | None = None
+        # The latest hub time stamp seen on a task, and whether the client's
+        # clock may bound the time filters (not once they missed a change).
+        self.hub_latest: float | None = None
+        #: When the latest cycle's estimates are made (set after each cycle).
+        self.reported_at: datetime | None = None
+        self._clock_trusted = True
+        # Watched roots by their parent's id (a root may be another's child).
+        self._roots_under: dict[int, list[WatchedTask]] = {}
 
     def walk(self) -> Iterator[WatchedTask]:
         """Yield every watched task, each tree depth first."""
@@ -159,7 +215,42 @@ class TaskWatcher(Watcher):
         """The trees watched: :attr:`roots`."""
         return self.roots
 
+    def _since(self) -> str | None:
+        """Where the time filters of this cycle start: a little before the
+        previous cycle by the client's clock, or before the latest hub time
+        seen, whichever is later; ``None`` before a cycle went through."""
+        if self._last_start is None:
+            return None
+        bounds = [] if self.hub_latest is None else [self.hub_latest]
+        if self._clock_trusted:
+            bounds.append(self._last_start)
+        if not bounds:
+            return None
+        return hub_time_text(max(bounds) - LOOK_BACK)
+
+    def _saw(self, records: Iterable[Any]) -> None:
+        """Note the hub times on ``records``."""
+        latest = self.hub_latest
+        for record in records:
+            for field in _TIME_FIELDS:
+                stamp = record.get(field)
+                if stamp is not None and (latest is None or stamp > latest):
+                    latest = stamp
+        self.hub_latest = latest
+
+    def _by_parent(self, task_id: int) -> list[WatchedTask]:
+        """The watched tasks whose parent is ``task_id``."""
+        node = self._nodes[task_id]
+        return [*node.children, *self._roots_under.get(task_id, ())]
+
     async def _poll(self) -> None:
+        began = self.clock.seconds()
+        since = self._since()
+        self._roots_under = {}
+        for root in self.roots:
+            parent_id = root.task.get("parent")
+            if parent_id is not None:
+                self._roots_under.setdefault(parent_id, []).append(root)
         units: list[int] = list(self._unseen)
         units += [n.id for n in self.walk() if not (n.finished and n.children_listed)]
         lookups = self.durations.calls()
@@ -167,7 +258,7 @@ class TaskWatcher(Watcher):
         if not chunks and lookups:
             chunks = [[]]
         plans = [
-            _Request(self, chunk, lookups if index == 0 else [])
+            _Request(self, chunk, lookups if index == 0 else [], since)
             for index, chunk in enumerate(chunks)
         ]
         self.requests += len(plans)
@@ -175,15 +266,45 @@ class TaskWatcher(Watcher):
             [plan.send() for plan in plans],
             consumeErrors=True,
         )
+        answers: list[Any] = [value if ok else None for ok, value in results]
+        await self._list_unproven(plans, answers)
         changes: list[Change] = []
         error: BaseException | None = None
-        for plan, (ok, value) in zip(plans, results, strict=True):
+        for plan, (ok, value), listing in zip(plans, results, answers, strict=True):
             if not ok:
                 error = error or value.value
                 continue
-            problem = plan.apply(value, changes)
+            problem = plan.apply(value, changes, listing)
             error = error or problem
+        if error is None:
+            self._last_start = began
         self._end_cycle(changes, error)
+
+    async def _list_unproven(self, plans: list[_Request], answers: list[Any]) -> None:
+        """Replace each answer in ``answers`` by the complete listing of its
+        request's children when the change queries could not prove they
+        saw every change (one more request for all of them), else by
+        ``None``."""
+        unproven = [
+            index
+            for index, (plan, value) in enumerate(zip(plans, answers, strict=True))
+            if value is not None and plan.check(value)
+        ]
+        for index in range(len(answers)):
+            answers[index] = None
+        if not unproven:
+            return
+        self._clock_trusted = False
+        self.requests += 1
+        listings: list[Any]
+        try:
+            listings = await self.connection.multicall(
+                [plans[index].fallback() for index in unproven]
+            )
+        except TRANSIENT_ERRORS as error:  # their requests fail with it, alone
+            listings = [error] * len(unproven)
+        for index, listing in zip(unproven, listings, strict=True):
+            answers[index] = listing
 
     def _observe(
         self, record: Task, parent: WatchedTask | None, changes: list[Change]
@@ -192,7 +313,7 @@ class TaskWatcher(Watcher):
         transition."""
         node = self._nodes.get(record["id"])
         if node is None:
-            node = WatchedTask(record, parent)
+            node = WatchedTask(record, parent, self)
             self._nodes[node.id] = node
             (parent.children if parent else self.roots).append(node)
             changes.append((node, None))
@@ -206,9 +327,10 @@ class TaskWatcher(Watcher):
         return node
 
     def _report(self, changes: list[Change]) -> None:
-        now = self.now()
-        for node in self.walk():
-            node.estimate = self._estimate(node, now)
+        self.reported_at = self.now()
+        for node, old in changes:
+            if old is None:
+                node.estimate  # noqa: B018 (asks for the history it needs)
         if self.on_event is None:
             return
         for node, old in changes:
@@ -271,30 +393,68 @@ def _as_info(row: Task) -> Task:
 
 class _Request:
     """One multicall request of a poll cycle: what it asks, and applying
-    its answers to the watcher."""
+    its answers to the watcher.
+
+    A request of at least :attr:`TaskWatcher.delta_from` tasks asks for the
+    children of the tasks already listed only what can tell a change
+    (:class:`~txkoji.watch.task_delta.ChildDelta`); a smaller one, whose
+    records cost less than those queries, fetches them all.
+    """
 
     def __init__(
         self,
         watcher: TaskWatcher,
         ids: Sequence[int],
         lookups: Sequence[tuple[Any, HubCall]],
+        since: str | None,
     ) -> None:
         self.watcher = watcher
         self.new = [i for i in ids if watcher.get(i) is None]
         self.open = [i for i in ids if (n := watcher.get(i)) and not n.finished]
         self.parents = list(ids)
         self.lookups = list(lookups)
+        self.delta: ChildDelta | None = None
+        self.fresh = self.parents
+        self.fetch = self.open
+        self._listed: set[int] = set()
+        self._unproven = False
+        self._rows: dict[int, dict[str, Any]] = {}
+        if since is not None and len(ids) >= watcher.delta_from:
+            self._plan_delta(since)
+
+    def _plan_delta(self, since: str) -> None:
+        watcher = self.watcher
+        listed = [
+            i for i in self.parents if (n := watcher.get(i)) and n.children_listed
+        ]
+        if not listed:
+            return
+        children: list[WatchedTask] = []
+        for task_id in listed:
+            children.extend(watcher._by_parent(task_id))
+        self.delta = ChildDelta(listed, children, since)
+        listed_set = set(listed)
+        self.fresh = [i for i in self.parents if i not in listed_set]
+        self.fetch = [
+            i
+            for i in self.open
+            if (parent := watcher._nodes[i].parent) is None
+            or parent.id not in listed_set
+        ]
+        self._listed = listed_set
 
     def calls(self) -> list[HubCall]:
         """The hub calls, in the order :meth:`apply` reads them."""
         calls: list[HubCall] = []
         if self.new:
             calls.append(("getTaskInfo", (self.new,), {"request": True}))
-        if self.open:
-            calls.append(("getTaskInfo", (self.open,), {}))
-        if self.parents:
-            opts = {"parent": self.parents}
+        if self.fetch:
+            calls.append(("getTaskInfo", (self.fetch,), {}))
+        if self.fresh:
+            opts = {"parent": self.fresh}
             calls.append(("listTasks", (opts,), {}))
+        if self.delta is not None:
+            calls.extend(self.delta.calls())
         calls.extend(call for _, call in self.lookups)
         return calls
 
@@ -302,44 +462,93 @@ class _Request:
         """Send the request; fire with its answers."""
         return self.watcher.connection.multicall(self.calls())
 
-    def apply(self, answers: list[Any], changes: list[Change]) -> BaseException | None:
-        """Apply the answers; return the first failed call's exception
-        (its part is then not applied)."""
+    def _split(self, answers: list[Any]) -> dict[str, Any]:
+        """The answers to :meth:`calls` by what they are."""
+        parts: dict[str, Any] = {}
+        position = 0
+        for name, wanted, size in (
+            ("new", self.new, 1),
+            ("fetch", self.fetch, 1),
+            ("fresh", self.fresh, 1),
+            ("delta", self.delta, ChildDelta.CALLS),
+        ):
+            if wanted:
+                parts[name] = answers[position : position + size]
+                position += size
+        return parts
+
+    def check(self, answers: list[Any]) -> bool:
+        """Whether the change queries failed to prove they saw every change
+        (then :meth:`fallback` is to be sent); remembers the rows they
+        proved complete."""
+        self._rows = {}
+        if self.delta is None or any(isinstance(a, Exception) for a in answers):
+            return False
+        parts = self._split(list(answers))
+        fetched = {r["id"]: r for r in parts.get("fetch", [[]])[0] if r is not None}
+        rows = self.delta.rows(parts["delta"], fetched)
+        self._unproven = rows is None
+        self._rows = rows or {}
+        return self._unproven
+
+    def fallback(self) -> HubCall:
+        """The call listing every child of the tasks listed before."""
+        assert self.delta is not None
+        return self.delta.fallback()
+
+    def apply(
+        self, answers: list[Any], changes: list[Change], listing: Any = None
+    ) -> BaseException | None:
+        """Apply the answers (and ``listing``, the answer to
+        :meth:`fallback` when it was sent); return the first failed call's
+        exception (its part is then not applied)."""
         watcher = self.watcher
         answers = list(answers)
         lookups = answers[len(answers) - len(self.lookups) :]
         for (key, _), answer in zip(self.lookups, lookups, strict=True):
             watcher.durations.settle(key, answer)
         task_answers = answers[: len(answers) - len(self.lookups)]
-        for answer in task_answers:
+        for answer in [*task_answers, listing]:
             if isinstance(answer, Exception):
                 return answer
-        position = 0
+        parts = self._split(task_answers)
         if self.new:
-            records = task_answers[position]
-            position += 1
+            records = parts["new"][0]
             missing = [i for i, r in zip(self.new, records, strict=True) if r is None]
             if missing:
                 raise KojiNotFound("task", missing)
             for record in records:
                 watcher._observe(record, None, changes)
+            watcher._saw(records)
             watcher._unseen = [i for i in watcher._unseen if i not in self.new]
-        if self.open:
-            for record in task_answers[position]:
-                if record is not None:
-                    watcher._observe(record, watcher.get(record["id"]), changes)
-            position += 1
-        if self.parents:
-            rows = sorted(task_answers[position], key=lambda row: row["id"])
-            for row in rows:
-                if watcher.get(row["id"]) is None:
-                    parent = watcher.get(row["parent"])
-                    if parent is not None:
-                        watcher._observe(_as_info(row), parent, changes)
-            for task_id in self.parents:
-                node = watcher.get(task_id)
-                if node is not None:
-                    node.children_listed = True
+        # Records of the open tasks: fetched, or the rows of children seen
+        # to change; the others did not.
+        seen: dict[int, Any] = {}
+        if self.delta is not None:
+            seen = {r["id"]: r for r in listing} if self._unproven else self._rows
+        records = {r["id"]: r for r in parts.get("fetch", [[]])[0] if r is not None}
+        for task_id in self.open:
+            record = records.get(task_id)
+            if record is None and task_id in seen:
+                parent = watcher._nodes[task_id].parent
+                if parent is not None and parent.id in self._listed:
+                    record = as_record(seen[task_id])
+            if record is not None:
+                count = len(changes)
+                watcher._observe(record, watcher.get(record["id"]), changes)
+                if len(changes) > count:
+                    watcher._saw([record])
+        rows = list(parts.get("fresh", [[]])[0]) + list(seen.values())
+        watcher._saw(rows)
+        for row in sorted(rows, key=lambda row: row["id"]):
+            if watcher.get(row["id"]) is None:
+                parent = watcher.get(row["parent"])
+                if parent is not None:
+                    watcher._observe(_as_info(row), parent, changes)
+        for task_id in self.parents:
+            node = watcher.get(task_id)
+            if node is not None:
+                node.children_listed = True
         return None
 
 

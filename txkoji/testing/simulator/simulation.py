@@ -24,6 +24,11 @@ from txkoji.testing.state import HubState
 _SCM = "git+https://src.example.com/rpms"
 #: The priority of a task created with no priority given (Koji's PRIO_DEFAULT).
 DEFAULT_PRIORITY = 20
+#: Task changes with a time stamp (created, started, finished) a
+#: spontaneous build makes on average (measured over three simulated hours:
+#: its build task and the subtasks), which turns a ``rate`` into an
+#: ``activity``.
+CHANGES_PER_BUILD = 12.0
 # How often each outcome comes up in spontaneous builds.
 _OUTCOME_WEIGHTS = (8, 1, 1)
 
@@ -64,6 +69,7 @@ class HubSimulator:
         seed: int = 0,
         speed: float = 1.0,
         activity: float | None = None,
+        rate: float | None = None,
     ) -> None:
         """:param state: the hub's data; its ``clock`` (the hub's
             ``IReactorTime``) times everything.
@@ -76,9 +82,19 @@ class HubSimulator:
             this many hub seconds once :meth:`start` is called (mostly
             complete, some failed, some canceled); None: only the builds
             :meth:`start_build` starts.
-        :raises ParameterError: for a speed or activity that is not a
-            positive number.
+        :param rate: instead of ``activity``: about this many task state
+            changes with a time stamp (created, started, finished) per hub
+            second, from spontaneous builds (``activity`` =
+            :data:`CHANGES_PER_BUILD` / ``rate``).
+        :raises ParameterError: for a speed, activity or rate that is not a
+            positive number, or both an activity and a rate.
         """
+        if rate is not None:
+            if activity is not None:
+                raise ParameterError("give an activity or a rate, not both")
+            if not isinstance(rate, (int, float)) or rate <= 0:
+                raise ParameterError(f"rate must be a positive number, not {rate!r}")
+            activity = CHANGES_PER_BUILD / rate
         if activity is not None and (
             not isinstance(activity, (int, float)) or activity <= 0
         ):
