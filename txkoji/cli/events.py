@@ -70,6 +70,7 @@ def event_json(event: Any) -> str:
 DEFAULT_TOPICS = {
     "protonmsg": ["/topic/koji.#"],
     "fedora": ["org.fedoraproject.*.buildsys.#"],
+    "stomp": ["/topic/VirtualTopic.eng.brew.>"],
 }
 
 
@@ -95,7 +96,7 @@ async def _from_bus(koji: Any, args: argparse.Namespace) -> int:
     """Print the events of a bus subscription until interrupted."""
     problem = None
     if args.transport is None:
-        problem = "--bus needs --transport (protonmsg or fedora)"
+        problem = "--bus needs --transport (protonmsg, fedora or stomp)"
     elif args.since is not None:
         problem = (
             "--since resumes the polling feed; a bus subscription resumes "
