@@ -9,7 +9,7 @@ import pytest
 
 from tests.loopback import quiet_reactor  # noqa: F401 - an autouse fixture
 
-pytest_plugins = ["tests.hub_fixtures", "tests.rabbitmq"]
+pytest_plugins = ["tests.hub_fixtures", "tests.rabbitmq", "tests.activemq"]
 
 
 @pytest.fixture(autouse=True)

@@ -72,6 +72,8 @@ _RECONNECT_MAX = 10.0
 #: doubled at each failure, and the most.
 _RETRY_FIRST = 0.2
 _RETRY_MAX = 5.0
+#: Seconds the broker has to answer a connection with ``CONNECTED``.
+_CONNECT_WAIT = 15.0
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,17 @@ class _Receiver(_Listener):
     def __init__(self, generation: int, side: StompSubscription) -> None:
         self._generation = generation
         self._side = side
-        #: the CONNECTED frame's ``server`` header (read by the worker)
+        #: whether the broker sent CONNECTED, and its ``server`` header
+        #: (read by the worker once ``answered`` is set)
+        self.connected = False
         self.server: str | None = None
+        #: set once the broker answered the connection (or hung up)
+        self.answered = threading.Event()
 
     def on_connected(self, frame: Any) -> None:
         self.server = frame.headers.get("server")
+        self.connected = True
+        self.answered.set()
 
     def on_message(self, frame: Any) -> None:
         body = frame.body
@@ -134,9 +142,11 @@ class _Receiver(_Listener):
     def on_error(self, frame: Any) -> None:
         message = frame.headers.get("message") or frame.body or "no reason given"
         reactor.callFromThread(self._side.broker_error, self._generation, message)
+        self.answered.set()
 
     def on_disconnected(self) -> None:
         reactor.callFromThread(self._side.lost, self._generation)
+        self.answered.set()
 
 
 class _Worker:
@@ -191,12 +201,19 @@ class _Worker:
     # -- worker thread ----------------------------------------------------
 
     def _drop(self) -> None:
+        """Disconnect: politely (the broker confirms, so every ``ACK`` sent
+        before has arrived), and close the socket in any case (stomp.py's
+        receiver thread only ends once it is closed)."""
         connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.disconnect()
-            except StompException:
-                pass  # already gone
+        if connection is None:
+            return
+        try:
+            if connection.is_connected():
+                connection.disconnect(receipt="txkoji-bye")
+        except StompException:
+            pass  # already gone
+        finally:
+            connection.transport.disconnect_socket()
 
     def _connect(self, generation: int) -> None:
         self._drop()
@@ -218,9 +235,15 @@ class _Worker:
             assert options.subscription is not None
             headers["client-id"] = options.subscription
         self._connection = connection
-        connection.connect(
-            server.login, server.passcode, wait=True, headers=headers
-        )
+        # Not stomp.py's wait: it waits for ever when a TLS handshake ends
+        # in a refusal after it seemed done.
+        connection.connect(server.login, server.passcode, headers=headers)
+        receiver.answered.wait(_CONNECT_WAIT)
+        if not receiver.connected:
+            self._drop()
+            raise KojiBusError(
+                f"no CONNECTED from the broker within {_CONNECT_WAIT:.0f} s"
+            )
         broker = broker_kind(receiver.server)
         frames = subscribes(
             options.topics, options.subscription, broker, options.prefetch
