@@ -88,8 +88,8 @@ def _round(url: str, remaining: dict[int, tuple[str, dict[str, str], str]]) -> s
                 body,
                 headers={**headers, "persistent": "true", "receipt": f"m-{index}"},
             )
-    except stomp.exception.StompException:
-        pass
+    except (stomp.exception.StompException, OSError):
+        receipts.gone.set()  # the broker went away: no more receipts
     deadline = time.monotonic() + _ROUND_WAIT
     with receipts.changed:
         while (
@@ -100,8 +100,10 @@ def _round(url: str, remaining: dict[int, tuple[str, dict[str, str], str]]) -> s
             receipts.changed.wait(0.5)
     try:
         connection.disconnect()
-    except stomp.exception.StompException:
+    except (stomp.exception.StompException, OSError):
         pass
+    finally:
+        connection.transport.disconnect_socket()
     return {int(receipt[2:]) for receipt in receipts.confirmed}
 
 
