@@ -122,7 +122,9 @@ async def test_failing_handler_sees_redelivery_while_others_flow(activemq):
     target_id = next(mid for mid, e in recorder.seen if content_key(e) == target)
     assert recorder.attempts(target_id) == 4
     assert (sub.stats.redelivered, sub.stats.rejected) == (3, 0)
-    last_failure = max(i for i, (mid, _) in enumerate(recorder.seen) if mid == target_id)
+    last_failure = max(
+        i for i, (mid, _) in enumerate(recorder.seen) if mid == target_id
+    )
     first_failure = min(
         i for i, (mid, _) in enumerate(recorder.seen) if mid == target_id
     )

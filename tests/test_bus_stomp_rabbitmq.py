@@ -29,7 +29,9 @@ def koji_connection() -> Connection:
 async def test_durable_queue_keeps_messages_while_away(rabbitmq):
     koji = koji_connection()
     name = unique("stomp-away")
-    sub = await start_stomp(koji, rabbitmq.stomp_url, KOJI, Recorder(), subscription=name)
+    sub = await start_stomp(
+        koji, rabbitmq.stomp_url, KOJI, Recorder(), subscription=name
+    )
     await sub.stop()
     messages = dataset_messages()
     await deferToThread(publish_stomp, rabbitmq.stomp_url, messages, PREFIX)
@@ -67,8 +69,9 @@ async def test_failing_handler_is_retried_then_dropped(rabbitmq):
     )
     await deferToThread(publish_stomp, rabbitmq.stomp_url, messages, PREFIX)
     await wait_for(
-        lambda: handled_keys(recorder) >= set(keys) - {hopeless}
-        and sub.stats.rejected == 1,
+        lambda: (
+            handled_keys(recorder) >= set(keys) - {hopeless} and sub.stats.rejected == 1
+        ),
         "the retries",
     )
     await sub.stop()
