@@ -107,7 +107,7 @@ def _ssl_options(server: StompServer, options: SubscribeOptions) -> dict[str, An
     }
 
 
-class _Receiver(_Listener):
+class _Receiver(_Listener):  # type: ignore[misc]  # stomp.py has no types
     """stomp.py's listener: runs in stomp.py's receiver thread and only
     hands plain data to the reactor."""
 

@@ -101,9 +101,7 @@ def message_field(
     return value
 
 
-def integer_field(
-    headers: Mapping[str, Any], body: Mapping[str, Any], key: str
-) -> Any:
+def integer_field(headers: Mapping[str, Any], body: Mapping[str, Any], key: str) -> Any:
     """Return integer field ``key`` as :func:`message_field` does, with a
     header of decimal digits read as the integer it spells: STOMP headers
     are always text, so a broker bridging protonmsg properties to STOMP
@@ -115,9 +113,7 @@ def integer_field(
     return value
 
 
-def boolean_field(
-    headers: Mapping[str, Any], body: Mapping[str, Any], key: str
-) -> Any:
+def boolean_field(headers: Mapping[str, Any], body: Mapping[str, Any], key: str) -> Any:
     """Return boolean field ``key`` as :func:`message_field` does, with a
     STOMP header's ``"true"`` or ``"false"`` (any case) read as the
     boolean."""
