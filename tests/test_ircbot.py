@@ -252,11 +252,39 @@ def test_lines_are_paced():
     assert len(sent) == 3
     clock.advance(0.1)
     assert sent[-1] == "line 3"
-    clock.advance(2.0 * 4)
+    clock.pump([2.0] * 4)
     assert sent == [f"line {n}" for n in range(8)]
     # After a quiet spell the burst is back.
-    clock.advance(2.0 * 3)
+    clock.pump([2.0] * 3)
     for n in range(8, 12):
         pacer.put(f"line {n}")
     assert sent[8:] == ["line 8", "line 9", "line 10"]
     pacer.stop()
+
+
+def test_irc_demo_prints_the_channel(ircd):
+    """``bash scripts/demo --irc`` runs examples/irc_demo.py: the whole
+    chain, with the channel printed as a person in it sees it (``ircd``
+    only makes it skip, or fail under CI, without ngircd)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "irc_demo.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    submitted = next(i for i, line in enumerate(lines) if "submitted a build" in line)
+    task_id = re.search(r"task (\d+)", lines[submitted]).group(1)
+    after = lines[submitted:]
+    assert any(
+        re.search(rf"<kojibot> alice's bash-\S+ complete \({WEBURL}/buildinfo", line)
+        for line in after
+    )
+    assert re.search(
+        rf"<kojibot> alice's bash build for f40-candidate task closed "
+        rf"\({WEBURL}/taskinfo\?taskID={task_id}\)$",
+        after[-1],
+    )
