@@ -45,3 +45,24 @@ async def start_stomp(
     return await subscribe(
         koji, url, transport="stomp", topics=topics, handler=handler, **options
     )
+
+
+def duplicates(recorder: Recorder) -> tuple[int, int]:
+    """How many handler calls repeated a message: ``(redelivered,
+    republished)``, the broker's redeliveries (a ``message-id`` seen
+    before, or RabbitMQ's ``redelivered`` header) and the rest (a
+    publisher sending again what the broker had not confirmed)."""
+    ids: set[str] = set()
+    keys: set[tuple] = set()
+    redelivered = republished = 0
+    for message_id, event in recorder.seen:
+        key = content_key(event)
+        again = message_id in ids or event.frame.headers.get("redelivered") == "true"
+        if key in keys:
+            if again:
+                redelivered += 1
+            else:
+                republished += 1
+        ids.add(message_id)
+        keys.add(key)
+    return redelivered, republished
