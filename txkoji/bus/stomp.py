@@ -237,7 +237,11 @@ class _Worker:
         self._connection = connection
         # Not stomp.py's wait: it waits for ever when a TLS handshake ends
         # in a refusal after it seemed done.
-        connection.connect(server.login, server.passcode, headers=headers)
+        try:
+            connection.connect(server.login, server.passcode, headers=headers)
+        except Exception:
+            self._drop()
+            raise
         receiver.answered.wait(_CONNECT_WAIT)
         if not receiver.connected:
             self._drop()
