@@ -7,6 +7,7 @@ resumes from its checkpoint, and paces its lines."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -19,9 +20,12 @@ from twisted.internet import reactor
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
 
-from tests.bus_helpers import wait_for
+from tests.bus_helpers import Recorder, unique, wait_for
+from tests.bus_messages import dataset_messages
 from tests.ngircd import read_channel
 from tests.rabbitmq import _stop_group
+from tests.stomp_helpers import start_stomp
+from tests.stomp_publish import publish_stomp
 from txkoji import Connection
 from txkoji.testing import HubServer
 
@@ -61,7 +65,9 @@ async def sim_hub():
 class Bot:
     """The example run as its user would run it, in its own process."""
 
-    def __init__(self, hub_url: str, irc_port: int, state: Path) -> None:
+    def __init__(
+        self, hub_url: str, irc_port: int, state: Path, extra: list[str]
+    ) -> None:
         self.log = state.with_suffix(".log")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         with open(self.log, "ab") as log:
@@ -69,7 +75,7 @@ class Bot:
                 [sys.executable, str(BOT), "--hub", hub_url, "--weburl", WEBURL]
                 + ["--irc", f"127.0.0.1:{irc_port}", "--channel", CHANNEL]
                 + ["--nick", NICK, "--state", str(state), "--interval", "0.3"]
-                + ["--line-delay", "0.2", "--burst", "3"],
+                + ["--line-delay", "0.2", "--burst", "3", *extra],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -85,8 +91,8 @@ def bots(tmp_path):
     """Start bots with ``bots(hub_url, irc_port)``; all stopped at the end."""
     started = []
 
-    def start(hub_url, irc_port):
-        bot = Bot(hub_url, irc_port, tmp_path / "checkpoint")
+    def start(hub_url, irc_port, *extra):
+        bot = Bot(hub_url, irc_port, tmp_path / "checkpoint", list(extra))
         started.append(bot)
         return bot
 
@@ -288,3 +294,44 @@ def test_irc_demo_prints_the_channel(ircd):
         rf"\({WEBURL}/taskinfo\?taskID={task_id}\)$",
         after[-1],
     )
+
+
+@pytest_twisted.ensureDeferred
+async def test_announces_from_a_stomp_bus(ircd, activemq, hub_server, bots):
+    """With ``--bus``, the bot announces Brew's frames from ActiveMQ."""
+    name = unique("ircbot")
+    topics = ["/topic/VirtualTopic.eng.brew.>"]
+    # The durable consumer queue exists from its first subscription on.
+    sub = await start_stomp(
+        Connection(server=hub_server.url),
+        activemq.url,
+        topics,
+        Recorder(),
+        subscription=name,
+    )
+    await sub.stop()
+    reader, _ = await read_channel(ircd.port, CHANNEL)
+    bots(
+        hub_server.url,
+        ircd.port,
+        "--bus",
+        activemq.url,
+        "--transport",
+        "stomp",
+        "--topic",
+        topics[0],
+        "--subscription",
+        name,
+    )
+    await wait_for(lambda: NICK in reader.joins, "the bot joining", limit=60)
+    messages = [m for m in dataset_messages() if m[1]["type"] == "BuildStateChange"]
+    await deferToThread(publish_stomp, activemq.publisher_url, messages[:3])
+    await wait_for(lambda: len(reader.said_by(NICK)) >= 3, "three announcements")
+    expected = [
+        f"'s {json.loads(body)['info']['nvr']} {props['new'].lower()} "
+        f"({WEBURL}/buildinfo?buildID={json.loads(body)['info']['id']})"
+        for _, props, body in messages[:3]
+    ]
+    said = reader.said_by(NICK)
+    assert [any(e in line for line in said) for e in expected] == [True] * 3
+    assert all(ANNOUNCEMENT.match(line) for line in said)
