@@ -72,6 +72,8 @@ async def consume_rate(
         topics=topics,
         handler=handler,
         subscription=queue,
+        # The test broker's password over plain TCP (loopback).
+        allow_insecure_mechs=transport == "protonmsg",
     )
     finished = await done
     await sub.stop()

@@ -8,157 +8,129 @@ tests)::
 
     FEDORA_MESSAGING_CONF=conf.toml python -m tests.fedora_publish < messages.json
 
-stdin holds a JSON list of ``[schema class name, body]`` (or
-``["Message", body, topic]`` for fedora-messaging's schema-less base
-class); the topic prefix comes from the configuration file.
+stdin holds a JSON list of ``[schema class name, body, topic]`` (the
+class ``"Message"`` is fedora-messaging's schema-less base class, which
+the plugin falls back to when a body fails its schema); the topic prefix
+comes from the configuration file.  The bodies are the plugin's
+(:mod:`tests.fedora_plugin`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.task import react
+from twisted.internet.utils import getProcessOutputAndValue
 
-from txkoji.testing.dataset import load_dataset
-from txkoji.testing.records import BUILD_STATES, TASK_STATES
+from tests.fedora_plugin import plugin_messages
+
+#: The topic prefix the tests publish under.
+PREFIX = "org.fedoraproject.test"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Messages published at once.
 _IN_FLIGHT = 50
 
-_TASK_NAMES = {number: name for name, number in TASK_STATES.items()}
-_TASK_FIELDS = (
-    "id",
-    "method",
-    "arch",
-    "host_id",
-    "result",
-    "request",
-    "priority",
-    "label",
-    "channel_id",
-    "waiting",
-    "awaited",
-    "state",
-    "parent",
-)
+
+def schema_classes() -> dict[str, Any]:
+    """The koji-fedoramessaging-messages schema classes, by topic."""
+    from importlib.metadata import entry_points
+
+    return {
+        cls.topic: cls
+        for cls in (
+            point.load()
+            for point in entry_points(group="fedora.messages")
+            if point.name.startswith("koji_fedoramessaging.")
+        )
+    }
 
 
-def fedora_task_info(task: dict[str, Any]) -> dict[str, Any]:
-    """A task record as Fedora's plugin sends it (times as numbers)."""
-    info = {key: task[key] for key in _TASK_FIELDS}
-    info["create_time"] = task["create_ts"]
-    info["start_time"] = task["start_ts"]
-    info["completion_time"] = task["completion_ts"]
-    return info
+def as_published(topic: str, body: dict[str, Any]) -> list:
+    """What the plugin publishes for a body: its schema class, or, when
+    the schema refuses the body, fedora-messaging's base message on the
+    same topic."""
+    import jsonschema
 
-
-def build_state_change(build: dict[str, Any], task: dict[str, Any]) -> list:
-    """``BuildStateChangeV1`` for a build of the data set."""
-    return [
-        "BuildStateChangeV1",
-        {
-            "name": build["name"],
-            "version": build["version"],
-            "release": build["release"],
-            "epoch": build["epoch"],
-            "attribute": "state",
-            "old": None if build["state"] == 0 else BUILD_STATES["BUILDING"],
-            "new": build["state"],
-            "build_id": build["id"],
-            "task_id": build["task_id"],
-            "task": fedora_task_info(task),
-            "request": task["request"],
-            "owner": build["owner_name"],
-            "instance": "primary",
-            "creation_time": build["creation_time"],
-            "completion_time": build["completion_time"],
-        },
-    ]
-
-
-def task_state_change(task: dict[str, Any], owner: str) -> list:
-    """``TaskStateChangeV1`` for a task of the data set."""
-    return [
-        "TaskStateChangeV1",
-        {
-            "id": task["id"],
-            "info": fedora_task_info(task),
-            "method": task["method"],
-            "attribute": "state",
-            "old": None if task["state"] == 0 else "OPEN",
-            "new": _TASK_NAMES[task["state"]],
-            "srpm": "",
-            "owner": owner,
-            "base_url": "https://koji.example.com",
-            "files_base_url": "https://kojipkgs.example.com",
-            "instance": "primary",
-        },
-    ]
-
-
-def tag(build: dict[str, Any], tag_info: dict[str, Any]) -> list:
-    """``TagV1`` for a tagged build of the data set."""
-    return [
-        "TagV1",
-        {
-            "build_id": build["id"],
-            "name": build["name"],
-            "version": build["version"],
-            "release": build["release"],
-            "tag_id": tag_info["id"],
-            "tag": tag_info["name"],
-            "user": build["owner_name"],
-            "owner": build["owner_name"],
-            "instance": "primary",
-        },
-    ]
+    full = f"buildsys.{topic}"
+    cls = schema_classes()[full]
+    try:
+        jsonschema.validate(body, cls.body_schema)
+    except jsonschema.ValidationError:
+        return ["Message", body, full]
+    return [cls.__name__, body, full]
 
 
 def dataset_messages() -> list[list]:
-    """A Fedora message for each build with a task, each task the schema
-    can carry, and each tagged build of the fake hub's data set."""
-    data = load_dataset()
-    tasks = {task["id"]: task for task in data["tasks"]}
-    users = {user["id"]: user["name"] for user in data["users"]}
-    builds = {build["id"]: build for build in data["builds"]}
-    tags = {tag_info["id"]: tag_info for tag_info in data["tags"]}
-    messages = [
-        build_state_change(build, tasks[build["task_id"]])
-        for build in data["builds"]
-        if build["task_id"] in tasks
-    ]
-    # The schema takes a task result only as an object, a string or null
-    # (not newRepo's list).
-    messages += [
-        task_state_change(task, users[task["owner"]])
-        for task in data["tasks"]
-        if not isinstance(task["result"], list)
-    ]
-    messages += [
-        tag(builds[listing["build_id"]], tags[listing["tag_id"]])
-        for listing in data["tagged_builds"]
-    ]
-    return messages
+    """The plugin's message for every record of the fake hub's data set
+    each kind can be about (:func:`tests.fedora_plugin.plugin_messages`)."""
+    return [as_published(topic, body) for topic, body in plugin_messages()]
 
 
 def mixed_messages(count: int) -> list[list]:
-    """``count`` distinct messages: :func:`dataset_messages`' build and tag
+    """``count`` distinct messages: :func:`dataset_messages` but its task
     messages, then its task messages again and again under new task ids (a
     real record shifted by a million per round)."""
     base = dataset_messages()
-    messages = [m for m in base if m[0] != "TaskStateChangeV1"][:count]
-    tasks = [m for m in base if m[0] == "TaskStateChangeV1"]
+    tasks = [m for m in base if m[2] == "buildsys.task.state.change"]
+    messages = [m for m in base if m not in tasks][:count]
     round_ = 0
     while len(messages) < count:
-        for name, body in tasks[: count - len(messages)]:
+        for name, body, topic in tasks[: count - len(messages)]:
             body = json.loads(json.dumps(body))
             body["id"] = body["info"]["id"] = body["id"] + round_ * 1_000_000
-            messages.append([name, body])
+            messages.append([name, body, topic])
         round_ += 1
     return messages
+
+
+async def publish(rabbitmq: Any, tmp_path: Any, messages: list[list]) -> list[str]:
+    """Publish ``messages`` to the test broker with fedora-messaging, in a
+    child process (this module run as a program); return their ids."""
+    conf = tmp_path / "fedora-messaging.toml"
+    conf.write_text(
+        f'amqp_url = "{rabbitmq.url}"\n'
+        f'topic_prefix = "{PREFIX}"\n'
+        'publish_exchange = "amq.topic"\n'
+    )
+    env = dict(os.environ, FEDORA_MESSAGING_CONF=str(conf), PYTHONPATH=ROOT)
+    out, err, code = await getProcessOutputAndValue(
+        sys.executable,
+        ["-m", "tests.fedora_publish"],
+        env=env,
+        path=ROOT,
+        stdinBytes=json.dumps(messages).encode(),
+    )
+    assert code == 0, err.decode()
+    return out.decode().split()
+
+
+def publish_raw(url: str, topic: str, body: bytes) -> None:
+    """Publish ``body`` as it is on ``topic`` with pika, with the headers a
+    fedora-messaging publisher sets (what a broken publisher would send)."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        connection.channel().basic_publish(
+            "amq.topic",
+            f"{PREFIX}.{topic}",
+            body,
+            pika.BasicProperties(
+                content_type="application/json",
+                content_encoding="utf-8",
+                headers={
+                    "fedora_messaging_schema": "base.message",
+                    "fedora_messaging_severity": 20,
+                },
+            ),
+        )
+    finally:
+        connection.close()
 
 
 async def publish_all(reactor: Any, messages: list[Any]) -> None:
@@ -184,18 +156,12 @@ async def publish_all(reactor: Any, messages: list[Any]) -> None:
 def main() -> None:
     """Publish the messages given on stdin; print their ids, one a line."""
     from fedora_messaging.message import Message
-    from koji_fedoramessaging_messages import build, task
-    from koji_fedoramessaging_messages import tag as tag_module
 
-    classes = {
-        "BuildStateChangeV1": build.BuildStateChangeV1,
-        "TaskStateChangeV1": task.TaskStateChangeV1,
-        "TagV1": tag_module.TagV1,
-    }
+    classes = {cls.__name__: cls for cls in schema_classes().values()}
     messages = []
-    for name, body, *topic in json.load(sys.stdin):
+    for name, body, topic in json.load(sys.stdin):
         if name == "Message":
-            messages.append(Message(body=body, topic=topic[0]))
+            messages.append(Message(body=body, topic=topic))
         else:
             messages.append(classes[name](body=body))
     react(lambda reactor: defer.ensureDeferred(publish_all(reactor, messages)))

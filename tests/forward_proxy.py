@@ -14,7 +14,7 @@ import base64
 from typing import Any
 
 import treq
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, ssl
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.web.client import Agent, FileBodyProducer
@@ -139,6 +139,9 @@ class _ProxyProtocol(Protocol):
         self.server.authorizations.append(
             authorization.encode() if authorization else None
         )
+        if self.server.behaviour == "drop":
+            self.transport.loseConnection()
+            return
         if self.server.status != 200:
             self._answer(self.server.status, "Refused")
             return
@@ -154,6 +157,9 @@ class _ProxyProtocol(Protocol):
         self.server.open.add(relay.transport)
         self._relay = relay
         self.transport.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        if self.server.behaviour == "close-after-200":
+            self.transport.loseConnection()
+            return
         for data in self._pending:
             if data:
                 relay.transport.write(data)
@@ -183,6 +189,9 @@ class ForwardProxy:
     :ivar authorizations: the ``Proxy-Authorization`` of each CONNECT and
         request (``None`` when absent).
     :ivar status: set to answer every CONNECT with this status instead.
+    :ivar behaviour: ``"relay"`` (tunnel as asked), ``"drop"`` (close a
+        CONNECT's connection without answering) or ``"close-after-200"``
+        (answer 200, then close).
     """
 
     def __init__(self, credentials: str | None = None) -> None:
@@ -191,6 +200,8 @@ class ForwardProxy:
         self.requests: list[str] = []
         self.authorizations: list[bytes | None] = []
         self.status = 200
+        self.behaviour = "relay"
+        self.tls = False
         self.open: set[Any] = set()
         self.site = _QuietSite(_Forward(self))
         self._port: Any = None
@@ -204,17 +215,34 @@ class ForwardProxy:
         expected = b"Basic " + base64.b64encode(self.credentials.encode())
         return authorization == expected
 
-    def start(self) -> ForwardProxy:
-        """Listen on a free port of 127.0.0.1."""
+    def start(self, tls: tuple[Any, Any] | None = None) -> ForwardProxy:
+        """Listen on a free port of 127.0.0.1; with ``tls``, the (cert,
+        key) PEM paths of a certificate for ``localhost``, over TLS (an
+        ``https://`` proxy)."""
         factory = Factory.forProtocol(lambda: _ProxyProtocol(self))
-        self._port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        if tls is None:
+            self._port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        else:
+            cert, key = tls
+            options = ssl.DefaultOpenSSLContextFactory(str(key), str(cert))
+            self._port = reactor.listenSSL(0, factory, options, interface="127.0.0.1")
+            self.tls = True
         self.port: int = self._port.getHost().port
         return self
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
+        """``http://127.0.0.1:<port>``, or ``https://localhost:<port>``
+        over TLS."""
+        if self.tls:
+            return f"https://localhost:{self.port}"
         return f"http://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        """Close every connection open now (tunnels included), as a proxy
+        restarting does."""
+        for transport in list(self.open):
+            transport.abortConnection()
 
     async def stop(self) -> None:
         """Stop listening and close every connection still open."""

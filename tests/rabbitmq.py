@@ -8,7 +8,10 @@ ports for AMQP, Erlang distribution and its own ``epmd``, and the
 fedora-messaging path) and AMQP 1.0 (the protonmsg path), and the
 ``rabbitmq_stomp`` plugin on a port of its own (the stomp path).  A second port
 speaks both over TLS and requires a client certificate from the test CA
-(:attr:`RabbitMQ.pki`).  Tests can
+(:attr:`RabbitMQ.pki`).  Logins need the node's own user and password
+(:attr:`RabbitMQ.user`, :attr:`RabbitMQ.password`): there is no ``guest``
+user, and anonymous AMQP 1.0 logins are refused, as on a real broker.
+Tests can
 :meth:`RabbitMQ.restart` it mid-stream; the data directory survives.
 
 Without ``rabbitmq-server`` the fixture skips, except under ``CI=true``
@@ -18,6 +21,7 @@ where it fails: CI must run the bus tests.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -76,12 +80,15 @@ class RabbitMQ:
 
     :ivar directory: the temporary directory holding its data and logs.
     :ivar port: the AMQP port (0.9.1 and 1.0) on 127.0.0.1.
-    :ivar url: ``amqp://guest:guest@127.0.0.1:<port>/%2F`` (AMQP 0.9.1,
-        with the vhost).
-    :ivar amqp1_url: ``amqp://guest:guest@127.0.0.1:<port>`` (AMQP 1.0).
+    :ivar user: the one user, with all rights on the vhost ``/``.
+    :ivar password: its password (made up for this node).
+    :ivar url: ``amqp://<user>:<password>@127.0.0.1:<port>/%2F`` (AMQP
+        0.9.1, with the vhost).
+    :ivar amqp1_url: ``amqp://<user>:<password>@127.0.0.1:<port>`` (AMQP
+        1.0; SASL PLAIN over plain TCP needs ``allow_insecure_mechs``).
     :ivar tls_port: the TLS port, which wants a client certificate.
     :ivar stomp_port: the STOMP port.
-    :ivar stomp_url: ``stomp://guest:guest@127.0.0.1:<stomp_port>/%2F``.
+    :ivar stomp_url: ``stomp://<user>:<password>@127.0.0.1:<stomp_port>/%2F``.
     :ivar pki: the test CA, server and client certificates
         (:class:`~txkoji.testing.certs.TestPKI`).
     """
@@ -91,10 +98,13 @@ class RabbitMQ:
         self.pki = write_test_pki(os.path.join(directory, "pki"))
         self.port = _free_port()
         self.tls_port = _free_port()
+        self.user = "txkoji-test"
+        self.password = secrets.token_urlsafe(12)
+        credentials = f"{self.user}:{self.password}"
+        self.url = f"amqp://{credentials}@127.0.0.1:{self.port}/%2F"
+        self.amqp1_url = f"amqp://{credentials}@127.0.0.1:{self.port}"
         self.stomp_port = _free_port()
-        self.stomp_url = f"stomp://guest:guest@127.0.0.1:{self.stomp_port}/%2F"
-        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
-        self.amqp1_url = f"amqp://guest:guest@127.0.0.1:{self.port}"
+        self.stomp_url = f"stomp://{credentials}@127.0.0.1:{self.stomp_port}/%2F"
         self._epmd_port = _free_port()
         self._env = self._environment()
         self._write_config()
@@ -137,6 +147,11 @@ class RabbitMQ:
                 "ssl_options.verify = verify_peer\n"
                 "ssl_options.fail_if_no_peer_cert = true\n"
                 "loopback_users = none\n"
+                f"default_user = {self.user}\n"
+                f"default_pass = {self.password}\n"
+                # No anonymous AMQP 1.0 logins (the plugin's default logs
+                # them in as guest).
+                "amqp1_0.default_user = none\n"
                 "log.console = false\n"
                 "log.file.level = warning\n"
             )
@@ -196,6 +211,22 @@ class RabbitMQ:
         if self._epmd is not None:
             _stop_group(self._epmd)
             self._epmd = None
+
+    def drop_connections(self) -> None:
+        """Make the broker close every client connection at once (as when
+        it goes away and comes back), with ``rabbitmqctl``."""
+        subprocess.run(
+            [
+                os.path.join(_SCRIPTS, "rabbitmqctl"),
+                "close_all_connections",
+                "txkoji test: connections dropped",
+            ],
+            env=self._env,
+            cwd=self.directory,
+            check=True,
+            capture_output=True,
+            timeout=_START_TIMEOUT,
+        )
 
     def declare_queue(
         self,

@@ -3,43 +3,23 @@ by fedora-messaging's publish API and the koji-fedoramessaging schemas."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-
 import pytest_twisted
 from twisted.internet import defer
 from twisted.internet.threads import deferToThread
-from twisted.internet.utils import getProcessOutputAndValue
 
 from tests.bus_helpers import Recorder, restart_twice_midstream, unique, wait_for
-from tests.fedora_publish import dataset_messages, mixed_messages
+from tests.fedora_publish import PREFIX, dataset_messages, mixed_messages, publish
 from txkoji import Connection
 from txkoji.bus import subscribe
-from txkoji.messages import BuildStateChange, TagUntag, TaskStateChange
-
-PREFIX = "org.fedoraproject.test"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-async def publish(rabbitmq, tmp_path, messages) -> list[str]:
-    """Publish with fedora-messaging in a child process; return the ids."""
-    conf = tmp_path / "fedora-messaging.toml"
-    conf.write_text(
-        f'amqp_url = "{rabbitmq.url}"\n'
-        f'topic_prefix = "{PREFIX}"\n'
-        'publish_exchange = "amq.topic"\n'
-    )
-    env = dict(os.environ, FEDORA_MESSAGING_CONF=str(conf), PYTHONPATH=ROOT)
-    out, err, code = await getProcessOutputAndValue(
-        sys.executable,
-        ["-m", "tests.fedora_publish"],
-        env=env,
-        path=ROOT,
-        stdinBytes=json.dumps(messages).encode(),
-    )
-    assert code == 0, err.decode()
-    return out.decode().split()
+from txkoji.messages import (
+    BuildStateChange,
+    PackageListChange,
+    RepoDone,
+    RepoInit,
+    RPMSign,
+    TagUntag,
+    TaskStateChange,
+)
 
 
 async def start(koji, rabbitmq, name, handler, **options):
@@ -75,7 +55,17 @@ async def test_fedora_messages_arrive_as_events(rabbitmq, tmp_path):
         BuildStateChange,
         TaskStateChange,
         TagUntag,
+        PackageListChange,
+        RepoInit,
+        RepoDone,
+        RPMSign,
     }
+    # Fedora's task owner is a name; a package list change may name none.
+    task_event = next(e for e in events.values() if isinstance(e, TaskStateChange))
+    assert isinstance(await task_event.user(), str)
+    assert any(
+        e.user_name is None for e in events.values() if isinstance(e, PackageListChange)
+    )
     assert all(e.connection is koji for e in events.values())
     build_event = next(e for e in events.values() if isinstance(e, BuildStateChange))
     assert build_event.build.nvr.startswith(build_event.build.name + "-")
@@ -94,7 +84,8 @@ async def test_fedora_redelivery_rejection_and_malformed(rabbitmq, tmp_path):
     malformed = [
         ["Message", {"hello": "world"}, "buildsys.build.state.change"],
         ["Message", {"id": 1}, "buildsys.no.such.kind"],
-        ["Message", {"build_id": 1001, "tag": None}, "buildsys.tag"],
+        # A task message without a task id (its schema would refuse it).
+        ["Message", {"new": "OPEN", "info": {}}, "buildsys.task.state.change"],
     ]
     failing = {}
 

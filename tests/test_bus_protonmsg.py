@@ -36,6 +36,7 @@ async def test_hub_messages_arrive_as_events(rabbitmq, hub_server):
         topics=["/topic/koji.#"],
         handler=recorder,
         subscription=name,
+        allow_insecure_mechs=True,
     )
     messages = dataset_messages()
     await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
@@ -71,6 +72,7 @@ async def start(koji, rabbitmq, name, handler, **options):
 
 
 async def start_at(koji, url, name, handler, **options):
+    options.setdefault("allow_insecure_mechs", url.startswith("amqp://"))
     return await subscribe(
         koji,
         url,
@@ -234,7 +236,7 @@ async def test_tls_with_client_certificate(rabbitmq):
     name = unique("tls")
     await deferToThread(rabbitmq.declare_queue, name, ["koji.#"])
     pki = rabbitmq.pki
-    url = f"amqps://guest:guest@localhost:{rabbitmq.tls_port}"
+    url = f"amqps://{rabbitmq.user}:{rabbitmq.password}@localhost:{rabbitmq.tls_port}"
     recorder = Recorder()
     sub = await start_at(
         koji,
@@ -257,7 +259,7 @@ async def test_tls_with_client_certificate(rabbitmq):
 @pytest_twisted.ensureDeferred
 async def test_tls_without_client_certificate_is_refused(rabbitmq):
     koji = Connection(server="https://koji.example.com/kojihub")
-    url = f"amqps://guest:guest@localhost:{rabbitmq.tls_port}"
+    url = f"amqps://{rabbitmq.user}:{rabbitmq.password}@localhost:{rabbitmq.tls_port}"
     with pytest.raises(KojiBusError, match="cannot subscribe"):
         await start_at(
             koji, url, unique("tls"), Recorder(), ssl_ca=str(rabbitmq.pki.ca_cert)
@@ -282,6 +284,7 @@ async def test_events_as_async_iterator(rabbitmq):
         transport="protonmsg",
         topics=["/topic/koji.#"],
         subscription=name,
+        allow_insecure_mechs=True,
     )
     messages = dataset_messages()[:10]
     publishing = deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)

@@ -147,9 +147,12 @@ async def test_ctrl_c_says_how_to_resume(hub_server, simulator):
     assert f"To resume watching, run: txkoji {' '.join(args)}" in text
 
 
-def test_no_hub_given_is_refused(capsys):
+def test_no_hub_given_and_no_koji_profile_is_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
     assert main(["watch-task", "1"]) == 2
-    assert "--server" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no configuration for profile name: koji" in err
+    assert "give a profile (-p NAME) or --server URL" in err
 
 
 @pytest_twisted.ensureDeferred

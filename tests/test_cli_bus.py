@@ -23,6 +23,7 @@ async def test_events_from_the_bus_as_json_then_ctrl_c(rabbitmq, hub_server):
     collect = CollectOutput()
     args = ["--server", hub_server.url, "events", "--json", "--bus"]
     args += [rabbitmq.amqp1_url, "--transport", "protonmsg", "--subscription", name]
+    args += ["--allow-insecure-mechs"]
     process = spawn_txkoji(collect, args)
     messages = dataset_messages()
     await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)

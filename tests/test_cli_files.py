@@ -68,6 +68,23 @@ async def test_download_build_json(hub_server, tmp_path):
 
 
 @pytest_twisted.ensureDeferred
+async def test_download_build_key_warns_about_unsigned_rpms(hub_server, tmp_path):
+    out, err, code = await txkoji(
+        *hub_args(hub_server),
+        "download-build",
+        NVR,
+        "--key",
+        "0badc0de",
+        "--dest",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    assert f"txkoji: warning: No such sigkey 0badc0de for rpm {NVR}-x86_64.rpm" in err
+    assert out.splitlines()[-1] == f"0 file(s) in {tmp_path}"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest_twisted.ensureDeferred
 async def test_download_build_archives_by_type(hub_server, tmp_path):
     out, err, code = await txkoji(
         *hub_args(hub_server),
@@ -115,7 +132,10 @@ async def test_ctrl_c_leaves_a_partial_file_that_the_next_run_resumes(
     assert b"interrupted: run the same command again to resume" in collect.err
     part = tmp_path / f".{NVR}.aarch64.rpm.part"
     assert part.stat().st_size > 0
-    assert [p.name for p in tmp_path.iterdir()] == [part.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        part.name,
+        f"{part.name}.json",
+    ]
     out, err, code = await txkoji(*args)
     assert code == 0, err
     ranges = [r[2] for r in hub_server.files.requests if r[1] == slow]

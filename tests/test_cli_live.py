@@ -20,6 +20,11 @@ from tests.cli_helpers import ROOT, environment
 @pytest.fixture(autouse=True)
 def tmux_installed() -> None:
     """Skip without tmux, except under CI=true, where it must be there."""
+    need_tmux()
+
+
+def need_tmux() -> None:
+    """Skip the test without tmux, except under CI=true (then fail)."""
     if shutil.which("tmux") is None:
         reason = "the live view is tested under tmux (install tmux)"
         if os.environ.get("CI") == "true":
@@ -116,3 +121,122 @@ async def test_live_view_moves_and_exits_0(hub_server):
     assert etas[-1] < etas[0]
     # The summary line is there.
     assert "0 free  0 open  5 done  0 failed" in final
+
+
+async def run_on_screen(
+    args: list[str],
+    *,
+    width: int,
+    wait_for: str,
+    keys: str | None = None,
+    home: str | None = None,
+) -> str:
+    """Run ``txkoji *args`` in a tmux pane ``width`` cells wide until
+    ``wait_for`` is on the screen; then type ``keys`` (tmux key names),
+    if any, and wait for the command's exit.  Return the last screen."""
+    prefix = f"HOME={shlex.quote(home)} " if home else ""
+    command = " ".join(
+        shlex.quote(part) for part in [sys.executable, "-m", "txkoji", *args]
+    )
+    shell = (
+        f"cd {shlex.quote(str(ROOT))} && {prefix}PYTHONPATH={shlex.quote(str(ROOT))} "
+        f"{command}; echo EXIT=$?; sleep 300"
+    )
+    session = f"txkoji-cli-{os.getpid()}-{abs(hash(tuple(args))) % 10**8}"
+    await tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", "30", shell)
+    screen = ""
+    try:
+        for target in (wait_for, "EXIT=") if keys else ("EXIT=",):
+            for _ in range(240):  # two minutes at most
+                screen = await tmux("capture-pane", "-p", "-t", session)
+                if target in screen or "EXIT=" in screen:
+                    break
+                await task.deferLater(reactor, 0.5, lambda: None)
+            if keys and target == wait_for and "EXIT=" not in screen:
+                await tmux("send-keys", "-t", session, keys)
+    finally:
+        await tmux("kill-session", "-t", session)
+    return screen
+
+
+@pytest_twisted.ensureDeferred
+async def test_narrow_terminal_rows_stay_one_line_and_ctrl_c_exits_130(hub_server):
+    """50110 is open with a FREE child: at 60 columns every row is one
+    line (the label cut, never wrapped), the FREE task shows no elapsed
+    time and no bar, and Ctrl-C (typed on the terminal) exits 130 with
+    the resume hint and no reactor error."""
+    screen = await run_on_screen(
+        ["--server", hub_server.url, "--interval", "0.3", "watch-task", "50110"],
+        width=60,
+        wait_for="50112 buildArch",
+        keys="C-c",
+    )
+    assert "EXIT=130" in screen, screen
+    assert "Can't stop reactor" not in screen
+    assert "To resume watching, run: " in screen
+    lines = screen.splitlines()
+    root = next(line for line in lines if line.startswith("50110 build ("))
+    assert "…" in root and " open" in root  # cut, and the state kept
+    free = next(line for line in lines if line.startswith("  50112 buildArch"))
+    assert " free" in free
+    assert "overdue" not in free and "━" not in free
+    assert not re.search(r"\d+ (s|min|h)\b(?! left)", free)  # no elapsed time
+    # Every row of the tree starts with an id: nothing wrapped onto the next.
+    counts = [i for i, x in enumerate(lines) if re.match(r"\d+ free  \d+ open", x)]
+    assert counts, screen
+    tree = lines[: counts[0]]
+    assert all(re.match(r"\s*\d+ \w", line) for line in tree if line.strip()), screen
+
+
+@pytest_twisted.ensureDeferred
+async def test_failure_on_screen_has_one_prefix(hub_server):
+    screen = await run_on_screen(
+        ["--server", hub_server.url, "watch-task", "50020"], width=80, wait_for=""
+    )
+    assert "EXIT=1" in screen, screen
+    assert "FAILED: BuildError: error building" in screen
+    assert "KojiFault" not in screen and "getTaskResult" not in screen
+
+
+@pytest_twisted.ensureDeferred
+async def test_unreachable_hub_shows_a_status_line_then_gives_up(tmp_path):
+    from tests.test_cli_faults import closed_port_url, home_with_profile
+
+    home = home_with_profile(tmp_path, closed_port_url())
+    screen = await run_on_screen(
+        ["watch-task", "50010"], width=100, wait_for="", home=str(home)
+    )
+    assert "EXIT=1" in screen, screen
+    assert re.search(
+        r"polling tasks failed: .* refused the connection; retry 2 of 2", screen
+    )
+    assert "txkoji: giving up on polling tasks after 3 failed tries" in screen
+
+
+@pytest_twisted.ensureDeferred
+async def test_ctrl_c_typed_during_login_exits_130(hub_server, tmp_path):
+    from tests.test_cli_faults import home_with_profile
+
+    home = home_with_profile(
+        tmp_path,
+        hub_server.url,
+        authtype="password",
+        user="alice",
+        password="alice-secret-pw",
+        allow_password_over_http="true",
+    )
+    srpm = tmp_path / "x.src.rpm"
+    srpm.write_bytes(b"x" * 100)
+    hub_server.hub.faults.add("login", delay=60, times=None)
+    try:
+        screen = await run_on_screen(
+            ["upload", str(srpm)],
+            width=100,
+            wait_for="logging in with user alice",
+            keys="C-c",
+            home=str(home),
+        )
+    finally:
+        hub_server.hub.faults.clear()
+    assert "EXIT=130" in screen, screen
+    assert "Can't stop reactor" not in screen and "Traceback" not in screen

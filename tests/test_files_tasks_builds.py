@@ -11,7 +11,6 @@ from txkoji.exceptions import (
     DestinationExists,
     KojiConfigError,
     KojiFileError,
-    KojiHTTPError,
     UnsafePathError,
 )
 from txkoji.files import download_build, download_task_output
@@ -192,8 +191,9 @@ async def test_build_download_signed_with_arches_debuginfo_and_logs(
             debuginfo=True,
             logs=True,
         )
-        with pytest.raises(KojiHTTPError, match="404"):
-            await download_build(koji, NVR, tmp_path / "other", sigkey="00000000")
+        unsigned = await download_build(
+            koji, NVR, tmp_path / "other", sigkey="00000000", warn=lambda _: None
+        )
         with pytest.raises(DestinationExists):
             await download_build(koji, NVR, tmp_path, arches=["x86_64"])
     finally:
@@ -213,6 +213,40 @@ async def test_build_download_signed_with_arches_debuginfo_and_logs(
         f"packages/bash/5.2.26/2.fc40/data/signed/{SIGKEY}/x86_64/{NVR}.x86_64.rpm"
     )
     assert (tmp_path / f"{NVR}.x86_64.rpm").read_bytes() == signed.read_bytes()
+    assert unsigned == []
+    assert not (tmp_path / "other").exists()
+
+
+@pytest_twisted.ensureDeferred
+async def test_build_download_with_a_key_skips_unsigned_rpms_with_a_warning(
+    hub_server, tmp_path
+):
+    files = hub_server.hub.files
+    warnings: list[str] = []
+    koji = connect(hub_server)
+    try:
+        build = await koji.getBuild(NVR)
+        rpms = await koji.listRPMs(build["id"])
+        by_arch = {rpm["arch"]: rpm for rpm in rpms if rpm["name"] == "bash"}
+        files.unsign(by_arch["aarch64"], SIGKEY)
+        sigs = await koji.queryRPMSigs(rpm_id=by_arch["x86_64"]["id"], sigkey=SIGKEY)
+        paths = await download_build(
+            koji, NVR, tmp_path, sigkey=SIGKEY, warn=warnings.append
+        )
+    finally:
+        await koji.close()
+    assert [(s["rpm_id"], s["sigkey"]) for s in sigs] == [
+        (by_arch["x86_64"]["id"], SIGKEY)
+    ]
+    assert sorted(names(paths, tmp_path)) == sorted(
+        [f"{NVR}.src.rpm", f"{NVR}.x86_64.rpm"]
+    )
+    assert warnings == [f"No such sigkey {SIGKEY} for rpm {NVR}-aarch64.rpm"]
+    # Only the signed copies were asked for: no 404, and no files left.
+    assert all(f"/signed/{SIGKEY}/" in path for _, path, _ in hub_server.files.requests)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{NVR}.src.rpm", f"{NVR}.x86_64.rpm"]
+    )
 
 
 @pytest_twisted.ensureDeferred

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import zlib
@@ -131,6 +132,53 @@ async def test_resume_of_a_different_file_starts_over(koji_session, hub, tmp_pat
     )
     assert done.resumed_at == 0
     assert on_hub(hub, done.path) == open(second, "rb").read()
+
+
+@pytest_twisted.ensureDeferred
+async def test_resume_is_not_fooled_by_an_adler32_collision(
+    koji_session, hub, tmp_path
+):
+    # +1, -1, -1, +1 on four bytes in a row keeps both Adler-32 sums: the
+    # hub holds a different start with the same Adler-32 (as the official
+    # library computes it).
+    rest = os.urandom(3000)
+    held, mine = b"babe" * 250, b"abcd" + b"babe" * 249
+    assert held != mine
+    adler = koji.util.adler32_constructor
+    assert adler(held).hexdigest() == adler(mine).hexdigest()
+    (tmp_path / "held").write_bytes(held)
+    await upload(koji_session, str(tmp_path / "held"), "cli-build/x", name="x.rpm")
+    (tmp_path / "mine").write_bytes(mine + rest)
+    answer = await koji_session.checkUpload("cli-build/x", "x.rpm", verify="sha256")
+    assert answer["hexdigest"] == hashlib.sha256(held).hexdigest()
+    done = await upload(
+        koji_session, str(tmp_path / "mine"), "cli-build/x", name="x.rpm", resume=True
+    )
+    assert done.resumed_at == 0
+    assert on_hub(hub, done.path) == mine + rest
+
+
+@pytest_twisted.ensureDeferred
+async def test_resume_keeps_what_the_hub_holds_of_the_same_file(
+    koji_session, hub, tmp_path
+):
+    content = os.urandom(5000)
+    (tmp_path / "start").write_bytes(content[:2000])
+    await upload(koji_session, str(tmp_path / "start"), "cli-build/s", name="s.rpm")
+    (tmp_path / "whole").write_bytes(content)
+    received = hub.hub.uploads.received
+    done = await upload(
+        koji_session,
+        str(tmp_path / "whole"),
+        "cli-build/s",
+        name="s.rpm",
+        chunk_size=1000,
+        resume=True,
+    )
+    assert done.resumed_at == 2000
+    assert done.adler32 == koji.util.adler32_constructor(content).hexdigest()
+    assert on_hub(hub, done.path) == content
+    assert hub.hub.uploads.received - received == 3
 
 
 @pytest_twisted.async_yield_fixture()

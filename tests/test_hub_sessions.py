@@ -10,6 +10,7 @@ from txkoji.exceptions import (
     AuthError,
     AuthExpired,
     AuthLockError,
+    GenericError,
     RetryError,
     SequenceError,
 )
@@ -126,7 +127,9 @@ def test_exclusive_session_locks_out_others_unless_forced() -> None:
         hub.run(ctx, method, list(params))
 
     call(first, "exclusiveSession")
-    with pytest.raises(AuthLockError, match="locked out"):
+    with pytest.raises(GenericError, match="session is already exclusive"):
+        call(first, "exclusiveSession")
+    with pytest.raises(AuthLockError, match="User locked by another session$"):
         call(second, "getLoggedInUser")
     with pytest.raises(AuthLockError, match="Cannot get exclusive"):
         call(second, "exclusiveSession")
@@ -135,3 +138,15 @@ def test_exclusive_session_locks_out_others_unless_forced() -> None:
         call(first, "getLoggedInUser")
     call(second, "sharedSession")
     call(second, "getLoggedInUser")
+
+
+def test_expiry_drops_the_lock_and_a_renewal_can_take_it_again() -> None:
+    hub = FakeHub(Clock())
+    first, second = login(hub.sessions), login(hub.sessions)
+    holder = hub.sessions.sessions[first.session_id]
+    holder.exclusive = True
+    with pytest.raises(AuthLockError):
+        hub.sessions.open(second, "getLoggedInUser")
+    hub.sessions.expire(first.session_id)
+    assert not holder.exclusive
+    hub.sessions.open(second, "getLoggedInUser")

@@ -9,12 +9,20 @@ import subprocess
 import pytest
 import pytest_twisted
 import treq
+from twisted.internet import reactor
+from twisted.internet.task import Clock, deferLater
 from twisted.web.client import Agent
 
 from tests.auth_helpers import login_url, start_tls_hub
+from tests.forward_proxy import ForwardProxy
 from tests.kdc import kdc  # noqa: F401 - the fixture
 from txkoji import Connection
-from txkoji.auth import KerberosCredentialsError, LoginRefused, MutualAuthError
+from txkoji.auth import (
+    KerberosCredentialsError,
+    LoginRefused,
+    LoginUnreachable,
+    MutualAuthError,
+)
 from txkoji.auth.exchange import login_body
 from txkoji.auth.kerberos import service_host
 from txkoji.testing.auth import LoginGate
@@ -205,3 +213,80 @@ async def test_tokens_never_reach_a_debug_log_handler(
     for token in gate.tokens:
         for part in (token[:40], token[-40:]):
             assert not any(part in line for line in debug_log.lines)
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_from_the_ccache_option(hub, hub_pki, kdc, tmp_path) -> None:  # noqa: F811
+    ccache = f"FILE:{tmp_path / 'worker-ccache'}"
+    done = subprocess.run(
+        ["kinit", "-c", ccache, kdc.user],
+        input=kdc.user_password + "\n",
+        text=True,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr
+    kdc.kdestroy()
+    koji = connect(hub, hub_pki, ccache=ccache)
+    assert await koji.login() is True
+    assert (await koji.getLoggedInUser())["name"] == "alice"
+    await koji.close()
+    empty = connect(hub, hub_pki, ccache=f"FILE:{tmp_path / 'empty'}")
+    with pytest.raises(KerberosCredentialsError, match="credential cache FILE:"):
+        await empty.login()
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_that_cannot_connect_is_tried_again(hub, hub_pki, kdc) -> None:  # noqa: F811
+    proxy = ForwardProxy().start()
+    clock = Clock()
+    try:
+        proxy.status = 502  # the CONNECT fails: a connection error
+        koji = connect(
+            hub,
+            hub_pki,
+            principal=kdc.user,
+            keytab=kdc.user_keytab,
+            proxy=proxy.url,
+            clock=clock,
+            retry_interval=20,
+        )
+        logging_in = koji.login()
+        for _ in range(1000):
+            if len(proxy.connects) == 1 and clock.getDelayedCalls():
+                break
+            await deferLater(reactor, 0.005)
+        assert not logging_in.called
+        proxy.status = 200
+        clock.advance(20)
+        assert await logging_in is True
+        assert len(proxy.connects) == 2
+        assert (await koji.getLoggedInUser())["name"] == "alice"
+        await koji.close()
+    finally:
+        await proxy.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_retries_end_with_the_last_connection_error(
+    hub_pki,
+    kdc,  # noqa: F811
+) -> None:
+    proxy = ForwardProxy().start()
+    proxy.status = 502
+    try:
+        koji = Connection(
+            server="https://localhost:1/kojihub",
+            serverca=str(hub_pki.ca_cert),
+            authtype="kerberos",
+            principal=kdc.user,
+            keytab=kdc.user_keytab,
+            proxy=proxy.url,
+            max_retries=2,
+            retry_interval=0,
+        )
+        with pytest.raises(LoginUnreachable, match="after 3 attempts") as caught:
+            await koji.login()
+        assert "calling sslLogin" in str(caught.value)
+        assert len(proxy.connects) == 3
+    finally:
+        await proxy.stop()

@@ -73,6 +73,27 @@ async def test_bad_credentials_are_refused(hub, hub_pki, user, password) -> None
     assert caught.value.reason == "invalid username or password"
     assert koji.session_id is None
     assert hub.hub.sessions.sessions == {}
+    # The message names the call that failed: login, not sslLogin.
+    assert "calling login" in str(caught.value)
+    assert "sslLogin" not in str(caught.value)
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_password_login_error_names_the_login_call(hub, hub_pki) -> None:
+    koji = password_connection(hub, hub_pki)
+    for rule in ({"http_status": 500}, {"answer": 42}, {"malformed": True}):
+        hub.hub.faults.add(method="login", **rule)
+        with pytest.raises(KojiLoginException, match=r"calling login\b") as caught:
+            await koji.login()
+        assert "sslLogin" not in str(caught.value)
+    unreachable = Connection(
+        server="https://localhost:1/kojihub",
+        serverca=str(hub_pki.ca_cert),
+        user="alice",
+        password=ALICE_PASSWORD,
+    )
+    with pytest.raises(KojiLoginException, match=r"calling login\b"):
+        await unreachable.login()
 
 
 @pytest_twisted.ensureDeferred

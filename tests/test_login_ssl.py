@@ -215,6 +215,21 @@ async def test_expired_certificate_is_refused(hub, hub_pki, tmp_path) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_not_yet_valid_certificate_gets_the_hint(hub, hub_pki, tmp_path) -> None:
+    future = datetime.now(timezone.utc) + timedelta(days=2)
+    early = make_client_cert(
+        hub_pki.ca, "alice", not_before=future, not_after=future + timedelta(days=30)
+    )
+    _, _, pem = early.write(tmp_path, "early")
+    koji = ssl_connection(hub, hub_pki, cert=str(pem))
+    with pytest.raises(LoginTLSError, match="bad certificate") as caught:
+        await koji.login()
+    assert "refused the client's certificate" in str(caught.value)
+    assert "not yet to come" in str(caught.value)
+    assert hub.hub.sessions.sessions == {}
+
+
+@pytest_twisted.ensureDeferred
 async def test_hub_certificate_for_another_host_is_refused(hub_pki, tmp_path) -> None:
     wrong = make_server_cert(hub_pki.ca, ["wrong.example.com"])
     cert, key, _ = wrong.write(tmp_path, "wrong")
@@ -287,3 +302,16 @@ def test_authtype_follows_the_official_client(tmp_path) -> None:
     assert choose_authtype({"authtype": "kerberos", "cert": str(cert)}) == "gssapi"
     assert choose_authtype({"authtype": "SSL"}) == "ssl"
     assert choose_authtype({"authtype": "ssl"}, "gssapi") == "gssapi"
+
+
+@pytest.mark.parametrize(
+    "rule", [{"http_status": 500}, {"answer": 42}, {"fault": (1002, "no")}]
+)
+@pytest_twisted.ensureDeferred
+async def test_every_ssl_login_error_names_the_sslLogin_call(
+    hub, hub_pki, rule
+) -> None:
+    hub.hub.faults.add(method="sslLogin", **rule)
+    koji = ssl_connection(hub, hub_pki)
+    with pytest.raises(KojiLoginException, match=r"calling sslLogin\b"):
+        await koji.login()

@@ -60,8 +60,8 @@ def test_a_user_without_password_sends_no_credentials() -> None:
 @pytest.mark.parametrize(
     "url, problem",
     [
-        ("https://u:secret@proxy:443", "only http:// proxies, not https://"),
-        ("socks5://u:secret@proxy:1080", "only http:// proxies, not socks5://"),
+        ("socks5://u:secret@proxy:1080", "http:// and https:// proxies, not socks5"),
+        ("ftp://u:secret@proxy:21", "http:// and https:// proxies, not ftp://"),
         ("http://u:secret@proxy:port", "malformed port"),
         ("http://u:secret@:3128", "names no host"),
     ],
@@ -184,11 +184,16 @@ def test_may_proxy_says_whether_any_proxy_is_set() -> None:
     assert ProxyChoice("http://p:1", {}).may_proxy
 
 
-def test_an_unsupported_environment_proxy_names_its_variable() -> None:
-    choice = ProxyChoice("environment", {"https_proxy": "socks5://u:pw@p:1080"})
+def test_an_unsupported_environment_proxy_is_refused_at_once() -> None:
     with pytest.raises(KojiConfigError, match="https_proxy environment") as caught:
-        choice.for_url(HUB)
+        ProxyChoice("environment", {"https_proxy": "socks5://u:pw@p:1080"})
     assert "pw" not in str(caught.value)
+
+
+def test_an_https_proxy_speaks_tls_on_443_by_default() -> None:
+    proxy = ProxyChoice("environment", {"https_proxy": "https://p"}).for_url(HUB)
+    assert proxy is not None and proxy.tls and proxy.port == 443
+    assert not ProxyURL.parse("p:3128", "test").tls
 
 
 def test_a_bad_option_fails_at_once() -> None:

@@ -19,6 +19,7 @@ from txkoji.exceptions import (
     KojiConfigError,
     KojiConnectionError,
     KojiHTTPError,
+    KojiProxyRefused,
     KojiTLSError,
 )
 from txkoji.testing.auth import LoginGate
@@ -304,6 +305,105 @@ async def test_proxy_refusing_to_tunnel_names_its_status(hub, hub_pki, proxy) ->
         await koji.close()
 
 
-def test_unsupported_proxy_scheme_is_a_config_error() -> None:
-    with pytest.raises(KojiConfigError, match="only http:// proxies"):
+def test_unsupported_proxy_scheme_is_a_config_error(monkeypatch) -> None:
+    with pytest.raises(KojiConfigError, match="only http:// and https:// proxies"):
         Connection(server="https://koji.example.com/kojihub", proxy="socks5://p:1080")
+    # From the environment too, when the connection is made.
+    monkeypatch.setenv("https_proxy", "socks5://p:1080")
+    with pytest.raises(KojiConfigError, match="https_proxy environment variable"):
+        Connection(server="https://koji.example.com/kojihub")
+
+
+@pytest_twisted.async_yield_fixture()
+async def tls_proxy(hub_pki):
+    """A proxy spoken to over TLS (https://localhost:PORT), with a
+    certificate from the hub's CA."""
+    server = ForwardProxy().start(tls=(hub_pki.server_cert, hub_pki.server_key))
+    yield server
+    await server.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_https_proxy_from_the_environment_tunnels_inside_tls(
+    hub, hub_pki, tls_proxy, monkeypatch
+) -> None:
+    monkeypatch.setenv("https_proxy", tls_proxy.url)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    koji = ssl_connection(hub, hub_pki)
+    try:
+        assert (await koji.getUser("alice"))["name"] == "alice"
+        assert await koji.login() is True
+        assert (await koji.getLoggedInUser())["name"] == "alice"
+    finally:
+        await koji.close()
+    # The calls' pooled tunnel, then the login's own.
+    assert tls_proxy.connects == [f"localhost:{hub.port}"] * 2
+    assert hub.hub.sessions.logins == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_https_proxy_option_with_credentials(hub, hub_pki) -> None:
+    guarded = ForwardProxy(credentials="alice:s3cr@t!").start(
+        tls=(hub_pki.server_cert, hub_pki.server_key)
+    )
+    try:
+        url = f"https://alice:{SECRET}@localhost:{guarded.port}"
+        koji = anonymous(hub, hub_pki, proxy=url)
+        try:
+            assert (await koji.getUser("alice"))["name"] == "alice"
+        finally:
+            await koji.close()
+        expected = b"Basic " + base64.b64encode(b"alice:s3cr@t!")
+        assert guarded.authorizations == [expected]
+    finally:
+        await guarded.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_hub_through_an_https_proxy(hub_server, hub_pki, tls_proxy) -> None:
+    koji = Connection(
+        server=hub_server.url, serverca=str(hub_pki.ca_cert), proxy=tls_proxy.url
+    )
+    try:
+        assert (await koji.getUser("alice"))["name"] == "alice"
+    finally:
+        await koji.close()
+    assert tls_proxy.requests == [hub_server.url]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_untrusted_https_proxy_is_refused(
+    hub, hub_pki, tls_proxy, tmp_path
+) -> None:
+    other_pem = tmp_path / "other-ca.pem"
+    other_pem.write_bytes(make_ca("Other CA").cert_pem())
+    koji = anonymous(hub, hub_pki, proxy=tls_proxy.url, serverca=str(other_pem))
+    try:
+        with pytest.raises(
+            KojiConnectionError, match="TLS with proxy https://localhost"
+        ):
+            await koji.getUser("alice")
+    finally:
+        await koji.close()
+    assert tls_proxy.connects == []
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+@pytest_twisted.ensureDeferred
+async def test_a_proxy_refusing_credentials_is_not_retried(
+    hub, hub_pki, guarded_proxy, logged_in
+) -> None:
+    options = {"anon_retry": True, "retry_interval": 0, "max_retries": 3}
+    if logged_in:  # a session handed over: its calls are always retried
+        options["sinfo"] = {"session-id": 1, "session-key": "1-key"}
+    koji = anonymous(
+        hub, hub_pki, proxy=with_credentials(guarded_proxy, "wrong"), **options
+    )
+    with pytest.raises(KojiProxyRefused, match="407") as caught:
+        await koji.getUser("alice")
+    assert caught.value.status == 407
+    assert "refused the credentials" in str(caught.value)
+    assert "wrong" not in str(caught.value)
+    assert len(guarded_proxy.connects) == 1
+    assert hub.hub.calls == []

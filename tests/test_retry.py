@@ -13,16 +13,18 @@ from twisted.python.failure import Failure
 from txkoji.exceptions import (
     AuthError,
     GenericError,
+    KojiConnectionClosed,
     KojiConnectionError,
     KojiHTTPError,
     KojiProtocolError,
+    KojiProxyRefused,
     KojiResponseTooLarge,
     KojiTimeoutError,
     KojiTLSError,
     RetryError,
     ServerOffline,
 )
-from txkoji.retry import RetryPolicy, Verdict, is_transient
+from txkoji.retry import RetryPolicy, RetryStop, Verdict, is_transient
 
 URL = "https://koji.example.com/kojihub"
 
@@ -318,3 +320,54 @@ def test_defaults_are_the_official_clients() -> None:
         offline_retry=False,
         offline_retry_interval=20,
     )
+
+
+def closed(method: str) -> KojiConnectionClosed:
+    return KojiConnectionClosed(f"cannot call {method}: closed", URL, method)
+
+
+def test_a_stop_fails_a_call_waiting_for_its_retry_at_once() -> None:
+    clock, stop = Clock(), RetryStop()
+    hub = Hub(refused(), refused(), "never")
+    d = RetryPolicy().run(
+        hub, clock=clock, method="getBuild", logged_in=True, stop=stop
+    )
+    clock.advance(0)  # the first retry, at once; the second waits 20 s
+    assert hub.attempts == 2 and not_fired(d)
+    stop.stop(closed)
+    error = result_of(d)
+    assert isinstance(error.value, KojiConnectionClosed)
+    assert "cannot call getBuild" in str(error.value)
+    clock.advance(20)
+    assert hub.attempts == 2  # the wait ended: no further attempt
+
+
+def test_a_stop_lets_the_attempt_under_way_finish_without_retry() -> None:
+    clock, stop = Clock(), RetryStop()
+    hub = Hub(None, None)
+    answered = RetryPolicy().run(
+        hub, clock=clock, method="getBuild", logged_in=True, stop=stop
+    )
+    failing = RetryPolicy().run(
+        hub, clock=clock, method="getBuild", logged_in=True, stop=stop
+    )
+    stop.stop(closed)
+    assert not_fired(answered) and not_fired(failing)
+    hub.pending[0].callback("answer")
+    hub.pending[1].errback(refused())
+    assert result_of(answered) == "answer"
+    assert isinstance(result_of(failing).value, KojiConnectionError)
+    assert hub.attempts == 2 and not clock.getDelayedCalls()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        KojiConnectionClosed("closed", URL),
+        KojiProxyRefused("proxy refused: HTTP 407", URL, status=407),
+    ],
+)
+def test_closed_connections_and_refusing_proxies_are_not_retried(error) -> None:
+    assert not is_transient(error)
+    policy = RetryPolicy(anon_retry=True)
+    assert policy.verdict(error, logged_in=True) is Verdict.GIVE_UP

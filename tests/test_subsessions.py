@@ -13,6 +13,7 @@ from txkoji import Connection
 from txkoji.exceptions import (
     AuthError,
     GenericError,
+    KojiConnectionClosed,
     KojiLoginException,
     KojiSessionError,
 )
@@ -84,8 +85,10 @@ async def test_closing_a_subsession_ends_it_alone(koji, hub) -> None:
 async def test_logging_out_the_master_ends_its_subsessions(koji, hub) -> None:
     sub = await koji.subsession()
     await koji.logout()
-    with pytest.raises(AuthError, match="Invalid session"):
+    calls = len(hub.hub.calls)
+    with pytest.raises(KojiConnectionClosed, match="ended when its master logged out"):
         await sub.getLoggedInUser()
+    assert len(hub.hub.calls) == calls  # refused here, never sent anonymously
     await sub.close()
     assert hub.hub.sessions.sessions == {}
 

@@ -148,3 +148,25 @@ async def test_answer_dropped_mid_body_over_tls_is_a_connection_error(
             await koji.getBuild(1001)
     finally:
         await koji.close()
+
+
+@pytest.mark.parametrize(
+    ("reason", "alert"),
+    [
+        ("sslv3 alert bad certificate", "bad certificate"),
+        ("tlsv1 alert unknown ca", "unknown ca"),
+        ("ssl/tls alert certificate expired", "certificate expired"),
+        ("tls alert bad certificate", "bad certificate"),
+        ("tlsv13 alert certificate required", "certificate required"),
+        ("sslv3 alert certificate unknown", "certificate unknown"),
+        ("tls alert unsupported certificate", "unsupported certificate"),
+        ("certificate verify failed", None),
+    ],
+)
+def test_every_alert_the_peer_sent_is_recognised(reason, alert) -> None:
+    from OpenSSL import SSL
+
+    from txkoji.tls import received_alert
+
+    error = SSL.Error([("SSL routines", "", reason)])
+    assert received_alert(error) == alert

@@ -12,37 +12,41 @@
 A connection composes the pieces: the profile's options
 (:mod:`txkoji.config`), the codec (:mod:`txkoji.codec`), the HTTP transport
 (:mod:`txkoji.transport`) and the result-type registry
-(:mod:`txkoji.results`).  Every call returns a Deferred.
+(:mod:`txkoji.results`).  Every call returns a Deferred.  Its call
+interface and session state are :class:`~txkoji.hub_client.HubClient`'s,
+shared with its subsessions (:mod:`txkoji.subsession`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from functools import cached_property
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji import config as koji_config
-from txkoji.cache import Cache
-from txkoji.codec import encode_call, pack_params
 from txkoji.config import profile_names as profile_names  # re-exported
 from txkoji.exceptions import KojiException
-from txkoji.hub_methods import HubMethods
-from txkoji.multicall import MultiCall, settle_entries
+from txkoji.hub_client import _LIVE, HubClient
+from txkoji.hub_client import BoundHubMethod as BoundHubMethod  # re-exported
 from txkoji.proxies import ProxyChoice
-from txkoji.requester import Requester
-from txkoji.results import result_type
+from txkoji.requester import Requester, StopError
 from txkoji.retry import RetryPolicy
-from txkoji.session import Session, SessionOrder
-from txkoji.session_calls import SessionClient, multicall_body, multicall_type
+from txkoji.session import session_from_sinfo
+from txkoji.session_calls import SessionClient
+from txkoji.subsession import SessionPool, SubSession, open_pool
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport import HubTransport
-from txkoji.weblinks import fetch_from_web, profile_for_web_url
+from txkoji.weblinks import profile_for_web_url
+
+
+def _fire(outcome: Any, waiter: defer.Deferred[Any]) -> Any:
+    """Fire ``waiter`` with ``None``, and pass ``outcome`` on."""
+    waiter.callback(None)
+    return outcome
 
 
 def profiles() -> list[str]:
@@ -54,26 +58,7 @@ def profiles() -> list[str]:
     return [p for p in reversed(koji_config.config_files()) if os.path.isfile(p)]
 
 
-class BoundHubMethod:
-    """A hub method bound to a connection (or anything with its ``call``,
-    such as a session pool): ``koji.getBuild`` is one; calling it calls the
-    hub."""
-
-    __slots__ = ("_connection", "name")
-
-    def __init__(self, connection: HubMethods, name: str) -> None:
-        self._connection = connection
-        self.name = name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
-        """Call the hub method: see :meth:`Connection.call`."""
-        return self._connection.call(self.name, *args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<hub method {self.name} of {self._connection!r}>"
-
-
-class Connection(HubMethods):
+class Connection(HubClient):
     """A connection to one Koji hub.
 
     :param profile: the koji client profile to read (section ``[profile]`` of
@@ -87,16 +72,24 @@ class Connection(HubMethods):
         ``timeout=60``, ``max_concurrency=16``; ``proxy="http://proxy:3128"``
         or ``proxy=None`` (no proxy, whatever the environment says; see
         :mod:`txkoji.proxies`).
+    :param sinfo: resume a logged-in session instead of logging in: a
+        mapping with the ``session-id`` and ``session-key`` (and
+        optionally ``header-auth`` and ``callnum``), as the official
+        ``ClientSession(sinfo=...)`` takes it and as :attr:`sinfo` gives
+        it.  A resumed session cannot renew itself when it expires (it
+        has no login to repeat), and ``close()`` logs it out: hand it on
+        with :attr:`sinfo`, and let one owner close it.
     :raises KojiConfigError: (also a ``ValueError``) when the profile is
         missing, has no ``server``, or an option is malformed.
+    :raises KojiSessionError: when ``sinfo`` lacks a session id or key.
     :raises KojiTLSError: when ``serverca`` cannot be loaded.
+
+    A connection refuses calls, with
+    :class:`~txkoji.exceptions.KojiConnectionClosed`, once closed and in a
+    forked child of the process that made it (its sockets and session are
+    the parent's: the child makes its own, passing ``sinfo`` to share the
+    session).
     """
-
-    log = Logger()
-
-    #: At most this many calls of a logged-in session go in one multicall
-    #: when they queue up behind the request in flight (1: never batch).
-    max_session_batch = 100
 
     def __init__(
         self,
@@ -106,6 +99,7 @@ class Connection(HubMethods):
         reactor: Any = None,
         transport: Any = None,
         clock: IReactorTime | None = None,
+        sinfo: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
         if reactor is None:
@@ -116,7 +110,7 @@ class Connection(HubMethods):
         self.clock: IReactorTime = clock if clock is not None else reactor
         self.config = koji_config.resolve(profile, config_files, options)
         self.profile = profile
-        self.url: str = koji_config.hub_url(self.config["server"], profile)
+        self._url: str = koji_config.hub_url(self.config["server"], profile)
         self.weburl: str | None = self.config["weburl"]
         self.topurl: str | None = self.config["topurl"]
         if transport is None:
@@ -139,19 +133,22 @@ class Connection(HubMethods):
             RetryPolicy.from_config(self.config),
             self.clock,
             self.config["max_concurrency"],
-            self.url,
+            self._url,
         )
         self._session = SessionClient(
             self._requester, self.config, self, self.max_session_batch
         )
-
-    @property
-    def transport(self) -> Any:
-        """The transport this connection's requests go through (a
-        :class:`~txkoji.transport.HubTransport` unless one was passed in):
-        its ``pool``, ``agent`` and ``tls_policy`` serve other requests to
-        the hub's servers, such as file transfers."""
-        return self._transport
+        if sinfo is not None:
+            self._session.session = session_from_sinfo(sinfo)
+        #: Why calls are refused (made from the method name), or ``None``
+        #: while the connection is open.
+        self._refusal: StopError | None = None
+        self._forked = False
+        #: Fires once the first close() is done.
+        self._closing: defer.Deferred[Any] | None = None
+        #: The subsessions open on this connection's session.
+        self._subsessions: set[Any] = set()
+        _LIVE.add(self)
 
     @classmethod
     def lookup(cls, profile: str, setting: str) -> Any:
@@ -164,120 +161,6 @@ class Connection(HubMethods):
             is malformed.
         """
         return koji_config.profile_option(profile, setting)
-
-    @cached_property
-    def cache(self) -> Cache:
-        """The connection's :class:`~txkoji.cache.Cache` of user and tag
-        names (``koji.cache.user_name(2)``), made on first use; assign
-        another ``Cache`` to use another directory.
-
-        :raises CacheKeyError: when the profile name cannot be a cache
-            directory name.
-        """
-        return Cache(self)
-
-    @property
-    def hub_version(self) -> str | None:
-        """The hub's version from its latest answer's ``Koji-Version``
-        header, or ``None`` before the first answer."""
-        return getattr(self._transport, "hub_version", None)
-
-    def session_credentials(self, url: str) -> tuple[str, dict[bytes, bytes]] | None:
-        """Return ``url`` and the headers naming the logged-in session
-        without a call number, for requests that are not numbered calls
-        (raw uploads); ``None`` when not logged in."""
-        session = self._session.session
-        return session.credentials(url, None) if session else None
-
-    @property
-    def session_order(self) -> SessionOrder:
-        """The :class:`~txkoji.session.SessionOrder` that sends the
-        logged-in session's calls (its ``max_batch`` can be tuned; its
-        ``requests_sent`` counts requests)."""
-        return self._session.order
-
-    @property
-    def session(self) -> Session | None:
-        """The logged-in :class:`~txkoji.session.Session` (its ``repr``
-        hides the key), or ``None`` when not logged in."""
-        return self._session.session
-
-    @property
-    def session_id(self) -> int | None:
-        """The hub session's id, or ``None`` when not logged in."""
-        session = self._session.session
-        return session.session_id if session else None
-
-    @property
-    def session_key(self) -> str | None:
-        """The hub session's key (a secret), or ``None`` when not logged
-        in."""
-        session = self._session.session
-        return session.key if session else None
-
-    @property
-    def callnum(self) -> int | None:
-        """The number the session's next call will carry, or ``None`` when
-        not logged in."""
-        session = self._session.session
-        return session.callnum if session else None
-
-    def __getattr__(self, name: str) -> BoundHubMethod:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return BoundHubMethod(self, name)
-
-    def __reduce__(self) -> Any:
-        raise TypeError(
-            "a txkoji Connection holds a connection pool and a reactor; it "
-            "cannot be copied or pickled (make a new one from the profile)"
-        )
-
-    def __repr__(self) -> str:
-        name = f"profile {self.profile!r}" if self.profile else self.url
-        return f"<txkoji.Connection to {name}>"
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
-        """Call hub method ``method`` with positional and keyword arguments.
-
-        :returns: a Deferred firing with the decoded, typed result (see
-            :mod:`txkoji.results`: ``getBuild`` gives a ``Build``, structs
-            give ``Munch`` objects).  It fails with the fault's own
-            :class:`~txkoji.exceptions.KojiFault` subclass, a
-            :class:`~txkoji.exceptions.KojiTransportError` subclass, or
-            :class:`~txkoji.exceptions.KojiProtocolError`; with ``TypeError``
-            or ``OverflowError`` when an argument cannot be sent.
-        """
-        try:
-            params = pack_params(args, kwargs)
-            body = encode_call(method, params)
-        except (TypeError, ValueError, OverflowError):
-            return defer.fail()
-        rtype = result_type(method, params)
-        if self._session.session is not None:
-            return self._session.call(method, params, body, rtype)
-        d = self._requester.send(method, body, rtype)
-        return d.addCallback(rtype.finish, self)
-
-    def getTaskInfo(self, task_id: int, **kwargs: Any) -> defer.Deferred[Any]:
-        """Fetch a task with its request parameters (``request=True`` unless
-        told otherwise, as txkoji 0.10 did).
-
-        :returns: a Deferred firing with a :class:`~txkoji.task.Task`, or
-            ``None`` when there is no such task.
-        """
-        kwargs.setdefault("request", True)
-        return self.call("getTaskInfo", task_id, **kwargs)
-
-    def from_web(self, url: str) -> defer.Deferred[Any]:
-        """Fetch the object a kojiweb info page URL shows
-        (``buildinfo?buildID=1``, ``taskinfo?taskID=2``, ...).
-
-        :returns: a Deferred firing with the typed record, or ``None`` when
-            ``url`` is not such a page or the hub has no such object.  It
-            fails as the hub call does.
-        """
-        return fetch_from_web(self, url)
 
     @classmethod
     def connect_from_web(
@@ -295,47 +178,14 @@ class Connection(HubMethods):
             return None
         return cls(profile, config_files=config_files, **options)
 
-    def MultiCall(self, strict: bool = False, batch: int | None = None) -> MultiCall:
-        """Return a new :class:`~txkoji.multicall.MultiCall` on this
-        connection."""
-        return MultiCall(self, strict=strict, batch=batch)
-
-    def multicall(self, calls: Sequence[tuple[Any, ...]]) -> defer.Deferred[list[Any]]:
-        """Send several calls as one ``system.multicall`` request.
-
-        :param calls: ``(method, args)`` or ``(method, args, kwargs)``
-            tuples, e.g. ``[("getTaskInfo", [1]), ("listTasks", [],
-            {"opts": {"parent": 1}})]``.
-        :returns: a Deferred firing with one outcome per call, in order:
-            the call's typed value (as a single call would give it), or the
-            exception instance of its fault.  When logged in the request
-            carries one call number.  It fails with a transport error, or
-            with ``KojiProtocolError`` when the answer does not hold one
-            well-formed entry per call; with ``TypeError`` or ``ValueError``
-            when an argument cannot be sent.  No request is made for an
-            empty list.
-        """
-        try:
-            packed = [
-                (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
-                for call in calls
-            ]
-            body = multicall_body(packed) if packed else b""
-        except (TypeError, ValueError, OverflowError, IndexError):
-            return defer.fail()
-        if not packed:
-            return defer.succeed([])
-        if self._session.session is not None:
-            return self._session.multicall(packed)
-        d = self._requester.send("system.multicall", body, multicall_type(packed))
-        return d.addCallback(settle_entries, packed, self)
-
     def login(
         self,
         authtype: str | None = None,
         *,
         proxyuser: str | None = None,
         proxyauthtype: str | int | None = None,
+        exclusive: bool = False,
+        opts: Mapping[str, Any] | None = None,
     ) -> defer.Deferred[Any]:
         """Log in to the hub; later calls carry the session.
 
@@ -350,19 +200,31 @@ class Connection(HubMethods):
             ``password``.
         :param proxyauthtype: how the proxied user authenticated,
             ``"ssl"`` or ``"kerberos"`` (default: the profile's).
+        :param exclusive: make the session the user's only usable one (the
+            hub's ``exclusive=True``); renewals ask for it again.
+        :param opts: the password login's ``opts`` (such as ``{"hostip":
+            "192.0.2.1"}``, the client address the hub records); only with
+            ``password``.
         :returns: a Deferred firing with ``True`` once logged in.  It fails
             with a :class:`~txkoji.exceptions.KojiLoginException` subclass
             (see :mod:`txkoji.auth.errors`), at once and without a request
             for an unsupported ``authtype``, a password login to an
-            ``http://`` hub (unless ``allow_password_over_http``), or a
-            password login with ``proxyuser``; with
-            :class:`~txkoji.exceptions.KojiConfigError` for a malformed
-            ``proxyauthtype``.
+            ``http://`` hub (unless ``allow_password_over_http``), a
+            password login with ``proxyuser``, or ``opts`` with another
+            login; with :class:`~txkoji.exceptions.KojiConfigError` for a
+            malformed ``proxyauthtype``; with
+            :class:`~txkoji.exceptions.KojiConnectionClosed` once closed.
+            A Kerberos login that cannot connect is tried again as the
+            official client does (``max_retries`` times, every
+            ``retry_interval`` seconds).
         """
+        if self._refusal is not None:
+            return defer.fail(self._refusal("the login"))
         options = {"proxyuser": proxyuser, "proxyauthtype": proxyauthtype}
-        return self._session.login(authtype, options)
+        extra = {"exclusive": True if exclusive else None, "opts": opts}
+        return self._session.login(authtype, options, extra)
 
-    def subsession(self) -> defer.Deferred[Any]:
+    def subsession(self) -> defer.Deferred[SubSession]:
         """Open a hub subsession of the logged-in session.
 
         :returns: a Deferred firing with a logged-in
@@ -371,18 +233,19 @@ class Connection(HubMethods):
             numbers, sending through this connection's transport and pool.
             Its calls are ordered among themselves only, so several
             subsessions make logged-in calls in parallel; its ``close()``
-            ends the subsession alone.  This connection's ``logout()`` ends
-            its subsessions too, and its ``close()`` closes the transport
-            they share.  It fails with
-            :class:`~txkoji.exceptions.KojiSessionError` when not logged in,
-            or with the ``subsession`` call's error.
+            ends the subsession alone.  This connection's ``logout()`` and
+            ``close()`` end its subsessions too: their calls then fail with
+            :class:`~txkoji.exceptions.KojiConnectionClosed`.  It fails
+            with :class:`~txkoji.exceptions.KojiSessionError` when not
+            logged in, with ``KojiConnectionClosed`` once closed, or with
+            the ``subsession`` call's error.
         """
-        from txkoji.subsession import SubSession
-
+        if self._refusal is not None:
+            return defer.fail(self._refusal("subsession"))
         d = self._session.open_subsession()
         return d.addCallback(lambda client: SubSession(self, client))
 
-    def session_pool(self, size: int) -> defer.Deferred[Any]:
+    def session_pool(self, size: int) -> defer.Deferred[SessionPool]:
         """Open ``size`` subsessions and spread calls over them.
 
         :returns: a Deferred firing with a
@@ -394,35 +257,72 @@ class Connection(HubMethods):
             (before any request), or with the first ``subsession`` call's
             error (the subsessions already opened are closed).
         """
-        from txkoji.subsession import open_pool
-
         return open_pool(self, size)
 
+    def _end_subsessions(self, why: str) -> defer.Deferred[Any]:
+        """End every subsession locally (the hub ends them with this
+        session): their queued and later calls fail.
+
+        :returns: a Deferred firing once their calls in flight are
+            answered.
+        """
+        drained = []
+        for sub in list(self._subsessions):
+            sub._end(sub._stop_error(why))
+            drained.append(sub._session.order.drained())
+        return defer.gatherResults(drained)
+
     def logout(self) -> defer.Deferred[Any]:
-        """End the hub session, after the session's calls already made.
+        """End the hub session, after the session's calls already made
+        (its subsessions' included); its subsessions end with it.
 
         :returns: a Deferred firing with ``None`` (at once when not logged
             in).  The session is forgotten whatever the hub answers; the
             Deferred fails with the hub's error unless that error says the
             session is already gone (AuthError).
         """
-        return self._session.logout()
+        in_flight = self._end_subsessions("ended when its master logged out")
+        return in_flight.addCallback(lambda _: self._session.logout())
 
     def close(self) -> defer.Deferred[Any]:
-        """Log out when logged in, then close the connection's pooled HTTP
-        connections.
+        """Close the connection: refuse later calls, fail at once the calls
+        still queued or waiting for a retry (an answer under way is still
+        delivered, with no retry after it), end the subsessions and pools,
+        log out when logged in, then close the pooled HTTP connections.
+        Calls then fail with :class:`~txkoji.exceptions.KojiConnectionClosed`.
+        In a forked child, only forgets the parent's session and sockets.
 
         :returns: a Deferred firing with ``None`` when they are closed (a
-            failed logout is logged, not raised).
+            failed logout is logged, not raised); a second ``close()`` fires
+            once the first is done.
         """
-        d = self.logout()
+        if self._refusal is not None:
+            # Closed already (or inherited by a forked child): wait for the
+            # first close() to finish, if it has not.
+            waiter: defer.Deferred[Any] = defer.Deferred()
+            if self._closing is None or self._closing.called:
+                waiter.callback(None)
+            else:
+                self._closing.addBoth(_fire, waiter)
+            return waiter
+        error = self._stop_error("was closed")
+        self._refusal = error
+        closing: defer.Deferred[Any] = defer.Deferred()
+        self._closing = closing
+        in_flight = self._end_subsessions("was closed with its master")
+        self._session.shut(error)
+        self._requester.stop_retrying(error)
+        # The subsessions' answers under way come before the logout that
+        # ends them on the hub.
+        d = in_flight.addCallback(lambda _: self._session.logout())
 
         def logout_failed(failure: Failure) -> None:
             failure.trap(KojiException)
             self.log.warn(
-                "logout from {url} failed: {error}", url=self.url, error=failure.value
+                "logout from {url} failed: {error}", url=self._url, error=failure.value
             )
 
         d.addErrback(logout_failed)
+        d.addCallback(lambda _: self._requester.close(error))
         d.addCallback(lambda _: self._transport.close())
-        return d
+        return d.addBoth(_fire, closing)

@@ -281,6 +281,32 @@ class KojiConnectionError(KojiTransportError):
     was complete."""
 
 
+class KojiConnectionClosed(KojiConnectionError):
+    """The connection, subsession or session pool was closed (or ended by
+    its master's ``close()`` or ``logout()``, or belongs to the parent of a
+    forked process): a call made afterwards, still queued, or waiting for a
+    retry fails with this at once.  Never retried."""
+
+
+class KojiProxyRefused(KojiConnectionError):
+    """The HTTP proxy refused the request: it wants credentials or refused
+    the ones given (HTTP 407, or 401 from the proxy), or refuses the
+    destination (403).  Never retried: a repeat would be refused again.
+
+    :ivar status: the proxy's HTTP status.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        url: str | None = None,
+        method: str | None = None,
+        status: int = 0,
+    ) -> None:
+        self.status = status
+        super().__init__(message, url, method)
+
+
 class KojiTimeoutError(KojiTransportError):
     """The call took longer than the configured ``timeout``."""
 

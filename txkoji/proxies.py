@@ -10,7 +10,8 @@ same rules, and adds a ``proxy`` option.  The choice, first match wins:
 4. no proxy.
 
 ``proxy`` is a URL (``http://user:password@proxy.example.com:3128``, the
-scheme defaults to ``http://`` and the port to 80), or ``None`` (keyword),
+scheme defaults to ``http://`` and the port to 80; ``https://`` for TLS to
+the proxy itself, port 443 by default), or ``None`` (keyword),
 ``none`` or an empty value (file) for no proxy at all, whatever the
 environment says; its default, ``environment``, means step 3.  A proxy
 set by the option is used for every request to the hub: ``no_proxy`` does
@@ -35,8 +36,13 @@ The environment (read once, when the choice is made):
   whole value bypasses every proxy.  Host names compare without regard to
   case.
 
-Only ``http://`` proxies are supported: an ``https://`` (TLS to the proxy)
-or ``socks`` proxy is a :class:`~txkoji.exceptions.KojiConfigError`.
+``http://`` and ``https://`` proxies are supported.  With ``https://``,
+txkoji speaks TLS to the proxy (its certificate verified as the hub's is,
+against ``serverca`` or the system's trust store, for the proxy's host
+name), then asks it for the ``CONNECT`` tunnel (or sends it ``http://``
+requests) inside that TLS, as ``requests`` does.  A ``socks`` proxy, or
+any other scheme, is a :class:`~txkoji.exceptions.KojiConfigError`, from
+the option and from the environment alike, when the connection is made.
 Proxy credentials are never shown: :attr:`ProxyURL.shown` and ``repr``
 mask them.
 """
@@ -63,10 +69,12 @@ NO_PROXY_VALUES = frozenset({"", "none"})
 
 @dataclass(frozen=True)
 class ProxyURL:
-    """An ``http://`` forward proxy.
+    """An ``http://`` or ``https://`` forward proxy.
 
     :ivar host: the proxy's host name or address.
     :ivar port: its port.
+    :ivar tls: whether the connection to the proxy itself is TLS
+        (``https://``).
     :ivar shown: the URL as messages show it, credentials masked.
     :ivar authorization: the ``Proxy-Authorization`` header value (``Basic``)
         when the URL carries credentials, else ``None``.  Never shown by
@@ -77,6 +85,7 @@ class ProxyURL:
     port: int
     shown: str
     authorization: bytes | None = field(default=None, repr=False)
+    tls: bool = False
 
     @classmethod
     def parse(cls, text: str, source: str) -> ProxyURL:
@@ -84,21 +93,22 @@ class ProxyURL:
 
         :param source: where it came from (``the proxy option``,
             ``environment variable https_proxy``), for messages.
-        :raises KojiConfigError: for a scheme other than ``http``, no host,
-            or a malformed port; the message masks credentials.
+        :raises KojiConfigError: for a scheme other than ``http`` and
+            ``https``, no host, or a malformed port; the message masks
+            credentials.
         """
         if "://" not in text:
             text = "http://" + text
         shown = mask_userinfo(text)
         parts = urlsplit(text)
         scheme = parts.scheme.lower()
-        if scheme != "http":
+        if scheme not in ("http", "https"):
             raise KojiConfigError(
                 f"proxy {shown!r} from {source}: txkoji supports only http:// "
-                f"proxies, not {scheme}://"
+                f"and https:// proxies, not {scheme}://"
             )
         try:
-            port = parts.port or 80
+            port = parts.port or (443 if scheme == "https" else 80)
         except ValueError:
             raise KojiConfigError(
                 f"proxy {shown!r} from {source} has a malformed port"
@@ -111,7 +121,7 @@ class ProxyURL:
         if parts.username and parts.password is not None:
             pair = f"{unquote(parts.username)}:{unquote(parts.password)}"
             authorization = b"Basic " + base64.b64encode(pair.encode("latin-1"))
-        return cls(parts.hostname, port, shown, authorization)
+        return cls(parts.hostname, port, shown, authorization, scheme == "https")
 
     def __str__(self) -> str:
         return self.shown
@@ -211,8 +221,9 @@ class ProxyChoice:
         / empty for no proxy, or :data:`FROM_ENVIRONMENT`.
     :param environ: the environment to read (default: ``os.environ``, read
         now).
-    :raises KojiConfigError: when ``setting`` is a malformed or
-        unsupported proxy URL.
+    :raises KojiConfigError: when ``setting``, or the environment's
+        ``http``, ``https`` or ``all`` proxy, is a malformed or unsupported
+        proxy URL.
     """
 
     def __init__(
@@ -232,6 +243,12 @@ class ProxyChoice:
                 for name, value in source.items()
                 if name.lower().endswith("_proxy") or name == "REQUEST_METHOD"
             }
+            # A malformed or unsupported proxy is refused now, not at the
+            # first request that would use it.
+            found = environment_proxies(self._environ)
+            for key in ("http", "https", "all"):
+                if found.get(key):
+                    ProxyURL.parse(found[key], f"the {key}_proxy environment variable")
         else:
             self._fixed = ProxyURL.parse(setting.strip(), "the proxy option")
 

@@ -9,19 +9,31 @@ anonymous calls through it, and the logged-in session
 Cancelling a send is final: the call fails with ``CancelledError``, no
 retry follows, and a call that was still waiting for a slot, or whose
 request was not yet written, never reaches the hub.
+
+:meth:`Requester.stop_retrying` and :meth:`Requester.close` end what is
+under way when the connection closes: the sends still waiting for a slot
+or between two attempts fail at once, and an attempt under way is not
+retried.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
 
 from txkoji.codec import ResponseDecoder
 from txkoji.limit import ConcurrencyLimit
 from txkoji.results import ResultType
-from txkoji.retry import RetryPolicy
+from txkoji.retry import RetryPolicy, RetryStop
+
+#: Makes the error a send fails with once the requester stops, from the
+#: hub method.
+StopError = Callable[[str], BaseException]
 
 
 class Requester:
@@ -49,6 +61,26 @@ class Requester:
         self.clock = clock
         self.url = url
         self.limit = ConcurrencyLimit(max_concurrency)
+        self._retry_stop = RetryStop()
+        #: Stops each send still waiting for a slot.
+        self._queued: set[Callable[[StopError], None]] = set()
+        self._closed: StopError | None = None
+
+    def stop_retrying(self, error: StopError) -> None:
+        """Fail at once, with ``error(method)``, every send waiting for a
+        slot or between two attempts; let the attempts under way finish
+        without retrying them; and send later requests once, without
+        retries (the logout that closes a connection)."""
+        self.retry = dataclasses.replace(self.retry, max_retries=0, offline_retry=False)
+        self._retry_stop.stop(error)
+        for stop in list(self._queued):
+            stop(error)
+
+    def close(self, error: StopError) -> None:
+        """Stop retrying (see :meth:`stop_retrying`) and fail every later
+        send at once with ``error(method)``."""
+        self.stop_retrying(error)
+        self._closed = error
 
     def send(
         self,
@@ -75,6 +107,8 @@ class Requester:
             during an attempt, the attempt is aborted; during a retry wait,
             the wait ends; in every case no further attempt is made.
         """
+        if self._closed is not None:
+            return defer.fail(self._closed(method))
         target = url or self.url
 
         def attempt() -> defer.Deferred[Any]:
@@ -83,8 +117,32 @@ class Requester:
                 target, body, decoder, method=method, headers=headers
             )
 
-        return self.limit.run(
-            lambda: self.retry.run(
-                attempt, clock=self.clock, method=method, logged_in=logged_in
+        def start() -> defer.Deferred[Any]:
+            return self.retry.run(
+                attempt,
+                clock=self.clock,
+                method=method,
+                logged_in=logged_in,
+                stop=self._retry_stop,
             )
-        )
+
+        sending = self.limit.run(start)
+        if not self.limit.waiting:
+            # It holds a slot: nothing more to track.
+            return sending
+        stopped: list[BaseException] = []
+
+        def stop(error: StopError) -> None:
+            if not sending.called:
+                # Still waiting for a slot: leave the queue, fail now.
+                stopped.append(error(method))
+                sending.cancel()
+
+        def settle(outcome: Any) -> Any:
+            self._queued.discard(stop)
+            if stopped and isinstance(outcome, Failure):
+                return Failure(stopped[0])
+            return outcome
+
+        self._queued.add(stop)
+        return sending.addBoth(settle)

@@ -11,8 +11,13 @@
 * A fault is the hub's considered answer and is never retried, except
   ServerOffline (1014) with ``offline_retry``: that waits
   ``offline_retry_interval`` seconds and does not count as a retry.
-* TLS failures, unreadable answers, other HTTP statuses and cancellation
-  are never retried.
+* TLS failures, unreadable answers, other HTTP statuses, a proxy that
+  refuses (:class:`~txkoji.exceptions.KojiProxyRefused`), a closed
+  connection (:class:`~txkoji.exceptions.KojiConnectionClosed`) and
+  cancellation are never retried.
+* A :class:`RetryStop` ends the retries of the calls it was given at once
+  (a connection closing): no further attempt, and a call waiting for its
+  next attempt fails now.
 
 The policy holds no reactor: :meth:`RetryPolicy.run` is given the clock to
 wait on, so tests drive it with :class:`twisted.internet.task.Clock`.  It
@@ -34,8 +39,10 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txkoji.exceptions import (
+    KojiConnectionClosed,
     KojiConnectionError,
     KojiHTTPError,
+    KojiProxyRefused,
     KojiTimeoutError,
     ServerOffline,
 )
@@ -58,10 +65,33 @@ class Verdict(enum.Enum):
 def is_transient(error: BaseException) -> bool:
     """Tell whether ``error`` is a failure a repeat of the call may cure:
     the connection refused, reset or closed early, a timeout, or HTTP
-    502/503/504."""
+    502/503/504; not a closed :class:`~txkoji.connection.Connection` nor a
+    proxy that refuses."""
+    if isinstance(error, (KojiConnectionClosed, KojiProxyRefused)):
+        return False
     if isinstance(error, KojiHTTPError):
         return error.status in RETRIED_HTTP_STATUSES
     return isinstance(error, (KojiConnectionError, KojiTimeoutError))
+
+
+class RetryStop:
+    """Ends retries early: once :meth:`stop` is called, the calls run with
+    it make no further attempt, and those waiting between two attempts
+    fail at once.  It costs nothing until a call waits for a retry."""
+
+    def __init__(self) -> None:
+        #: Makes the error of a call stopped while it waited, from its
+        #: method; ``None`` until stopped.
+        self.error: Callable[[str], BaseException] | None = None
+        self._waiting: set[_Attempts] = set()
+
+    def stop(self, error: Callable[[str], BaseException]) -> None:
+        """Stop: a call waiting for its next attempt fails now with
+        ``error(method)``; one whose attempt is under way fails with that
+        attempt's error if it fails."""
+        self.error = error
+        for attempts in list(self._waiting):
+            attempts.stop(error)
 
 
 @dataclass(frozen=True)
@@ -116,6 +146,7 @@ class RetryPolicy:
         clock: IReactorTime,
         method: str,
         logged_in: bool = False,
+        stop: RetryStop | None = None,
     ) -> defer.Deferred[Any]:
         """Call ``attempt()`` until it succeeds or the policy gives up.
 
@@ -124,6 +155,7 @@ class RetryPolicy:
         :param clock: what to wait on between attempts.
         :param method: the hub method, for the log.
         :param logged_in: whether the call belongs to a logged-in session.
+        :param stop: ends the retries early when stopped.
         :returns: a Deferred firing with the first successful attempt's
             value.  It fails with the error of the last attempt when that
             error is not retried or the retries are used up, and with
@@ -132,7 +164,7 @@ class RetryPolicy:
             cancels the attempt, during a wait ends the wait, and either
             way no further attempt is made.
         """
-        return _Attempts(self, attempt, clock, method, logged_in).start()
+        return _Attempts(self, attempt, clock, method, logged_in, stop).start()
 
     def next_delay(
         self, error: BaseException, *, logged_in: bool, retries: int
@@ -156,8 +188,8 @@ class RetryPolicy:
 
 class _Attempts:
     """The attempts at one call: the first at once, then retries as the
-    policy says, until one succeeds, the policy gives up, or the caller
-    cancels."""
+    policy says, until one succeeds, the policy gives up, the caller
+    cancels, or the :class:`RetryStop` stops."""
 
     def __init__(
         self,
@@ -166,8 +198,10 @@ class _Attempts:
         clock: IReactorTime,
         method: str,
         logged_in: bool,
+        stop: RetryStop | None = None,
     ) -> None:
         self._policy = policy
+        self._stop = stop
         self._attempt = attempt
         self._clock = clock
         self._method = method
@@ -185,10 +219,27 @@ class _Attempts:
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._cancelled = True
+        self._left_wait()
         if self._current is not None:
             self._current.cancel()
 
+    def stop(self, error: Callable[[str], BaseException]) -> None:
+        """End the wait for the next attempt, and fail with
+        ``error(method)`` (called by the :class:`RetryStop` while
+        waiting)."""
+        waiting, self._current = self._current, None
+        self._left_wait()
+        if waiting is not None:
+            waiting.cancel()
+        if not self.result.called:
+            self.result.errback(Failure(error(self._method)))
+
+    def _left_wait(self) -> None:
+        if self._stop is not None:
+            self._stop._waiting.discard(self)
+
     def _try(self, _: Any = None) -> None:
+        self._left_wait()
         self._tries += 1
         try:
             self._current = self._attempt()
@@ -211,7 +262,7 @@ class _Attempts:
         decision = self._policy.next_delay(
             error, logged_in=self._logged_in, retries=self._retries
         )
-        if decision is None:
+        if decision is None or (self._stop is not None and self._stop.error):
             self.result.errback(failure)
             return
         delay, retries = decision
@@ -232,5 +283,7 @@ class _Attempts:
         )
         # Even the immediate retry waits for the next reactor turn, so it
         # never starts inside the failed request's own callbacks.
+        if self._stop is not None:
+            self._stop._waiting.add(self)
         self._current = deferLater(self._clock, delay)
         self._current.addCallbacks(self._try, lambda _: None)

@@ -29,7 +29,7 @@ from hyperlink import URL
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from txkoji.exceptions import KojiLoginException
+from txkoji.exceptions import KojiLoginException, KojiSessionError
 
 #: Hub methods that never go into a multicall: multicalls themselves (they
 #: cannot nest) and the calls that change the session the others rely on.
@@ -71,24 +71,38 @@ class Session:
         self.callnum = 0
 
     @classmethod
-    def from_login(cls, reply: Any, authtype: str) -> Session:
-        """Build a session from a login call's answer.
+    def from_login(cls, reply: Any, authtype: str, method: str = "sslLogin") -> Session:
+        """Build a session from the answer to the call ``method``
+        (``sslLogin``, ``login``, ``subsession``).
 
         :raises KojiLoginException: when the answer lacks a session id or
-            key.
+            key (the message names ``method``).
         """
+        what = f"{authtype} login (calling {method})"
+        if method == "subsession":
+            what = "subsession call"
         if not isinstance(reply, Mapping):
             raise KojiLoginException(
-                f"the hub answered the {authtype} login with "
-                f"{type(reply).__name__}, not a session"
+                f"the hub answered the {what} with {type(reply).__name__}, "
+                "not a session"
             )
         session_id = reply.get("session-id")
         key = reply.get("session-key")
         if not isinstance(session_id, int) or not isinstance(key, str) or not key:
             raise KojiLoginException(
-                f"the hub's answer to the {authtype} login lacks a session id or key"
+                f"the hub's answer to the {what} lacks a session id or key"
             )
         return cls(session_id, key, bool(reply.get("header-auth")), authtype)
+
+    def sinfo(self) -> dict[str, Any]:
+        """Return the session as another client resumes it (see
+        :func:`session_from_sinfo`)."""
+        return {
+            "session-id": self.session_id,
+            "session-key": self.key,
+            "header-auth": self.header_auth,
+            "callnum": self.callnum,
+        }
 
     def renew(self, renewed: Session) -> None:
         """Take over the id and key of a renewed login.
@@ -140,6 +154,42 @@ class Session:
         )
 
 
+#: The ``authtype`` of a session resumed from a saved ``sinfo``: it has no
+#: login to repeat when it expires.
+RESUMED = "resumed"
+
+
+def session_from_sinfo(sinfo: Mapping[str, Any]) -> Session:
+    """Resume a saved session: ``sinfo`` holds its ``session-id`` and
+    ``session-key``, as the official ``ClientSession(sinfo=...)`` takes
+    them, and optionally ``header-auth`` (default false: the query string,
+    which every hub reads) and ``callnum``, the number of its next call
+    (default 0).
+
+    :raises KojiSessionError: when a member is missing or of the wrong
+        type (the message never shows the key).
+    """
+    if not isinstance(sinfo, Mapping):
+        raise KojiSessionError(
+            f"sinfo must be a mapping with session-id and session-key, not "
+            f"{type(sinfo).__name__}"
+        )
+    session_id = sinfo.get("session-id")
+    key = sinfo.get("session-key")
+    callnum = sinfo.get("callnum", 0)
+    if isinstance(session_id, bool) or not isinstance(session_id, int):
+        raise KojiSessionError(f"sinfo needs an integer session-id, not {session_id!r}")
+    if not isinstance(key, str) or not key:
+        raise KojiSessionError("sinfo needs a non-empty session-key string")
+    if isinstance(callnum, bool) or not isinstance(callnum, int) or callnum < 0:
+        raise KojiSessionError(
+            f"sinfo's callnum must be a whole number of at least 0, not {callnum!r}"
+        )
+    session = Session(session_id, key, bool(sinfo.get("header-auth")), RESUMED)
+    session.callnum = callnum
+    return session
+
+
 @dataclass(eq=False)
 class _Queued:
     """A call waiting for its turn."""
@@ -188,6 +238,7 @@ class SessionOrder:
         self.max_batch_bytes = max_batch_bytes
         self._waiting: deque[_Queued] = deque()
         self._busy = False
+        self._drained: list[defer.Deferred[None]] = []
         #: Requests sent so far (single calls and multicalls), for tests
         #: and measurements.
         self.requests_sent = 0
@@ -224,6 +275,23 @@ class SessionOrder:
         self._waiting.append(item)
         self._next()
         return item.result
+
+    def drained(self) -> defer.Deferred[None]:
+        """Return a Deferred firing with ``None`` once no call is in flight
+        or waiting (at once when none is)."""
+        if not self._busy and not self._waiting:
+            return defer.succeed(None)
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._drained.append(waiter)
+        return waiter
+
+    def fail_waiting(self, error: Callable[[str], BaseException]) -> None:
+        """Fail every call still waiting for its turn, at once, with
+        ``error(method)`` (the calls in flight go on)."""
+        waiting, self._waiting = self._waiting, deque()
+        for item in waiting:
+            item.queued = False
+            _deliver(item.result, Failure(error(item.method)))
 
     def _cancel(self, item: _Queued) -> None:
         if item.queued:
@@ -289,6 +357,10 @@ class SessionOrder:
     def _done(self) -> None:
         self._busy = False
         self._next()
+        if not self._busy:
+            drained, self._drained = self._drained, []
+            for waiter in drained:
+                waiter.callback(None)
 
 
 def _deliver(result: defer.Deferred[Any], outcome: Any) -> None:

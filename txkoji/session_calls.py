@@ -25,14 +25,15 @@ from txkoji.exceptions import (
     AuthError,
     AuthExpired,
     KojiConfigError,
+    KojiConnectionClosed,
     KojiLoginException,
     KojiSessionError,
     RetryError,
 )
 from txkoji.multicall import settle_entries
-from txkoji.requester import Requester
+from txkoji.requester import Requester, StopError
 from txkoji.results import ResultType, result_type
-from txkoji.session import Session, SessionOrder
+from txkoji.session import RESUMED, Session, SessionOrder
 
 #: How a multicall answer of mixed methods is decoded: plain entries.
 MULTICALL_TYPE = ResultType()
@@ -84,11 +85,19 @@ class SessionClient:
         #: The options the session logged in with (the profile's, with the
         #: login's keyword options on top): renewals log in with them.
         self._login_config = config
+        #: The login call's keywords besides the credentials (``exclusive``,
+        #: the password login's ``opts``): renewals send them again.
+        self._login_extra: dict[str, Any] = {}
         self.owner = owner
         self._max_batch = max_batch
         #: The hub session, or ``None`` when not logged in.
         self.session: Session | None = None
         self.order = SessionOrder(self._send_batch, max_batch=max_batch)
+        #: Whether a call whose session ended while it waited goes out
+        #: anonymously (a connection's) or fails (a subsession's).
+        self.anonymous_after_logout = True
+        #: Why calls fail once :meth:`shut`, else ``None``.
+        self._shut: StopError | None = None
 
     @property
     def url(self) -> str:
@@ -96,12 +105,17 @@ class SessionClient:
         return self._requester.url
 
     def login(
-        self, authtype: str | None, options: Mapping[str, Any] | None = None
+        self,
+        authtype: str | None,
+        options: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> defer.Deferred[bool]:
         """Log in (see :meth:`txkoji.connection.Connection.login`).
 
         :param options: login options overriding the profile's
             (``proxyuser``, ``proxyauthtype``); ``None`` values are ignored.
+        :param extra: the login call's other keywords (``exclusive``,
+            ``opts``); ``None`` values are left out.
         :returns: a Deferred firing with ``True``, or failing with a
             :class:`~txkoji.exceptions.KojiLoginException` subclass, or
             with :class:`~txkoji.exceptions.KojiConfigError` for a malformed
@@ -112,12 +126,16 @@ class SessionClient:
             method = choose_authtype(config, authtype)
         except (UnsupportedAuthType, KojiConfigError):
             return defer.fail()
-        d = log_in(self._requester.transport, config, self.url, method)
-        return d.addCallback(self._logged_in, config)
+        given = {name: value for name, value in (extra or {}).items() if value}
+        d = log_in(self._requester.transport, config, self.url, method, extra=given)
+        return d.addCallback(self._logged_in, config, given)
 
-    def _logged_in(self, session: Session, config: ProfileConfig) -> bool:
+    def _logged_in(
+        self, session: Session, config: ProfileConfig, extra: dict[str, Any]
+    ) -> bool:
         self.session = session
         self._login_config = config
+        self._login_extra = extra
         self.log.info(
             "logged in to {url} by {authtype} (session {session_id})",
             url=self.url,
@@ -137,6 +155,13 @@ class SessionClient:
         body = encode_call("logout", [])
         d = self.call("logout", [], body, result_type("logout"))
         return d.addBoth(self.forget, session)
+
+    def shut(self, error: StopError) -> None:
+        """Fail at once, with ``error(method)``, the calls waiting for their
+        turn, and the calls whose session has ended by the time their turn
+        comes (the calls in flight go on)."""
+        self._shut = error
+        self.order.fail_waiting(error)
 
     def forget(self, outcome: Any, session: Session) -> Any:
         """Forget ``session`` (unless another replaced it), once the call
@@ -173,8 +198,14 @@ class SessionClient:
                 self.owner,
                 self._max_batch,
             )
-            client.session = Session.from_login(answer, session.authtype)
+            client.session = Session.from_login(answer, session.authtype, "subsession")
             client._login_config = self._login_config
+            client._login_extra = {
+                name: value
+                for name, value in self._login_extra.items()
+                if name != "exclusive"  # subsessions share their master's
+            }
+            client.anonymous_after_logout = False
             return client
 
         return d.addCallback(adopt)
@@ -191,7 +222,15 @@ class SessionClient:
             d = self.send(method, body, rtype)
             return d.addCallback(rtype.finish, self.owner)
 
-        return self.order.submit(method, params, len(body), alone)
+        sent = self.order.submit(method, params, len(body), alone)
+        if method == "exclusiveSession":
+            # As the official client: renewals ask for exclusivity again.
+            sent.addCallback(self._became_exclusive)
+        return sent
+
+    def _became_exclusive(self, value: Any) -> Any:
+        self._login_extra["exclusive"] = True
+        return value
 
     def multicall(
         self, calls: list[tuple[str, list[Any]]]
@@ -222,7 +261,15 @@ class SessionClient:
         while True:
             session = self.session
             if session is None:
-                # Logged out while the call waited for its turn.
+                # The session ended while the call waited for its turn.
+                if self._shut is not None:
+                    raise self._shut(method)
+                if not self.anonymous_after_logout:
+                    raise KojiConnectionClosed(
+                        f"cannot call {method}: its subsession has ended",
+                        self.url,
+                        method,
+                    )
                 return await requester.send(method, body, rtype)
             callnum = session.next_callnum()
             url, headers = session.credentials(self.url, callnum)
@@ -252,6 +299,12 @@ class SessionClient:
             login's error.
         """
         transport, config, url = self._requester.transport, self._login_config, self.url
+        if session.authtype == RESUMED:
+            raise AuthExpired(
+                f"session {session.session_id} expired, and it cannot be renewed: "
+                "it was resumed from a saved sinfo, so there is no login to repeat",
+                AuthExpired.faultCode,
+            )
         # Hubs before 1.31 do not announce header auth, and none of them
         # can renew; 1.31 announces it but refuses renew=True.
         renewing: Session | None = session if session.header_auth else None
@@ -262,11 +315,20 @@ class SessionClient:
         )
         try:
             try:
-                fresh = await log_in(transport, config, url, session.authtype, renewing)
+                fresh = await log_in(
+                    transport,
+                    config,
+                    url,
+                    session.authtype,
+                    renewing,
+                    extra=self._login_extra,
+                )
             except LoginRefused:
                 if renewing is None:
                     raise
-                fresh = await log_in(transport, config, url, session.authtype)
+                fresh = await log_in(
+                    transport, config, url, session.authtype, extra=self._login_extra
+                )
         except KojiLoginException as error:
             raise AuthExpired(
                 f"session {session.session_id} expired and logging in again "

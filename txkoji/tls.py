@@ -54,8 +54,10 @@ VERIFY_ERRORS = {
 
 #: OpenSSL's reason for an alert the peer sent ("sslv3 alert bad
 #: certificate", "tlsv1 alert unknown ca", "ssl/tls alert bad certificate"
-#: since OpenSSL 3.2): the protocol part, then the alert's description.
-_PEER_ALERT = re.compile(r"(?:sslv3|tlsv1\d*|ssl/tls) alert (.+)")
+#: since OpenSSL 3.2, "tls alert bad certificate" for an alert that came
+#: after the client's side of a TLS 1.3 handshake): the protocol part, then
+#: the alert's description.
+_PEER_ALERT = re.compile(r"(?:sslv3|tlsv1\d*|ssl/tls|tls) alert (.+)")
 
 
 def received_alert(error: SSL.Error) -> str | None:

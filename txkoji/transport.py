@@ -2,7 +2,9 @@
 
 :class:`HubTransport` posts one request body and streams the answer into a
 decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
-XML is parsed while it arrives.  It owns one persistent
+XML is parsed while it arrives (the bodies: :mod:`txkoji.bodies`; the
+connections to the hub's servers: :mod:`txkoji.endpoints`; through a
+proxy: :mod:`txkoji.proxy_agent`).  It owns one persistent
 ``HTTPConnectionPool``; every failure becomes a
 :class:`~txkoji.exceptions.KojiTransportError` subclass (or the decoder's own
 error) whose message names the URL with session secrets masked (see
@@ -12,53 +14,38 @@ error) whose message names the URL with session secrets masked (see
 from __future__ import annotations
 
 import functools
-from typing import Any, cast
-from typing import Protocol as TypingProtocol
+from typing import Any
 
 from hyperlink import EncodedURL
 from treq.client import HTTPClient
 from treq.content import collect
 from twisted.internet import defer, ssl
 from twisted.internet import error as neterror
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
-from twisted.internet.interfaces import (
-    IConsumer,
-    IPushProducer,
-    IReactorTime,
-    IStreamClientEndpoint,
-)
-from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
-from twisted.web.error import SchemeNotSupported
-from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import (
-    IAgent,
-    IAgentEndpointFactory,
-    IBodyProducer,
-    IPolicyForHTTPS,
-    IResponse,
-)
-from zope.interface import implementer
+from twisted.web.iweb import IAgent, IPolicyForHTTPS, IResponse
 
-from txkoji.exceptions import KojiConnectionError, KojiResponseTooLarge, KojiTLSError
-from txkoji.header_limit import HeaderLimitedEndpoint
+from txkoji.bodies import ERROR_BODY_LIMIT as ERROR_BODY_LIMIT  # re-exported
+from txkoji.bodies import BodyReader, BytesProducer, Decoder, ErrorBodyReader
+from txkoji.endpoints import CachingEndpointFactory
+from txkoji.exceptions import (
+    KojiConnectionClosed,
+    KojiResponseTooLarge,
+    KojiTLSError,
+)
 from txkoji.proxies import ProxyChoice
+from txkoji.proxy_agent import proxied_agent
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport_errors import (
     http_error,
     mask_url,
-    reason_text,
     translate_failure,
     translate_login_failure,
     with_timeout,
 )
-from txkoji.tunnel import proxied_agent
-
-#: How much of a non-200 answer's body is kept for the error message.
-ERROR_BODY_LIMIT = 2048
 
 
 @functools.lru_cache(maxsize=64)
@@ -79,219 +66,6 @@ def _died_before_answer(failure: Failure) -> bool:
         reason.check(neterror.ConnectionDone, neterror.ConnectionLost)
         for reason in never_received.reasons
     )
-
-
-class Decoder(TypingProtocol):
-    """What :meth:`HubTransport.post` streams the answer into."""
-
-    def feed(self, data: bytes) -> None:
-        """Take the next chunk of the answer."""
-
-    def close(self) -> Any:
-        """Return the decoded answer (or raise what it says)."""
-
-
-@implementer(IBodyProducer)
-class _BytesProducer:
-    """A request body already in memory, written in one go (a
-    ``FileBodyProducer`` would hand it to a cooperator and cost reactor
-    turns)."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-        self.length = len(body)
-
-    def startProducing(self, consumer: IConsumer) -> defer.Deferred[None]:
-        consumer.write(self._body)
-        return defer.succeed(None)
-
-    def pauseProducing(self) -> None:
-        """Nothing to pause: the body was written at once."""
-
-    def resumeProducing(self) -> None:
-        """Nothing to resume: the body was written at once."""
-
-    def stopProducing(self) -> None:
-        """Nothing to stop: the body was written at once."""
-
-
-@implementer(IStreamClientEndpoint)
-class _NoDelayEndpoint:
-    """Connect as ``endpoint`` does, then turn Nagle's algorithm off.
-
-    A request goes out as several writes (headers, then body pieces); with
-    Nagle the last small segment waits for the hub's delayed ACK, 40 ms
-    per request (the official client's HTTP library disables it too).
-    """
-
-    def __init__(self, endpoint: Any) -> None:
-        self._endpoint = endpoint
-
-    def connect(self, factory: Any) -> defer.Deferred[Any]:
-        """Connect, and set ``TCP_NODELAY`` on the new connection."""
-
-        def nodelay(protocol: Any) -> Any:
-            set_nodelay = getattr(protocol.transport, "setTcpNoDelay", None)
-            if set_nodelay is not None:
-                set_nodelay(True)
-            return protocol
-
-        return self._endpoint.connect(factory).addCallback(nodelay)
-
-
-@implementer(IAgentEndpointFactory)
-class _CachingEndpointFactory:
-    """Build each (scheme, host, port) endpoint once.
-
-    Twisted's Agent builds a new endpoint, and encodes the host name again,
-    for every request even when the pool then reuses a connection.  Each
-    endpoint bounds the header bytes of every answer (see
-    :mod:`txkoji.header_limit`).
-    """
-
-    def __init__(
-        self,
-        reactor: Any,
-        tls_policy: IPolicyForHTTPS,
-        connect_timeout: float,
-        max_header_size: int,
-    ) -> None:
-        self._reactor = reactor
-        self._tls_policy = tls_policy
-        self._connect_timeout = connect_timeout
-        self._max_header_size = max_header_size
-        self._endpoints: dict[tuple[bytes, bytes, int], Any] = {}
-
-    def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
-        key = (uri.scheme, uri.host, uri.port)
-        endpoint = self._endpoints.get(key)
-        if endpoint is None:
-            host = uri.host.decode("ascii")
-            endpoint = _NoDelayEndpoint(
-                HostnameEndpoint(
-                    self._reactor, host, uri.port, timeout=self._connect_timeout
-                )
-            )
-            if uri.scheme == b"https":
-                creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
-                endpoint = wrapClientTLS(creator, endpoint)
-            elif uri.scheme != b"http":
-                raise SchemeNotSupported(f"unsupported scheme {uri.scheme!r}")
-            endpoint = HeaderLimitedEndpoint(endpoint, self._max_header_size)
-            self._endpoints[key] = endpoint
-        return endpoint
-
-
-class _Reader(Protocol):
-    """Read an answer's body; ``finished`` fires when it is read, and
-    cancelling it stops the reading."""
-
-    def __init__(self) -> None:
-        self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
-        self._done = False
-
-    def _settle(self) -> defer.Deferred[Any] | None:
-        """Return ``finished`` the first time, ``None`` after (once the
-        answer is settled, or the reading cancelled)."""
-        if self._done:
-            return None
-        self._done = True
-        return self.finished
-
-    def _cancel(self, _: defer.Deferred[Any]) -> None:
-        if not self._done:
-            self._done = True
-            self._stop_producing()
-
-    def _stop_producing(self) -> None:
-        # Response.deliverBody connects the reader to a producer.
-        cast(IPushProducer, self.transport).stopProducing()
-
-
-class _BodyReader(_Reader):
-    """Feed an answer's body to a decoder as it arrives, within a size
-    limit; ``finished`` fires with the decoded value."""
-
-    def __init__(self, decoder: Decoder, limit: int, url: str, method: str) -> None:
-        super().__init__()
-        self._decoder = decoder
-        self._limit = limit
-        self._url = url
-        self._method = method
-        self._received = 0
-
-    @property
-    def _shown(self) -> str:
-        return mask_url(self._url)
-
-    def dataReceived(self, data: bytes) -> None:
-        if self._done:
-            return
-        self._received += len(data)
-        if self._received > self._limit:
-            self._abort(
-                Failure(
-                    KojiResponseTooLarge(
-                        f"the answer to {self._method} from {self._shown} exceeds "
-                        f"max_response_size ({self._limit} bytes)",
-                        self._method,
-                    )
-                )
-            )
-            return
-        try:
-            self._decoder.feed(data)
-        except Exception:
-            self._abort(Failure())
-
-    def _abort(self, failure: Failure) -> None:
-        finished = self._settle()
-        # dataReceived() aborts only a reading still under way.
-        assert finished is not None
-        self._stop_producing()
-        finished.errback(failure)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        finished = self._settle()
-        if finished is None:
-            return
-        if reason.check(webclient.ResponseDone, PotentialDataLoss):
-            try:
-                value = self._decoder.close()
-            except Exception:
-                finished.errback()
-            else:
-                finished.callback(value)
-            return
-        finished.errback(
-            KojiConnectionError(
-                f"the connection to {self._shown} was lost after {self._received} "
-                f"bytes of the answer to {self._method}: {reason_text(reason)}",
-                self._shown,
-                self._method or None,
-            )
-        )
-
-
-class _ErrorBodyReader(_Reader):
-    """Keep the start of a non-200 answer for the error message;
-    ``finished`` fires with it as text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: list[bytes] = []
-        self._size = 0
-
-    def dataReceived(self, data: bytes) -> None:
-        if self._size < ERROR_BODY_LIMIT:
-            self._chunks.append(data)
-            self._size += len(data)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        finished = self._settle()
-        if finished is not None:
-            body = b"".join(self._chunks)[:ERROR_BODY_LIMIT]
-            finished.callback(body.decode("utf-8", "replace"))
 
 
 class HubTransport:
@@ -381,9 +155,10 @@ class HubTransport:
         :param method: the hub method, for error messages.
         :param headers: extra request headers (e.g. session headers).
         :returns: a Deferred firing with ``decoder.close()``'s value.  It
-            fails with ``KojiConnectionError`` (refused, reset, lost, or the
-            transport already closed), ``KojiTLSError``, ``KojiHTTPError``
-            (status other than 200), ``KojiTimeoutError``,
+            fails with ``KojiConnectionError`` (refused, reset, lost;
+            ``KojiConnectionClosed`` when the transport was closed),
+            ``KojiTLSError``, ``KojiHTTPError`` (status other than 200),
+            ``KojiTimeoutError``,
             ``KojiResponseTooLarge``, ``KojiProtocolError`` (headers beyond
             ``max_header_size``), or what the decoder raises (a fault or
             ``KojiProtocolError``).  Cancelling it aborts the request, and
@@ -393,7 +168,7 @@ class HubTransport:
         if self.closed:
             shown = mask_url(url)
             return defer.fail(
-                KojiConnectionError(
+                KojiConnectionClosed(
                     f"cannot send {method or 'a call'} to {shown}: the "
                     "connection was closed",
                     shown,
@@ -437,9 +212,7 @@ class HubTransport:
         reactor, timeout = self.reactor, self._connect_timeout
         direct = webclient.Agent.usingEndpointFactory(
             reactor,
-            _CachingEndpointFactory(
-                reactor, tls_policy, timeout, self._max_header_size
-            ),
+            CachingEndpointFactory(reactor, tls_policy, timeout, self._max_header_size),
             pool=pool,
         )
         return proxied_agent(
@@ -465,7 +238,7 @@ class HubTransport:
             for name, value in headers.items():
                 request_headers.setRawHeaders(name, [value])
         return (agent or self.agent).request(
-            b"POST", normalized_url(url), request_headers, _BytesProducer(body)
+            b"POST", normalized_url(url), request_headers, BytesProducer(body)
         )
 
     def login(
@@ -523,7 +296,7 @@ class HubTransport:
         sending = HTTPClient(agent).request(
             "POST",
             url,
-            data=_BytesProducer(body),
+            data=BytesProducer(body),
             headers=login_headers,
             allow_redirects=False,
         )
@@ -560,10 +333,10 @@ class HubTransport:
         if versions:
             self.hub_version = versions[-1].decode("ascii", "replace")
         if response.code != 200:
-            error_reader = _ErrorBodyReader()
+            error_reader = ErrorBodyReader()
             response.deliverBody(error_reader)
             return error_reader.finished.addCallback(http_error, response, url, method)
-        reader = _BodyReader(decoder, self.max_response_size, url, method)
+        reader = BodyReader(decoder, self.max_response_size, url, method)
         response.deliverBody(reader)
         return reader.finished
 

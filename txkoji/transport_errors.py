@@ -145,16 +145,19 @@ def translate_failure(
             url,
             called,
         )
+    calling = f" (calling {method})" if method else ""
     if failure.check(neterror.ConnectionRefusedError):
-        raise KojiConnectionError(f"{url} refused the connection", url, called)
+        raise KojiConnectionError(f"{url} refused the connection{calling}", url, called)
     if failure.check(neterror.DNSLookupError):
         raise KojiConnectionError(
-            f"cannot resolve the host of {url}: {reason_text(failure)}",
+            f"cannot resolve the host of {url}{calling}: {reason_text(failure)}",
             url,
             called,
         )
     if failure.check(neterror.TimeoutError):
-        raise KojiConnectionError(f"connecting to {url} timed out", url, called)
+        raise KojiConnectionError(
+            f"connecting to {url} timed out{calling}", url, called
+        )
     if failure.check(
         neterror.ConnectError,
         webclient.ResponseNeverReceived,

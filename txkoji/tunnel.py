@@ -1,5 +1,10 @@
 """Reaching the hub through an HTTP forward proxy.
 
+* The connection to the proxy itself is plain TCP for an ``http://``
+  proxy, and TLS for an ``https://`` one (Twisted's TLS, the proxy's
+  certificate verified for its host name as the hub's would be); what
+  follows goes inside it.
+
 * ``https://`` URLs go through a tunnel: :class:`TunnelEndpoint` connects
   to the proxy, asks it ``CONNECT host:port`` (with ``Proxy-Authorization:
   Basic`` when the proxy URL has credentials), and once the proxy answers
@@ -10,8 +15,8 @@
   absolute form, the credentials in each request's
   ``Proxy-Authorization``).
 
-:func:`proxied_agent` builds the agent that picks, per request, a direct
-connection, a tunnel or the forward proxy, as a
+:func:`~txkoji.proxy_agent.proxied_agent` builds the agent that picks,
+per request, a direct connection, a tunnel or the forward proxy, as a
 :class:`~txkoji.proxies.ProxyChoice` says.  Messages name the proxy with
 its credentials masked.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from OpenSSL import SSL
 from twisted.internet import defer
 from twisted.internet import error as neterror
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
@@ -31,17 +37,19 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
-from twisted.web import client as webclient
-from twisted.web.http_headers import Headers
-from twisted.web.iweb import IAgent, IAgentEndpointFactory, IPolicyForHTTPS
+from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
-from txkoji.exceptions import KojiConfigError, KojiConnectionError
-from txkoji.header_limit import HeaderLimitedEndpoint
-from txkoji.proxies import ProxyChoice, ProxyURL
+from txkoji.exceptions import KojiConfigError, KojiConnectionError, KojiProxyRefused
+from txkoji.proxies import ProxyURL
 
 #: The longest answer head to ``CONNECT`` read before giving up, in bytes.
 MAX_CONNECT_ANSWER = 16 * 1024
+
+#: Answers to ``CONNECT`` that a repeat would get again: credentials wanted
+#: or refused (407, or 401 from a proxy that says so), the destination
+#: refused (403).  They fail with :class:`~txkoji.exceptions.KojiProxyRefused`.
+REFUSING_STATUSES = frozenset({401, 403, 407})
 
 
 class _ConnectProtocol(Protocol):
@@ -92,12 +100,7 @@ class _ConnectProtocol(Protocol):
             self._refuse(f"a malformed status line {status_line[:80]!r}")
             return
         if not 200 <= int(code) < 300:
-            hint = (
-                " (proxy authentication required: give user:password@ in the proxy URL)"
-                if code == "407"
-                else ""
-            )
-            self._refuse(f"HTTP {code} {phrase.strip()[:120]}{hint}")
+            self._refuse(f"HTTP {code} {phrase.strip()[:120]}", int(code))
             return
         inner = self._factory.buildProtocol(self.connection.getPeer())
         # The factories the agent connects (TLS, HTTP/1.1) always build one.
@@ -108,28 +111,41 @@ class _ConnectProtocol(Protocol):
         if rest:
             inner.dataReceived(rest)
 
-    def _refuse(self, answer: str) -> None:
+    def _refuse(self, answer: str, status: int = 0) -> None:
         self.connection.loseConnection()
-        self._ready.errback(
-            KojiConnectionError(
-                f"proxy {self._proxy.shown} refused to tunnel to "
-                f"{self._target.decode('ascii')}: it answered CONNECT with "
-                f"{answer}",
-                self._proxy.shown,
-            )
+        message = (
+            f"proxy {self._proxy.shown} refused to tunnel to "
+            f"{self._target.decode('ascii')}: it answered CONNECT with {answer}"
         )
+        error: KojiConnectionError
+        if status in REFUSING_STATUSES:
+            if status in (401, 407):
+                message += (
+                    " (proxy authentication required: give user:password@ in"
+                    " the proxy URL)"
+                    if self._proxy.authorization is None
+                    else " (the proxy refused the credentials of the proxy URL)"
+                )
+            error = KojiProxyRefused(message, self._proxy.shown, status=status)
+        else:
+            error = KojiConnectionError(message, self._proxy.shown)
+        self._ready.errback(error)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._inner is not None:
             self._inner.connectionLost(reason)
         elif not self._ready.called:
-            self._ready.errback(
-                KojiConnectionError(
-                    f"proxy {self._proxy.shown} closed the connection before "
-                    f"answering CONNECT {self._target.decode('ascii')}",
-                    self._proxy.shown,
+            if reason.check(SSL.Error):
+                message = (
+                    f"TLS with proxy {self._proxy.shown} failed: "
+                    f"{reason.getErrorMessage()}"
                 )
-            )
+            else:
+                message = (
+                    f"proxy {self._proxy.shown} closed the connection before "
+                    f"answering CONNECT {self._target.decode('ascii')}"
+                )
+            self._ready.errback(KojiConnectionError(message, self._proxy.shown))
 
 
 class _ConnectFactory(ClientFactory):
@@ -161,17 +177,37 @@ def _proxy_unreachable(failure: Failure, proxy: ProxyURL) -> Failure:
 
 @implementer(IStreamClientEndpoint)
 class ProxyEndpoint:
-    """Connects to the proxy itself; a failure to do so is a
-    ``KojiConnectionError`` naming the proxy (credentials masked).
+    """Connects to the proxy itself (over TLS for an ``https://`` proxy); a
+    failure to do so is a ``KojiConnectionError`` naming the proxy
+    (credentials masked).
 
     :param reactor: the reactor (``IReactorTCP``).
     :param proxy: the proxy.
     :param timeout: seconds to wait for the TCP connection.
+    :param tls_policy: how an ``https://`` proxy's certificate is checked
+        (for the proxy's host name).
     """
 
-    def __init__(self, reactor: Any, proxy: ProxyURL, timeout: float) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        proxy: ProxyURL,
+        timeout: float,
+        tls_policy: IPolicyForHTTPS | None = None,
+    ) -> None:
         self.proxy = proxy
-        self._endpoint = HostnameEndpoint(reactor, proxy.host, proxy.port, timeout)
+        endpoint: IStreamClientEndpoint = HostnameEndpoint(
+            reactor, proxy.host, proxy.port, timeout
+        )
+        if proxy.tls:
+            if tls_policy is None:
+                raise KojiConfigError(
+                    f"proxy {proxy.shown} is https://, and no TLS policy was "
+                    "given to check its certificate"
+                )
+            creator = tls_policy.creatorForNetloc(proxy.host.encode("idna"), proxy.port)
+            endpoint = wrapClientTLS(creator, endpoint)
+        self._endpoint = endpoint
 
     def connect(self, protocolFactory: IProtocolFactory) -> defer.Deferred[Any]:
         """Connect to the proxy.
@@ -243,135 +279,3 @@ class TunnelEndpoint:
         connecting = self._proxy_endpoint.connect(_ConnectFactory(build))
         connecting.addErrback(unreachable)
         return ready
-
-
-@implementer(IAgentEndpointFactory)
-class _TunnelEndpointFactory:
-    """Endpoints for ``https://`` URLs reached through a proxy's tunnel,
-    each built once per (host, port)."""
-
-    def __init__(
-        self,
-        reactor: Any,
-        tls_policy: IPolicyForHTTPS,
-        proxies: ProxyChoice,
-        connect_timeout: float,
-        max_header_size: int,
-    ) -> None:
-        self._reactor = reactor
-        self._tls_policy = tls_policy
-        self._proxies = proxies
-        self._connect_timeout = connect_timeout
-        self._max_header_size = max_header_size
-        self._endpoints: dict[tuple[bytes, int], IStreamClientEndpoint] = {}
-
-    def endpointForURI(self, uri: webclient.URI) -> IStreamClientEndpoint:
-        key = (uri.host, uri.port)
-        endpoint = self._endpoints.get(key)
-        if endpoint is None:
-            proxy = self._proxies.for_url(uri.toBytes().decode("ascii"))
-            # The routing agent sends only proxied https URLs here.
-            assert proxy is not None
-            host = uri.host.decode("ascii")
-            tunnel = TunnelEndpoint(
-                ProxyEndpoint(self._reactor, proxy, self._connect_timeout),
-                proxy,
-                host,
-                uri.port,
-            )
-            creator = self._tls_policy.creatorForNetloc(uri.host, uri.port)
-            endpoint = HeaderLimitedEndpoint(
-                wrapClientTLS(creator, tunnel), self._max_header_size
-            )
-            self._endpoints[key] = endpoint
-        return endpoint
-
-
-@implementer(IAgent)
-class _ProxyRoutingAgent:
-    """Sends each request directly, through a tunnel, or to the forward
-    proxy, as the proxy choice says for its URL."""
-
-    def __init__(
-        self,
-        reactor: Any,
-        direct: IAgent,
-        tls_policy: IPolicyForHTTPS,
-        proxies: ProxyChoice,
-        pool: webclient.HTTPConnectionPool,
-        connect_timeout: float,
-        max_header_size: int,
-    ) -> None:
-        self._reactor = reactor
-        self._direct = direct
-        self._proxies = proxies
-        self._pool = pool
-        self._connect_timeout = connect_timeout
-        self._max_header_size = max_header_size
-        self._tunnels = webclient.Agent.usingEndpointFactory(
-            reactor,
-            _TunnelEndpointFactory(
-                reactor, tls_policy, proxies, connect_timeout, max_header_size
-            ),
-            pool=pool,
-        )
-        self._forward: dict[ProxyURL, webclient.ProxyAgent] = {}
-
-    def request(
-        self,
-        method: bytes,
-        uri: bytes,
-        headers: Headers | None = None,
-        bodyProducer: Any = None,
-    ) -> defer.Deferred[Any]:
-        """Send the request the way its URL's proxy choice says."""
-        try:
-            proxy = self._proxies.for_url(uri.decode("ascii"))
-        except KojiConfigError:
-            return defer.fail()
-        if proxy is None:
-            return self._direct.request(method, uri, headers, bodyProducer)
-        if uri.startswith(b"https:"):
-            return self._tunnels.request(method, uri, headers, bodyProducer)
-        agent = self._forward.get(proxy)
-        if agent is None:
-            endpoint = HeaderLimitedEndpoint(
-                ProxyEndpoint(self._reactor, proxy, self._connect_timeout),
-                self._max_header_size,
-            )
-            agent = webclient.ProxyAgent(endpoint, self._reactor, self._pool)
-            self._forward[proxy] = agent
-        if proxy.authorization:
-            headers = headers.copy() if headers is not None else Headers()
-            headers.setRawHeaders(b"Proxy-Authorization", [proxy.authorization])
-        return agent.request(method, uri, headers, bodyProducer)
-
-
-def proxied_agent(
-    reactor: Any,
-    direct: IAgent,
-    tls_policy: IPolicyForHTTPS,
-    proxies: ProxyChoice | None,
-    pool: webclient.HTTPConnectionPool,
-    connect_timeout: float,
-    max_header_size: int,
-) -> IAgent:
-    """Return an agent that sends requests through the proxy ``proxies``
-    picks for their URL, and the others through ``direct``.
-
-    :param tls_policy: how the hub is trusted through a tunnel (its
-        certificate, verified end to end).
-    :param proxies: the choice; ``None``, or one that can never name a
-        proxy, gives ``direct`` itself.
-    :param pool: the connection pool for proxied requests (tunnels are
-        kept alive as direct connections are).
-    :param connect_timeout: seconds to wait for a TCP connection to the
-        proxy.
-    :param max_header_size: the most bytes an answer's status line and
-        headers may take (the proxy's answers included).
-    """
-    if proxies is None or not proxies.may_proxy:
-        return direct
-    return _ProxyRoutingAgent(
-        reactor, direct, tls_policy, proxies, pool, connect_timeout, max_header_size
-    )

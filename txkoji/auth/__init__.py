@@ -26,6 +26,7 @@ from txkoji.auth.certificate import ssl_login
 from txkoji.auth.errors import (
     KerberosCredentialsError,
     LoginRefused,
+    LoginTimedOut,
     LoginTLSError,
     LoginUnreachable,
     MutualAuthError,
@@ -33,6 +34,7 @@ from txkoji.auth.errors import (
 )
 from txkoji.auth.kerberos import gssapi_login
 from txkoji.auth.password import password_login
+from txkoji.exceptions import KojiLoginException
 from txkoji.session import Session
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "KerberosCredentialsError",
     "LoginRefused",
     "LoginTLSError",
+    "LoginTimedOut",
     "LoginUnreachable",
     "MutualAuthError",
     "UnsupportedAuthType",
@@ -92,6 +95,8 @@ def log_in(
     server: str,
     method: str,
     renewing: Session | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with ``method`` (from
     :func:`choose_authtype`).
@@ -101,8 +106,26 @@ def log_in(
         its ``login``, so through the same proxy as the calls.
     :param renewing: the expired session to renew (the login is sent with
         ``renew=True`` and that session's id and key).
+    :param extra: the login call's other keywords: ``exclusive``, and the
+        password login's ``opts``.
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`,
         or failing with a :class:`~txkoji.exceptions.KojiLoginException`
         subclass.
     """
-    return _LOGINS[method](transport, config, server, renewing)
+    extra = dict(extra or {})
+    opts = extra.get("opts")
+    if opts is not None and not isinstance(opts, Mapping):
+        return defer.fail(
+            KojiLoginException(
+                f"login opts must be a mapping such as {{'hostip': ...}}, not "
+                f"{type(opts).__name__}"
+            )
+        )
+    if opts is not None and method != "password":
+        return defer.fail(
+            KojiLoginException(
+                f"login opts {sorted(opts)} apply to the password login only, "
+                f"not to {method}: the hub's sslLogin takes none"
+            )
+        )
+    return _LOGINS[method](transport, config, server, renewing, extra)

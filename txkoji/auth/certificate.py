@@ -35,6 +35,7 @@ def ssl_login(
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with the profile's client certificate.
 
@@ -43,6 +44,7 @@ def ssl_login(
     :param config: the profile's options (``cert``, ``proxyuser``,
         ``proxyauthtype``, ``auth_timeout``).
     :param renewing: the expired session to renew, if any.
+    :param extra: the login call's other keywords (``exclusive``).
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
         It fails with a :class:`~txkoji.exceptions.KojiLoginException`
         subclass (see :func:`~txkoji.auth.exchange.post_login`); with
@@ -66,7 +68,7 @@ def ssl_login(
     answer = post_login(
         transport,
         login_url(server),
-        login_body(renewing is not None, proxy_options(config)),
+        login_body(renewing is not None, {**proxy_options(config), **(extra or {})}),
         authtype="ssl",
         timeout=config.get("auth_timeout") or 60,
         headers=renewing.login_headers() if renewing else None,

@@ -35,6 +35,11 @@ class LoginUnreachable(KojiLoginException, KojiConnectionError):
     :class:`LoginTLSError` is a ``KojiTLSError``."""
 
 
+class LoginTimedOut(LoginUnreachable):
+    """The login request got no answer within ``auth_timeout`` (the hub
+    may have opened a session: a Kerberos login is not tried again)."""
+
+
 class LoginTLSError(KojiLoginException, KojiTLSError):
     """TLS failed during the login: the hub's certificate was not trusted or
     not issued for its host name, or the hub refused the client

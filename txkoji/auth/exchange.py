@@ -22,7 +22,12 @@ from twisted.internet import defer, ssl
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
-from txkoji.auth.errors import LoginRefused, LoginTLSError, LoginUnreachable
+from txkoji.auth.errors import (
+    LoginRefused,
+    LoginTimedOut,
+    LoginTLSError,
+    LoginUnreachable,
+)
 from txkoji.codec import ResponseDecoder, encode_call, pack_params
 from txkoji.exceptions import (
     KojiConnectionError,
@@ -113,6 +118,7 @@ def post_login(
     timeout: float,
     headers: dict[bytes, bytes] | None = None,
     client_cert: ssl.PrivateCertificate | None = None,
+    method: str = "sslLogin",
 ) -> defer.Deferred[LoginAnswer]:
     """POST a login ``body`` to ``url`` through ``transport``'s ``login``.
 
@@ -122,42 +128,44 @@ def post_login(
     :param timeout: seconds the whole exchange may take (``auth_timeout``).
     :param headers: extra headers (``Authorization``, renewal session).
     :param client_cert: the client certificate to present (SSL login).
+    :param method: the hub call ``body`` makes (``sslLogin`` or ``login``):
+        every error message names it.
     :returns: a Deferred firing with a :class:`LoginAnswer`.  It fails with
         :class:`~txkoji.auth.errors.LoginRefused` (HTTP 401/403 or a fault,
         with the reason), :class:`~txkoji.auth.errors.LoginTLSError`,
-        :class:`~txkoji.auth.errors.LoginUnreachable`, or a plain
-        :class:`~txkoji.exceptions.KojiLoginException` for any other
+        :class:`~txkoji.auth.errors.LoginTimedOut` (no answer within
+        ``timeout``), :class:`~txkoji.auth.errors.LoginUnreachable`, or a
+        plain :class:`~txkoji.exceptions.KojiLoginException` for any other
         answer.
     """
     shown = URL.from_text(url).replace(query=()).to_text()
+    what = f"{authtype} login (calling {method})"
     exchange = transport.login(url, body, headers, timeout, client_cert=client_cert)
-    exchange.addCallback(_answer, authtype, shown)
-    exchange.addErrback(_translate, shown, authtype, timeout, client_cert is not None)
+    exchange.addCallback(_answer, what, shown, method)
+    exchange.addErrback(_translate, shown, what, timeout, client_cert is not None)
     return exchange
 
 
 def _answer(
-    answer: tuple[int, Headers, bytes], authtype: str, shown: str
+    answer: tuple[int, Headers, bytes], what: str, shown: str, method: str
 ) -> LoginAnswer:
     status, headers, text = answer
     if status in (401, 403):
         reason = text.decode("utf-8", "replace").strip()[:300] or f"HTTP {status}"
         raise LoginRefused(
-            f"{shown} refused the {authtype} login with HTTP {status}: {reason}",
+            f"{shown} refused the {what} with HTTP {status}: {reason}",
             reason,
             status=status,
         )
     if status != 200:
-        raise KojiLoginException(
-            f"{shown} answered the {authtype} login with HTTP {status}"
-        )
-    decoder = ResponseDecoder("sslLogin")
+        raise KojiLoginException(f"{shown} answered the {what} with HTTP {status}")
+    decoder = ResponseDecoder(method)
     decoder.feed(text)
     try:
         value = decoder.close()
     except KojiFault as fault:
         raise LoginRefused(
-            f"the hub refused the {authtype} login at {shown}: {fault}",
+            f"the hub refused the {what} at {shown}: {fault}",
             fault.faultString,
         ) from None
     return LoginAnswer(value, negotiate_token(headers))
@@ -166,7 +174,7 @@ def _answer(
 def _translate(
     failure: Failure,
     shown: str,
-    authtype: str,
+    what: str,
     timeout: float,
     presented_cert: bool,
 ) -> Failure | None:
@@ -174,23 +182,23 @@ def _translate(
         return failure
     error = failure.value
     if isinstance(error, KojiTimeoutError):
-        raise LoginUnreachable(
-            f"the {authtype} login at {shown} got no answer within "
-            f"{timeout:g} s (auth_timeout)"
+        raise LoginTimedOut(
+            f"the {what} at {shown} got no answer within {timeout:g} s (auth_timeout)"
         )
     if isinstance(error, KojiTLSAlert):
         hint = f"the hub refused the handshake with the TLS alert {error.alert!r}"
         if presented_cert:
             hint = (
                 f"the hub refused the client's certificate with the TLS alert "
-                f"{error.alert!r}: is it issued by a CA the hub trusts, and "
-                "still valid?"
+                f"{error.alert!r}: is it issued by a CA the hub trusts, "
+                "valid now (not expired, not yet to come), and made for "
+                "client authentication?"
             )
-        raise LoginTLSError(f"{authtype} login failed: {error} ({hint})")
+        raise LoginTLSError(f"{what} failed: {error} ({hint})")
     if isinstance(error, KojiTLSError):
-        raise LoginTLSError(f"{authtype} login failed: {error}")
+        raise LoginTLSError(f"{what} failed: {error}")
     if isinstance(error, KojiConnectionError):
-        raise LoginUnreachable(f"{authtype} login failed: {error}")
+        raise LoginUnreachable(f"{what} failed: {error}")
     if isinstance(error, KojiException):
-        raise KojiLoginException(f"{authtype} login at {shown} failed: {error}")
+        raise KojiLoginException(f"{what} at {shown} failed: {error}")
     return failure

@@ -8,9 +8,18 @@ client forces), and, when the hub answers with its own
 authentication).
 
 Credentials: the default credential cache (after ``kinit``), the
-profile's ``principal`` from that cache, or ``principal`` + ``keytab``
+profile's ``principal`` from that cache, ``principal`` + ``keytab``
 (tickets fetched from the keytab into memory; no ``kinit`` and no change
-to the default cache).
+to the default cache), or the credential cache the ``ccache`` option names
+(``FILE:/tmp/krb5cc_worker``; with ``principal``, that principal's
+tickets in it).
+
+A login whose request cannot connect (the hub or a proxy refusing or
+dropping the connection) is tried again, as the official client does, up
+to ``max_retries`` times, ``retry_interval`` seconds apart (on the
+connection's clock), each time with a fresh token.  TLS failures,
+refusals and a login that got no answer within ``auth_timeout`` are not
+tried again.
 
 The host of the service name follows the profile:
 ``krb_canon_host`` uses the canonical name DNS gives for the hub's host;
@@ -35,8 +44,15 @@ from typing import Any, cast
 
 from hyperlink import URL
 from twisted.internet import defer, threads
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
 
-from txkoji.auth.errors import KerberosCredentialsError, MutualAuthError
+from txkoji.auth.errors import (
+    KerberosCredentialsError,
+    LoginTimedOut,
+    LoginUnreachable,
+    MutualAuthError,
+)
 from txkoji.auth.exchange import login_body, login_url, post_login
 from txkoji.auth.options import proxy_options
 from txkoji.session import Session
@@ -96,16 +112,23 @@ def hide_spnego_tokens() -> None:
                 logger.addFilter(_TOKEN_MASK)
 
 
-def _credential(principal: str | None, keytab: str | None) -> Any:
+_log = Logger()
+
+
+def _credential(principal: str | None, keytab: str | None, ccache: str | None) -> Any:
     """Return what ``spnego.client`` takes as ``username``."""
     import spnego
 
     if keytab:
         return spnego.KerberosKeytab(os.path.abspath(keytab), principal)
+    if ccache:
+        return spnego.KerberosCCache(ccache, principal)
     return principal
 
 
-def _start(host: str, principal: str | None, keytab: str | None) -> tuple[Any, bytes]:
+def _start(
+    host: str, principal: str | None, keytab: str | None, ccache: str | None = None
+) -> tuple[Any, bytes]:
     """Create the client context and its first token (blocks: may ask the
     KDC for tickets).
 
@@ -122,10 +145,12 @@ def _start(host: str, principal: str | None, keytab: str | None) -> tuple[Any, b
             "(pip install 'txkoji[kerberos]')"
         ) from None
     hide_spnego_tokens()
-    who = principal or "the default credential cache"
+    who = principal or (
+        f"credential cache {ccache}" if ccache else "the default credential cache"
+    )
     try:
         context = spnego.client(
-            _credential(principal, keytab),
+            _credential(principal, keytab, ccache),
             hostname=host,
             service="HTTP",
             protocol="kerberos",
@@ -153,13 +178,14 @@ def _check_mutual(context: Any, token: bytes | None, server: str) -> None:
         context.step(token)
     except SpnegoError as error:
         raise MutualAuthError(
-            f"the hub at {server} failed mutual authentication: {error}",
+            f"the hub at {server} failed mutual authentication (calling "
+            f"sslLogin): {error}",
             str(error),
         ) from None
     if not context.complete:
         raise MutualAuthError(
             f"the hub at {server} sent a Negotiate token that does not "
-            "complete the authentication"
+            "complete the authentication (calling sslLogin)"
         )
 
 
@@ -168,6 +194,7 @@ def gssapi_login(
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with Kerberos.
 
@@ -175,19 +202,58 @@ def gssapi_login(
         its ``login`` (the hub trusted as for calls, the same proxy), and
         tickets are fetched in the thread pool of its ``reactor``.
     :param config: the profile's options (``principal``, ``keytab``,
-        ``proxyuser``, ``proxyauthtype``,
-        ``krb_rdns``, ``krb_canon_host``, ``auth_timeout``).
+        ``ccache``, ``proxyuser``, ``proxyauthtype``, ``krb_rdns``,
+        ``krb_canon_host``, ``auth_timeout``, ``max_retries``,
+        ``retry_interval``).
     :param renewing: the expired session to renew, if any.
+    :param extra: the login call's other keywords (``exclusive``).
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
         It fails with :class:`~txkoji.auth.errors.KerberosCredentialsError`
         without usable credentials, :class:`~txkoji.auth.errors.MutualAuthError`
         when the hub's token does not verify, or another
         :class:`~txkoji.exceptions.KojiLoginException` subclass (see
-        :func:`~txkoji.auth.exchange.post_login`).
+        :func:`~txkoji.auth.exchange.post_login`); with
+        :class:`~txkoji.auth.errors.LoginUnreachable` once the retries of a
+        login that cannot connect are used up.
     """
     return defer.Deferred.fromCoroutine(
-        _gssapi_login(transport, config, server, renewing)
+        _retried_login(transport, config, server, renewing, extra or {})
     )
+
+
+async def _retried_login(
+    transport: Any,
+    config: Mapping[str, Any],
+    server: str,
+    renewing: Session | None,
+    extra: Mapping[str, Any],
+) -> Session:
+    retries = int(config.get("max_retries") or 0)
+    interval = float(config.get("retry_interval") or 0)
+    tried = 0
+    while True:
+        try:
+            return await _gssapi_login(transport, config, server, renewing, extra)
+        except LoginTimedOut:
+            raise
+        except LoginUnreachable as error:
+            if tried >= retries:
+                if tried:
+                    raise LoginUnreachable(
+                        f"{error} (after {tried + 1} attempts, max_retries {retries})",
+                        error.reason,
+                    ) from None
+                raise
+            tried += 1
+            _log.info(
+                "gssapi login failed ({error}); trying again in {interval:g} s "
+                "(retry {tried} of {retries})",
+                error=str(error),
+                interval=interval,
+                tried=tried,
+                retries=retries,
+            )
+            await deferLater(transport.clock, interval)
 
 
 async def _gssapi_login(
@@ -195,6 +261,7 @@ async def _gssapi_login(
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None,
+    extra: Mapping[str, Any],
 ) -> Session:
     url = login_url(server, https=True)
     host = URL.from_text(url).host
@@ -206,7 +273,9 @@ async def _gssapi_login(
             rdns=bool(config.get("krb_rdns", True)),
             canon_host=bool(config.get("krb_canon_host")),
         )
-        return _start(target, config.get("principal"), config.get("keytab"))
+        return _start(
+            target, config.get("principal"), config.get("keytab"), config.get("ccache")
+        )
 
     context, token = await threads.deferToThreadPool(
         reactor, reactor.getThreadPool(), start
@@ -217,7 +286,7 @@ async def _gssapi_login(
     answer = await post_login(
         transport,
         url,
-        login_body(renewing is not None, proxy_options(config)),
+        login_body(renewing is not None, {**proxy_options(config), **extra}),
         authtype="gssapi",
         timeout=config.get("auth_timeout") or 60,
         headers=headers,

@@ -50,6 +50,7 @@ def password_login(
     config: Mapping[str, Any],
     server: str,
     renewing: Session | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> defer.Deferred[Session]:
     """Log in to hub ``server`` with the profile's ``user`` and
     ``password``.
@@ -59,6 +60,8 @@ def password_login(
     :param config: the profile's options (``user``, ``password``,
         ``allow_password_over_http``, ``auth_timeout``).
     :param renewing: the expired session to renew, if any.
+    :param extra: the login call's other keywords (``opts`` such as
+        ``{"hostip": ...}``, ``exclusive``).
     :returns: a Deferred firing with the new :class:`~txkoji.session.Session`.
         It fails with :class:`~txkoji.auth.errors.LoginRefused` when the hub
         refuses the credentials (or takes no password logins), another
@@ -72,6 +75,7 @@ def password_login(
         return defer.fail(KojiLoginException(refusal))
     body = login_body(
         renewing is not None,
+        extra,
         method="login",
         args=(config["user"], config["password"]),
     )
@@ -80,9 +84,10 @@ def password_login(
         server,
         body,
         authtype="password",
+        method="login",
         timeout=config.get("auth_timeout") or 60,
         headers=renewing.login_headers() if renewing else None,
     )
     return answer.addCallback(
-        lambda answer: Session.from_login(answer.value, "password")
+        lambda answer: Session.from_login(answer.value, "password", "login")
     )

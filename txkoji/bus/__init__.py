@@ -40,7 +40,12 @@ from typing import Any, Protocol
 
 from twisted.internet import defer
 
-from txkoji.bus.dispatch import BusStats, SubscribeOptions
+from txkoji.bus.dispatch import (
+    HANDLER_TIMEOUT,
+    BusStats,
+    HandlerTimeout,
+    SubscribeOptions,
+)
 from txkoji.bus.stream import EventStream
 from txkoji.exceptions import KojiBusError
 
@@ -48,6 +53,7 @@ __all__ = [
     "TRANSPORTS",
     "BusStats",
     "EventStream",
+    "HandlerTimeout",
     "Subscription",
     "events",
     "subscribe",
@@ -64,12 +70,18 @@ class Subscription(Protocol):
     stats: BusStats
 
     def stop(self) -> defer.Deferred[Any]:
-        """Stop consuming once the handlers running now are done; messages
-        not acknowledged stay with the broker.  Fires with ``None``."""
+        """Stop consuming once the handlers running now are done (at most
+        30 seconds, or ``handler_timeout`` when shorter; the messages of
+        handlers still running then are given back); messages not
+        acknowledged stay with the broker.  Fires with ``None``."""
 
 
 def _check(
-    transport: str, topics: Sequence[str], max_redeliveries: int, prefetch: int
+    transport: str,
+    topics: Sequence[str],
+    max_redeliveries: int,
+    prefetch: int,
+    handler_timeout: float,
 ) -> list[str]:
     if transport not in TRANSPORTS:
         raise KojiBusError(
@@ -85,6 +97,15 @@ def _check(
         )
     if not isinstance(prefetch, int) or prefetch < 1:
         raise KojiBusError(f"prefetch must be a whole number >= 1, not {prefetch!r}")
+    if (
+        isinstance(handler_timeout, bool)
+        or not isinstance(handler_timeout, (int, float))
+        or not handler_timeout > 0
+        or handler_timeout == float("inf")
+    ):
+        raise KojiBusError(
+            f"handler_timeout must be a number of seconds > 0, not {handler_timeout!r}"
+        )
     return list(topics)
 
 
@@ -98,10 +119,14 @@ def subscribe(
     subscription: str | None = None,
     max_redeliveries: int = 5,
     prefetch: int = 100,
+    handler_timeout: float = HANDLER_TIMEOUT,
     ssl_cert: str | None = None,
     ssl_key: str | None = None,
     ssl_ca: str | None = None,
     ssl_password: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    allow_insecure_mechs: bool = False,
 ) -> defer.Deferred[Any]:
     """Consume Koji events from a message bus.
 
@@ -125,19 +150,34 @@ def subscribe(
         keeps what is published while the consumer is away.  What each
         broker needs is in the README ("Message bus").
     :param prefetch: how many messages may be in flight at once.
+    :param handler_timeout: seconds a handler (and the Deferred or
+        coroutine it returned) may take; after that its message counts as
+        failed (redelivered, then rejected) and its Deferred is cancelled.
+        ``stop()`` waits for running handlers at most 30 seconds (or this
+        timeout when shorter), then gives their messages back.
     :param ssl_cert: client certificate (PEM) for ``amqps://`` or
         ``stomp+ssl://``.
     :param ssl_key: its key (PEM), when not in the certificate file.
     :param ssl_ca: CA bundle (PEM) to check the broker with.
     :param ssl_password: the key's password (protonmsg and stomp).
+    :param user: the user to log in as (default: the URL's).
+    :param password: its password (default: the URL's).
+    :param allow_insecure_mechs: protonmsg only: let the password go with
+        SASL PLAIN over plain ``amqp://`` (as proton's option of that
+        name); without it credentials need ``amqps://``.
     :returns: a Deferred firing with a :class:`Subscription` once
         consuming started.
     :raises KojiBusError: (in the Deferred) for a bad argument, a missing
-        client library, or a broker that refused the subscription.
+        client library, or when the first connection failed (a closed
+        port, an unknown host, refused credentials, a missing vhost or
+        queue), naming the broker and its reason.  Once subscribed, lost
+        connections are retried, each logged as a WARNING with the reason.
     """
     started: Any
     try:
-        topic_list = _check(transport, topics, max_redeliveries, prefetch)
+        topic_list = _check(
+            transport, topics, max_redeliveries, prefetch, handler_timeout
+        )
         options = SubscribeOptions(
             topics=topic_list,
             handler=handler,
@@ -148,6 +188,10 @@ def subscribe(
             ssl_key=ssl_key,
             ssl_ca=ssl_ca,
             ssl_password=ssl_password,
+            handler_timeout=float(handler_timeout),
+            user=user,
+            password=password,
+            allow_insecure_mechs=bool(allow_insecure_mechs),
         )
         if transport == "protonmsg":
             from txkoji.bus.protonmsg import ProtonSubscription

@@ -21,6 +21,11 @@ Addresses (AMQP sources) and subscriptions, by broker:
   subscription, each topic gets a durable subscription (container id and
   link name from the subscription name) that the broker keeps while the
   consumer is away.
+
+Credentials (``amqp://user:password@host``, or the ``user`` and
+``password`` options) log in with SASL PLAIN: over TLS (``amqps://``), or
+over plain TCP only with ``allow_insecure_mechs=True``, as proton's own
+option of that name.  Without credentials proton offers ANONYMOUS.
 """
 
 from __future__ import annotations
@@ -29,13 +34,21 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
+from txkoji.bus.connecting import safe_url as safe_url  # importable here as before
+from txkoji.bus.connecting import (
+    subscribe_error,
+    url_credentials,
+    warn_reconnect,
+)
 from txkoji.bus.dispatch import Dispatcher, Outcome, SubscribeOptions, follow
 from txkoji.exceptions import KojiBusError
 from txkoji.messages import parse_message
@@ -88,15 +101,6 @@ def message_id_of(message_id: Any, properties: Mapping[str, Any], body: Any) -> 
     return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
-def safe_url(url: str) -> str:
-    """``url`` without the password, for messages and logs."""
-    scheme, found, rest = url.partition("://")
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not found or not at:
-        return url
-    return f"{scheme}://{userinfo.partition(':')[0]}@{hostpart}"
-
-
 def sources_for(topics: list[str], subscription: str | None) -> list[str]:
     """Return the AMQP source addresses to read for ``topics``.
 
@@ -129,6 +133,60 @@ def ssl_domain(
     return domain
 
 
+def host_part(url: str) -> str:
+    """``url`` without its user and password (proton gets them apart,
+    unquoted)."""
+    scheme, found, rest = url.partition("://")
+    if not found:
+        return url.rpartition("@")[2]
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+def host_of(url: str) -> str | None:
+    """The host name of a broker URL."""
+    return urlsplit(url).hostname
+
+
+def connect_options(url: str, options: SubscribeOptions) -> dict[str, Any]:
+    """Return the keyword arguments of proton's ``Container.connect`` for a
+    subscription: the TLS domain for ``amqps://``, and the credentials
+    (the options', else the URL's) with whether SASL PLAIN may go over
+    plain TCP."""
+    user, password = url_credentials(url)
+    kwargs: dict[str, Any] = {
+        "allow_insecure_mechs": options.allow_insecure_mechs,
+        "user": options.user if options.user is not None else user,
+        "password": options.password if options.password is not None else password,
+    }
+    if url.startswith("amqps://"):
+        kwargs["ssl_domain"] = ssl_domain(
+            options.ssl_cert, options.ssl_key, options.ssl_ca, options.ssl_password
+        )
+    return kwargs
+
+
+def transport_reason(transport: Any, kwargs: Mapping[str, Any]) -> str:
+    """Say why a proton transport closed, in the broker's or the socket's
+    words, with a hint when credentials could not be sent."""
+    condition = getattr(transport, "condition", None)
+    if condition is None:
+        return "the broker closed the connection"
+    reason = condition.name
+    if condition.description:
+        reason = f"{reason}: {condition.description}"
+    insecure = (
+        kwargs.get("user")
+        and "ssl_domain" not in kwargs
+        and not kwargs.get("allow_insecure_mechs")
+    )
+    if "mech=" in reason and insecure:
+        reason += (
+            " (credentials go over plain amqp:// only with "
+            "allow_insecure_mechs=True; or use amqps://)"
+        )
+    return reason
+
+
 class _ReceiverHandler(MessagingHandler):
     """Proton side of a subscription: everything here runs in the proton
     thread, except :meth:`settle_soon` and :meth:`stop_soon`, which only
@@ -140,7 +198,7 @@ class _ReceiverHandler(MessagingHandler):
         sources: list[str],
         link_name: str | None,
         durable: bool,
-        domain: Any,
+        connect_options: dict[str, Any],
         prefetch: int,
         to_reactor: Callable[..., None],
         twisted_side: ProtonSubscription,
@@ -150,7 +208,7 @@ class _ReceiverHandler(MessagingHandler):
         self._sources = sources
         self._link_name = link_name
         self._durable = durable
-        self._domain = domain
+        self._connect_options = connect_options
         self._prefetch = prefetch
         self._to_reactor = to_reactor
         self._twisted_side = twisted_side
@@ -194,8 +252,9 @@ class _ReceiverHandler(MessagingHandler):
     def _connect(self, container: Any) -> None:
         """Open a fresh connection with one receiver per source (fresh links,
         so the broker hears the credit again after a reconnect)."""
-        kwargs = {"ssl_domain": self._domain} if self._domain is not None else {}
-        self._connection = container.connect(self._url, reconnect=False, **kwargs)
+        self._connection = container.connect(
+            host_part(self._url), reconnect=False, **self._connect_options
+        )
         self._receivers = []
         self._opened = 0
         for index, source in enumerate(self._sources):
@@ -287,14 +346,13 @@ class _ReceiverHandler(MessagingHandler):
         self._connection = None
         if self._stopping:
             return
+        reason = transport_reason(event.transport, self._connect_options)
         if not self._ready:
-            self._fail(f"cannot subscribe at {safe_url(self._url)}")
+            self._fail(reason)
             return
         delay = min(_RETRY_FIRST * 2**self._retries, _RETRY_MAX)
         self._retries += 1
-        log.warning(
-            "lost the broker at %s; reconnecting in %.1f s", safe_url(self._url), delay
-        )
+        warn_reconnect(self._url, reason, delay)
         event.container.schedule(delay, self)
 
     def on_timer_task(self, event: Any) -> None:
@@ -324,7 +382,7 @@ class _ReceiverHandler(MessagingHandler):
         if not self._ready:
             self._fail(reason)
             return
-        log.warning("%s; reconnecting", reason)
+        warn_reconnect(self._url, reason)
         if self._connection is not None:
             self._connection.close()
 
@@ -357,13 +415,12 @@ class ProtonSubscription:
         subscription = options.subscription
         sources = sources_for(options.topics, subscription)
         rabbit = sources[0].startswith(RABBITMQ_PREFIXES)
-        domain = None
-        if url.startswith("amqps://"):
-            domain = ssl_domain(
-                options.ssl_cert, options.ssl_key, options.ssl_ca, options.ssl_password
-            )
+        self._url = url
         self._dispatcher = Dispatcher(
-            connection, options.handler, options.max_redeliveries
+            connection,
+            options.handler,
+            options.max_redeliveries,
+            handler_timeout=options.handler_timeout,
         )
         self.stats = self._dispatcher.stats
         self._proton = _ReceiverHandler(
@@ -371,7 +428,7 @@ class ProtonSubscription:
             sources,
             link_name=subscription,
             durable=subscription is not None and not rabbit,
-            domain=domain,
+            connect_options=connect_options(url, options),
             prefetch=options.prefetch,
             to_reactor=reactor.callFromThread,
             twisted_side=self,
@@ -382,7 +439,6 @@ class ProtonSubscription:
         self._started: defer.Deferred[Any] | None = defer.Deferred()
         self._finished: defer.Deferred[Any] = defer.Deferred()
         self._finished.addCallback(lambda _: self._proton.release_pipe())
-        self._in_flight: set[defer.Deferred[Any]] = set()
         self._stopping = False
 
     def start(self) -> defer.Deferred[Any]:
@@ -403,6 +459,10 @@ class ProtonSubscription:
     def _run(self) -> None:
         try:
             self._container.run()
+        except socket.gaierror as e:  # proton resolves names in this thread
+            reactor.callFromThread(
+                self.failed, f"cannot find host {host_of(self._url)!r}: {e.strerror}"
+            )
         except Exception as e:  # proton's own failure, reported in the reactor
             reactor.callFromThread(self.failed, f"proton stopped: {e!r}")
         reactor.callFromThread(self._finished.callback, None)
@@ -422,7 +482,8 @@ class ProtonSubscription:
             log.error("protonmsg subscription ended: %s", reason)
             return
         started, self._started = self._started, None
-        self._finished.addCallback(lambda _: started.errback(KojiBusError(reason)))
+        error = subscribe_error(self._url, reason)
+        self._finished.addCallback(lambda _: started.errback(error))
 
     def arrived(
         self,
@@ -440,28 +501,24 @@ class ProtonSubscription:
             return parse_message({"properties": properties, "body": body}, connection)
 
         outcome = self._dispatcher.deliver(address, message_id, parse)
-        self._in_flight.add(outcome)
-        outcome.addCallback(self._settle, token, outcome)
+        outcome.addCallback(self._settle, token)
 
-    def _settle(
-        self, outcome: Outcome, token: int, pending: defer.Deferred[Any]
-    ) -> None:
-        self._in_flight.discard(pending)
+    def _settle(self, outcome: Outcome, token: int) -> None:
         if not self._finished.called:
             self._proton.settle_soon(token, outcome)
 
     def stop(self) -> defer.Deferred[Any]:
-        """Stop consuming: wait for the handlers running now, settle their
-        messages, and close the connection; messages not handled yet stay
-        with the broker for the next subscriber.
+        """Stop consuming: wait for the handlers running now (a bounded
+        time, see :meth:`~txkoji.bus.dispatch.Dispatcher.drain`), settle
+        their messages, and close the connection; messages not handled
+        yet stay with the broker for the next subscriber.
 
         :returns: a Deferred firing with ``None`` once the proton thread
             ended.
         """
         if not self._stopping:
             self._stopping = True
-            waiting = defer.DeferredList(list(self._in_flight))
-            waiting.addCallback(self._stop_proton)
+            self._dispatcher.drain().addCallback(self._stop_proton)
         return follow(self._finished)
 
     def _stop_proton(self, _: Any) -> None:

@@ -37,6 +37,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
+from txkoji.bus.connecting import with_credentials
 from txkoji.bus.dispatch import Dispatcher, Outcome, SubscribeOptions, follow
 from txkoji.bus.stomp_address import (
     RABBITMQ,
@@ -306,12 +307,18 @@ class StompSubscription:
             raise KojiBusError(
                 "the stomp transport needs stomp.py (pip install 'txkoji[stomp]')"
             )
+        if options.user is not None or options.password is not None:
+            url = with_credentials(url, options.user, options.password)
         self._server = parse_url(url)
         # Checked now, so a bad name fails before connecting.
         subscribes(options.topics, options.subscription, RABBITMQ, options.prefetch)
         self._clock = reactor if clock is None else clock
         self._dispatcher = Dispatcher(
-            connection, options.handler, options.max_redeliveries
+            connection,
+            options.handler,
+            options.max_redeliveries,
+            handler_timeout=options.handler_timeout,
+            clock=self._clock,
         )
         self.stats = self._dispatcher.stats
         self._worker = _Worker(self._server, options, self)
@@ -324,7 +331,6 @@ class StompSubscription:
         self._next_retry = 0
         self._started: defer.Deferred[Any] | None = defer.Deferred()
         self._finished: defer.Deferred[Any] = defer.Deferred()
-        self._in_flight: set[defer.Deferred[Any]] = set()
         self._stopping = False
 
     def start(self) -> defer.Deferred[Any]:
@@ -431,13 +437,9 @@ class StompSubscription:
         outcome = self._dispatcher.deliver(
             pending.destination, pending.message_id, parse
         )
-        self._in_flight.add(outcome)
-        outcome.addCallback(self._handled, pending, outcome)
+        outcome.addCallback(self._handled, pending)
 
-    def _handled(
-        self, outcome: Outcome, pending: _Pending, deferred: defer.Deferred[Any]
-    ) -> None:
-        self._in_flight.discard(deferred)
+    def _handled(self, outcome: Outcome, pending: _Pending) -> None:
         if pending.generation != self._generation or self._finished.called:
             return
         if outcome is Outcome.RELEASE:
@@ -497,9 +499,11 @@ class StompSubscription:
         self._worker.stop_soon()
 
     def stop(self) -> defer.Deferred[Any]:
-        """Stop consuming: wait for the handlers running now, settle their
-        frames, and disconnect; frames not handled yet (and those waiting
-        for another try) stay with the broker for the next subscriber.
+        """Stop consuming: wait for the handlers running now (a bounded
+        time, see :meth:`~txkoji.bus.dispatch.Dispatcher.drain`), settle
+        their frames, and disconnect; frames not handled yet (and those
+        waiting for another try) stay with the broker for the next
+        subscriber.
 
         :returns: a Deferred firing with ``None`` once disconnected.
         """
@@ -508,6 +512,5 @@ class StompSubscription:
             self._cancel_retries()
             if self._reconnect_call is not None and self._reconnect_call.active():
                 self._reconnect_call.cancel()
-            waiting = defer.DeferredList(list(self._in_flight))
-            waiting.addCallback(lambda _: self._worker.stop_soon())
+            self._dispatcher.drain().addCallback(lambda _: self._worker.stop_soon())
         return follow(self._finished)

@@ -10,13 +10,18 @@ from twisted.internet import defer
 
 from txkoji.exceptions import KojiBusError
 
+#: Put in the queue by :meth:`EventStream.stop` for a waiting ``__anext__``.
+_STOPPED = object()
+
 
 class EventStream:
     """An async iterator over a bus subscription's events.
 
     Subscribes on the first ``__anext__``.  Each event is acknowledged
     when the loop asks for the next one (its body finished), so a crash
-    in the body leaves it with the broker.
+    in the body leaves it with the broker.  A body that takes longer than
+    the subscription's ``handler_timeout`` fails its event, which the
+    broker redelivers.
     """
 
     def __init__(
@@ -63,14 +68,18 @@ class EventStream:
         if self._current is not None:
             current, self._current = self._current, None
             self._waiting.remove(current)
-            current.callback(None)
+            if not current.called:  # else it timed out: redelivered
+                current.callback(None)
         if self._stopped:
             raise StopAsyncIteration
         if self._subscription is None:
             if self._subscribing is None:
                 self._subscribing = self._subscribe(self._handle)
             self._subscription = await self._subscribing
-        event, self._current = await self._ready.get()
+        item = await self._ready.get()
+        if item is _STOPPED:
+            raise StopAsyncIteration
+        event, self._current = item
         return event
 
     def stop(self) -> defer.Deferred[Any]:
@@ -81,11 +90,14 @@ class EventStream:
         """
         self._stopped = True
         self._current = None
+        # Ends a loop waiting for the next event.
+        self._ready.put(_STOPPED)
         waiting, self._waiting = self._waiting, []
         for done in waiting:
-            done.errback(
-                KojiBusError("the event stream stopped before this event was done")
-            )
+            if not done.called:
+                done.errback(
+                    KojiBusError("the event stream stopped before this event was done")
+                )
         if self._subscription is None:
             return defer.succeed(None)
         return self._subscription.stop()

@@ -13,7 +13,9 @@
     txkoji upload foo.src.rpm --dir cli-import/mine
     txkoji build --scratch f40-candidate foo.src.rpm
 
-Global options come before the command.  The live view needs ``rich``
+Global options come before the command.  Without ``-p`` or ``--server``
+the profile is ``koji``, as for the official ``koji`` command.  The live
+view needs ``rich``
 (``pip install txkoji[cli]``); when stdout is not a terminal, or with
 ``--json``, output is plain lines.
 """
@@ -30,6 +32,10 @@ from txkoji.cli import commands, files
 from txkoji.cli.events import events as events_command
 from txkoji.cli.runner import run
 from txkoji.exceptions import KojiConfigError
+
+#: The profile used without ``-p`` or ``--server`` (the official CLI's
+#: default, the name it runs as).
+DEFAULT_PROFILE = "koji"
 
 
 def _positive_seconds(text: str) -> float:
@@ -53,7 +59,12 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="txkoji", description="Watch Koji tasks, builds and events; move files."
     )
-    top.add_argument("-p", "--profile", help="koji client profile to use")
+    top.add_argument(
+        "-p",
+        "--profile",
+        help=f"koji client profile to use (default: {DEFAULT_PROFILE!r}, "
+        "unless --server is given)",
+    )
     top.add_argument("--server", help="hub URL, e.g. https://koji.example.com/kojihub")
     top.add_argument("--topurl", help="URL of the hub's files (for log links)")
     top.add_argument("--weburl", help="kojiweb URL")
@@ -89,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a durable subscription: the broker keeps events while away",
     )
+    events.add_argument(
+        "--allow-insecure-mechs",
+        action="store_true",
+        help="let protonmsg send the URL's password over plain amqp:// (SASL PLAIN)",
+    )
     for each in (task, build, events):
         each.add_argument(
             "--json", action="store_true", help="one JSON object per line"
@@ -106,15 +122,23 @@ def _global_args(args: argparse.Namespace) -> list[str]:
     return out
 
 
+#: The commands that poll the hub until something ends.
+WATCHES = ("watch-task", "watch-build", "events")
+
+
 def connect(args: argparse.Namespace, reactor: Any) -> Any:
     """Return the :class:`txkoji.Connection` the global options name."""
     from txkoji import Connection
 
-    options = {
+    options: dict[str, Any] = {
         name: getattr(args, name)
         for name in ("server", "topurl", "weburl")
         if getattr(args, name) is not None
     }
+    if args.command in WATCHES:
+        # The watches retry failed polls themselves, and say so
+        # (txkoji.cli.retries): no silent retries inside one call.
+        options["anon_retry"] = False
     return Connection(args.profile, reactor=reactor, **options)
 
 
@@ -142,16 +166,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     exit status."""
     args = parser().parse_args(argv)
     args.global_args = _global_args(args)
-    if args.profile is None and args.server is None:
-        print("txkoji: give a profile (-p NAME) or --server URL", file=sys.stderr)
+    implied = args.profile is None and args.server is None
+    if implied:
+        args.profile = DEFAULT_PROFILE
+
+    from twisted.internet import reactor
+
+    try:
+        koji = connect(args, reactor)
+    except KojiConfigError as error:
+        print(f"txkoji: {error}", file=sys.stderr)
+        if implied:
+            print(
+                f"txkoji: with no -p NAME or --server URL, the profile is "
+                f"{DEFAULT_PROFILE!r}; give a profile (-p NAME) or --server URL",
+                file=sys.stderr,
+            )
         return 2
 
     async def command(reactor: Any) -> int:
-        try:
-            koji = connect(args, reactor)
-        except KojiConfigError as error:
-            print(f"txkoji: {error}", file=sys.stderr)
-            return 2
         try:
             return await COMMANDS[args.command](reactor, koji, args)
         finally:

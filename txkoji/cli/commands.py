@@ -12,6 +12,7 @@ from twisted.internet import defer
 from txkoji import build_states, task_states
 from txkoji.cli.details import Details
 from txkoji.cli.plain import PlainBuildView, PlainTaskView
+from txkoji.cli.retries import GaveUp, poll_retries
 from txkoji.cli.runner import INTERRUPTED
 from txkoji.cli.tasklines import resume_command
 from txkoji.exceptions import KojiNotFound
@@ -47,9 +48,13 @@ async def _watch(
     :param missing: what to print for each unknown id or NVR (``{}`` is
         replaced by it).
     :param succeeded: whether the watcher's result means success.
-    :returns: the exit status: 0 on success, 1 otherwise or when something
-        given does not exist, 130 when interrupted.
+    :returns: the exit status: 0 on success, 1 otherwise, when something
+        given does not exist or when the hub kept failing, 130 when
+        interrupted.
     """
+    watcher.failures = poll_retries(
+        watcher.connection, f"polling {watcher.what}", view.status
+    )
     view.start(watcher)
     try:
         result = await watcher.run()
@@ -61,6 +66,10 @@ async def _watch(
         view.stop()
         for item in error.missing:
             print(missing.format(item), file=sys.stderr)
+        return 1
+    except GaveUp as error:
+        view.stop()
+        print(f"txkoji: {error}", file=sys.stderr)
         return 1
     except BaseException:
         view.stop()

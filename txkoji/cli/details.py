@@ -3,13 +3,28 @@ its error and log URLs; fetched in one multicall per batch of needs."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import hyperlink
 
 from txkoji.estimates import HubCall
-from txkoji.exceptions import KojiException
+from txkoji.exceptions import KojiException, KojiFault
+
+#: A fault string that already starts with the error's class
+#: (``BuildError: ...``, ``koji.GenericError: ...``).
+_NAMED = re.compile(r"[A-Za-z_][\w.]*: ")
+
+
+def error_text(error: Exception) -> str:
+    """``"ExceptionClass: message"`` of a task's failure, with one class
+    name: a fault's own string when it names its class already (as the
+    hub's task results do), never the call that fetched it."""
+    if isinstance(error, KojiFault):
+        text = error.faultString
+        return text if _NAMED.match(text) else f"{type(error).__name__}: {text}"
+    return f"{type(error).__name__}: {error}"
 
 
 @dataclass
@@ -72,7 +87,7 @@ class Details:
 
     def _failure(self, task_id: int, result: Any, outputs: Any) -> Failure:
         if isinstance(result, Exception):
-            error = f"{type(result).__name__}: {result}"
+            error = error_text(result)
         else:
             error = f"{result!r}"
         topurl = self.connection.topurl

@@ -5,66 +5,18 @@ bus with ``--bus`` (:func:`txkoji.bus.events`)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from twisted.internet import defer
 
 from txkoji.bus import events as bus_events
-from txkoji.cli.humanize import task_label
+from txkoji.cli.eventlines import event_json, event_line
+from txkoji.cli.retries import GaveUp, poll_retries, say
 from txkoji.cli.runner import INTERRUPTED
 from txkoji.cli.tasklines import resume_command
 from txkoji.exceptions import KojiBusError
-from txkoji.messages import BuildStateChange, TaskStateChange
-from txkoji.watch import feed
-
-
-def event_line(event: Any) -> str:
-    """One line telling an event."""
-    change = (
-        event.new.lower()
-        if event.old is None
-        else (f"{event.old.lower()} -> {event.new.lower()}")
-    )
-    if isinstance(event, TaskStateChange):
-        return f"task {event.task['id']} {task_label(event.task)}: {change}"
-    if isinstance(event, BuildStateChange):
-        return f"build {event.build.nvr}: {change}"
-    by = f" by {event.user_name}" if event.user_name else ""
-    return f"{event.event.lower()} {event.build.nvr} {event.tag}{by}"
-
-
-def event_json(event: Any) -> str:
-    """One JSON object telling an event, with its checkpoint."""
-    record: dict[str, Any] = {"event": type(event).__name__}
-    if isinstance(event, TaskStateChange):
-        task = event.task
-        record.update(
-            id=task["id"],
-            parent=task.get("parent"),
-            method=task.get("method"),
-            old=event.old,
-            new=event.new,
-        )
-    elif isinstance(event, BuildStateChange):
-        record.update(
-            id=event.build["id"], nvr=event.build.nvr, old=event.old, new=event.new
-        )
-    else:
-        record.update(
-            event=event.event,
-            build_id=event.build["id"],
-            nvr=event.build.nvr,
-            tag=event.tag,
-            user=event.user_name,
-        )
-    record["checkpoint"] = event.checkpoint
-    message_id = getattr(event, "message_id", None)
-    if message_id is not None:
-        record["message_id"] = message_id
-    return json.dumps(record)
-
+from txkoji.watch import BadCheckpoint, feed
 
 #: The topics ``--bus`` subscribes to by default: every Koji message.
 DEFAULT_TOPICS = {
@@ -78,18 +30,32 @@ async def events(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
     """Print events until interrupted; then say how to resume."""
     if args.bus is not None:
         return await _from_bus(koji, args)
-    events_feed = feed(koji, since=args.since, interval=args.interval)
+    try:
+        events_feed = feed(koji, since=args.since, interval=args.interval)
+    except BadCheckpoint as error:
+        print(f"txkoji events: {error}", file=sys.stderr)
+        return 2
+    events_feed.failures = poll_retries(koji, "polling events", say)
     show = event_json if args.json else event_line
     try:
         async for event in events_feed:
             print(show(event), flush=True)
     except defer.CancelledError:
-        checkpoint = events_feed.checkpoint
-        if checkpoint is not None:
-            resume = resume_command(args.global_args, "events --since", [checkpoint])
-            print(f"\nTo resume, run: {resume}", file=sys.stderr, flush=True)
+        _resume_hint(events_feed, args)
         return INTERRUPTED
+    except GaveUp as error:
+        print(f"txkoji: {error}", file=sys.stderr)
+        _resume_hint(events_feed, args)
+        return 1
     return 0
+
+
+def _resume_hint(events_feed: Any, args: argparse.Namespace) -> None:
+    """Say on stderr how to go on from where ``events_feed`` stands."""
+    checkpoint = events_feed.checkpoint
+    if checkpoint is not None:
+        resume = resume_command(args.global_args, "events --since", [checkpoint])
+        print(f"\nTo resume, run: {resume}", file=sys.stderr, flush=True)
 
 
 async def _from_bus(koji: Any, args: argparse.Namespace) -> int:
@@ -111,6 +77,7 @@ async def _from_bus(koji: Any, args: argparse.Namespace) -> int:
         transport=args.transport,
         topics=args.topic or DEFAULT_TOPICS[args.transport],
         subscription=args.subscription,
+        allow_insecure_mechs=args.allow_insecure_mechs,
     )
     show = event_json if args.json else event_line
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from twisted.internet import defer
 
+from txkoji.auth import choose_authtype
 from txkoji.cli.runner import INTERRUPTED
 from txkoji.cli.transfers import PlainTransfers, transfers_view
 from txkoji.exceptions import KojiException
@@ -55,7 +56,11 @@ def add_parsers(sub: Any) -> None:
         each.add_argument("--overwrite", action="store_true", help="replace files")
     upload = sub.add_parser("upload", help="upload files to the hub's work area")
     upload.add_argument("files", nargs="+", metavar="FILE")
-    upload.add_argument("--dir", help="directory under the work area")
+    upload.add_argument(
+        "--dir",
+        type=_work_dir,
+        help="directory under the work area (relative, e.g. cli-import/mine)",
+    )
     upload.add_argument(
         "--resume", action="store_true", help="continue an interrupted upload"
     )
@@ -143,6 +148,7 @@ async def download_build_command(
         overwrite=args.overwrite,
         skip_existing=not args.overwrite,
         progress=view.progress,
+        warn=lambda text: print(f"txkoji: warning: {text}", file=sys.stderr),
     )
     paths, status = await _transfer(view, running, RESUME_DOWNLOAD)
     if not status:
@@ -150,9 +156,73 @@ async def download_build_command(
     return status
 
 
+def login_words(config: Any) -> str:
+    """Say which login :meth:`txkoji.Connection.login` attempts with the
+    profile ``config``, and why (as :func:`txkoji.auth.choose_authtype`
+    chooses)."""
+    method = choose_authtype(config)
+    what = {
+        "ssl": f"the client certificate {config.get('cert')}",
+        "password": f"user {config.get('user')} and a password",
+        "gssapi": "Kerberos (GSSAPI)",
+    }[method]
+    if config.get("authtype"):
+        why = f"the profile's authtype is {config['authtype']!r}"
+    elif method == "ssl":
+        why = "the profile's cert is a readable file"
+    elif method == "password":
+        why = "the profile names a user"
+    else:
+        profile = config.profile
+        source = f"profile {profile!r}" if profile else "no profile (--server only)"
+        why = f"{source}: no authtype, no readable client certificate, no user"
+    return f"logging in with {what}: {why}"
+
+
+async def _log_in(koji: Any) -> None:
+    """Log in, first saying on stderr which login and why."""
+    print(f"txkoji: {login_words(koji.config)}", file=sys.stderr, flush=True)
+    await koji.login()
+
+
+def _work_dir(text: str) -> str:
+    """``--dir``: a relative path under the hub's work area.
+
+    :raises argparse.ArgumentTypeError: for an absolute path (the hub
+        would store ``/abs`` as ``abs/``), ``..`` or an empty part.
+    """
+    parts = text.split("/")
+    if text.startswith("/"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is absolute; --dir is a directory under the hub's work "
+            f"area (the hub would store it as {text.lstrip('/')!r}): give it "
+            "without the leading '/'"
+        )
+    if any(part in ("", ".", "..") for part in parts[:-1] + [parts[-1] or "x"]):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: --dir must be a plain relative path, without '.', '..' "
+            "or empty parts"
+        )
+    return text.rstrip("/")
+
+
+async def _check_target(koji: Any, target: str, scratch: bool) -> str | None:
+    """What is wrong with building for ``target``, as ``koji build``
+    checks before uploading: ``None`` when it exists and (for a real
+    build) its destination tag is not locked."""
+    info = await koji.getBuildTarget(target)
+    if not info:
+        return f"No such build target: {target}"
+    if not scratch:
+        dest = await koji.getTag(info["dest_tag"])
+        if dest and dest.get("locked"):
+            return f"Destination tag {dest['name']} is locked"
+    return None
+
+
 async def upload_command(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
     """``txkoji upload FILE... [--dir DIR] [--resume]``."""
-    await koji.login()
+    await _log_in(koji)
     server_dir = args.dir or unique_upload_dir("cli-import", reactor)
     view = transfers_view(reactor, args.json)
     running = upload_many(
@@ -174,8 +244,13 @@ async def upload_command(reactor: Any, koji: Any, args: argparse.Namespace) -> i
 
 
 async def build_command(reactor: Any, koji: Any, args: argparse.Namespace) -> int:
-    """``txkoji build [--scratch] TARGET SRPM``: upload, then build."""
-    await koji.login()
+    """``txkoji build [--scratch] TARGET SRPM``: check the target, upload,
+    then build."""
+    problem = await _check_target(koji, args.target, args.scratch)
+    if problem is not None:
+        print(f"txkoji build: {problem}", file=sys.stderr)
+        return 1
+    await _log_in(koji)
     view = transfers_view(reactor, args.json)
     name = Path(args.srpm).name
     running = build_from_srpm(

@@ -48,6 +48,96 @@ def _bar(progress: float | None) -> Any:
     return ProgressBar(total=1.0, completed=progress, width=BAR_WIDTH)
 
 
+def _line(text: str, style: str = "") -> Text:
+    """A line cut to the terminal's width (never wrapped)."""
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+#: Columns beside the label, and the order they give way in when the
+#: terminal is too narrow for all of them.
+_COLUMNS = ("state", "elapsed", "bar", "eta")
+_DROPPED_FIRST = ("bar", "elapsed", "eta")
+#: Cells of the label column kept before another column is dropped.
+MIN_LABEL = 24
+PADDING = 2
+
+
+class _Rows:
+    """The rows of a live view, laid out to the terminal's width: one
+    line each, the label cut with an ellipsis, and the bar, the elapsed
+    time and the time left dropped (in that order) when even so a row
+    would not fit.  A wrapped row would break the tree."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[str, dict[str, Any], str]] = []
+
+    def add(
+        self,
+        label: str,
+        state: str = "",
+        style: str = "",
+        elapsed: str = "",
+        progress: float | None = None,
+        eta: str = "",
+    ) -> None:
+        """A row about one task or build."""
+        cells = {"state": state, "elapsed": elapsed, "bar": progress, "eta": eta}
+        self._rows.append((label, cells, style))
+
+    def note(self, text: str, style: str) -> None:
+        """A row with only a label (a failure under its task)."""
+        self._rows.append((text, {}, style))
+
+    def _widths(self) -> dict[str, int]:
+        widths = dict.fromkeys(_COLUMNS, 0)
+        for _, cells, _ in self._rows:
+            for name, value in cells.items():
+                if name == "bar":
+                    widths[name] = BAR_WIDTH if value is not None else widths[name]
+                else:
+                    widths[name] = max(widths[name], len(value))
+        return widths
+
+    def table(self, width: int) -> Group:
+        """The rows in ``width`` cells: aligned columns, and each note on a
+        line of its own (the whole width) under its row."""
+        widths = self._widths()
+        shown = [name for name in _COLUMNS if widths[name]]
+        labels = max((len(text) for text, cells, _ in self._rows if cells), default=0)
+
+        def others() -> int:
+            return sum(widths[c] + PADDING for c in shown)
+
+        for name in _DROPPED_FIRST:
+            if min(labels, MIN_LABEL) + others() <= width:
+                break
+            if name in shown:
+                shown.remove(name)
+        label_width = max(min(labels, width - others()), 1)
+        parts: list[Any] = []
+        grid: Table | None = None
+        for text, cells, style in self._rows:
+            if not cells:
+                parts.append(_line(text, style))
+                grid = None
+                continue
+            if grid is None:
+                grid = Table.grid(padding=(0, PADDING))
+                grid.add_column(width=label_width, overflow="ellipsis")
+                for name in shown:
+                    grid.add_column(width=widths[name], no_wrap=True)
+                parts.append(grid)
+            row: list[Any] = [_line(text)]
+            for name in shown:
+                value = cells[name]
+                if name == "bar":
+                    row.append(_bar(value))
+                else:
+                    row.append(_line(value, style if name == "state" else ""))
+            grid.add_row(*row)
+        return Group(*parts)
+
+
 class _LiveView(ABC):
     """What both live views share: the Live display and its redraws."""
 
@@ -58,10 +148,24 @@ class _LiveView(ABC):
         self._redraw = task.LoopingCall(self.refresh)
         self._redraw.clock = reactor
         self.watcher: Any = None
+        #: The line telling that the hub fails, and when the next try is.
+        self.problem: str | None = None
 
     @abstractmethod
     def render(self) -> Any:
         """The renderable of the current state."""
+
+    def status(self, text: str, failing: bool) -> None:
+        """Show ``text`` in the status line while the hub fails; clear
+        it once it answers again."""
+        self.problem = text if failing else None
+        if self.live.is_started:
+            self.refresh()
+
+    def _with_status(self, *parts: Any) -> Any:
+        if self.problem is not None:
+            parts += (_line(self.problem, "bold yellow"),)
+        return Group(*parts)
 
     def start(self, watcher: Any) -> None:
         """Show the view and redraw it every second."""
@@ -117,31 +221,35 @@ class LiveTaskView(_LiveView):
     def render(self) -> Any:
         """One row per task, then the counts."""
         now = self.watcher.now()
-        table = Table.grid(padding=(0, 2))
-        for _ in range(5):
-            table.add_column()
+        rows = _Rows()
         nodes = list(self.watcher.walk())
         for node in nodes:
-            style = STYLES.get(node.task["state"], "")
-            table.add_row(
-                Text("  " * node.depth + label(node)),
-                Text(state_text(node.task, self.details), style=style),
-                Text(elapsed_text(node.task, now)),
-                _bar(node.progress),
-                Text(eta_text(node, now)),
+            rows.add(
+                "  " * node.depth + label(node),
+                state_text(node.task, self.details),
+                STYLES.get(node.task["state"], ""),
+                elapsed_text(node.task, now),
+                node.progress,
+                eta_text(node, now),
             )
             failure = self.details.failures.get(node.id)
             if failure is not None:
                 indent = "  " * (node.depth + 1)
-                table.add_row(Text(f"{indent}FAILED: {failure.error}", style="red"))
-        return Group(table, Text(counts(nodes), style="bold"))
+                rows.note(f"{indent}FAILED: {failure.error}", "red")
+        table = rows.table(self.console.width)
+        return self._with_status(table, _line(counts(nodes), "bold"))
 
     def finish(self, watcher: Any) -> None:
-        """Leave the last frame, then tell how each top-level task ended and
-        where the failed tasks' logs are."""
+        """Leave the last frame, then tell each failure whole (the frame
+        cuts it to the width), where the failed tasks' logs are, and how
+        each top-level task ended."""
         self.stop()
         for node in watcher.walk():
             failure = self.details.failures.get(node.id)
+            if failure is not None:
+                self.console.print(
+                    Text(f"{node.id} FAILED: {failure.error}"), soft_wrap=True
+                )
             if failure is not None and failure.logs:
                 self.console.print(f"Relevant logs of {node.id}:")
                 for url in failure.logs:
@@ -167,24 +275,21 @@ class LiveBuildView(_LiveView):
     def render(self) -> Any:
         """One row per build."""
         now = self.watcher.now()
-        table = Table.grid(padding=(0, 2))
-        for _ in range(5):
-            table.add_column()
+        rows = _Rows()
         for watched in self.watcher.watched:
             build = watched.build
             if build is None:
-                table.add_row(Text(str(watched.ref)), Text("..."))
+                rows.add(str(watched.ref), "...")
                 continue
-            table.add_row(
-                Text(build["nvr"]),
-                Text(
-                    build.state_name.lower(), style=BUILD_STYLES.get(build["state"], "")
-                ),
-                Text(elapsed_text(build, now)),
-                _bar(watched.progress),
-                Text(eta_text(watched, now)),
+            rows.add(
+                build["nvr"],
+                build.state_name.lower(),
+                BUILD_STYLES.get(build["state"], ""),
+                elapsed_text(build, now),
+                watched.progress,
+                eta_text(watched, now),
             )
-        return table
+        return self._with_status(rows.table(self.console.width))
 
     def finish(self, watcher: Any) -> None:
         """Leave the last frame and print each build's end."""

@@ -11,12 +11,47 @@ from twisted.internet import defer
 
 from txkoji import build_states, task_states
 from txkoji.cli.details import Details
+from txkoji.cli.retries import say
 from txkoji.cli.tasklines import ENDINGS, counts, label, state_text
 from txkoji.watch import BuildWatcher, TaskWatcher
 
 
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
+
+
+class ProgressLines:
+    """The ``eta`` and ``progress`` of ``--json`` lines, and a
+    ``{"event": "progress"}`` line whenever they move for something still
+    running (the ETA changes, or the progress by :attr:`STEP`): what the
+    live view's bar and time left show."""
+
+    #: Progress between two progress lines of one task or build.
+    STEP = 0.05
+
+    def __init__(self) -> None:
+        self._told: dict[int, tuple[str | None, float | None]] = {}
+
+    def fields(self, ident: int, item: Any) -> dict[str, Any]:
+        """``eta`` (ISO time or ``None``) and ``progress`` of ``item`` (a
+        watched task or build, or ``None``), noted as told."""
+        eta = None if item is None else _iso(item.eta)
+        progress = None if item is None else item.progress
+        self._told[ident] = (eta, progress)
+        return {"eta": eta, "progress": progress}
+
+    def show(self, ident: int, item: Any, show: Any) -> None:
+        """Print a progress line for ``item`` when its estimate moved."""
+        if item.finished or item.eta is None:
+            return
+        eta, progress = self._told.get(ident, (None, None))
+        moved = progress is None or (
+            item.progress is not None and item.progress - progress >= self.STEP
+        )
+        if eta == _iso(item.eta) and not moved:
+            return
+        record = {"event": "progress", "id": ident, **self.fields(ident, item)}
+        show(json.dumps(record))
 
 
 class PlainTaskView:
@@ -31,6 +66,7 @@ class PlainTaskView:
         self.json_lines = json_lines
         self.out = out
         self._pending: list[tuple[int, str | None]] = []
+        self._progress = ProgressLines()
         self._chain: defer.Deferred[Any] = defer.succeed(None)
         self.watcher: TaskWatcher | None = None
 
@@ -39,6 +75,9 @@ class PlainTaskView:
         self.watcher = watcher
         if not self.json_lines:
             self._print("Watching tasks (this may be safely interrupted)...")
+
+    #: A failure to reach the hub, or the recovery: a line on stderr.
+    status = staticmethod(say)
 
     def event(self, event: Any) -> None:
         """Queue a transition, printed after the cycle's details arrive."""
@@ -54,6 +93,8 @@ class PlainTaskView:
     async def _flush(
         self, watcher: TaskWatcher, pending: list[tuple[int, str | None]]
     ) -> None:
+        place = {node.id: index for index, node in enumerate(watcher.walk())}
+        pending.sort(key=lambda change: place.get(change[0], -1))
         nodes = [watcher.get(task_id) for task_id, _ in pending]
         hosts = {n.task["host_id"] for n in nodes if n and n.task.get("host_id")}
         failed = [n.id for n in nodes if n and n.task["state"] == task_states.FAILED]
@@ -66,6 +107,9 @@ class PlainTaskView:
             self._show(node, old, watcher)
         if finished_any and not self.json_lines:
             self._print("  " + counts(list(watcher.walk())))
+        if self.json_lines:
+            for node in watcher.walk():
+                self._progress.show(node.id, node, self._print)
 
     def _show(self, node: Any, old: str | None, watcher: TaskWatcher) -> None:
         task = node.task
@@ -80,8 +124,7 @@ class PlainTaskView:
                 "old": old,
                 "new": task_states.to_str(task["state"]),
                 "host": self.details.hosts.get(task.get("host_id")),
-                "eta": _iso(node.eta),
-                "progress": node.progress,
+                **self._progress.fields(node.id, node),
             }
             if failure is not None:
                 record.update(error=failure.error, logs=failure.logs)
@@ -148,12 +191,16 @@ class PlainBuildView:
         self.json_lines = json_lines
         self.out = out
         self.watcher: BuildWatcher | None = None
+        self._progress = ProgressLines()
 
     def start(self, watcher: BuildWatcher) -> None:
         """Watching begins."""
         self.watcher = watcher
         if not self.json_lines:
             self._print("Watching builds (this may be safely interrupted)...")
+
+    #: A failure to reach the hub, or the recovery: a line on stderr.
+    status = staticmethod(say)
 
     def event(self, event: Any) -> None:
         """Print a transition."""
@@ -168,6 +215,7 @@ class PlainBuildView:
                         "old": event.old,
                         "new": event.new,
                         "task_id": build.get("task_id"),
+                        **self._progress.fields(build["id"], self._watched(build)),
                     }
                 )
             )
@@ -176,8 +224,19 @@ class PlainBuildView:
         change = new if event.old is None else f"{event.old.lower()} -> {new}"
         self._print(f"{build['nvr']}: {change}")
 
+    def _watched(self, build: Any) -> Any:
+        for watched in self.watcher.watched if self.watcher else ():
+            if watched.build is not None and watched.build["id"] == build["id"]:
+                return watched
+        return None
+
     def cycle(self, watcher: BuildWatcher) -> None:
-        """A poll cycle ended (nothing more to print)."""
+        """A poll cycle ended: with ``--json``, tell the estimates that
+        changed."""
+        if self.json_lines:
+            for watched in watcher.watched:
+                if watched.build is not None:
+                    self._progress.show(watched.build["id"], watched, self._print)
 
     async def settle(self) -> None:
         """Everything is printed at once: nothing to wait for."""

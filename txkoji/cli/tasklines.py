@@ -43,8 +43,11 @@ def counts(nodes: list[WatchedTask]) -> str:
 
 
 def eta_text(node: Any, now: datetime) -> str:
-    """``~12 min left``, ``overdue``, or empty when unknown or finished."""
-    if node.finished or node.eta is None:
+    """``~12 min left``, ``overdue``, or empty when unknown, finished, or
+    not started (a FREE task waits for a builder: none of its time has
+    passed, and how long it waits is not known)."""
+    task = getattr(node, "task", None)
+    if node.finished or node.eta is None or (task is not None and not task.started):
         return ""
     remaining = node.remaining(now)
     if node.progress is not None and node.progress >= 1.0:

@@ -3,9 +3,10 @@ does."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ from txkoji.files.naming import destination
 from txkoji.files.parallel import run_limited
 from txkoji.files.partial import PartialFile, Progress, already_there
 from txkoji.paths import PathInfo
+
+_log = logging.getLogger("txkoji.files")
+
+#: ``warn(text)``: told each warning of a download.
+Warn = Callable[[str], Any]
 
 _DEBUGINFO = re.compile(r"-debug(info|source)(-common)?$|-debuginfo-")
 
@@ -44,6 +50,7 @@ def _job(
     overwrite: bool,
     progress: Progress | None,
     skip_existing: bool,
+    stall_timeout: float | None,
 ) -> defer.Deferred[Any]:
     if skip_existing and already_there(target, item.size):
         return defer.succeed(target)
@@ -54,22 +61,48 @@ def _job(
         checksum=item.checksum,
         progress=progress,
     )
-    d = fetch(connection, item.url, part, f"download of {target.name}")
+    d = fetch(connection, item.url, part, f"download of {target.name}", stall_timeout)
     return d.addCallback(lambda _: part.finish())
 
 
-def _rpm_plan(
-    pathinfo: PathInfo,
-    build: Any,
-    found: list[Any],
-    arches: Sequence[str] | None,
-    sigkey: str | None,
-    debuginfo: bool,
-) -> list[_Planned]:
+def _wanted_rpms(
+    build: Any, found: list[Any], arches: Sequence[str] | None, debuginfo: bool
+) -> list[Any]:
     wanted = [r for r in found if debuginfo or not is_debuginfo(r["name"])]
     if not wanted:
         which = f"{' or '.join(arches)} " if arches else ""
         raise KojiFileError(f"no {which}packages available for {build['nvr']}")
+    return wanted
+
+
+async def _signed_rpms(
+    connection: Any, build: Any, rpms: list[Any], sigkey: str, warn: Warn
+) -> list[Any]:
+    """Return the RPMs the hub records a ``sigkey`` signature for
+    (``queryRPMSigs``, in one multicall), warning about each other one as
+    ``koji download-build --key`` does."""
+    answers = await connection.multicall(
+        [("queryRPMSigs", [], {"rpm_id": rpm["id"], "sigkey": sigkey}) for rpm in rpms]
+    )
+    signed = []
+    for rpm, answer in zip(rpms, answers, strict=True):
+        if isinstance(answer, Exception):
+            raise answer
+        if answer:
+            signed.append(rpm)
+        else:
+            nvr = f"{rpm['name']}-{rpm['version']}-{rpm['release']}"
+            warn(f"No such sigkey {sigkey} for rpm {nvr}-{rpm['arch']}.rpm")
+    return signed
+
+
+def _log_warning(text: str) -> None:
+    _log.warning("%s", text)
+
+
+def _rpm_plan(
+    pathinfo: PathInfo, build: Any, wanted: list[Any], sigkey: str | None
+) -> list[_Planned]:
     plan = []
     for rpm in wanted:
         url = pathinfo.rpm_file(build, rpm, sigkey)
@@ -106,6 +139,7 @@ async def _plan(
     sigkey: str | None,
     debuginfo: bool,
     archive_type: str | None,
+    warn: Warn,
 ) -> list[_Planned]:
     """Return each file to fetch."""
     pathinfo = PathInfo.for_connection(connection)
@@ -120,7 +154,10 @@ async def _plan(
         found = await connection.listRPMs(
             buildID=build["id"], arches=list(arches) if arches else None
         )
-        plan += _rpm_plan(pathinfo, build, found, arches, sigkey, debuginfo)
+        wanted = _wanted_rpms(build, found, arches, debuginfo)
+        if sigkey:
+            wanted = await _signed_rpms(connection, build, wanted, sigkey, warn)
+        plan += _rpm_plan(pathinfo, build, wanted, sigkey)
     if logs:
         for log in await connection.getBuildLogs(build["id"]):
             local = f"logs/{log['dir']}/{log['name']}"
@@ -143,6 +180,8 @@ def download_build(
     overwrite: bool = False,
     progress: Any = None,
     skip_existing: bool = False,
+    stall_timeout: float | None = None,
+    warn: Warn | None = None,
 ) -> defer.Deferred[Any]:
     """Download a build's files from ``topurl``, as ``koji download-build``
     does: RPMs under their file names (debuginfo only when asked), the
@@ -152,7 +191,9 @@ def download_build(
     :param arches: only RPMs of these arches.
     :param rpms: fetch the RPMs.
     :param logs: fetch the build logs too, as ``logs/<arch>/<name>``.
-    :param sigkey: fetch the copies signed with this key.
+    :param sigkey: fetch the copies signed with this key: only the RPMs
+        the hub records that signature for (``queryRPMSigs``), the others
+        skipped with a warning, as ``koji download-build --key`` does.
     :param debuginfo: fetch debuginfo and debugsource RPMs too.
     :param archive_type: fetch the build's archives of this type
         (``maven``, ``win``, ``image``, ``remote-sources``...) instead of
@@ -163,6 +204,10 @@ def download_build(
     :param progress: called as ``progress(local_name, done, total)``.
     :param skip_existing: keep files already there (with the recorded size
         when known) and list them, instead of failing.
+    :param stall_timeout: as for :func:`~txkoji.files.download.download`.
+    :param warn: called with the text of each warning (an RPM skipped for
+        want of a signature); by default they are logged as WARNINGs of
+        the ``txkoji.files`` logger.
     :returns: a Deferred firing with the list of paths written.  It fails
         with ``KojiConfigError`` without ``topurl``, ``KojiFileError`` for
         an unknown build or no matching RPM, ``UnsafePathError`` for a
@@ -173,7 +218,15 @@ def download_build(
 
     async def run() -> list[Path]:
         plan = await _plan(
-            connection, nvr, arches, rpms, logs, sigkey, debuginfo, archive_type
+            connection,
+            nvr,
+            arches,
+            rpms,
+            logs,
+            sigkey,
+            debuginfo,
+            archive_type,
+            warn or _log_warning,
         )
         targets = [destination(dest_dir, item.local) for item in plan]
         jobs = [
@@ -187,6 +240,7 @@ def download_build(
                     if progress is None
                     else lambda done, total: progress(item.local, done, total),
                     skip_existing,
+                    stall_timeout,
                 )
             )
             for item, target in zip(plan, targets, strict=True)

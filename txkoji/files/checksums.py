@@ -45,6 +45,19 @@ class Adler32:
         return f"{self.value:08x}"
 
 
+#: Adler-32's modulus.
+_ADLER_BASE = 65521
+
+
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """Return the Adler-32 of two pieces of data joined, from the Adler-32
+    of each (``first``, ``second``) and the second's length, without
+    reading the data again."""
+    sum_a = (first & 0xFFFF) + (second & 0xFFFF) - 1
+    sum_b = (first >> 16) + (second >> 16) + second_length * ((first & 0xFFFF) - 1)
+    return (sum_b % _ADLER_BASE) << 16 | sum_a % _ADLER_BASE
+
+
 def adler32_hex(data: bytes) -> str:
     """Return the Adler-32 of ``data`` as Koji renders it."""
     return f"{zlib.adler32(data):08x}"

@@ -1,20 +1,19 @@
-"""One raw upload request: a chunk of a local file streamed from disk as
-the connection takes it, and the hub's XML-RPC answer.
+"""One raw upload request: a chunk of a local file, already read into
+memory (:mod:`txkoji.files.read_ahead`), and the hub's XML-RPC answer.
 
-The chunk is read in 256 KiB pieces only when the TLS connection wants
-more (a cooperative producer that pauses with the transport), so memory
-stays at a few pieces whatever the chunk size; its Adler-32 is computed
-on the way.
+The chunk's pieces go to the connection as it takes them (a streaming
+producer that pauses with the transport), each piece in one write, so
+the TLS layer sees few, large writes.  The pieces are views of a buffer
+that is reused, so each goes to the connection as a copy (a transport
+may keep what it is given until the socket takes it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from twisted.internet import defer
 from twisted.internet.protocol import Protocol, connectionDone
-from twisted.internet.task import CooperativeTask, cooperate
 from twisted.python.failure import Failure
 from twisted.web import client as webclient
 from twisted.web.http import PotentialDataLoss
@@ -24,73 +23,61 @@ from zope.interface import implementer
 
 from txkoji.codec import ResponseDecoder
 from txkoji.exceptions import KojiConnectionError, KojiFileError, KojiHTTPError
-from txkoji.files.checksums import Adler32
+from txkoji.files.read_ahead import Chunk
 from txkoji.transport import HubTransport, normalized_url
 from txkoji.transport_errors import mask_url, translate_failure
 
-#: Bytes read from disk and written to the connection at a time (larger
-#: pieces cost less CPU per byte; memory is a few of them).
-PIECE = 256 * 1024
 #: The largest answer accepted (an upload's answer is a small struct).
 ANSWER_LIMIT = 1 << 20
 
 
 @implementer(IBodyProducer)
 class ChunkProducer:
-    """Writes ``length`` bytes of ``handle`` from ``offset``, computing
-    the chunk's Adler-32 (:attr:`chunk`) and carrying on the whole
-    file's (:attr:`whole`, from ``whole_start``).
+    """Writes a :class:`~txkoji.files.read_ahead.Chunk`'s pieces to the
+    request, one write each, pausing while the connection is full."""
 
-    :raises KojiFileError: (through ``startProducing``'s Deferred) when the
-        file ends early.
-    """
+    def __init__(self, chunk: Chunk) -> None:
+        self.length = chunk.length
+        self._pieces = chunk.pieces
+        self._next = 0
+        self._paused = False
+        self._stopped = False
+        self._consumer: Any = None
+        self._done: defer.Deferred[None] | None = None
 
-    def __init__(
-        self, handle: IO[bytes], offset: int, length: int, whole_start: int
-    ) -> None:
-        self.length = length
-        self._handle = handle
-        self._offset = offset
-        self.chunk = Adler32()
-        self.whole = Adler32()
-        self.whole.value = whole_start
-        self._task: CooperativeTask[Any] | None = None
+    def startProducing(self, consumer: Any) -> defer.Deferred[None]:
+        """Start writing the chunk to ``consumer``; the Deferred fires
+        once every piece was written."""
+        self._consumer = consumer
+        done: defer.Deferred[None] = defer.Deferred()
+        self._done = done
+        self._write_some()
+        return done
 
-    def _pieces(self, consumer: Any) -> Iterator[None]:
-        self._handle.seek(self._offset)
-        left = self.length
-        while left:
-            data = self._handle.read(min(PIECE, left))
-            if not data:
-                raise KojiFileError(
-                    f"the file ended {left} bytes early while sending the chunk at "
-                    f"{self._offset} (it changed during the upload)"
-                )
-            self.chunk.update(data)
-            self.whole.update(data)
-            consumer.write(data)
-            left -= len(data)
-            yield None
-
-    def startProducing(self, consumer: Any) -> defer.Deferred[Any]:
-        """Start writing the chunk to ``consumer``."""
-        self._task = cooperate(self._pieces(consumer))
-        return self._task.whenDone().addCallback(lambda _: None)
+    def _write_some(self) -> None:
+        pieces = self._pieces
+        while not (self._paused or self._stopped) and self._next < len(pieces):
+            piece = pieces[self._next]
+            self._next += 1
+            # The write may pause (or stop) this producer before it returns.
+            self._consumer.write(bytes(piece))
+        if not self._stopped and self._next == len(pieces) and self._done is not None:
+            done, self._done = self._done, None
+            done.callback(None)
 
     def pauseProducing(self) -> None:
         """The connection is full: wait."""
-        if self._task is not None:
-            self._task.pause()
+        self._paused = True
 
     def resumeProducing(self) -> None:
         """The connection wants more."""
-        if self._task is not None:
-            self._task.resume()
+        self._paused = False
+        if self._consumer is not None:
+            self._write_some()
 
     def stopProducing(self) -> None:
-        """The request was abandoned."""
-        if self._task is not None:
-            self._task.stop()
+        """The request was abandoned (the Deferred never fires)."""
+        self._stopped = True
 
 
 class _AnswerReader(Protocol):

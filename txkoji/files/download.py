@@ -1,9 +1,14 @@
 """Stream one file from ``topurl`` (or any URL) to disk.
 
 :func:`download` goes through the connection's pooled ``Agent`` and TLS
-policy.  It writes ``.<name>.part`` beside the destination, resumes it
-with ``Range: bytes=N-`` (starting over when the server answers with the
-whole file), verifies size and checksum, and renames it into place.
+policy, following redirects (at most :data:`MAX_REDIRECTS`, never from
+https to http).  It writes ``.<name>.part`` beside the destination
+(:mod:`txkoji.files.partial`: no symbolic link there is followed), stops
+as soon as more than the expected size arrives, resumes it with
+``Range: bytes=N-`` and ``If-Range`` with the validator (ETag or
+Last-Modified) the server gave when it was written (starting over when
+there is none, or the server answers with the whole file), verifies size
+and checksum, and renames it into place.
 Transient failures (a cut connection, 502/503/504) are retried under the
 profile's retry options, each retry resuming where the last one stopped.
 Memory stays at a few socket reads: every piece goes to disk as it
@@ -17,7 +22,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from twisted.internet import defer
 from twisted.internet.protocol import Protocol, connectionDone
@@ -27,15 +32,19 @@ from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH
 
-from txkoji.exceptions import KojiConnectionError, KojiHTTPError
-from txkoji.files.attempts import retried
-from txkoji.files.naming import safe_relative
+from txkoji.exceptions import KojiConnectionError, KojiHTTPError, KojiTimeoutError
+from txkoji.files.attempts import retried, with_timeout
+from txkoji.files.naming import destination
 from txkoji.files.partial import PartialFile, Progress
 from txkoji.paths import PathInfo
 from txkoji.transport import HubTransport, normalized_url
 from txkoji.transport_errors import translate_failure
 
 _CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-\d+|\*)/(\d+|\*)")
+#: The redirect statuses followed.
+REDIRECTS = (301, 302, 303, 307, 308)
+#: How many redirects one request follows at most.
+MAX_REDIRECTS = 10
 
 
 def file_url(connection: Any, url_or_path: str) -> str:
@@ -54,47 +63,80 @@ def destination_for(url: str, dest: str | os.PathLike[str]) -> Path:
     the URL's file name inside ``dest`` when that is a directory (or ends
     with a slash).
 
-    :raises UnsafePathError: when the URL's file name is unsafe.
+    :raises UnsafePathError: when the URL's file name is unsafe, or
+        resolves outside ``dest`` (through a symbolic link there).
     """
     text = os.fspath(dest)
     if not (text.endswith(os.sep) or Path(text).is_dir()):
         return Path(text)
     name = unquote(PurePosixPath(urlsplit(url).path).name)
-    return Path(text).joinpath(*safe_relative(name).parts)
+    return destination(text, name)
 
 
 class _ToFile(Protocol):
     """Append a response body to a :class:`PartialFile`; ``finished``
-    fires when it ends, and cancelling it stops the transfer."""
+    fires when it ends, and cancelling it stops the transfer.  With
+    ``stall`` seconds, a body that sends nothing for that long fails with
+    ``KojiTimeoutError`` (which the retry rules retry, resuming)."""
 
-    def __init__(self, part: PartialFile, url: str) -> None:
+    def __init__(
+        self, part: PartialFile, url: str, clock: Any, stall: float | None
+    ) -> None:
         self.finished: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self._part = part
         self._url = url
+        self._clock = clock
+        self._stall = stall
+        self._timer: Any = None
         self._settled = False
 
-    def _stop(self) -> None:
+    def connectionMade(self) -> None:
+        if self._stall:
+            self._timer = self._clock.callLater(self._stall, self._stalled)
+
+    def _stalled(self) -> None:
+        self._timer = None
+        self._settle(
+            KojiTimeoutError(
+                f"the download from {self._url} sent nothing for "
+                f"{self._stall:g} s after {self._part.done} bytes (the timeout "
+                "option)",
+                self._url,
+            )
+        )
+
+    def _settle(self, error: BaseException | Failure) -> None:
+        self._settled = True
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
         transport: Any = self.transport
         transport.stopProducing()
+        self.finished.errback(error)
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._settled = True
-        self._stop()
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        transport: Any = self.transport
+        transport.stopProducing()
 
     def dataReceived(self, data: bytes) -> None:
         if self._settled:
             return
+        if self._timer is not None:
+            self._timer.reset(self._stall)
         try:
             self._part.write(data)
         except Exception:
-            self._settled = True
-            self._stop()
-            self.finished.errback(Failure())
+            self._settle(Failure())
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._settled:
             return
         self._settled = True
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
         if reason.check(webclient.ResponseDone, PotentialDataLoss):
             self.finished.callback(None)
             return
@@ -122,22 +164,107 @@ def _drain(response: Any) -> defer.Deferred[Any]:
     return reader.finished
 
 
-async def _attempt(connection: Any, url: str, part: PartialFile) -> None:
-    """Make one try: resume (or restart) the partial file from the server."""
+def stall_seconds(connection: Any, stall_timeout: float | None) -> float | None:
+    """Return the stall timeout of a download: ``stall_timeout`` when
+    given, else the profile's ``timeout`` (as the official client's read
+    timeout); None or 0 means none."""
+    if stall_timeout is not None:
+        return stall_timeout
+    value = connection.config.get("timeout")
+    return float(value) if value else None
+
+
+def _refused_redirect(url: str, code: int, why: str) -> KojiHTTPError:
+    return KojiHTTPError(
+        f"{url} answered the download with HTTP {code}: {why}",
+        url,
+        status=code,
+        reason=why,
+    )
+
+
+async def _get(
+    connection: Any, url: str, headers: Headers, stall: float | None
+) -> tuple[Any, str]:
+    """GET ``url``, following up to :data:`MAX_REDIRECTS` redirects (never
+    from https to plain http).
+
+    :returns: the response (not a redirect) and the URL that gave it.
+    """
     transport: HubTransport = connection.transport
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        d = transport.agent.request(b"GET", normalized_url(current), headers)
+        d.addErrback(translate_failure, current, "download", transport.tls_policy)
+        what = f"the download from {current}"
+        response: Any = await with_timeout(d, connection.clock, stall, what, current)
+        code = response.code
+        if code not in REDIRECTS:
+            return response, current
+        location = response.headers.getRawHeaders(b"location")
+        await _drain(response)
+        if not location:
+            raise _refused_redirect(current, code, "a redirect without a Location")
+        target = urljoin(current, location[0].decode("latin-1"))
+        scheme = urlsplit(target).scheme
+        if scheme not in ("http", "https"):
+            raise _refused_redirect(current, code, f"refusing the redirect to {target}")
+        if urlsplit(current).scheme == "https" and scheme == "http":
+            raise _refused_redirect(
+                current,
+                code,
+                f"refusing the redirect to {target}: it leaves https for plain http",
+            )
+        current = target
+    raise _refused_redirect(
+        url, code, f"more than {MAX_REDIRECTS} redirects (the last to {current})"
+    )
+
+
+def _validator(response: Any) -> str | None:
+    """The response's strong validator for ``If-Range``: its ETag (not a
+    weak one), else its Last-Modified date."""
+    etag = (response.headers.getRawHeaders(b"etag") or [b""])[0].decode("latin-1")
+    if etag and not etag.startswith("W/"):
+        return etag
+    modified = response.headers.getRawHeaders(b"last-modified") or [b""]
+    return modified[0].decode("latin-1") or None
+
+
+def _same_version(response: Any, validator: str) -> bool:
+    """Whether an answer is of the version ``validator`` (an ETag or a
+    date) names; True when the answer does not say."""
+    header = b"etag" if validator.startswith('"') else b"last-modified"
+    found = response.headers.getRawHeaders(header)
+    return not found or found[0].decode("latin-1") == validator
+
+
+def _recorded_validator(part: PartialFile, url: str) -> str | None:
+    """The validator recorded with ``part`` when it came from ``url``."""
+    source = part.source()
+    if source is None or source.get("url") != url:
+        return None
+    validator = source.get("validator")
+    return validator if isinstance(validator, str) and validator else None
+
+
+async def _attempt(
+    connection: Any, url: str, part: PartialFile, stall: float | None
+) -> None:
+    """Make one try: resume the partial file from the server when it holds
+    the start of the same remote file (``If-Range`` with the validator
+    recorded when it was written), else start over."""
     for _ in range(2):
         offset = part.open()
+        validator = _recorded_validator(part, url) if offset else None
+        if offset and validator is None:
+            part.restart()
+            offset = 0
         headers = Headers({b"User-Agent": [HubTransport.user_agent]})
         if offset:
             headers.addRawHeader(b"Range", b"bytes=%d-" % offset)
-        try:
-            response: Any = await transport.agent.request(
-                b"GET", normalized_url(url), headers
-            )
-        except Exception:
-            translate_failure(
-                Failure(), url, "download", transport.tls_policy
-            ).raiseException()
+            headers.addRawHeader(b"If-Range", str(validator).encode("latin-1"))
+        response, where = await _get(connection, url, headers, stall)
         code = response.code
         ranges = _CONTENT_RANGE.match(
             (response.headers.getRawHeaders(b"content-range") or [b""])[0].decode()
@@ -150,7 +277,13 @@ async def _attempt(connection: Any, url: str, part: PartialFile) -> None:
                 return
             part.restart()
             continue
-        if code == 206 and (ranges is None or int(ranges.group(1) or -1) != offset):
+        if code == 206 and (
+            ranges is None
+            or int(ranges.group(1) or -1) != offset
+            or (validator is not None and not _same_version(response, validator))
+        ):
+            # Not the range asked for, or of another version of the file
+            # (a server that ignored If-Range).
             await _drain(response)
             part.restart()
             continue
@@ -158,17 +291,21 @@ async def _attempt(connection: Any, url: str, part: PartialFile) -> None:
             await _drain(response)
             phrase = response.phrase.decode("latin-1", "replace")
             raise KojiHTTPError(
-                f"{url} answered the download with HTTP {code} {phrase}",
-                url,
+                f"{where} answered the download with HTTP {code} {phrase}",
+                where,
                 status=code,
                 reason=phrase,
             )
         if code == 200 and offset:
             part.restart()
             offset = 0
+        if code == 200:
+            found = _validator(response)
+            if found:
+                part.remember({"url": url, "validator": found})
         if part.size is None and response.length is not UNKNOWN_LENGTH:
             part.size = offset + response.length
-        writer = _ToFile(part, url)
+        writer = _ToFile(part, where, connection.clock, stall)
         response.deliverBody(writer)
         await writer.finished
         return
@@ -186,23 +323,38 @@ def fill(
     :func:`~txkoji.files.attempts.retried`).
 
     :returns: a Deferred firing with ``None`` once the body is on disk
-        (not yet verified); the partial file is closed either way.
+        (not yet verified); the partial file is closed either way (and
+        removed after a failure when it holds nothing to resume).
     """
 
     def closed(outcome: Any) -> Any:
-        part.close()
+        failed = isinstance(outcome, Failure)
+        try:
+            part.close(failed=failed)
+        except Exception:
+            # Writing out the last bytes failed: that is the error, unless
+            # the transfer had failed already.
+            if not failed:
+                raise
         return outcome
 
     return retried(connection, attempt, what).addBoth(closed)
 
 
 def fetch(
-    connection: Any, url: str, part: PartialFile, what: str
+    connection: Any,
+    url: str,
+    part: PartialFile,
+    what: str,
+    stall_timeout: float | None = None,
 ) -> defer.Deferred[Any]:
-    """Fill ``part`` from ``url`` (see :func:`fill`)."""
+    """Fill ``part`` from ``url`` (see :func:`fill`), failing an attempt
+    that receives nothing for the stall timeout (see
+    :func:`stall_seconds`)."""
+    stall = stall_seconds(connection, stall_timeout)
 
     def attempt() -> defer.Deferred[Any]:
-        return defer.Deferred.fromCoroutine(_attempt(connection, url, part))
+        return defer.Deferred.fromCoroutine(_attempt(connection, url, part, stall))
 
     return fill(connection, part, attempt, what)
 
@@ -216,6 +368,7 @@ def download(
     size: int | None = None,
     progress: Progress | None = None,
     overwrite: bool = False,
+    stall_timeout: float | None = None,
 ) -> defer.Deferred[Any]:
     """Download one file to disk.
 
@@ -231,13 +384,20 @@ def download(
         ``Content-Length``).
     :param progress: called as ``progress(done, total)`` as bytes arrive
         (``total`` None when unknown).
-    :param overwrite: replace an existing file.
+    :param overwrite: replace an existing file (a symbolic link there is
+        replaced, never written through).
+    :param stall_timeout: seconds without data after which an attempt
+        fails (and is retried, resuming); default: the profile's
+        ``timeout``.
     :returns: a Deferred firing with the :class:`~pathlib.Path` written.
-        It fails with ``DestinationExists``, ``UnsafePathError``,
-        ``ChecksumMismatch`` (nothing is kept), ``KojiHTTPError`` (e.g.
-        404), or a transport error once retries are used up (the partial
-        file is kept for a resume).  Cancelling it stops the transfer and
-        keeps the partial file.
+        It fails with ``DestinationExists``, ``UnsafePathError`` (also for
+        a symbolic link or special file at the temporary file's name),
+        ``ChecksumMismatch`` (also as soon as more than the expected size
+        arrives; nothing is kept), ``KojiHTTPError`` (e.g. 404, a refused
+        redirect), ``KojiTimeoutError`` for a stalled transfer, or a
+        transport error once retries are used up (the partial file is kept
+        for a resume when it holds something).  Cancelling it stops the
+        transfer and keeps the partial file.
     """
     try:
         url = file_url(connection, url_or_path)
@@ -247,5 +407,5 @@ def download(
         )
     except Exception:
         return defer.fail()
-    d = fetch(connection, url, part, f"download of {target.name}")
+    d = fetch(connection, url, part, f"download of {target.name}", stall_timeout)
     return d.addCallback(lambda _: part.finish())

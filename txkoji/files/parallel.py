@@ -34,9 +34,10 @@ def run_limited(
     def first_failure(failure: Failure) -> Failure:
         if not failed:
             failed.append(failure)
+            # A job under way is "called" (its semaphore was acquired) but
+            # waits on the transfer: cancelling reaches the transfer.
             for other in running:
-                if not other.called:
-                    other.cancel()
+                other.cancel()
         return failure
 
     for d in running:

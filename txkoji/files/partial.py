@@ -2,37 +2,59 @@
 renamed into place only once complete and verified.
 
 The temporary file is ``.<name>.part`` in the destination's directory, so
-a later download of the same file finds it and resumes.
+a later download of the same file finds it and resumes; beside it,
+``.<name>.part.json`` records which remote file it holds (its URL and
+validator, or its size and time), so that only a partial file of the same
+remote file is resumed.  Both are opened relative to the directory,
+without following a symbolic link or opening anything but a regular file
+(:mod:`txkoji.files.directory`), and the final rename replaces a name,
+never what a link there points to.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from txkoji.exceptions import ChecksumMismatch, DestinationExists, KojiFileError
 from txkoji.files.checksums import CHECKSUM_TYPES, Hasher, new_hasher
+from txkoji.files.directory import Directory
 
 #: Read size when hashing what an earlier attempt left.
 _HASH_PIECE = 1 << 20
 #: Bytes gathered before each write to disk.
 _WRITE_BUFFER = 1 << 20
+#: The largest record of a partial file's source that is read.
+_SOURCE_LIMIT = 1 << 16
 
 #: ``progress(done, total)``; ``total`` is None when unknown.
 Progress = Callable[[int, "int | None"], Any]
 
 
 def already_there(target: Path, size: int | None) -> bool:
-    """Whether ``target`` exists with ``size`` bytes (any size when
-    ``size`` is None): a download an earlier run finished."""
-    return target.is_file() and (size is None or target.stat().st_size == size)
+    """Whether ``target`` is a regular file (not a symbolic link) with
+    ``size`` bytes (any size when ``size`` is None): a download an earlier
+    run finished."""
+    try:
+        info = os.lstat(target)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and (size is None or info.st_size == size)
 
 
 def partial_path(target: Path) -> Path:
     """Return the temporary file a download of ``target`` writes."""
     return target.with_name(f".{target.name}.part")
+
+
+def source_path(target: Path) -> Path:
+    """Return the file recording where the partial file of ``target``
+    comes from."""
+    return target.with_name(f".{target.name}.part.json")
 
 
 class PartialFile:
@@ -44,8 +66,8 @@ class PartialFile:
         :func:`~txkoji.files.checksums.new_hasher`), or None.
     :param size: the expected size in bytes, or None.
     :param progress: called with ``(done, total)`` as bytes arrive.
-    :raises DestinationExists: when ``target`` exists and ``overwrite`` is
-        false.
+    :raises DestinationExists: when ``target`` exists (a symbolic link
+        included) and ``overwrite`` is false, or is a directory.
     """
 
     def __init__(
@@ -57,19 +79,26 @@ class PartialFile:
         size: int | None = None,
         progress: Progress | None = None,
     ) -> None:
-        if target.exists() and not overwrite:
+        try:
+            found: os.stat_result | None = os.lstat(target)
+        except FileNotFoundError:
+            found = None
+        if found is not None and stat.S_ISDIR(found.st_mode):
+            raise DestinationExists(f"{str(target)!r} is a directory")
+        if found is not None and not overwrite:
             raise DestinationExists(
                 f"{str(target)!r} exists (pass overwrite=True to replace it)"
             )
-        if target.is_dir():
-            raise DestinationExists(f"{str(target)!r} is a directory")
         self.target = target
         self.path = partial_path(target)
         self.size = size
+        self._overwrite = overwrite
         self._checksum = checksum
         self._progress = progress
         self._hasher: Hasher | None = None
         self._handle: IO[bytes] | None = None
+        self._dir: Directory | None = None
+        self._discard = False
         self.done = 0
 
     def open(self) -> int:
@@ -77,54 +106,157 @@ class PartialFile:
         holds.
 
         :returns: its size: the offset to resume from.
+        :raises UnsafePathError: when a symbolic link or a non-regular file
+            is at the temporary file's name.
+        :raises KojiFileError: when the directory or the file cannot be
+            made or opened (not writable, for one).
         """
-        self.close()
-        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self._close_handle()
+        try:
+            self._dir = Directory(self.target.parent)
+            fd = self._dir.open_regular(
+                self.path.name, os.O_RDWR | os.O_CREAT | os.O_APPEND
+            )
+        except OSError as error:
+            raise self._cannot_write(error) from error
+        self.done = os.fstat(fd).st_size
+        self._hasher = new_hasher(self._checksum[0]) if self._checksum else None
+        if self._hasher is not None:
+            offset = 0
+            while piece := os.pread(fd, _HASH_PIECE, offset):
+                self._hasher.update(piece)
+                offset += len(piece)
         # Received pieces are 16 KiB TLS records: gather them into
         # 1 MiB writes.
-        self._handle = open(self.path, "ab", buffering=_WRITE_BUFFER)  # noqa: SIM115
-        self.done = self._handle.tell()
-        self._hasher = new_hasher(self._checksum[0]) if self._checksum else None
-        if self._hasher is not None and self.done:
-            with open(self.path, "rb") as earlier:
-                while piece := earlier.read(_HASH_PIECE):
-                    self._hasher.update(piece)
+        self._handle = os.fdopen(fd, "ab", buffering=_WRITE_BUFFER)
         return self.done
 
+    def _opened(self) -> tuple[IO[bytes], Directory]:
+        if self._handle is None or self._dir is None:
+            raise KojiFileError(f"{self.path} is not open")
+        return self._handle, self._dir
+
+    def source(self) -> dict[str, Any] | None:
+        """Return what :meth:`remember` recorded about the remote file the
+        partial file holds, or None (nothing recorded, or unreadable)."""
+        _, directory = self._opened()
+        try:
+            fd = directory.open_regular(source_path(self.target).name, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read(_SOURCE_LIMIT)
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) else None
+
+    def remember(self, source: dict[str, Any]) -> None:
+        """Record which remote file the partial file holds (a JSON-able
+        dict), for a later resume to check."""
+        _, directory = self._opened()
+        fd = directory.open_regular(
+            source_path(self.target).name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        )
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps(source, sort_keys=True).encode())
+
     def restart(self) -> None:
-        """Throw away what was received and start from byte 0."""
-        self.close()
-        self.path.unlink(missing_ok=True)
-        self.open()
+        """Throw away what was received (and the record of its source) and
+        start from byte 0."""
+        handle, directory = self._opened()
+        handle.flush()
+        os.ftruncate(handle.fileno(), 0)
+        directory.remove_file(source_path(self.target).name)
+        self.done = 0
+        self._hasher = new_hasher(self._checksum[0]) if self._checksum else None
 
     def write(self, data: bytes) -> None:
-        """Append received bytes (and report progress)."""
-        if self._handle is None:
-            raise KojiFileError(f"{self.path} is not open")
-        self._handle.write(data)
+        """Append received bytes (and report progress).
+
+        :raises ChecksumMismatch: when they go beyond the expected size
+            (nothing more is written, and the partial file is dropped when
+            closed).
+        :raises KojiFileError: when they cannot be written (a full disk, a
+            file size limit).
+        """
+        handle, _ = self._opened()
+        if self.size is not None and self.done + len(data) > self.size:
+            self._discard = True
+            raise ChecksumMismatch(
+                f"{self.target.name}: the server sent more than the expected "
+                f"{self.size} bytes",
+                str(self.target),
+                str(self.size),
+                f"over {self.size}",
+            )
+        try:
+            handle.write(data)
+        except OSError as error:
+            raise self._cannot_write(error) from error
         if self._hasher is not None:
             self._hasher.update(data)
         self.done += len(data)
         if self._progress is not None:
             self._progress(self.done, self.size)
 
-    def close(self) -> None:
-        """Close the temporary file, keeping it for a resume."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+    def _cannot_write(self, error: OSError) -> KojiFileError:
+        return KojiFileError(
+            f"cannot write {str(self.path)!r}: {error.strerror or error}"
+        )
+
+    def _close_handle(self) -> None:
+        handle, self._handle = self._handle, None
+        try:
+            if handle is not None:
+                handle.close()
+        except OSError as error:
+            raise self._cannot_write(error) from error
+        finally:
+            if self._dir is not None:
+                self._dir.close()
+                self._dir = None
+
+    def close(self, failed: bool = False) -> None:
+        """Close the temporary file, keeping it for a resume; after a
+        failure (``failed``), one that holds nothing, or what cannot be
+        resumed (more than the expected size), is removed.
+
+        :raises KojiFileError: when what was received cannot be written
+            out (a full disk).
+        """
+        if self._handle is not None and self._dir is not None:
+            if (failed and self.done == 0) or self._discard:
+                self._drop(self._dir)
+        self._close_handle()
 
     def finish(self) -> Path:
-        """Verify the size and checksum, then rename into place.
+        """Verify the size and checksum, then rename into place (replacing
+        a name, never writing through a link there).
 
         :returns: the final path.
         :raises ChecksumMismatch: (the temporary file is removed) when the
             size or the checksum differs.
+        :raises DestinationExists: when the destination appeared meanwhile
+            and ``overwrite`` is false (the complete file is kept in the
+            temporary file).
         """
-        self.close()
-        actual = self.path.stat().st_size
+        self._close_handle()
+        directory = Directory(self.target.parent)
+        try:
+            return self._finish(directory)
+        finally:
+            directory.close()
+
+    def _finish(self, directory: Directory) -> Path:
+        name = self.path.name
+        found = directory.lstat(name)
+        if found is None or not stat.S_ISREG(found.st_mode):
+            raise KojiFileError(f"{str(self.path)!r} vanished before it was complete")
+        actual = found.st_size
         if self.size is not None and actual != self.size:
-            self.path.unlink()
+            self._drop(directory)
             raise ChecksumMismatch(
                 f"{self.target.name}: received {actual} bytes, expected {self.size}",
                 str(self.target),
@@ -136,7 +268,7 @@ class PartialFile:
             kind = CHECKSUM_TYPES.get(kind, kind) if isinstance(kind, int) else kind
             digest = self._hasher.hexdigest()
             if digest.lower() != expected.lower():
-                self.path.unlink()
+                self._drop(directory)
                 raise ChecksumMismatch(
                     f"{self.target.name}: {kind} checksum {digest} differs from "
                     f"the expected {expected}",
@@ -144,5 +276,10 @@ class PartialFile:
                     expected,
                     digest,
                 )
-        os.replace(self.path, self.target)
+        directory.move_into_place(name, self.target.name, self._overwrite)
+        directory.remove_file(source_path(self.target).name)
         return self.target
+
+    def _drop(self, directory: Directory) -> None:
+        directory.remove_file(self.path.name)
+        directory.remove_file(source_path(self.target).name)

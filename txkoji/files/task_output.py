@@ -47,6 +47,7 @@ class TaskFile:
     :ivar volume: the volume it is on.
     :ivar size: its size in bytes.
     :ivar local_name: where it goes, relative to the destination.
+    :ivar mtime: its modification time on the hub, when listed.
     """
 
     task_id: int
@@ -54,6 +55,18 @@ class TaskFile:
     volume: str
     size: int
     local_name: str
+    mtime: float | None = None
+
+    def source(self) -> dict[str, Any]:
+        """What identifies this file's content on the hub: what a partial
+        download of it records, and checks before resuming."""
+        return {
+            "task_id": self.task_id,
+            "name": self.name,
+            "volume": self.volume,
+            "size": self.size,
+            "mtime": self.mtime,
+        }
 
 
 def _filetype(name: str) -> str:
@@ -101,7 +114,10 @@ def select_files(
             new = local_name(task, name, volume)
             if new is not None:
                 size = int(stat["st_size"])
-                picked.append(TaskFile(task["id"], name, volume, size, new))
+                mtime = stat.get("st_mtime")
+                picked.append(
+                    TaskFile(task["id"], name, volume, size, new, mtime=mtime)
+                )
     return picked
 
 
@@ -150,8 +166,15 @@ async def _list_files(
 async def _chunks(
     connection: Any, item: TaskFile, part: PartialFile, chunk_size: int
 ) -> None:
-    """Fill ``part`` through ``downloadTaskOutput``, a chunk at a time."""
+    """Fill ``part`` through ``downloadTaskOutput``, a chunk at a time,
+    resuming only a partial file recorded as holding the same file (same
+    size and time on the hub)."""
     offset = part.open()
+    if offset and part.source() != item.source():
+        part.restart()
+        offset = 0
+    if not offset:
+        part.remember(item.source())
     while part.size is None or offset < part.size:
         data = await connection.downloadTaskOutput(
             item.task_id, item.name, offset=offset, size=chunk_size, volume=item.volume
@@ -172,11 +195,15 @@ def fetch_task_file(
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
     skip_existing: bool = False,
+    stall_timeout: float | None = None,
 ) -> defer.Deferred[Any]:
     """Download one task output file into ``dest_dir`` (from ``topurl``
     when configured, else by ``downloadTaskOutput`` in calls of
-    ``chunk_size`` bytes), resuming a partial file and checking the size;
-    with ``skip_existing``, a file already there with that size is kept.
+    ``chunk_size`` bytes), resuming a partial file of the same file and
+    checking the size; with ``skip_existing``, a file already there with
+    that size is kept.  ``stall_timeout`` is as for
+    :func:`~txkoji.files.download.download` (for ``topurl`` transfers; the
+    ``downloadTaskOutput`` calls have the profile's ``timeout``).
 
     :returns: a Deferred firing with the :class:`~pathlib.Path` written.
     """
@@ -195,7 +222,7 @@ def fetch_task_file(
         url = PathInfo.for_connection(connection).task_file(
             item.task_id, item.name, item.volume
         )
-        d = fetch(connection, url, part, what)
+        d = fetch(connection, url, part, what, stall_timeout)
     else:
 
         def attempt() -> defer.Deferred[Any]:
@@ -220,6 +247,7 @@ def download_task_output(
     progress: Any = None,
     chunk_size: int = CHUNK_SIZE,
     skip_existing: bool = False,
+    stall_timeout: float | None = None,
 ) -> defer.Deferred[Any]:
     """Download the output of a task and its children, as
     ``koji download-task`` does (see the module docs for the names).
@@ -236,6 +264,8 @@ def download_task_output(
         ``topurl``).
     :param skip_existing: keep files already there with the right size
         (and list them) instead of failing, as after an interrupted run.
+    :param stall_timeout: as for :func:`~txkoji.files.download.download`
+        (for ``topurl`` transfers).
     :returns: a Deferred firing with the list of paths written.  It fails
         with ``KojiFileError`` for an unknown or unfinished task (or a
         failed one without ``logs``), ``UnsafePathError`` for a hub file
@@ -258,6 +288,7 @@ def download_task_output(
                     progress=_bind(progress, item),
                     chunk_size=chunk_size,
                     skip_existing=skip_existing,
+                    stall_timeout=stall_timeout,
                 )
             )
             for item in files

@@ -13,18 +13,21 @@ number, so they never join the session's ordered queue, its batches or a
 multicall, and the session's calls go on while a file is sent.  Only the
 final ``checkUpload`` (and the optional one that resumes) is a call.
 
-The file is read from disk in 256 KiB pieces as the connection takes them
-(:mod:`txkoji.files.chunk_request`), so memory does not grow with the
-chunk size; checksumming what arrived before a resume runs in the
-reactor's thread pool.  A chunk that fails for a transient reason is sent
-again under the profile's retry rules; an expired session is renewed (by
-an ordinary call) and the chunk sent again.  ``resume=True`` asks
-``checkUpload`` what arrived earlier and continues from there.
+Disk reads and checksums run in the reactor's thread pool: while one
+chunk is in flight, the next is read and checksummed
+(:mod:`txkoji.files.read_ahead`), so memory is about two chunks per file.
+A chunk that fails for a transient reason is sent again under the
+profile's retry rules; an expired session is renewed (by an ordinary
+call) and the chunk sent again.  ``resume=True`` asks ``checkUpload`` for
+the size and SHA-256 of what arrived earlier and continues from there
+when it is the start of the local file (else starts over).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +43,26 @@ from txkoji.exceptions import (
     KojiFileError,
 )
 from txkoji.files.attempts import retried, with_timeout
-from txkoji.files.checksums import Adler32
+from txkoji.files.checksums import Adler32, adler32_combine
 from txkoji.files.chunk_request import ChunkProducer, post_chunk
 from txkoji.files.naming import unique_upload_dir
 from txkoji.files.parallel import run_limited
 from txkoji.files.partial import Progress
+from txkoji.files.read_ahead import (
+    BufferPool,
+    Chunk,
+    ChunkBuffers,
+    ReadAhead,
+    chunk_plan,
+    read_chunk,
+)
 from txkoji.transport_errors import mask_url
 
-#: The official client's ``upload_blocksize``.
-DEFAULT_CHUNK_SIZE = 1 << 20
+#: Bytes per upload request (the official client's ``upload_blocksize``
+#: is 1 MiB).  The hub streams a raw upload to disk in 64 KiB pieces with
+#: no size limit, so larger chunks cost it nothing and save a round trip
+#: per MiB; measured in benchmarks/FILES_RESULTS.md.
+DEFAULT_CHUNK_SIZE = 8 << 20
 
 #: Bytes read at a time when checksumming what arrived before a resume.
 _HASH_PIECE = 1 << 20
@@ -89,20 +103,29 @@ class _Source:
             self.close()
             raise KojiFileError("the upload needs a name: pass name=...")
         self.size = self.handle.seek(0, os.SEEK_END)
+        #: Held while a thread moves the handle's position.
+        self.lock = threading.Lock()
 
-    def adler32_of_start(self, length: int) -> Adler32:
-        """Return the Adler-32 of the file's first ``length`` bytes (run
-        in a thread: it reads them all)."""
-        hasher = Adler32()
-        self.handle.seek(0)
-        left = length
-        while left > 0:
-            piece = self.handle.read(min(_HASH_PIECE, left))
-            if not piece:
-                break
-            hasher.update(piece)
-            left -= len(piece)
-        return hasher
+    def read_chunk(self, offset: int, length: int, buffer: bytearray) -> Chunk:
+        """Read and checksum one chunk into ``buffer`` (run in a thread)."""
+        return read_chunk(self.handle, self.lock, offset, length, buffer)
+
+    def digests_of_start(self, length: int) -> tuple[str, Adler32]:
+        """Return the SHA-256 (hex) and the Adler-32 of the file's first
+        ``length`` bytes (run in a thread: it reads them all)."""
+        sha256 = hashlib.sha256()
+        adler = Adler32()
+        with self.lock:
+            self.handle.seek(0)
+            left = length
+            while left > 0:
+                piece = self.handle.read(min(_HASH_PIECE, left))
+                if not piece:
+                    break
+                sha256.update(piece)
+                adler.update(piece)
+                left -= len(piece)
+        return sha256.hexdigest(), adler
 
     def close(self) -> None:
         """Close the file when it was opened here."""
@@ -145,6 +168,7 @@ class _Upload:
         overwrite: bool,
         volume: str | None,
         progress: Progress | None,
+        pool: BufferPool,
     ) -> None:
         self.connection = connection
         self.source = source
@@ -154,9 +178,20 @@ class _Upload:
         self.volume = volume
         self.progress = progress
         self.hasher = Adler32()
+        self.buffers = buffers = ChunkBuffers(pool)
+        self.reader = ReadAhead(
+            lambda number, offset, length: _in_thread(
+                connection,
+                source.read_chunk,
+                offset,
+                length,
+                buffers.for_chunk(number),
+            )
+        )
 
-    def _post(self, offset: int, length: int, overwrite: bool) -> defer.Deferred[Any]:
-        """Send one chunk; fire with ``(answer, producer)``."""
+    def _post(self, chunk: Chunk, overwrite: bool) -> defer.Deferred[Any]:
+        """Send one chunk; fire with the hub's answer."""
+        offset = chunk.offset
         connection = self.connection
         url = _chunk_url(
             connection,
@@ -171,9 +206,8 @@ class _Upload:
             raise KojiFileError("uploads need a logged-in session: log in first")
         url, headers = credentials
         headers = {**headers, b"Content-Type": b"application/octet-stream"}
-        producer = ChunkProducer(self.source.handle, offset, length, self.hasher.value)
         d = defer.Deferred.fromCoroutine(
-            post_chunk(connection.transport, url, headers, producer)
+            post_chunk(connection.transport, url, headers, ChunkProducer(chunk))
         )
         with_timeout(
             d,
@@ -182,9 +216,10 @@ class _Upload:
             f"the upload of {self.source.name} at {offset}",
             mask_url(url),
         )
-        return d.addCallback(lambda answer: (answer, producer))
+        return d
 
-    async def _send_chunk(self, offset: int, length: int, overwrite: bool) -> None:
+    async def _send_chunk(self, chunk: Chunk, overwrite: bool) -> None:
+        offset, length = chunk.offset, chunk.length
         what = f"upload of {self.source.name} at {offset}"
         tried: list[bool] = []
 
@@ -194,26 +229,22 @@ class _Upload:
             # be this chunk's own start (see _own_leftover).
             truncate = force or (bool(tried) and offset > 0)
             tried.append(True)
-            return defer.maybeDeferred(
-                self._post, offset, length, overwrite or truncate
-            )
+            return defer.maybeDeferred(self._post, chunk, overwrite or truncate)
 
         try:
-            answer, producer = await retried(self.connection, attempt, what)
+            answer = await retried(self.connection, attempt, what)
         except AuthExpired:
             # An ordinary call renews the session (once); then send again.
             await self.connection.getLoggedInUser()
-            answer, producer = await retried(self.connection, attempt, what)
+            answer = await retried(self.connection, attempt, what)
         except GenericError as error:
             # A cut first try leaves part of the chunk behind, and its
             # retry meets it.
             refused_start = offset == 0 and "upload path exists" in str(error)
             if not refused_start or not await self._own_leftover(length):
                 raise error from None
-            answer, producer = await retried(
-                self.connection, lambda: attempt(force=True), what
-            )
-        expected = producer.chunk.hexdigest()
+            answer = await retried(self.connection, lambda: attempt(force=True), what)
+        expected = chunk.hexdigest
         if answer.get("size") != length or answer.get("hexdigest") != expected:
             raise ChecksumMismatch(
                 f"the hub received {answer.get('size')} bytes with Adler-32 "
@@ -223,21 +254,14 @@ class _Upload:
                 f"{length}/{expected}",
                 f"{answer.get('size')}/{answer.get('hexdigest')}",
             )
-        self.hasher = producer.whole
+        self.hasher.value = adler32_combine(self.hasher.value, chunk.adler32, length)
 
     async def _own_leftover(self, length: int) -> bool:
         """Whether the file a cut first chunk left on the hub is a strict
         start of that chunk (so it may be overwritten; a whole file that
         was there before is not)."""
-        info = await self.connection.checkUpload(
-            self.server_dir, self.source.name, verify="adler32", volume=self.volume
-        )
-        if info is None or int(info["size"]) >= length:
-            return False
-        start = await _in_thread(
-            self.connection, self.source.adler32_of_start, int(info["size"])
-        )
-        return start.hexdigest() == info.get("hexdigest")
+        held = await self._held_start(length - 1)
+        return held is not None
 
     @property
     def remote_path(self) -> str:
@@ -247,39 +271,51 @@ class _Upload:
     async def _resume_point(self) -> int:
         """Ask what arrived earlier; keep it when it matches the local
         file's start, else start over."""
-        info = await self.connection.checkUpload(
-            self.server_dir, self.source.name, verify="adler32", volume=self.volume
-        )
-        if info is None:
+        held = await self._held_start(self.source.size)
+        if held is None:
             return 0
-        arrived = int(info["size"])
-        if arrived > self.source.size:
-            return 0
-        hasher = await _in_thread(
-            self.connection, self.source.adler32_of_start, arrived
-        )
-        if hasher.hexdigest() != info.get("hexdigest"):
-            return 0
-        self.hasher = hasher
+        arrived, self.hasher = held
         return arrived
+
+    async def _held_start(self, most: int) -> tuple[int, Adler32] | None:
+        """What the hub holds of this file when it is the start of the
+        local file (at most ``most`` bytes): its size and Adler-32, else
+        None.  The hub's SHA-256 of what it holds (``checkUpload`` with
+        ``verify="sha256"``) is compared with the local start's: an
+        Adler-32 is too easy to collide to tell two files apart."""
+        info = await self.connection.checkUpload(
+            self.server_dir, self.source.name, verify="sha256", volume=self.volume
+        )
+        if info is None or int(info["size"]) > most:
+            return None
+        arrived = int(info["size"])
+        sha256, adler = await _in_thread(
+            self.connection, self.source.digests_of_start, arrived
+        )
+        if sha256 != info.get("hexdigest"):
+            return None
+        return arrived, adler
 
     async def run(self, resume: bool) -> Uploaded:
         size = self.source.size
         start = await self._resume_point() if resume else 0
         # Starting over on a partial file needs the hub to truncate it.
         overwrite = self.overwrite or resume
-        offset = start
-        if size == 0:
-            # An empty file is still one (empty) chunk, as the official
-            # client sends it.
-            await self._send_chunk(0, 0, overwrite)
-        while offset < size:
-            length = min(self.chunk_size, size - offset)
-            await self._send_chunk(offset, length, overwrite and offset == start)
-            offset += length
-            if self.progress is not None:
-                self.progress(offset, size)
-        return await self._verify(offset, start)
+        plan = chunk_plan(start, size, self.chunk_size)
+        if plan:
+            self.reader.start(0, *plan[0])
+        for number, (offset, length) in enumerate(plan):
+            chunk = await self.reader.take()
+            if number + 1 < len(plan):
+                # Read the next chunk while this one is in flight.
+                self.reader.start(number + 1, *plan[number + 1])
+            try:
+                await self._send_chunk(chunk, overwrite and offset == start)
+            finally:
+                chunk.release()
+            if self.progress is not None and size:
+                self.progress(offset + length, size)
+        return await self._verify(size, start)
 
     async def _verify(self, size: int, start: int) -> Uploaded:
         info = await self.connection.checkUpload(
@@ -323,8 +359,8 @@ def upload(
     :param overwrite: replace a file of that name (else the hub refuses an
         existing one).
     :param resume: continue a broken upload of the same file: ask
-        ``checkUpload`` what arrived and send the rest (starting over when
-        what arrived is not the start of this file).
+        ``checkUpload`` for the size and SHA-256 of what arrived and send
+        the rest (starting over when it is not the start of this file).
     :param volume: the hub's storage volume (default: DEFAULT).
     :returns: a Deferred firing with :class:`Uploaded`.  It fails with
         ``KojiFileError`` when not logged in or without a name,
@@ -335,6 +371,34 @@ def upload(
         retries are used up.  Cancelling it stops after the chunk in
         flight; ``resume=True`` continues later.
     """
+    return _upload_with(
+        None,
+        connection,
+        path_or_file,
+        server_dir,
+        name,
+        chunk_size,
+        progress,
+        overwrite,
+        resume,
+        volume,
+    )
+
+
+def _upload_with(
+    pool: BufferPool | None,
+    connection: Any,
+    path_or_file: str | os.PathLike[str] | IO[bytes],
+    server_dir: str,
+    name: str | None,
+    chunk_size: int,
+    progress: Progress | None,
+    overwrite: bool,
+    resume: bool,
+    volume: str | None,
+) -> defer.Deferred[Any]:
+    """:func:`upload`, reading through ``pool``'s buffers (a pool of its
+    own when None)."""
     if chunk_size < 1:
         return defer.fail(KojiFileError(f"chunk_size must be positive: {chunk_size}"))
     if connection.session_id is None:
@@ -345,14 +409,20 @@ def upload(
         source = _Source(path_or_file, name)
     except (OSError, KojiFileError):
         return defer.fail()
+    if pool is None:
+        pool = BufferPool(min(chunk_size, source.size))
     job = _Upload(
-        connection, source, server_dir, chunk_size, overwrite, volume, progress
+        connection, source, server_dir, chunk_size, overwrite, volume, progress, pool
     )
     d = defer.Deferred.fromCoroutine(job.run(resume))
 
     def closed(outcome: Any) -> Any:
-        source.close()
-        return outcome
+        # A read may still run in a thread (after a failure or a cancel):
+        # close the file and free the buffers once it has ended.
+        ended = job.reader.idle()
+        ended.addCallback(lambda _: source.close())
+        ended.addCallback(lambda _: job.buffers.release())
+        return ended.addCallback(lambda _: outcome)
 
     return d.addBoth(closed)
 
@@ -382,18 +452,27 @@ def upload_many(
         return defer.fail(
             KojiFileError(f"files to upload into one directory share names: {names}")
         )
+    try:
+        largest = max((os.path.getsize(path) for path in files), default=0)
+    except OSError:
+        return defer.fail()
+    # The files share buffers: those of a file sent go to the next.
+    pool = BufferPool(min(chunk_size, largest))
     jobs = [
         (
-            lambda path=path, name=name: upload(
+            lambda path=path, name=name: _upload_with(
+                pool,
                 connection,
                 path,
                 server_dir,
-                chunk_size=chunk_size,
-                overwrite=overwrite,
-                resume=resume,
-                progress=None
+                None,
+                chunk_size,
+                None
                 if progress is None
                 else lambda done, total: progress(name, done, total),
+                overwrite,
+                resume,
+                None,
             )
         )
         for path, name in zip(files, names, strict=True)

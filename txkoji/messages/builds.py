@@ -52,10 +52,31 @@ def message_build(
     return build_record(require(body, key, kind, "body"), kind, connection, repr(key))
 
 
-class _BuildLinked:
-    """Mixin: the kojiweb URL of the message's ``build``."""
+class _HasBuild:
+    """Mixin: the message's ``build``, read in full from the hub on
+    request."""
 
     build: Build
+
+    def fetch_build(self) -> defer.Deferred[Build | None]:
+        """Read the build's full record from the hub (a message may carry
+        only part of it: Fedora's carry names, no times or volume).
+
+        :returns: a Deferred firing with the :class:`~txkoji.build.Build`
+            (``getBuild`` by id, else by NVR), or ``None`` when the message
+            names neither or the hub has no such build; failing as
+            ``getBuild`` does.
+        """
+        build = self.build
+        key = build.get("id") or build.get("build_id") or build.get("nvr")
+        if key is None or build.connection is None:
+            return defer.succeed(None)
+        result: defer.Deferred[Build | None] = build.connection.getBuild(key)
+        return result
+
+
+class _BuildLinked(_HasBuild):
+    """Mixin: the kojiweb URL of the message's ``build``."""
 
     @property
     def url(self) -> str | None:
@@ -111,7 +132,8 @@ class TagUntag(_BuildLinked, Message, UserNamed):
 
     :ivar build: the :class:`~txkoji.build.Build`.
     :ivar event: ``"Tag"`` or ``"Untag"``.
-    :ivar tag: the tag's name.
+    :ivar tag: the tag's name (``None`` when a Fedora message left it
+        out).
     :ivar user_name: the name of the user who tagged, or ``None``.
     :ivar checkpoint: where a polling feed stands after this event
         (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for
@@ -122,7 +144,7 @@ class TagUntag(_BuildLinked, Message, UserNamed):
 
     build: Build
     event: str
-    tag: str
+    tag: str | None
     user_name: str | None = None
     checkpoint: str | None = field(default=None, compare=False)
 
@@ -165,19 +187,20 @@ class Import(_BuildLinked, _OwnerNamed, Message):
 
 
 @dataclass(frozen=True, eq=False)
-class RPMSign(_OwnerNamed, Message):
+class RPMSign(_HasBuild, _OwnerNamed, Message):
     """An RPM got a signature (``sign.rpm``).
 
     :ivar build: the :class:`~txkoji.build.Build` of the RPM.
     :ivar rpm: the RPM record (``id``, ``name``, ``arch``...).
-    :ivar sigkey: the signing key id.
+    :ivar sigkey: the signing key id (``None`` when a Fedora message left
+        it out).
     """
 
     types = ("RPMSign",)
 
     build: Build
     rpm: Munch
-    sigkey: str
+    sigkey: str | None
 
     @classmethod
     def from_parts(

@@ -35,7 +35,9 @@ def task_record(value: Any, kind: str, connection: Any, what: str = "task") -> T
     """Return ``value`` as a :class:`~txkoji.task.Task` on ``connection``.
 
     :raises MalformedMessage: when it is not an object, its ``id`` is not
-        an integer, or its ``owner`` is neither an integer nor absent.
+        an integer, or its ``owner`` is neither an integer nor absent (the
+        hub's protonmsg plugin sends the owner's id; Fedora's events,
+        which carry a name, are made in :mod:`txkoji.bus.fedora_shapes`).
     """
     task = record_of(value, "getTaskInfo", kind, connection, what)
     check_id(task.get("id"), "task id", kind)
@@ -92,15 +94,32 @@ class TaskStateChange(StateChange):
         return cache_for(self.task.connection).tag_name(name_or_id)
 
     def user(self) -> defer.Deferred[str | None]:
-        """Return the task owner's name, through the name cache.
+        """Return the task owner's name: the one the message gave (Fedora's
+        do), else looked up by id through the name cache.
 
         :returns: a Deferred firing with the name, or ``None`` when the
             record names no owner.
         """
+        name = self.task.get("owner_name")
+        if name is not None:
+            return defer.succeed(name)
         owner = self.task.get("owner")
         if owner is None:
             return defer.succeed(None)
         return cache_for(self.task.connection).user_name(owner)
+
+    def fetch_task(self) -> defer.Deferred[Task | None]:
+        """Read the task's full record, with its request, from the hub (a
+        message may carry only part of it).
+
+        :returns: a Deferred firing with the :class:`~txkoji.task.Task`, or
+            ``None`` when the hub has no such task; failing as
+            ``getTaskInfo`` does.
+        """
+        result: defer.Deferred[Task | None] = self.task.connection.getTaskInfo(
+            self.task.id, request=True
+        )
+        return result
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,11 +132,14 @@ class PackageListChange(Message, UserNamed):
     :ivar action: ``add``, ``update``, ``block``, ``unblock`` or
         ``remove``.
     :ivar user_name: the name of the user who changed it.
+
+    A Fedora message may leave out any of these: they are then ``None``
+    (the package's ``name`` and ``id`` too).
     """
 
     types = ("PackageListChange",)
 
-    tag: str
+    tag: str | None
     package: Package
     action: str | None
     user_name: str | None = None
@@ -146,18 +168,21 @@ class PackageListChange(Message, UserNamed):
         return self.package.url
 
 
-def repo_url(connection: Any, repo_id: int) -> str | None:
+def repo_url(connection: Any, repo_id: int | None) -> str | None:
     """Return the kojiweb ``repoinfo`` URL of a repo, or ``None`` without
-    a connection ``weburl``."""
+    a connection ``weburl`` or a repo id."""
     weburl = getattr(connection, "weburl", None)
-    return web_url(weburl, "repo", repo_id) if weburl else None
+    if not weburl or repo_id is None:
+        return None
+    return web_url(weburl, "repo", repo_id)
 
 
 @dataclass(frozen=True, eq=False)
 class RepoInit(Message):
     """A repo is being made (``repo.init``).
 
-    :ivar repo_id: the new repo's id.
+    :ivar repo_id: the new repo's id (``None`` when a Fedora message left
+        it out, as its tag).
     :ivar tag: the tag's name.
     :ivar task_id: the newRepo task, or ``None``.
     :ivar connection: the connection the message came through.
@@ -165,8 +190,8 @@ class RepoInit(Message):
 
     types = ("RepoInit",)
 
-    repo_id: int
-    tag: str
+    repo_id: int | None
+    tag: str | None
     task_id: int | None = None
     connection: Any = field(default=None, repr=False)
 
@@ -205,12 +230,12 @@ class RepoDone(Message):
     types = ("RepoDone",)
 
     repo: Munch
-    tag: str
+    tag: str | None
     expire: Any = None
     connection: Any = field(default=None, repr=False)
 
     @property
-    def repo_id(self) -> int:
+    def repo_id(self) -> int | None:
         """The repo's id."""
         return self.repo["id"]
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from txkoji.exceptions import AuthError, AuthLockError, KojiFault
+from txkoji.exceptions import AuthError, AuthLockError, KojiFault, ParameterError
 from txkoji.testing.dispatch import CallContext, hub_method
 from txkoji.testing.login_gate import LOGIN_PATH, LoginGate
 from txkoji.testing.login_rules import LoginRules
@@ -51,6 +51,7 @@ def _open_session(
     authtype: str,
     renew: bool,
     exclusive: bool,
+    hostip: str | None = None,
 ) -> Any:
     """Renew the session the request names (``renew``), or open a new one
     (``exclusive``: and make it the user's only usable session): the login
@@ -76,6 +77,8 @@ def _open_session(
     answer: Any = sessions.renew(credentials, user) if renew else False
     if answer is False:
         answer = sessions.create(user, authtype)
+    if answer is not None and hostip is not None:
+        sessions.sessions[answer["session-id"]].hostip = hostip
     if exclusive and answer is not None:
         session = sessions.sessions[answer["session-id"]]
         if sessions.lock_holder(session) is not None:
@@ -153,7 +156,8 @@ def login(
     exclusive: bool = False,
 ) -> Any:
     """Open a session for ``user`` when ``password`` is theirs (with
-    ``exclusive``, the user's only usable session).
+    ``exclusive``, the user's only usable session; ``opts["hostip"]`` is
+    recorded as the session's client address).
 
     :raises AuthError: ``invalid username or password`` for wrong
         credentials, or on a hub taking no password logins
@@ -172,4 +176,7 @@ def login(
     assert found is not None
     if found["status"] != 0:
         raise AuthError(f"logins by {found['name']} are not allowed")
-    return _open_session(ctx, "login", found, "password", renew, exclusive)
+    hostip = (opts or {}).get("hostip")
+    if hostip is not None and not isinstance(hostip, str):
+        raise ParameterError(f"Invalid hostip: {hostip!r}")
+    return _open_session(ctx, "login", found, "password", renew, exclusive, hostip)

@@ -66,6 +66,8 @@ class HubFiles:
     :ivar rpms: build id -> the ``listRPMs`` records of its RPMs.
     :ivar archives: build id -> the ``listArchives`` records of its
         archives (content generator builds).
+    :ivar signatures: RPM id -> {sigkey: sighash} of the signatures the
+        hub records (``queryRPMSigs``).
     """
 
     def __init__(self, state: HubState, topdir: str | Path | None = None) -> None:
@@ -74,6 +76,7 @@ class HubFiles:
         self._topdir: Path | None = None
         self.rpms: dict[int, list[dict[str, Any]]] = {}
         self.archives: dict[int, list[dict[str, Any]]] = {}
+        self.signatures: dict[int, dict[str, str]] = {}
         self._locks: set[Path] = set()
         # The bundled files not yet on disk, by path under the top: they
         # are written when first asked for (writing them all costs
@@ -187,13 +190,27 @@ class HubFiles:
             rpm["payloadhash"] = hashlib.md5(content, usedforsecurity=False).hexdigest()
             self._write(relpath, content)
             signed = f"{build_dir}/{layout.signed(rpm, SIGKEY)}"
-            self._write(signed, file_content(relpath, b" signed " + SIGKEY.encode()))
+            copy = file_content(relpath, b" signed " + SIGKEY.encode())
+            self._write(signed, copy)
+            sighash = hashlib.md5(copy, usedforsecurity=False).hexdigest()
+            self.signatures[rpm["id"]] = {SIGKEY: sighash}
             records.append(rpm)
         for arch in arches:
             for log in BUILD_LOGS:
                 relpath = f"{build_dir}/data/logs/{arch}/{log}"
                 self._write(relpath, file_content(relpath))
         self.rpms[build["id"]] = records
+
+    def unsign(self, rpm: dict[str, Any], sigkey: str) -> None:
+        """Forget ``rpm``'s signature with ``sigkey`` and remove its signed
+        copy, as when an RPM was never signed with that key."""
+        self.topdir  # noqa: B018 - lays the tree (and its records) out
+        self.signatures.get(rpm["id"], {}).pop(sigkey.lower(), None)
+        build = self._state.builds[rpm["build_id"]]
+        layout = PathInfo("")
+        relpath = f"{layout.build(build).lstrip('/')}/{layout.signed(rpm, sigkey)}"
+        self._pending.pop(relpath, None)
+        (self.topdir / relpath).unlink(missing_ok=True)
 
     def _archive_files(self, build: dict[str, Any]) -> None:
         """A content generator build's archives: a container image per

@@ -216,6 +216,8 @@ class FakeHub(Resource):
                     transport.loseConnection()
                     return
                 body = encode_response(self.uploads.write(target, params, chunk))
+                if rule is not None and rule.malformed:
+                    body = _MALFORMED
             except Exception as err:
                 body = encode_fault(*fault_of(self._logged(err, UPLOAD_METHOD)))
             finally:

@@ -46,6 +46,9 @@ class HubSession:
     exclusive: bool = False
     #: The id of the session this one is a subsession of.
     master: int | None = None
+    #: The client address recorded with the session: the password login's
+    #: ``opts["hostip"]`` when given, else ``None`` (the request's).
+    hostip: str | None = None
     lastcall: int | None = None
     callnums: list[int | None] = field(default_factory=list)
 
@@ -188,10 +191,13 @@ class SessionStore:
 
     def expire(self, session_id: int | None = None) -> None:
         """Mark one session and its subsessions (default: every session)
-        expired."""
+        expired.  An expired session loses its exclusive lock: a renewal
+        asks for it again (``exclusive=True``), as the official client
+        does."""
         for session in self.sessions.values():
             if session_id is None or session_id in (session.id, session.master):
                 session.expired = True
+                session.exclusive = False
 
     def _expired(self, session: HubSession) -> bool:
         """Whether ``session`` expired, marking it and its subsessions
@@ -221,9 +227,8 @@ class SessionStore:
             raise AuthExpired(f"session {session.id} has expired")
         holder = self.lock_holder(session)
         if holder is not None and method not in LOCK_EXEMPT:
-            raise AuthLockError(
-                f"session {session.id} is locked out by exclusive session {holder.id}"
-            )
+            # The hub's own words (koji-protocol.md, 4.7).
+            raise AuthLockError("User locked by another session")
         callnum, last = credentials.callnum, session.lastcall
         session.callnums.append(callnum)
         if callnum is not None and last is not None:

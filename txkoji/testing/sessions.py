@@ -110,11 +110,14 @@ def exclusiveSession(ctx: CallContext, force: bool = False) -> None:
 
     :raises AuthLockError: when another session of the user holds the lock
         and ``force`` is false (with ``force``, that session expires).
-    :raises GenericError: for a subsession.
+    :raises GenericError: for a subsession, or a session that is exclusive
+        already.
     """
     logged_in_user(ctx)
     if ctx.session.master is not None:
         raise GenericError("subsessions cannot become exclusive")
+    if ctx.session.exclusive:
+        raise GenericError("session is already exclusive")
     holder = ctx.hub.sessions.lock_holder(ctx.session)
     if holder is not None:
         if not force:

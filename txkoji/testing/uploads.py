@@ -18,7 +18,8 @@ notes):
 
 Fault rules for method :data:`UPLOAD_METHOD` apply: ``drop`` writes the
 first half of the chunk and closes the connection without an answer (a
-transfer cut mid-stream); ``delay`` holds the file's lock while it waits.
+transfer cut mid-stream); ``malformed`` writes the chunk and answers XML
+that is not well-formed; ``delay`` holds the file's lock while it waits.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 from twisted.internet import defer
 
 from txkoji.timestamps import now as clock_now
-from txkoji.watch.polling import PollLoop, poll_interval
+from txkoji.watch.polling import FailureHandler, PollLoop, poll_interval
 from txkoji.watch.progress import Durations, Estimate
 
 #: Tasks or builds polled per multicall request.
@@ -42,6 +42,9 @@ class Watcher(ABC):
     :ivar durations: the estimates' history, fetched once per key.
     :ivar requests: hub requests sent so far.
     :ivar cycles: poll cycles completed.
+    :ivar failures: what decides the wait after a failed poll, or gives
+        up (a :class:`~txkoji.watch.polling.FailureHandler`); ``None``
+        (the default): try again every ``interval``, forever.
     :raises ValueError: for a bad ``interval`` or ``batch``.
     """
 
@@ -67,6 +70,7 @@ class Watcher(ABC):
         self.durations = Durations()
         self.requests = 0
         self.cycles = 0
+        self.failures: FailureHandler | None = None
 
     def now(self) -> datetime:
         """The current time by the watcher's clock."""
@@ -100,9 +104,13 @@ class Watcher(ABC):
         """Poll until :attr:`done`.
 
         :returns: a Deferred firing with :meth:`result`; cancelling it
-            stops polling at once.
+            stops polling at once.  It fails with what :attr:`failures`
+            raises to give up.
         """
-        return PollLoop(self.clock, self.interval, self._cycle, self.what).run()
+        loop = PollLoop(
+            self.clock, self.interval, self._cycle, self.what, self.failures
+        )
+        return loop.run()
 
     async def _cycle(self) -> Any:
         await self.poll()

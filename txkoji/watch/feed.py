@@ -34,7 +34,7 @@ from txkoji.build import Build
 from txkoji.estimates import HubCall
 from txkoji.messages import BuildStateChange, Message, TagUntag, TaskStateChange
 from txkoji.watch.checkpoint import Position
-from txkoji.watch.polling import PollLoop, poll_interval
+from txkoji.watch.polling import FailureHandler, PollLoop, poll_interval
 
 #: Seconds the queries look back before the newest event reported.
 OVERLAP = 300.0
@@ -81,6 +81,9 @@ class Feed:
     under Twisted's asyncio reactor), or call :meth:`run` with a callback.
 
     :ivar requests: hub requests sent so far.
+    :ivar failures: what decides the wait after a failed poll, or gives
+        up (a :class:`~txkoji.watch.polling.FailureHandler`); ``None``
+        (the default): try again every ``interval``, forever.
     """
 
     def __init__(
@@ -107,6 +110,7 @@ class Feed:
         self.interval = poll_interval(connection, interval)
         self.position = None if since is None else Position.decode(since, streams)
         self.requests = 0
+        self.failures: FailureHandler | None = None
         self._queue: deque[Message] = deque()
         self._task_states: dict[int, str] = {}
         self._polled = False
@@ -125,7 +129,9 @@ class Feed:
         if self._queue:
             d = defer.succeed(self._queue.popleft())
         else:
-            loop = PollLoop(self.clock, self.interval, self._cycle_queued, "feed")
+            loop = PollLoop(
+                self.clock, self.interval, self._cycle_queued, "feed", self.failures
+            )
             d = loop.run(wait_first=self._polled)
             d.addCallback(lambda _: self._queue.popleft())
         self._pending = d
@@ -154,7 +160,7 @@ class Feed:
             while self._queue:
                 on_event(self._queue.popleft())
 
-        return PollLoop(self.clock, self.interval, cycle, "feed").run()
+        return PollLoop(self.clock, self.interval, cycle, "feed", self.failures).run()
 
     async def _cycle_queued(self) -> bool | None:
         await self.poll()
@@ -190,13 +196,17 @@ class Feed:
         for stream, rows in zip(self.streams, answers, strict=True):
             for row in rows if isinstance(rows, list) else rows["tag_listing"]:
                 found.extend(self._events(stream, row))
-        found.sort(key=lambda item: item[:3])
+        found.sort(key=lambda item: (*item[:3], item[4]))
+        for stream in self.streams:
+            position.settle(
+                stream, [(f[0], f[2], f[4]) for f in found if f[3] == stream]
+            )
         queued = 0
-        for when, _, _, stream, key, make in found:
+        for when, _, ident, stream, key, make in found:
             if not position.is_new(stream, key):
                 continue
             event = make()
-            position.record(stream, key, when, OVERLAP)
+            position.record(stream, key, when, OVERLAP, ident)
             stamped: Any = replace(event, checkpoint=position.encode())  # type: ignore[type-var]
             self._queue.append(stamped)
             queued += 1

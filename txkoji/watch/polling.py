@@ -5,7 +5,7 @@ and stopping at once when cancelled."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -16,6 +16,19 @@ T = TypeVar("T")
 
 #: Hub errors that a later cycle may not meet again.
 TRANSIENT_ERRORS = (KojiTransportError, KojiProtocolError, KojiFault)
+
+
+class FailureHandler(Protocol):
+    """Decides, instead of the loop, what follows a failed cycle (e.g. a
+    profile's retry rules), and may tell a person."""
+
+    def failed(self, error: BaseException) -> float:
+        """A cycle failed with a hub error: return the seconds to wait
+        before the next try, or raise to stop polling (the loop's Deferred
+        fails with what is raised)."""
+
+    def recovered(self) -> None:
+        """A cycle went through after failed ones."""
 
 
 def poll_interval(connection: Any, interval: float | None) -> float:
@@ -46,6 +59,8 @@ class PollLoop:
     :param cycle: a coroutine function making one poll; it returns the
         loop's result when polling is over, else ``None``.
     :param what: what is being polled, for the log.
+    :param failures: decides the wait after a failed cycle, or stops
+        polling; default: try again every ``interval``, forever.
     """
 
     log = Logger()
@@ -56,13 +71,16 @@ class PollLoop:
         interval: float,
         cycle: Callable[[], Awaitable[T | None]],
         what: str,
+        failures: FailureHandler | None = None,
     ) -> None:
         self.clock = clock
         self.interval = interval
         self._cycle = cycle
         self._what = what
+        self._failures = failures
         #: Whether the latest cycle failed.
         self.failing = False
+        self._wait = interval
 
     def run(self, wait_first: bool = False) -> defer.Deferred[Any]:
         """Start polling: now, or after one interval when ``wait_first``.
@@ -70,7 +88,8 @@ class PollLoop:
         :returns: a Deferred firing with the first non-``None`` result of
             a cycle; cancelling it stops polling at once (the request in
             flight is cancelled, no wait is left scheduled).  It fails
-            with whatever non-hub exception a cycle raised.
+            with whatever non-hub exception a cycle raised, or what the
+            ``failures`` handler raised.
         """
         return defer.Deferred.fromCoroutine(self._run(wait_first))
 
@@ -81,12 +100,15 @@ class PollLoop:
             result = await self._attempt()
             if result is not None:
                 return result
-            await task.deferLater(self.clock, self.interval, lambda: None)
+            await task.deferLater(self.clock, self._wait, lambda: None)
 
     async def _attempt(self) -> Any:
         try:
             result = await self._cycle()
         except TRANSIENT_ERRORS as error:
+            self._wait = self.interval
+            if self._failures is not None:
+                self._wait = self._failures.failed(error)
             if not self.failing:
                 self.failing = True
                 self.log.warn(
@@ -96,7 +118,10 @@ class PollLoop:
                     error=error,
                 )
             return None
+        self._wait = self.interval
         if self.failing:
             self.failing = False
             self.log.info("polling {what} works again", what=self._what)
+            if self._failures is not None:
+                self._failures.recovered()
         return result

@@ -219,19 +219,23 @@ class TaskWatcher(Watcher):
     def _estimate(self, node: WatchedTask, now: datetime) -> Estimate:
         """Estimate a task: finished tasks by their real end; a build task
         and its descendants by the package's build duration; others by
-        their method's recent tasks."""
+        their method's recent tasks.  A task not started yet has
+        progress 0: none of its time has passed."""
         task = node.task
         if node.finished:
             return estimate(None, None, task.completed or now, now)
         builder = _build_ancestor(node)
         if builder is not None and builder is not node:
+            eta = builder.estimate.eta
+            if task.started is None and eta is not None:
+                return Estimate(eta, 0.0)  # waiting: none of its time passed
             return builder.estimate
         if builder is node:
             package = _package(task)
             if package is None:
                 return UNKNOWN
             key = self.durations.want_build(package)
-            began = task.started or task.created
+            began = task.started
         else:
             key = self.durations.want_task(task["method"])
             began = task.started

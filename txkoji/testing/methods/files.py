@@ -1,5 +1,5 @@
 """File methods: listTaskOutput, downloadTaskOutput, checkUpload,
-getBuildLogs, listRPMs and listArchives.
+getBuildLogs, listRPMs, queryRPMSigs and listArchives.
 
 They read the hub's :class:`~txkoji.testing.files.HubFiles` tree on disk.
 """
@@ -157,6 +157,43 @@ def listRPMs(
         wanted = [arches] if isinstance(arches, str) else list(arches)
         rows = [rpm for rpm in rows if rpm["arch"] in wanted]
     return apply_query_opts([dict(rpm) for rpm in rows], queryOpts)
+
+
+@hub_method()
+def queryRPMSigs(
+    ctx: CallContext,
+    rpm_id: Any = None,
+    sigkey: str | None = None,
+    queryOpts: Any = None,
+) -> Any:
+    """Return ``{rpm_id, sigkey, sighash}`` for each signature the hub
+    records, of one RPM (an id, or an NVRA string or RPM struct) and one
+    key (in lower case) when given.
+
+    :raises GenericError: ``No such rpm`` for an NVRA or struct that names
+        no RPM (an unknown id just matches nothing).
+    """
+    files: HubFiles = ctx.hub.files
+    files.topdir  # noqa: B018 - lays the tree (and its records) out
+    if rpm_id is not None and not isinstance(rpm_id, int):
+        rpm_id = _rpm_id(files, rpm_id)
+    key = sigkey.lower() if sigkey is not None else None
+    rows = [
+        {"rpm_id": rid, "sigkey": name, "sighash": sighash}
+        for rid, signatures in sorted(files.signatures.items())
+        for name, sighash in sorted(signatures.items())
+        if (rpm_id is None or rid == rpm_id) and (key is None or name == key)
+    ]
+    return apply_query_opts(rows, queryOpts)
+
+
+def _rpm_id(files: HubFiles, info: Any) -> int:
+    """The id of the RPM an NVRA string or an RPM struct names."""
+    for rpm in (rpm for rpms in files.rpms.values() for rpm in rpms):
+        nvra = f"{rpm['name']}-{rpm['version']}-{rpm['release']}.{rpm['arch']}"
+        if info == nvra or (isinstance(info, dict) and info.get("id") == rpm["id"]):
+            return int(rpm["id"])
+    raise GenericError(f"No such rpm: {info}")
 
 
 @hub_method()
