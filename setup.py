@@ -28,6 +28,7 @@ setup(
         # Message bus transports (txkoji.bus).
         "proton": ["python-qpid-proton>=0.37"],
         "fedora": ["fedora-messaging>=3.3", "koji-fedoramessaging-messages>=1.2"],
+        "stomp": ["stomp-py>=8.1"],
         "tests": [
             "rich>=13",
             "koji>=1.34",

@@ -5,12 +5,16 @@ took the same messages from a publisher.
 Runs its own RabbitMQ node (the tests' launcher, ``tests/rabbitmq.py``,
 so ``rabbitmq-server`` must be installed: ``scripts/bootstrap tests``)::
 
-    .venv/bin/python benchmarks/bus_bench.py [--proton N] [--fedora N]
+    .venv/bin/python benchmarks/bus_bench.py [--proton N] [--fedora N] [--stomp N]
 
 For each transport: declare a durable quorum queue (what a named
 subscription uses), publish N messages as the hub does while nobody
 consumes (the broker's publish rate), then subscribe and time until every
-message was handled (txkoji's rate).  Writes ``benchmarks/BUS_RESULTS.md``.
+message was handled (txkoji's rate).  The stomp transport is measured on
+that RabbitMQ (``rabbitmq_stomp``, the durable queue a first subscription
+declares) and on an ActiveMQ (the tests' launcher, ``tests/activemq.py``:
+a virtual topic's consumer queue), with persistent frames published as
+Brew's.  Writes ``benchmarks/BUS_RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from twisted.internet import defer, task  # noqa: E402
 from twisted.internet.threads import deferToThread  # noqa: E402
 
 from tests import bus_messages, fedora_publish  # noqa: E402
+from tests.activemq import ActiveMQ  # noqa: E402
 from tests.bus_publish import publish_as_hub  # noqa: E402
 from tests.rabbitmq import RabbitMQ  # noqa: E402
+from tests.stomp_publish import publish_stomp  # noqa: E402
 from txkoji.bus import subscribe  # noqa: E402
 
 TOPIC_PREFIX = "org.fedoraproject.bench"
@@ -100,6 +106,30 @@ def fedora_publish_rate(broker: RabbitMQ, directory: str, count: int) -> float:
     return count / max(run(messages[1:]) - overhead, 1e-9)
 
 
+async def stomp_row(
+    reactor: Any, label: str, url: str, publisher_url: str, prefix: str, count: int
+) -> tuple:
+    """Measure the stomp transport: a first subscription makes its durable
+    queue, frames are published while nobody consumes, then consumed."""
+    queue = "bench-stomp"
+    topics = [prefix + ".>" if "VirtualTopic" in prefix else prefix + ".#"]
+    sub = await subscribe(
+        None,
+        url,
+        transport="stomp",
+        topics=topics,
+        handler=lambda event: None,
+        subscription=queue,
+    )
+    await sub.stop()
+    messages = bus_messages.mixed_messages(count)
+    started = time.perf_counter()
+    await deferToThread(publish_stomp, publisher_url, messages, prefix)
+    published = count / (time.perf_counter() - started)
+    handled = await consume_rate(reactor, None, "stomp", queue, url, topics, count)
+    return (label, count, published, handled)
+
+
 async def bench(reactor: Any, options: argparse.Namespace) -> None:
     directory = tempfile.mkdtemp(prefix="txkoji-busbench-")
     broker = RabbitMQ(directory)
@@ -150,6 +180,32 @@ async def bench(reactor: Any, options: argparse.Namespace) -> None:
                     handled,
                 )
             )
+        if options.stomp:
+            rows.append(
+                await stomp_row(
+                    reactor,
+                    "stomp on RabbitMQ (stomp.py)",
+                    broker.stomp_url,
+                    broker.stomp_url,
+                    "/topic/koji",
+                    options.stomp,
+                )
+            )
+            activemq = ActiveMQ(os.path.join(directory, "activemq"))
+            await deferToThread(activemq.start)
+            try:
+                rows.append(
+                    await stomp_row(
+                        reactor,
+                        "stomp on ActiveMQ (stomp.py)",
+                        activemq.url,
+                        activemq.publisher_url,
+                        "/topic/VirtualTopic.eng.brew",
+                        options.stomp,
+                    )
+                )
+            finally:
+                await deferToThread(activemq.stop)
     finally:
         await deferToThread(broker.close)
         shutil.rmtree(directory, ignore_errors=True)
@@ -164,7 +220,9 @@ def render(rows: list[tuple]) -> str:
         "# Message-bus throughput",
         "",
         "Written by `benchmarks/bus_bench.py`: RabbitMQ "
-        "(Debian's rabbitmq-server, a durable quorum queue), trivial handler, "
+        "(Debian's rabbitmq-server, a durable quorum queue; for stomp the "
+        "durable queue its plugin declares) and ActiveMQ 5.17 (a virtual "
+        "topic's consumer queue, persistent frames), trivial handler, "
         f"{os.cpu_count()} cores shared with whatever else runs.",
         "",
         "| transport | messages | broker took (msg/s) | txkoji handled (msg/s) |",
@@ -182,6 +240,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--fedora", type=int, default=300, help="fedora messages (0 to skip)"
+    )
+    parser.add_argument(
+        "--stomp", type=int, default=5000, help="stomp messages (0 to skip)"
     )
     parser.add_argument(
         "--output", default=os.path.join(ROOT, "benchmarks", "BUS_RESULTS.md")

@@ -9,7 +9,12 @@ import pytest
 
 from tests.loopback import quiet_reactor  # noqa: F401 - an autouse fixture
 
-pytest_plugins = ["tests.hub_fixtures", "tests.rabbitmq"]
+pytest_plugins = [
+    "tests.hub_fixtures",
+    "tests.rabbitmq",
+    "tests.activemq",
+    "tests.ngircd",
+]
 
 
 @pytest.fixture(autouse=True)

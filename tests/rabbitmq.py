@@ -5,7 +5,8 @@ directly (not as a system service) on 127.0.0.1: private data, log and
 config directories in a temporary directory, a node name of its own, free
 ports for AMQP, Erlang distribution and its own ``epmd``, and the
 ``rabbitmq_amqp1_0`` plugin so the same port speaks AMQP 0.9.1 (the
-fedora-messaging path) and AMQP 1.0 (the protonmsg path).  A second port
+fedora-messaging path) and AMQP 1.0 (the protonmsg path), and the
+``rabbitmq_stomp`` plugin on a port of its own (the stomp path).  A second port
 speaks both over TLS and requires a client certificate from the test CA
 (:attr:`RabbitMQ.pki`).  Logins need the node's own user and password
 (:attr:`RabbitMQ.user`, :attr:`RabbitMQ.password`): there is no ``guest``
@@ -86,6 +87,8 @@ class RabbitMQ:
     :ivar amqp1_url: ``amqp://<user>:<password>@127.0.0.1:<port>`` (AMQP
         1.0; SASL PLAIN over plain TCP needs ``allow_insecure_mechs``).
     :ivar tls_port: the TLS port, which wants a client certificate.
+    :ivar stomp_port: the STOMP port.
+    :ivar stomp_url: ``stomp://<user>:<password>@127.0.0.1:<stomp_port>/%2F``.
     :ivar pki: the test CA, server and client certificates
         (:class:`~txkoji.testing.certs.TestPKI`).
     """
@@ -100,6 +103,8 @@ class RabbitMQ:
         credentials = f"{self.user}:{self.password}"
         self.url = f"amqp://{credentials}@127.0.0.1:{self.port}/%2F"
         self.amqp1_url = f"amqp://{credentials}@127.0.0.1:{self.port}"
+        self.stomp_port = _free_port()
+        self.stomp_url = f"stomp://{credentials}@127.0.0.1:{self.stomp_port}/%2F"
         self._epmd_port = _free_port()
         self._env = self._environment()
         self._write_config()
@@ -135,6 +140,7 @@ class RabbitMQ:
             conf.write(
                 f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
                 f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\n"
+                f"stomp.listeners.tcp.1 = 127.0.0.1:{self.stomp_port}\n"
                 f"ssl_options.cacertfile = {self.pki.ca_cert}\n"
                 f"ssl_options.certfile = {self.pki.server_cert}\n"
                 f"ssl_options.keyfile = {self.pki.server_key}\n"
@@ -150,7 +156,7 @@ class RabbitMQ:
                 "log.file.level = warning\n"
             )
         with open(self._env["RABBITMQ_ENABLED_PLUGINS_FILE"], "w") as plugins:
-            plugins.write("[rabbitmq_amqp1_0].\n")
+            plugins.write("[rabbitmq_amqp1_0,rabbitmq_stomp].\n")
 
     def start(self) -> None:
         """Start the node (and its epmd) and wait until it serves.

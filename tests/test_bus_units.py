@@ -28,13 +28,13 @@ from txkoji.messages import (
 
 
 def test_transports():
-    assert TRANSPORTS == ("protonmsg", "fedora")
+    assert TRANSPORTS == ("protonmsg", "fedora", "stomp")
 
 
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        ({"transport": "stomp"}, "unknown bus transport 'stomp'"),
+        ({"transport": "mqtt"}, "unknown bus transport 'mqtt'"),
         ({"topics": "/topic/koji.#"}, "topics must be a list of strings"),
         ({"topics": []}, "at least one topic"),
         ({"max_redeliveries": -1}, "max_redeliveries must be"),

@@ -231,6 +231,33 @@ def test_other_message_fields():
     assert promote.user().result == "kojiadmin"
 
 
+def stomp_headers(properties):
+    """Properties as a broker bridging them to STOMP sends them: text."""
+    return {
+        key: str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in properties.items()
+        if value is not None
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(PROTON))
+def test_stomp_text_headers_read_as_the_properties(kind):
+    props, body = PROTON[kind]
+    conn = connection()
+    from_text = parse_frame(frame(stomp_headers(props), body), conn)
+    original = parse_message({"properties": props, "body": body}, conn)
+    assert vars(from_text) == vars(original)
+
+
+def test_repo_ids_only_from_decimal_text():
+    props, body = PROTON["RepoInit"]
+    body = {k: v for k, v in body.items() if k not in ("repo_id", "task_id")}
+    for bad in ("-8", "8.0", "eight", "\u0668"):
+        with pytest.raises(MalformedMessage, match="repo_id is not an id"):
+            parse_frame(frame({**props, "repo_id": bad}, body), None)
+    assert parse_frame(frame({**props, "repo_id": "08"}, body), None).repo_id == 8
+
+
 @pytest.mark.parametrize(
     "message, error, text",
     [

@@ -1,6 +1,6 @@
 """Koji events from a real message bus, acknowledged only once handled.
 
-Two transports, both with ``amqp://`` (or ``amqps://``) URLs:
+Three transports:
 
 * ``"protonmsg"``: Koji's own hub plugin (AMQP 1.0: ActiveMQ, RabbitMQ's
   AMQP 1.0 plugin, ...), received with python-qpid-proton
@@ -8,6 +8,12 @@ Two transports, both with ``amqp://`` (or ``amqps://``) URLs:
 * ``"fedora"``: Fedora's bus (fedora-messaging over AMQP 0.9.1 on
   RabbitMQ, topics ``org.fedoraproject.<env>.buildsys.*``)
   (``pip install 'txkoji[fedora]'``); see :mod:`txkoji.bus.fedora`.
+* ``"stomp"``: STOMP frames (Red Hat's UMB and other ActiveMQ buses,
+  RabbitMQ's STOMP plugin), with ``stomp://`` (or ``stomp+ssl://``) URLs,
+  received with stomp.py (``pip install 'txkoji[stomp]'``); see
+  :mod:`txkoji.bus.stomp`.
+
+The first two take ``amqp://`` (or ``amqps://``) URLs.
 
 Either way the handler gets the event classes of :mod:`txkoji.messages`
 (``BuildStateChange``, ``TaskStateChange``, ...), with ``.connection`` set
@@ -54,7 +60,7 @@ __all__ = [
 ]
 
 #: The transports :func:`subscribe` knows.
-TRANSPORTS = ("protonmsg", "fedora")
+TRANSPORTS = ("protonmsg", "fedora", "stomp")
 
 
 class Subscription(Protocol):
@@ -127,11 +133,14 @@ def subscribe(
     :param connection: the :class:`~txkoji.Connection` events get (so
         ``event.build``, ``event.task`` and ``event.url`` work).
     :param url: the broker, ``amqp://[user:password@]host[:port]`` or
-        ``amqps://...``.
+        ``amqps://...``; for stomp,
+        ``stomp://[login:passcode@]host[:port][/vhost]`` or
+        ``stomp+ssl://...``.
     :param transport: one of :data:`TRANSPORTS`.
     :param topics: in the bus's own syntax: ``/topic/koji.#`` (RabbitMQ) or
         ``topic://koji.>`` (ActiveMQ) for protonmsg,
-        ``org.fedoraproject.prod.buildsys.#`` for fedora.
+        ``org.fedoraproject.prod.buildsys.#`` for fedora,
+        ``/topic/VirtualTopic.eng.brew.>`` for stomp.
     :param handler: called in the reactor thread with each event; may
         return a Deferred or a coroutine.  The message is acknowledged once
         it succeeded; on failure it is redelivered, up to
@@ -146,10 +155,11 @@ def subscribe(
         failed (redelivered, then rejected) and its Deferred is cancelled.
         ``stop()`` waits for running handlers at most 30 seconds (or this
         timeout when shorter), then gives their messages back.
-    :param ssl_cert: client certificate (PEM) for ``amqps://``.
+    :param ssl_cert: client certificate (PEM) for ``amqps://`` or
+        ``stomp+ssl://``.
     :param ssl_key: its key (PEM), when not in the certificate file.
     :param ssl_ca: CA bundle (PEM) to check the broker with.
-    :param ssl_password: the key's password (protonmsg only).
+    :param ssl_password: the key's password (protonmsg and stomp).
     :param user: the user to log in as (default: the URL's).
     :param password: its password (default: the URL's).
     :param allow_insecure_mechs: protonmsg only: let the password go with
@@ -187,6 +197,10 @@ def subscribe(
             from txkoji.bus.protonmsg import ProtonSubscription
 
             started = ProtonSubscription(connection, url, options)
+        elif transport == "stomp":
+            from txkoji.bus.stomp import StompSubscription
+
+            started = StompSubscription(connection, url, options)
         else:
             from txkoji.bus.fedora import FedoraSubscription
 

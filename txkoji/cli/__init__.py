@@ -83,7 +83,8 @@ def parser() -> argparse.ArgumentParser:
     events.add_argument(
         "--bus",
         metavar="URL",
-        help="read a message bus (amqp:// or amqps://) instead of polling",
+        help="read a message bus (amqp://, amqps://, stomp:// or stomp+ssl://) "
+        "instead of polling",
     )
     events.add_argument(
         "--transport", choices=TRANSPORTS, help="the bus's transport (with --bus)"

@@ -22,6 +22,7 @@ from txkoji.watch import BadCheckpoint, feed
 DEFAULT_TOPICS = {
     "protonmsg": ["/topic/koji.#"],
     "fedora": ["org.fedoraproject.*.buildsys.#"],
+    "stomp": ["/topic/VirtualTopic.eng.brew.>"],
 }
 
 
@@ -61,7 +62,7 @@ async def _from_bus(koji: Any, args: argparse.Namespace) -> int:
     """Print the events of a bus subscription until interrupted."""
     problem = None
     if args.transport is None:
-        problem = "--bus needs --transport (protonmsg or fedora)"
+        problem = "--bus needs --transport (protonmsg, fedora or stomp)"
     elif args.since is not None:
         problem = (
             "--since resumes the polling feed; a bus subscription resumes "

@@ -101,6 +101,28 @@ def message_field(
     return value
 
 
+def integer_field(headers: Mapping[str, Any], body: Mapping[str, Any], key: str) -> Any:
+    """Return integer field ``key`` as :func:`message_field` does, with a
+    header of decimal digits read as the integer it spells: STOMP headers
+    are always text, so a broker bridging protonmsg properties to STOMP
+    sends ``repo_id: "42"``.  Anything else is returned as it is, for the
+    caller's check."""
+    value = message_field(headers, body, key)
+    if isinstance(value, str) and value.isascii() and value.isdecimal():
+        return int(value)
+    return value
+
+
+def boolean_field(headers: Mapping[str, Any], body: Mapping[str, Any], key: str) -> Any:
+    """Return boolean field ``key`` as :func:`message_field` does, with a
+    STOMP header's ``"true"`` or ``"false"`` (any case) read as the
+    boolean."""
+    value = message_field(headers, body, key)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
 def require(mapping: Mapping[str, Any], key: str, kind: str, where: str) -> Any:
     """Return ``mapping[key]``, which must be there and not nil.
 
@@ -227,10 +249,14 @@ class Message(ABC):
     :cvar types: the ``type`` header values this class reads.
     :ivar message_id: the id of the bus message the event came in, which
         :mod:`txkoji.bus` sets on delivery (``None`` otherwise).
+    :ivar frame: the STOMP frame the event came in (``headers`` and
+        ``body``), which the bus's stomp transport sets, for code that
+        takes frames as txkoji 0.10's callers did (``None`` otherwise).
     """
 
     types: ClassVar[tuple[str, ...]] = ()
     message_id: str | None = None
+    frame: Any = None
 
     @classmethod
     def from_frame(cls, frame: Any, connection: Any) -> Message:

@@ -16,8 +16,10 @@ from txkoji.messages.base import (
     Message,
     StateChange,
     UserNamed,
+    boolean_field,
     check_id,
     check_name,
+    integer_field,
     message_field,
     name_of,
     record_of,
@@ -200,10 +202,10 @@ class RepoInit(Message):
         """See :meth:`Message.from_parts`."""
         kind = cls.__name__
         return cls(
-            check_id(message_field(headers, body, "repo_id"), "repo_id", kind),
+            check_id(integer_field(headers, body, "repo_id"), "repo_id", kind),
             name_of(headers, body, "tag", kind),
             check_id(
-                message_field(headers, body, "task_id"), "task_id", kind, required=False
+                integer_field(headers, body, "task_id"), "task_id", kind, required=False
             ),
             connection,
         )
@@ -251,7 +253,7 @@ class RepoDone(Message):
         return cls(
             repo,
             check_name(tag, "tag", kind),
-            message_field(headers, body, "expire"),
+            boolean_field(headers, body, "expire"),
             connection,
         )
 
