@@ -208,7 +208,7 @@ async def test_unreachable_hub_shows_a_status_line_then_gives_up(tmp_path):
     )
     assert "EXIT=1" in screen, screen
     assert re.search(
-        r"polling tasks failed: .* refused the connection; retry 2 of 2", screen
+        r"polling tasks failed \(retry 2 of 2 .*\): http://\S+ refused", screen
     )
     assert "txkoji: giving up on polling tasks after 3 failed tries" in screen
 

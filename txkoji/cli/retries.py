@@ -95,7 +95,8 @@ class PollRetries:
             count = "the hub says it is offline"
         when = clock_time(self.clock.seconds() + delay)
         soon = "now" if delay <= 0 else f"at {when} (in {delay:g} s)"
-        self.report(f"{self.what} failed: {error}; {count} {soon}", True)
+        # The retry first: a narrow status line cuts the end of the error.
+        self.report(f"{self.what} failed ({count} {soon}): {error}", True)
         return delay
 
     def recovered(self) -> None:
