@@ -1,0 +1,243 @@
+"""Sphinx configuration of txkoji's documentation (``bash scripts/docs``)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOCS))
+
+from inventories import intersphinx_mapping as _inventories  # noqa: E402
+
+project = "txkoji"
+author = "txkoji contributors"
+copyright = "txkoji contributors, MIT license"  # noqa: A001 - Sphinx's name
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.graphviz",
+]
+
+html_theme = "furo"
+html_title = "txkoji"
+exclude_patterns = ["_build", "_screenshots", "Thumbs.db", ".DS_Store"]
+default_role = "py:obj"
+
+# Every cross-reference must resolve (the build runs with -W).
+nitpicky = True
+nitpick_ignore_regex = [
+    # Projects with no Sphinx inventory to be had without the network.
+    ("py:class", r"(munch|rich|OpenSSL|hyperlink|zope|fedora_messaging|proton|cryptography)\..*"),
+]
+
+intersphinx_mapping = _inventories(DOCS / "_build" / "inventories")
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
+autodoc_preserve_defaults = True
+autodoc_default_options = {"members": True, "show-inheritance": True}
+graphviz_output_format = "svg"
+
+
+def _require_docstring(
+    app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
+    """Warn (an error under -W) about a public name without a docstring."""
+    _note_module(what, name)
+    if what in {"module", "class", "exception", "function", "method"} and not any(
+        line.strip() for line in lines
+    ):
+        from sphinx.util import logging
+
+        logging.getLogger(__name__).warning(
+            "%s %s has no docstring", what, name, type="txkoji", subtype="docstring"
+        )
+
+
+#: The module autodoc is documenting now (set by its docstring event).
+_documenting: list[str] = []
+
+
+def _note_module(what: str, name: str) -> None:
+    if what == "module":
+        _documenting[:] = [name]
+
+
+def _skip_reexport(
+    app: Any, what: str, name: str, obj: Any, skip: bool, options: Any
+) -> bool | None:
+    """Document each name once, where it is defined: a package's page does
+    not repeat what it re-exports from public modules (names defined in a
+    private module are documented where they are exported)."""
+    defined = getattr(obj, "__module__", None)
+    if what != "module" or not _documenting or not isinstance(defined, str):
+        return None
+    if not (inspect.isclass(obj) or inspect.isroutine(obj)):
+        return None  # data: its value's module says nothing
+    if defined == _documenting[0]:
+        return None
+    private = any(part.startswith("_") for part in defined.split("."))
+    if defined.startswith("txkoji") and private:
+        return None
+    return True
+
+
+#: Names that annotations use unqualified (imported only for type
+#: checking, so left as strings) and module aliases, with what they name.
+_ALIASES = {
+    "defer.": "twisted.internet.defer.",
+    "webclient.": "twisted.web.client.",
+    "Request": "twisted.web.server.Request",
+    "Path": "pathlib.Path",
+    "IOpenSSLTrustRoot": "twisted.internet._sslverify.IOpenSSLTrustRoot",
+}
+_INTERFACE = re.compile(r"<InterfaceClass ([\w.]+)>")
+
+
+_TYPEVAR = re.compile(r"txkoji(?:\.\w+)*\._\w+")
+
+
+def _bound(match: re.Match[str]) -> str:
+    """A private bound TypeVar, shown as its bound."""
+    var = _find(match.group(0))
+    bound = getattr(var, "__bound__", None)
+    if not isinstance(var, typing.TypeVar) or bound is None:
+        return match.group(0)
+    name = bound.__forward_arg__ if isinstance(bound, typing.ForwardRef) else bound
+    module = match.group(0).rsplit(".", 1)[0]
+    return f"{module}.{name}"
+
+
+def _plain_signature(
+    app: Any,
+    what: str,
+    name: str,
+    obj: Any,
+    options: Any,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str | None, str | None]:
+    """Name zope interfaces and aliased modules as importable dotted names,
+    so that they link to Twisted's docs."""
+
+    def fix(text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = _INTERFACE.sub(r"\1", text)
+        text = _TYPEVAR.sub(_bound, text)
+        for alias, module in _ALIASES.items():
+            text = re.sub(rf"(?<![\w.~]){re.escape(alias)}\b", module, text)
+        return text
+
+    return fix(signature), fix(return_annotation)
+
+
+def _public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+    """Show public bases only: a private base is replaced by its own."""
+    index = 0
+    while index < len(bases):
+        base = bases[index]
+        if getattr(base, "__name__", "").startswith("_") or _private_module(base):
+            bases[index : index + 1] = [b for b in base.__bases__ if b is not object]
+            continue
+        if getattr(base, "__origin__", None) is typing.Generic:
+            del bases[index]
+            continue
+        index += 1
+
+
+def _private_module(base: Any) -> bool:
+    module = getattr(base, "__module__", "") or ""
+    return module.startswith("txkoji") and any(
+        part.startswith("_") for part in module.split(".")
+    )
+
+
+def _find(dotted: str) -> Any:
+    """The object a dotted name reaches from an importable module, or None."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return obj
+    return None
+
+
+def _defined_name(dotted: str) -> str | None:
+    """Where the object ``dotted`` names is defined (and so documented),
+    when that is another name: ``txkoji.Connection`` gives
+    ``txkoji.connection.Connection``."""
+    if not dotted.startswith("txkoji."):
+        return None
+    owner, _, last = dotted.rpartition(".")
+    obj = _find(dotted)
+    if obj is None:
+        return None
+    if inspect.ismodule(obj):
+        return None
+    if hasattr(obj, "__qualname__") and hasattr(obj, "__module__"):
+        defined = f"{obj.__module__}.{obj.__qualname__}"
+    else:  # an attribute: where its owner is defined
+        parent = _defined_name(owner) or owner
+        defined = f"{parent}.{last}"
+    return defined if defined != dotted else None
+
+
+def _resolve_reexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve a reference to a re-exported name (``txkoji.Connection``, or
+    ``watch_tasks`` in :mod:`txkoji.watch`) to where it is documented."""
+    if node.get("refdomain") != "py":
+        return None
+    interface = _INTERFACE.fullmatch(node["reftarget"])
+    if interface is not None:  # the annotation of a property
+        from docutils import nodes
+        from sphinx.ext import intersphinx
+
+        named = node.deepcopy()
+        named["reftarget"] = interface.group(1)
+        text = nodes.Text(interface.group(1).rsplit(".", 1)[1])
+        return intersphinx.missing_reference(app, env, named, text)
+    target = node["reftarget"].lstrip("~.")
+    module = node.get("py:module")
+    klass = node.get("py:class")
+    candidates = [target]
+    if module:
+        candidates.append(f"{module}.{target}")
+        if klass:
+            candidates.append(f"{module}.{klass}.{target}")
+    domain = env.get_domain("py")
+    for candidate in candidates:
+        defined = _defined_name(candidate)
+        if defined is None:
+            continue
+        found = domain.resolve_xref(
+            env, node["refdoc"], app.builder, node["reftype"], defined, node, contnode
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def setup(app: Any) -> None:
+    """Hook the docstring check and the signature clean-ups into autodoc."""
+    app.connect("autodoc-process-docstring", _require_docstring)
+    app.connect("autodoc-skip-member", _skip_reexport)
+    app.connect("autodoc-process-signature", _plain_signature)
+    app.connect("autodoc-process-bases", _public_bases)
+    app.connect("missing-reference", _resolve_reexport)
