@@ -36,7 +36,10 @@ default_role = "py:obj"
 nitpicky = True
 nitpick_ignore_regex = [
     # Projects with no Sphinx inventory to be had without the network.
-    ("py:class", r"(munch|rich|OpenSSL|hyperlink|zope|fedora_messaging|proton|cryptography)\..*"),
+    (
+        "py:class",
+        r"(munch|rich|OpenSSL|hyperlink|zope|fedora_messaging|proton|cryptography)\..*",
+    ),
 ]
 
 intersphinx_mapping = _inventories(DOCS / "_build" / "inventories")
@@ -142,7 +145,9 @@ def _plain_signature(
     return fix(signature), fix(return_annotation)
 
 
-def _public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+def _public_bases(
+    app: Any, name: str, obj: Any, options: Any, bases: list[Any]
+) -> None:
     """Show public bases only: a private base is replaced by its own."""
     index = 0
     while index < len(bases):

@@ -142,7 +142,9 @@ def twisted_entries() -> Iterator[Entry]:
         return f"{owner}.html#{full.rsplit('.', 1)[1]}"
 
     for modname in TWISTED_MODULES:
-        for name, role, uri in module_entries(modname, lambda m: f"{m}.html", member_uri):
+        for name, role, uri in module_entries(
+            modname, lambda m: f"{m}.html", member_uri
+        ):
             if role == "py:class":  # a page of its own
                 page, anchor = uri.split(".html#")
                 uri = f"{page}.{anchor}.html"
@@ -162,11 +164,15 @@ def stdlib_entries() -> Iterator[Entry]:
     for modname in STDLIB_MODULES:
         page = f"library/{modname}.html"
         yield from module_entries(
-            modname, lambda m: f"{page}#module-{m}", lambda _o, f: f"{page}#{f}"
+            modname,
+            lambda m, page=page: f"{page}#module-{m}",
+            lambda _o, f, page=page: f"{page}#{f}",
         )
 
 
-def write_inventory(path: Path, project: str, version: str, entries: Iterator[Entry]) -> None:
+def write_inventory(
+    path: Path, project: str, version: str, entries: Iterator[Entry]
+) -> None:
     """Write ``entries`` as a Sphinx (version 2) inventory file."""
     seen: set[str] = set()
     lines = []
