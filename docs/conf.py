@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import re
 import sys
 import typing
@@ -16,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
 from inventories import intersphinx_mapping as _inventories  # noqa: E402
+from sphinx.util.docutils import SphinxDirective  # noqa: E402
 
 project = "txkoji"
 author = "txkoji contributors"
@@ -239,6 +241,33 @@ def _resolve_reexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     return None
 
 
+class TxkojiHelp(SphinxDirective):
+    """``.. txkoji-help:: [SUBCOMMAND]``: the command's ``--help``, from its
+    own parser, so the page cannot fall behind the options."""
+
+    optional_arguments = 1
+
+    def run(self) -> list[Any]:
+        """A literal block of the help text."""
+        from docutils import nodes
+
+        from txkoji.cli import parser
+
+        os.environ["COLUMNS"] = "80"  # argparse wraps help to the terminal
+        top = parser()
+        command = self.arguments[0] if self.arguments else None
+        if command is None:
+            text = top.format_help()
+        else:
+            choices = next(
+                a.choices
+                for a in top._actions
+                if a.dest == "command"  # noqa: SLF001
+            )
+            text = choices[command].format_help()
+        return [nodes.literal_block(text, text)]
+
+
 def setup(app: Any) -> None:
     """Hook the docstring check and the signature clean-ups into autodoc."""
     app.connect("autodoc-process-docstring", _require_docstring)
@@ -246,3 +275,4 @@ def setup(app: Any) -> None:
     app.connect("autodoc-process-signature", _plain_signature)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("missing-reference", _resolve_reexport)
+    app.add_directive("txkoji-help", TxkojiHelp)

@@ -1,0 +1,167 @@
+"""The documentation site: every example it shows runs against the fake
+hub, and every public name of txkoji is in its API reference."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import pkgutil
+import re
+import subprocess
+import sys
+
+import pytest
+import pytest_twisted
+
+import txkoji
+from tests.test_examples import ROOT, run_python
+
+DOCS = ROOT / "docs"
+GUIDE = ROOT / "examples" / "guide"
+
+#: What each example of the guide prints (a part of its output).
+GUIDE_OUTPUTS = {
+    "first_call.py": "bash-5.2.26-1.fc40 COMPLETE",
+    "task_tree.py": "build bash f40-candidate",
+    "list_builds.py": "hub version 1.35.3",
+    "multicall.py": "failed: 1000",
+    "logged_in.py": "logged in as alice",
+    "subsessions.py": "12 tasks through 4 subsessions",
+    "downloads.py": "rpms: bash-5.2.26-2.fc40.x86_64.rpm\n"
+    "logs of the failed build: build.noarch.log, build.x86_64.log, "
+    "build.aarch64.log",
+    "uploads.py": "uploaded 28000 bytes to cli-import/...\nscratch build: task ",
+    "fault_injection.py": "the hub said it is offline",
+    "memory_transport.py": "bash-5.2.26-3.fc40 FAILED",
+    "watch_tasks.py": "50001 build None -> CLOSED",
+    "feed.py": "BuildStateChange COMPLETE",
+    "code_010.py": "bash-5.2.32-1.fc40 by alice",
+}
+#: Examples that need a message broker: the bus tests run the same
+#: subscriptions against RabbitMQ; here they are only compiled.
+BROKER_EXAMPLES = {"bus_protonmsg.py", "bus_fedora.py"}
+
+
+def included_examples() -> set[str]:
+    """The files under examples/ that the pages include."""
+    found = set()
+    for page in DOCS.rglob("*.rst"):
+        for match in re.finditer(
+            r"^\.\. literalinclude:: /\.\./(examples/\S+)$", page.read_text(), re.M
+        ):
+            path = ROOT / match.group(1)
+            assert path.is_file(), f"{page} includes a missing {match.group(1)}"
+            found.add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_python_example_in_the_docs_is_a_file_that_runs():
+    """No page shows Python that the tests cannot run: Python comes from
+    examples/ (literalinclude), never from a code block."""
+    for page in DOCS.rglob("*.rst"):
+        assert ".. code-block:: python" not in page.read_text(), page
+    guide = {p.name for p in GUIDE.glob("*.py")}
+    assert set(GUIDE_OUTPUTS) | BROKER_EXAMPLES == guide
+    included = included_examples()
+    assert {f"examples/guide/{name}" for name in guide} <= included
+    # The rest are the example scripts test_examples.py runs.
+    assert {p for p in included if not p.startswith("examples/guide/")} <= {
+        f"examples/{p.name}" for p in (ROOT / "examples").glob("*.py")
+    }
+
+
+@pytest.mark.parametrize("name", sorted(BROKER_EXAMPLES))
+def test_broker_examples_compile(name):
+    compile((GUIDE / name).read_text(), name, "exec")
+
+
+@pytest.mark.parametrize("name", sorted(GUIDE_OUTPUTS))
+@pytest_twisted.ensureDeferred
+async def test_guide_example_runs(tls_hub_server, hub_pki, tmp_path, name):
+    """Each example runs with a ``fedora`` profile pointing at the fake hub
+    over HTTPS, with a client certificate for the logins."""
+    home = tmp_path / "home"
+    (home / ".koji").mkdir(parents=True)
+    (home / ".koji" / "config").write_text(
+        "[fedora]\n"
+        f"server = {tls_hub_server.url}\n"
+        f"topurl = {tls_hub_server.topurl}\n"
+        "weburl = https://koji.test/koji\n"
+        f"serverca = {hub_pki.ca_cert}\n"
+        f"cert = {hub_pki.client_pem}\n"
+        "authtype = ssl\n"
+    )
+    out = await run_python(str(GUIDE / name), env=dict(os.environ, HOME=str(home)))
+    assert GUIDE_OUTPUTS[name] in out, out
+
+
+def public_modules() -> list[str]:
+    """txkoji and every submodule with no private part in its name."""
+    names = ["txkoji"]
+    for info in pkgutil.walk_packages(txkoji.__path__, "txkoji."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            names.append(info.name)
+    return names
+
+
+def public_names(modname: str) -> list[tuple[str, object]]:
+    """A module's public names: its ``__all__``, else the classes and
+    functions it defines without a leading underscore."""
+    module = importlib.import_module(modname)
+    exported = getattr(module, "__all__", None)
+    if exported is not None:
+        return [(name, getattr(module, name)) for name in exported]
+    return [
+        (name, value)
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == modname
+    ]
+
+
+@pytest.fixture(scope="module")
+def documented() -> set[str]:
+    """The names in the built site's inventory (building it if needed:
+    incremental when ``bash scripts/docs`` ran)."""
+    from sphinx.util.inventory import InventoryFile
+
+    html = DOCS / "_build" / "html"
+    subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-b", "html"]
+        + ["-d", str(DOCS / "_build" / "doctrees"), str(DOCS), str(html)],
+        check=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    with open(html / "objects.inv", "rb") as stream:
+        inventory = InventoryFile.load(stream, "", os.path.join)
+    return {name for entries in inventory.values() for name in entries}
+
+
+def documented_as(value: object, name: str, documented: set[str]) -> bool:
+    """Whether ``value`` is documented where it is defined: a class or
+    function by its qualified name, data by a module holding it under the
+    same name."""
+    if hasattr(value, "__qualname__") and hasattr(value, "__module__"):
+        return f"{value.__module__}.{value.__qualname__}" in documented
+    for entry in documented:
+        owner, _, last = entry.rpartition(".")
+        if last == name and owner in sys.modules:
+            if getattr(sys.modules[owner], name, None) is value:
+                return True
+    return False
+
+
+def test_every_public_name_is_in_the_api_reference(documented):
+    missing = []
+    for modname in public_modules():
+        if modname not in documented:
+            missing.append(modname)
+        for name, value in public_names(modname):
+            if f"{modname}.{name}" in documented:
+                continue
+            if not documented_as(value, name, documented):
+                missing.append(f"{modname}.{name}")
+    assert not missing, missing
