@@ -1,3 +1,8 @@
+"""Announce the next COUNT completed builds from Koji's protonmsg bus.
+
+python bus_protonmsg.py amqps://broker.example.com COUNT
+"""
+
 import sys
 
 from twisted.internet import defer, task
@@ -7,24 +12,32 @@ from txkoji import Connection
 from txkoji.messages import BuildStateChange
 
 
-def announce(event):
-    if isinstance(event, BuildStateChange) and event.event == "COMPLETE":
-        print(f"{event.build.nvr} built: {event.url}")
-
-
-async def main(reactor, url):
+async def main(reactor, url, count):
     koji = Connection("fedora")
+    announced = []
+    enough = defer.Deferred()
+
+    def announce(event):
+        if isinstance(event, BuildStateChange) and event.event == "COMPLETE":
+            print(f"{event.build.nvr} built: {event.url}")
+            announced.append(event)
+            if len(announced) == count:
+                enough.callback(None)
+
     sub = await txkoji.bus.subscribe(
         koji,
         url,
         transport="protonmsg",
         topics=["/topic/koji.build.#"],
         handler=announce,
-        subscription="announce-bot",
+        subscription="announce-bot",  # a quorum queue declared beforehand
     )
-    await task.deferLater(reactor, 3600, lambda: None)  # run for an hour
+    await enough
     await sub.stop()
     print(sub.stats)
+    await koji.close()
 
 
-task.react(lambda reactor: defer.ensureDeferred(main(reactor, sys.argv[1])))
+task.react(
+    lambda reactor: defer.ensureDeferred(main(reactor, sys.argv[1], int(sys.argv[2])))
+)
