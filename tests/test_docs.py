@@ -37,6 +37,7 @@ GUIDE_OUTPUTS = {
     "watch_tasks.py": "50001 build None -> CLOSED",
     "feed.py": "BuildStateChange COMPLETE",
     "code_010.py": "bash-5.2.32-1.fc40 by alice",
+    "simulator.py": "task 50601: FAILED\nf40-updates: bash-5.2.26-1.fc40, ",
 }
 #: Examples that need a message broker, run against the test RabbitMQ by
 #: test_docs_bus_examples.py.
