@@ -33,6 +33,7 @@ html_theme = "furo"
 html_title = "txkoji"
 exclude_patterns = ["_build", "_screenshots", "Thumbs.db", ".DS_Store"]
 default_role = "py:obj"
+add_module_names = False
 
 # Every cross-reference must resolve (the build runs with -W).
 nitpicky = True

@@ -15,7 +15,7 @@ import pytest
 import pytest_twisted
 
 import txkoji
-from tests.test_examples import ROOT, run_python
+from tests.test_examples import ROOT, fedora_profile, run_python
 
 DOCS = ROOT / "docs"
 GUIDE = ROOT / "examples" / "guide"
@@ -77,18 +77,8 @@ def test_every_python_example_in_the_docs_is_a_file_that_runs():
 async def test_guide_example_runs(tls_hub_server, hub_pki, tmp_path, name):
     """Each example runs with a ``fedora`` profile pointing at the fake hub
     over HTTPS, with a client certificate for the logins."""
-    home = tmp_path / "home"
-    (home / ".koji").mkdir(parents=True)
-    (home / ".koji" / "config").write_text(
-        "[fedora]\n"
-        f"server = {tls_hub_server.url}\n"
-        f"topurl = {tls_hub_server.topurl}\n"
-        "weburl = https://koji.test/koji\n"
-        f"serverca = {hub_pki.ca_cert}\n"
-        f"cert = {hub_pki.client_pem}\n"
-        "authtype = ssl\n"
-    )
-    out = await run_python(str(GUIDE / name), env=dict(os.environ, HOME=str(home)))
+    env = fedora_profile(tmp_path, tls_hub_server, hub_pki)
+    out = await run_python(str(GUIDE / name), env=env)
     assert GUIDE_OUTPUTS[name] in out, out
 
 

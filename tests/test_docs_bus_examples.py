@@ -3,8 +3,6 @@ RabbitMQ with messages published as the hub's plugins publish them."""
 
 from __future__ import annotations
 
-import os
-
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 from twisted.internet.threads import deferToThread
@@ -14,19 +12,14 @@ from tests.bus_publish import publish_as_hub
 from tests.fedora_publish import dataset_messages as fedora_messages
 from tests.test_bus_fedora import publish
 from tests.test_docs import GUIDE
-from tests.test_examples import run_python
+from tests.test_examples import fedora_profile, run_python
 from txkoji.task_states import FAILED
 from txkoji.testing.dataset import load_dataset
 
 
-def fedora_profile(tmp_path, hub_server) -> dict[str, str]:
-    """An environment whose ``fedora`` profile is the fake hub."""
-    home = tmp_path / "home"
-    (home / ".koji").mkdir(parents=True)
-    (home / ".koji" / "config").write_text(
-        f"[fedora]\nserver = {hub_server.url}\nweburl = https://koji.test/koji\n"
-    )
-    return dict(os.environ, HOME=str(home))
+def start_example(name: str, *args: str, env: dict[str, str]) -> defer.Deferred:
+    """Start ``examples/guide/NAME``; the Deferred fires with its output."""
+    return defer.ensureDeferred(run_python(str(GUIDE / name), *args, env=env))
 
 
 @pytest_twisted.ensureDeferred
@@ -34,14 +27,8 @@ async def test_protonmsg_example_announces_completed_builds(
     rabbitmq, hub_server, tmp_path
 ):
     await deferToThread(rabbitmq.declare_queue, "announce-bot", ["koji.build.#"])
-    running = defer.ensureDeferred(
-        run_python(
-            str(GUIDE / "bus_protonmsg.py"),
-            rabbitmq.amqp1_url,
-            "2",
-            env=fedora_profile(tmp_path, hub_server),
-        )
-    )
+    env = fedora_profile(tmp_path, hub_server)
+    running = start_example("bus_protonmsg.py", rabbitmq.amqp1_url, "2", env=env)
     await deferToThread(publish_as_hub, rabbitmq.amqp1_url, dataset_messages())
     out = await running
     lines = [line for line in out.splitlines() if " built: " in line]
@@ -55,14 +42,8 @@ async def test_fedora_example_prints_failed_tasks(rabbitmq, hub_server, tmp_path
     """Over plain AMQP: fedora-messaging authenticates TLS connections with
     the client certificate (SASL EXTERNAL), which the test broker does not
     offer."""
-    running = defer.ensureDeferred(
-        run_python(
-            str(GUIDE / "bus_fedora.py"),
-            rabbitmq.url,
-            "1",
-            env=fedora_profile(tmp_path, hub_server),
-        )
-    )
+    env = fedora_profile(tmp_path, hub_server)
+    running = start_example("bus_fedora.py", rabbitmq.url, "1", env=env)
     failed = {t["id"] for t in load_dataset()["tasks"] if t["state"] == FAILED}
     # Without a named subscription the example's queue exists only once it
     # has started: publish until it has seen a failed task.
