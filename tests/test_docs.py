@@ -3,13 +3,17 @@ hub, and every public name of txkoji is in its API reference."""
 
 from __future__ import annotations
 
+import ast
+import doctest
 import importlib
+import importlib.util
 import inspect
 import os
 import pkgutil
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 import pytest_twisted
@@ -151,3 +155,69 @@ def test_every_public_name_is_in_the_api_reference(documented):
             if not documented_as(value, name, documented):
                 missing.append(f"{modname}.{name}")
     assert not missing, missing
+
+
+def docstring_snippets() -> list[tuple[str, str]]:
+    """The Python literal blocks (``::``) of the public modules' docstrings,
+    shown in the API reference, as (where, code)."""
+    snippets = []
+    for modname in public_modules():
+        module = importlib.import_module(modname)
+        docs = [(modname, module.__doc__ or "")]
+        docs += [
+            (f"{modname}.{name}", inspect.getdoc(value) or "")
+            for name, value in public_names(modname)
+            if inspect.isclass(value) or inspect.isfunction(value)
+        ]
+        for where, doc in docs:
+            for match in re.finditer(r"::\n\n((?:[ \t]+\S.*\n|\n)+)", doc + "\n"):
+                code = textwrap.dedent(match.group(1))
+                first = code.lstrip().split(None, 1)[0]
+                if first in {"txkoji", "python", "$", "bash", "TXKOJI", "koji"}:
+                    continue  # a command line, not Python
+                snippets.append((where, code))
+    return snippets
+
+
+def test_docstring_snippets_parse_and_their_imports_resolve():
+    """The reference's Python snippets are fragments (they use ``koji``,
+    ``await`` at top level), so they are not run: each must parse, and
+    every name it imports must exist."""
+    snippets = docstring_snippets()
+    assert len(snippets) >= 10, snippets  # the scan still finds them
+    for where, code in snippets:
+        if code.lstrip().startswith(">>>"):
+            run_doctest(where, code)
+            continue
+        try:
+            tree = compile(
+                code,
+                where,
+                "exec",
+                flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+            )
+        except SyntaxError as error:
+            if code.lstrip().startswith(("[", "{", "<", "#")) or "=" not in code:
+                continue  # data or text shown as a literal block
+            raise AssertionError(f"{where}: {error}\n{code}") from None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name) or importlib.util.find_spec(
+                        f"{node.module}.{alias.name}"
+                    ), f"{where}: from {node.module} import {alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    importlib.import_module(alias.name)
+
+
+def run_doctest(where: str, code: str) -> None:
+    """Run a ``>>>`` snippet in its module's namespace."""
+    modname = where if where in sys.modules else where.rsplit(".", 1)[0]
+    namespace = dict(vars(importlib.import_module(modname)))
+    test = doctest.DocTestParser().get_doctest(code, namespace, where, None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    output: list[str] = []
+    runner.run(test, out=output.append)
+    assert runner.failures == 0, "".join(output)
