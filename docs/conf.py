@@ -266,7 +266,9 @@ class TxkojiHelp(SphinxDirective):
                 if a.dest == "command"  # noqa: SLF001
             )
             text = choices[command].format_help()
-        return [nodes.literal_block(text, text)]
+        block = nodes.literal_block(text, text)
+        block["language"] = "none"
+        return [block]
 
 
 def setup(app: Any) -> None:
