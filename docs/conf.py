@@ -41,7 +41,7 @@ nitpick_ignore_regex = [
     # Projects with no Sphinx inventory to be had without the network.
     (
         "py:class",
-        r"(munch|rich|OpenSSL|hyperlink|zope|fedora_messaging|proton|cryptography)\..*",
+        r"(munch|rich|OpenSSL|fedora_messaging|proton|cryptography)\..*",
     ),
 ]
 
