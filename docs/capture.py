@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,14 +50,16 @@ def start_hub() -> tuple[subprocess.Popen[str], str, int]:
     return hub, url, task_id
 
 
-def capture(name: str, argv: list[str], wait: float) -> None:
-    """Run ``txkoji argv`` in a tmux terminal; after ``wait`` seconds save
-    its screen as ``NAME.svg``."""
+def capture(name: str, argv: list[str], wait: float, cwd: str) -> None:
+    """Run ``txkoji argv`` (this checkout's) in a tmux terminal in ``cwd``;
+    after ``wait`` seconds save its screen as ``NAME.svg``."""
     session = f"txkoji-pictures-{name}"
-    command = shlex.join([sys.executable, "-m", "txkoji", *argv])
+    command = shlex.join(
+        ["env", f"PYTHONPATH={ROOT}", sys.executable, "-m", "txkoji", *argv]
+    )
     subprocess.run(
         [*TMUX, "new-session", "-d", "-s", session, "-x", str(COLUMNS)]
-        + ["-y", str(ROWS), f"cd {shlex.quote(str(ROOT))} && {command}; sleep 600"],
+        + ["-y", str(ROWS), f"cd {shlex.quote(cwd)} && {command}; sleep 600"],
         check=True,
     )
     try:
@@ -99,19 +102,16 @@ def main() -> None:
     """Start the hub, take each picture, stop the hub."""
     hub, url, task_id = start_hub()
     topurl = url.rsplit("/", 1)[0] + "/kojifiles"
-    dest = tempfile.mkdtemp(prefix="txkoji-pictures-")
+    cwd = tempfile.mkdtemp(prefix="txkoji-pictures-")  # downloads land here
     server = ["--server", url, "--interval", "1"]
     try:
-        capture("watch-task", [*server, "watch-task", str(task_id)], wait=9)
-        capture("watch-build", [*server, "watch-build", *building(url)], wait=8)
-        capture("events", [*server, "events"], wait=25)
-        capture(
-            "download-build",
-            [*server, "--topurl", topurl, "download-build", "bash-5.2.26-2.fc40"]
-            + ["--dest", dest],
-            wait=15,
-        )
+        capture("watch-task", [*server, "watch-task", str(task_id)], 9, cwd)
+        capture("watch-build", [*server, "watch-build", *building(url)], 8, cwd)
+        capture("events", [*server, "events"], 25, cwd)
+        download = ["download-build", "bash-5.2.26-2.fc40", "--dest", "rpms"]
+        capture("download-build", [*server, "--topurl", topurl, *download], 15, cwd)
     finally:
+        shutil.rmtree(cwd)
         hub.terminate()
         hub.wait()
         subprocess.run([*TMUX, "kill-server"], check=False, stderr=subprocess.DEVNULL)
