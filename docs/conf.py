@@ -190,37 +190,70 @@ def _find(dotted: str) -> Any:
 def _defined_name(dotted: str) -> str | None:
     """Where the object ``dotted`` names is defined (and so documented),
     when that is another name: ``txkoji.Connection`` gives
-    ``txkoji.connection.Connection``."""
+    ``txkoji.connection.Connection``, an inherited method the base class's,
+    an imported Twisted class Twisted's."""
     if not dotted.startswith("txkoji."):
         return None
-    owner, _, last = dotted.rpartition(".")
+    owner_name, _, last = dotted.rpartition(".")
     obj = _find(dotted)
-    if obj is None:
+    if obj is None or inspect.ismodule(obj):
         return None
-    if inspect.ismodule(obj):
-        return None
-    if hasattr(obj, "__qualname__") and hasattr(obj, "__module__"):
+    if hasattr(obj, "__qualname__") and isinstance(
+        getattr(obj, "__module__", None), str
+    ):
         defined = f"{obj.__module__}.{obj.__qualname__}"
-    else:  # an attribute: where its owner is defined
-        parent = _defined_name(owner) or owner
-        defined = f"{parent}.{last}"
+    else:  # an attribute: where the class that defines it is documented
+        owner = _find(owner_name)
+        if inspect.isclass(owner):
+            for klass in owner.__mro__:
+                if last in vars(klass):
+                    owner = klass
+                    break
+            defined = f"{owner.__module__}.{owner.__qualname__}.{last}"
+        else:
+            defined = f"{_defined_name(owner_name) or owner_name}.{last}"
     return defined if defined != dotted else None
 
 
+def _definitions(target: str) -> list[str]:
+    """The dotted names ``target`` has in each txkoji module that holds its
+    first part (modules that cannot import each other name things bare)."""
+    head = target.split(".", 1)[0]
+    return [
+        f"{name}.{target}"
+        for name, module in sorted(sys.modules.items())
+        if name.startswith("txkoji")
+        and not any(part.startswith("_") for part in name.split("."))
+        and head in vars(module)
+    ]
+
+
+def _resolve(app: Any, env: Any, node: Any, contnode: Any, name: str) -> Any:
+    """Resolve ``node`` as a reference to ``name``: here or in another
+    project's inventory."""
+    if name.startswith("txkoji."):
+        return env.get_domain("py").resolve_xref(
+            env, node["refdoc"], app.builder, node["reftype"], name, node, contnode
+        )
+    from sphinx.ext import intersphinx
+
+    named = node.deepcopy()
+    named["reftarget"] = name
+    return intersphinx.missing_reference(app, env, named, contnode)
+
+
 def _resolve_reexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
-    """Resolve a reference to a re-exported name (``txkoji.Connection``, or
-    ``watch_tasks`` in :mod:`txkoji.watch`) to where it is documented."""
+    """Resolve a reference to a re-exported or inherited name
+    (``txkoji.Connection``, ``watch_tasks`` in :mod:`txkoji.watch`) to where
+    it is documented."""
     if node.get("refdomain") != "py":
         return None
     interface = _INTERFACE.fullmatch(node["reftarget"])
     if interface is not None:  # the annotation of a property
         from docutils import nodes
-        from sphinx.ext import intersphinx
 
-        named = node.deepcopy()
-        named["reftarget"] = interface.group(1)
         text = nodes.Text(interface.group(1).rsplit(".", 1)[1])
-        return intersphinx.missing_reference(app, env, named, text)
+        return _resolve(app, env, node, text, interface.group(1))
     target = node["reftarget"].lstrip("~.")
     module = node.get("py:module")
     klass = node.get("py:class")
@@ -229,14 +262,14 @@ def _resolve_reexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
         candidates.append(f"{module}.{target}")
         if klass:
             candidates.append(f"{module}.{klass}.{target}")
-    domain = env.get_domain("py")
     for candidate in candidates:
         defined = _defined_name(candidate)
-        if defined is None:
-            continue
-        found = domain.resolve_xref(
-            env, node["refdoc"], app.builder, node["reftype"], defined, node, contnode
-        )
+        if defined is not None:
+            found = _resolve(app, env, node, contnode, defined)
+            if found is not None:
+                return found
+    for defined in _definitions(target):
+        found = _resolve(app, env, node, contnode, defined)
         if found is not None:
             return found
     return None

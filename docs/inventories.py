@@ -50,6 +50,7 @@ TWISTED_MODULES = (
     "twisted.python.failure",
     "twisted.logger",
     "twisted.web.client",
+    "twisted.web.error",
     "twisted.web.iweb",
     "twisted.web.http_headers",
     "twisted.web.resource",
