@@ -28,7 +28,10 @@ async def test_protonmsg_example_announces_completed_builds(
 ):
     await deferToThread(rabbitmq.declare_queue, "announce-bot", ["koji.build.#"])
     env = fedora_profile(tmp_path, hub_server)
-    running = start_example("bus_protonmsg.py", rabbitmq.amqp1_url, "2", env=env)
+    pki = rabbitmq.pki
+    url = f"amqps://{rabbitmq.user}:{rabbitmq.password}@localhost:{rabbitmq.tls_port}"
+    files = [str(pki.client_cert), str(pki.client_key), str(pki.ca_cert)]
+    running = start_example("bus_protonmsg.py", url, "2", *files, env=env)
     await deferToThread(publish_as_hub, rabbitmq.amqp1_url, dataset_messages())
     out = await running
     lines = [line for line in out.splitlines() if " built: " in line]

@@ -12,7 +12,7 @@ from txkoji import Connection
 from txkoji.messages import BuildStateChange
 
 
-async def main(reactor, url, count):
+async def main(reactor, url, count, cert, key, ca):
     koji = Connection("fedora")
     announced = []
     enough = defer.Deferred()
@@ -31,6 +31,9 @@ async def main(reactor, url, count):
         topics=["/topic/koji.build.#"],
         handler=announce,
         subscription="announce-bot",  # a quorum queue declared beforehand
+        ssl_cert=cert,
+        ssl_key=key,
+        ssl_ca=ca,
     )
     await enough
     await sub.stop()
@@ -38,6 +41,8 @@ async def main(reactor, url, count):
     await koji.close()
 
 
+url, count, *tls = sys.argv[1:]
+cert, key, ca = tls or (None, None, None)
 task.react(
-    lambda reactor: defer.ensureDeferred(main(reactor, sys.argv[1], int(sys.argv[2])))
+    lambda reactor: defer.ensureDeferred(main(reactor, url, int(count), cert, key, ca))
 )
