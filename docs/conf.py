@@ -105,6 +105,7 @@ _ALIASES = {
     "webclient.": "twisted.web.client.",
     "Request": "twisted.web.server.Request",
     "Path": "pathlib.Path",
+    "_thread.allocate_lock": "threading.Lock",
     "IOpenSSLTrustRoot": "twisted.internet._sslverify.IOpenSSLTrustRoot",
 }
 _INTERFACE = re.compile(r"<InterfaceClass ([\w.]+)>")
@@ -216,15 +217,19 @@ def _defined_name(dotted: str) -> str | None:
 
 
 def _definitions(target: str) -> list[str]:
-    """The dotted names ``target`` has in each txkoji module that holds its
-    first part (modules that cannot import each other name things bare)."""
-    head = target.split(".", 1)[0]
+    """The dotted names that what ``target`` names has in each public txkoji
+    module holding it: modules that cannot import each other name things
+    bare, and data documented in one module is re-exported by another."""
+    found = _find(target) if target.startswith("txkoji.") else None
+    name = target.rsplit(".", 1)[1] if found is not None else target
+    head = name.split(".", 1)[0]
     return [
-        f"{name}.{target}"
-        for name, module in sorted(sys.modules.items())
-        if name.startswith("txkoji")
-        and not any(part.startswith("_") for part in name.split("."))
+        f"{modname}.{name}"
+        for modname, module in sorted(sys.modules.items())
+        if modname.startswith("txkoji")
+        and not any(part.startswith("_") for part in modname.split("."))
         and head in vars(module)
+        and (found is None or vars(module)[head] is found)
     ]
 
 
@@ -255,6 +260,8 @@ def _resolve_reexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
         text = nodes.Text(interface.group(1).rsplit(".", 1)[1])
         return _resolve(app, env, node, text, interface.group(1))
     target = node["reftarget"].lstrip("~.")
+    if target in _ALIASES:  # the type of an attribute, not in a signature
+        return _resolve(app, env, node, contnode, _ALIASES[target])
     module = node.get("py:module")
     klass = node.get("py:class")
     candidates = [target]

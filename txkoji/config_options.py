@@ -118,7 +118,6 @@ SECONDS_OPTIONS: frozenset[str] = frozenset(
 """Options holding a duration in seconds: a finite number of at least 0,
 kept as an int when written as one (``30``), else a float (``2.5``)."""
 
-#: The ``proxyauthtype`` names and the hub's numbers for them.
 PROXY_AUTHTYPES: dict[str, int] = {"ssl": 2, "kerberos": 3, "gssapi": 3}
 """The values ``proxyauthtype`` takes, by name, and the hub's number for
 each (Koji's ``AUTHTYPES``: 2 = SSL, 3 = GSSAPI); the option reads as that
