@@ -103,24 +103,9 @@ def readme_python_blocks() -> list[str]:
     return blocks
 
 
-#: What each README Python example prints, in the order they appear.
-README_OUTPUTS = [
-    "bash-5.2.26-1.fc40 COMPLETE",
-    "build bash f40-candidate",
-    "hub version 1.35.3",
-    "failed: 1000",
-    "logged in as alice",
-    "12 tasks through 4 subsessions",
-    "rpms: bash-5.2.26-2.fc40.x86_64.rpm\n"
-    "logs of the failed build: build.noarch.log, build.x86_64.log, "
-    "build.aarch64.log",
-    "uploaded 28000 bytes to cli-import/...\nscratch build: task ",
-    "the hub said it is offline",
-    "bash-5.2.26-3.fc40 FAILED",
-    "50001 build None -> CLOSED",
-    "BuildStateChange COMPLETE",
-    "bash-5.2.32-1.fc40 by alice",
-]
+#: What each README Python example prints, in the order they appear (the
+#: documentation's examples are files run by test_docs.py).
+README_OUTPUTS = ["bash-5.2.26-1.fc40 COMPLETE"]
 
 
 def test_readme_has_the_expected_python_examples():
