@@ -29,6 +29,8 @@ setup(
         "proton": ["python-qpid-proton>=0.37"],
         "fedora": ["fedora-messaging>=3.3", "koji-fedoramessaging-messages>=1.2"],
         "stomp": ["stomp-py>=8.1"],
+        # The documentation site (bash scripts/docs).
+        "docs": ["sphinx>=7.2", "furo>=2024.1"],
         "tests": [
             "rich>=13",
             "koji>=1.34",

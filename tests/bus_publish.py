@@ -51,7 +51,11 @@ class _Round(MessagingHandler):
             event.connection.close()
 
     def on_accepted(self, event: Any) -> None:
-        self.accepted.add(self._pending[event.delivery])
+        # proton can report a delivery accepted again after it was settled
+        # (and so no longer pending): the first report counted it.
+        index = self._pending.get(event.delivery)
+        if index is not None:
+            self.accepted.add(index)
 
     def on_settled(self, event: Any) -> None:
         self._pending.pop(event.delivery, None)

@@ -258,7 +258,7 @@ def from_options(profile: str | None = None, **options: Any) -> ProfileConfig:
     ``serverca`` default.
 
     :param profile: a name for the configuration (used in messages and as
-        :attr:`ProfileConfig.profile`).
+        ``ProfileConfig.profile``).
     :param options: option values; ``server`` is required.  Names not in
         :data:`DEFAULTS` must start with ``x_`` and are kept as given.
     :raises KojiConfigError: for an unknown option name, a malformed value,

@@ -253,7 +253,7 @@ def fault_for(code: int, string: str, method: str | None = None) -> KojiFault:
     :param string: the ``faultString``.
     :param method: the hub method that was called.
     :returns: an instance of the class registered for ``code`` in
-        :data:`FAULT_CLASSES`, or a plain :class:`KojiFault` keeping ``code``
+        ``FAULT_CLASSES``, or a plain :class:`KojiFault` keeping ``code``
         when the code is unknown.
     """
     cls = FAULT_CLASSES.get(code, KojiFault)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+#: What a limited call's Deferred fires with.
 T = TypeVar("T")
 
 

@@ -43,7 +43,7 @@ name), then asks it for the ``CONNECT`` tunnel (or sends it ``http://``
 requests) inside that TLS, as ``requests`` does.  A ``socks`` proxy, or
 any other scheme, is a :class:`~txkoji.exceptions.KojiConfigError`, from
 the option and from the environment alike, when the connection is made.
-Proxy credentials are never shown: :attr:`ProxyURL.shown` and ``repr``
+Proxy credentials are never shown: ``ProxyURL.shown`` and ``repr``
 mask them.
 """
 

@@ -243,7 +243,7 @@ class ResultType:
         answer itself, or the items of a top-level list, or for
         ``descendents`` the items of the lists inside the top struct).
     :ivar shape: one of :data:`SHAPES`: where the decoder builds records,
-        and (unless :attr:`check` says otherwise) how the answer is checked.
+        and (unless ``check`` says otherwise) how the answer is checked.
     :ivar method: the hub method, named in the errors.
     :ivar check: a key of :data:`CHECKS` overriding the shape's check, or
         ``None``.
@@ -264,7 +264,7 @@ class ResultType:
 
     def convert(self, value: Any, connection: Any) -> Any:
         """Return ``value`` (decoded with plain structs, or already with
-        records) rebuilt into :attr:`record_class` where it is not yet, and
+        records) rebuilt into ``record_class`` where it is not yet, and
         finished: the path for multicall entries.
 
         :raises KojiProtocolError: when ``value`` has the wrong shape.

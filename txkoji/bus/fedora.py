@@ -1,11 +1,11 @@
 """The ``fedora`` transport: Fedora's buildsys messages over AMQP 0.9.1
 (RabbitMQ), consumed with fedora-messaging's own Twisted consumer.
 
-fedora-messaging's :func:`~fedora_messaging.api.twisted_consume` runs one
+fedora-messaging's ``twisted_consume`` runs one
 process-wide service on the configured broker; txkoji builds the same
 :class:`~fedora_messaging.twisted.service.FedoraMessagingServiceV2` per
 subscription instead, so each subscription has its own URL and
-:meth:`stop` closes its connection.  The service reconnects and consumes
+``stop()`` closes its connection.  The service reconnects and consumes
 again after a broker restart.
 
 fedora-messaging runs consumer callbacks in a thread, one message at a

@@ -28,8 +28,11 @@ DEFAULT_PORTS = {"stomp": 61613, "stomp+ssl": 61614}
 #: The prefix of ActiveMQ's virtual topics.
 VIRTUAL_TOPIC = "VirtualTopic."
 
+#: :func:`broker_kind` of an ActiveMQ broker.
 ACTIVEMQ = "activemq"
+#: :func:`broker_kind` of a RabbitMQ broker.
 RABBITMQ = "rabbitmq"
+#: :func:`broker_kind` of any other broker.
 OTHER = "other"
 
 

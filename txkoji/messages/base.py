@@ -312,7 +312,7 @@ class StateChange(Message):
     ``old``, in that order, and provide :meth:`make_record` and
     :meth:`state_to_str`.
 
-    :ivar event: the new state's name (also :attr:`new`).
+    :ivar event: the new state's name (also :attr:`~StateChange.new`).
     :ivar old: the old state's name, or ``None``.
     """
 
@@ -337,7 +337,7 @@ class StateChange(Message):
 
     @property
     def new(self) -> str:
-        """The new state's name (the same as :attr:`event`)."""
+        """The new state's name (the same as ``event``)."""
         return self.event
 
     @classmethod

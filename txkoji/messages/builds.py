@@ -109,7 +109,7 @@ class BuildStateChange(_BuildLinked, _OwnerNamed, StateChange):
 
     :ivar build: the :class:`~txkoji.build.Build`.
     :ivar event: the new state's name, e.g. ``"COMPLETE"`` (also
-        :attr:`new`).
+        :attr:`~txkoji.messages.base.StateChange.new`).
     :ivar old: the old state's name, or ``None`` (a new build).
     :ivar checkpoint: where a polling feed stands after this event
         (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for

@@ -55,7 +55,8 @@ class TaskStateChange(StateChange):
     (``TaskStateChange.from_record(task, "OPEN", "CLOSED")``).
 
     :ivar task: the :class:`~txkoji.task.Task`.
-    :ivar event: the new state's name, e.g. ``"FREE"`` (also :attr:`new`).
+    :ivar event: the new state's name, e.g. ``"FREE"`` (also
+        :attr:`~txkoji.messages.base.StateChange.new`).
     :ivar old: the old state's name, or ``None``.
     :ivar checkpoint: where a polling feed stands after this event
         (:func:`txkoji.watch.feed`; resume with ``since=``), ``None`` for

@@ -203,7 +203,8 @@ class TestPKI:
     """The files :func:`write_test_pki` wrote, and the objects behind them.
 
     :ivar ca_cert: the CA certificate (koji's ``serverca``).
-    :ivar server_cert, server_key: the hub's certificate and key.
+    :ivar server_cert: the hub's certificate.
+    :ivar server_key: the hub's private key.
     :ivar client_pem: the client certificate and key in one file (koji's
         ``cert``); ``client_cert`` and ``client_key`` hold them apart.
     """

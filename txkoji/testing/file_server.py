@@ -4,9 +4,9 @@
 Apache does, every file has an ``ETag`` (its size and modification time)
 and a ``Last-Modified`` date, and a ``Range`` with an ``If-Range`` that
 does not match them is ignored (the whole file is sent, 200).
-:attr:`FileTree.redirects` answers chosen paths with a redirect.
+``FileTree.redirects`` answers chosen paths with a redirect.
 
-Fault rules (:attr:`FileTree.faults`, a
+Fault rules (``FileTree.faults``, a
 :class:`~txkoji.testing.faults.FaultInjector`) match a file by its path
 under the top (e.g. ``work/tasks/1/50001/build.log``) used as the
 "method":

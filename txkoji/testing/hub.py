@@ -125,7 +125,7 @@ class FakeHub(Resource):
         rate: float | None = None,
     ) -> HubSimulator:
         """Make this hub's data move on its clock: create its
-        :attr:`simulator` (see :class:`~txkoji.testing.simulator.HubSimulator`
+        ``simulator`` (see :class:`~txkoji.testing.simulator.HubSimulator`
         for the parameters) and return it.  Its ``start()`` brings the
         hub to life (the data's builds in flight carry on; with
         ``activity``, random builds begin); call its ``stop()`` when done

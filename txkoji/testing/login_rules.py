@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 @dataclass
 class LoginRules:
-    """Who may log in how (:attr:`FakeHub.login_rules
-    <txkoji.testing.hub.FakeHub.login_rules>`).
+    """Who may log in how (``FakeHub.login_rules``).
 
     :ivar passwords: whether ``login(user, password)`` accepts the data
         set's passwords.  Koji has no switch for it: a hub takes no password

@@ -157,7 +157,7 @@ class MemoryAgent:
 
     def wake(self) -> None:
         """Say that a side wrote or closed: the bytes move now when they
-        are already moving, else on the next turn of :attr:`clock`."""
+        are already moving, else on the next turn of ``clock``."""
         if self._moving:
             self._moved_again = True
         elif self._scheduled is None:

@@ -8,7 +8,7 @@
     ...
     await server.stop()
 
-The site root holds the hub at ``/kojihub``; :attr:`HubServer.root` is the
+The site root holds the hub at ``/kojihub``; ``HubServer.root`` is the
 root resource, so ``/kojihub/ssllogin`` and others can be added under
 ``server.hub`` with ``putChild``-style resources later.
 """

@@ -11,7 +11,7 @@ creates sessions at login and checks every call that names one
   by ``SessionStore.expire``): AuthExpired;
 * once a write stored call number N: a lower number is SequenceError
   ``N > M (session S)``, N again is RetryError (except for the
-  :data:`RETRY_WHITELIST` methods), N+1 and above are fine;
+  ``RETRY_WHITELIST`` methods), N+1 and above are fine;
 * only calls that commit a write store their number.
 
 Session methods: ``logout`` (which ends the session's subsessions too),

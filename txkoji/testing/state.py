@@ -28,9 +28,11 @@ _BY_ID_TABLES = (
 class HubState:
     """The data one hub serves, in tables keyed by id.
 
-    :ivar users, packages, builds, tasks, tags, targets, channels, hosts:
-        dicts of records keyed by id (tasks also hold ``request`` and
-        ``result``, which methods hand out only when asked).
+    The attributes ``users``, ``packages``, ``builds``, ``tasks``, ``tags``,
+    ``targets``, ``channels`` and ``hosts`` are dicts of records keyed by id
+    (tasks also hold ``request`` and ``result``, which methods hand out only
+    when asked).
+
     :ivar build_types: build id -> list of btypes (``rpm``, ``image``...).
     :ivar tag_parents: tag id -> parent tag ids, by inheritance priority.
     :ivar tagged_builds: the ``tag_listing`` history: ``{tag_id, build_id,

@@ -104,7 +104,7 @@ class Watcher(ABC):
         """Poll until :attr:`done`.
 
         :returns: a Deferred firing with :meth:`result`; cancelling it
-            stops polling at once.  It fails with what :attr:`failures`
+            stops polling at once.  It fails with what ``failures``
             raises to give up.
         """
         loop = PollLoop(

@@ -204,7 +204,7 @@ def watch_builds(
         :class:`~txkoji.messages.BuildStateChange` for every transition
         seen (the first sight included, with ``old`` ``None``).  For
         ``eta`` and ``progress``, use a :class:`BuildWatcher` and its
-        :attr:`~BuildWatcher.watched` statuses.
+        ``BuildWatcher.watched`` statuses.
     :param batch: builds per request.
     :param clock: the ``IReactorTime`` to wait on (default:
         ``connection.clock``).

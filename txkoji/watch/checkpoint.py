@@ -72,7 +72,7 @@ class Digest:
 
     def reported(self, candidates: Sequence[Order]) -> tuple[list[Order], int]:
         """Tell which ``candidates`` (events after the bound, at or before
-        :attr:`last`, as the hub returns them now) were reported.
+        ``last``, as the hub returns them now) were reported.
 
         :returns: those reported, and how many late ones the digest could
             not single out (and which are counted as reported).

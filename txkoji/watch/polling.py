@@ -12,6 +12,7 @@ from twisted.logger import Logger
 
 from txkoji.exceptions import KojiFault, KojiProtocolError, KojiTransportError
 
+#: What a polled call's Deferred fires with.
 T = TypeVar("T")
 
 #: Hub errors that a later cycle may not meet again.

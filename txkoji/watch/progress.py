@@ -30,7 +30,7 @@ class Estimate:
     progress: float | None = None
 
     def remaining(self, now: datetime) -> timedelta | None:
-        """Time left until :attr:`eta` (never negative), or ``None``."""
+        """Time left until ``eta`` (never negative), or ``None``."""
         if self.eta is None:
             return None
         return max(self.eta - now, timedelta(0))
@@ -67,7 +67,7 @@ class Durations:
     """Typical durations by key (``("build", package)`` or
     ``("task", method)``), each fetched from the hub once.
 
-    :meth:`want` records keys; :meth:`calls` hands out the hub calls for
+    ``want()`` records keys; :meth:`calls` hands out the hub calls for
     the keys not yet asked, to go into a poll's multicall;
     :meth:`settle` takes their answers.
     """

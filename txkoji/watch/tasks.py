@@ -212,7 +212,7 @@ class TaskWatcher(Watcher):
         )
 
     def result(self) -> list[WatchedTask]:
-        """The trees watched: :attr:`roots`."""
+        """The trees watched: ``roots``."""
         return self.roots
 
     def _since(self) -> str | None:

@@ -18,7 +18,7 @@
   :meth:`~HubSimulator.untag_build`, :meth:`~HubSimulator.advance`,
   :meth:`~HubSimulator.step`, :meth:`~HubSimulator.run`...).
 * :func:`dataset_clock`: a ``Clock`` at the present of the bundled data.
-* :data:`OUTCOMES`: how a simulated build may end.
+* ``OUTCOMES``: how a simulated build may end.
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ class BuildPlan:
     """What one simulated build will do (hub seconds).
 
     :ivar package: the package record.
-    :ivar version, release: of the NVR to build.
+    :ivar version: of the NVR to build.
+    :ivar release: of the NVR to build.
     :ivar source: the SCM URL (``git+https://...#commit``).
     :ivar target: the build target record.
     :ivar arches: one ``buildArch`` subtask each.
