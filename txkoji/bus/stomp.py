@@ -62,6 +62,16 @@ else:
     _Listener = stomp.ConnectionListener
 
 log = logging.getLogger(__name__)
+
+
+def _not_a_connect_failure(record: logging.LogRecord) -> bool:
+    """stomp.py's logger filter: drop its "could not connect" warnings,
+    whose reason the subscription reports itself (the subscribe error, or
+    its own WARNING), so that it is not printed twice."""
+    return not str(record.msg).startswith("could not connect to host")
+
+
+logging.getLogger("stomp.py").addFilter(_not_a_connect_failure)
 #: The global reactor, as an untyped name (its zope interfaces confuse mypy).
 reactor: Any = _reactor
 
