@@ -162,9 +162,16 @@ class _Receiver(_Listener):  # type: ignore[misc]  # stomp.py has no types
         self.answered.set()
 
     def on_disconnected(self) -> None:
+        if self.hung_up:
+            return  # told already, by the end of the receiver loop
         self.hung_up = True
         reactor.callFromThread(self._side.lost, self._generation)
         self.answered.set()
+
+    def on_receiver_loop_completed(self, frame: Any) -> None:
+        # stomp.py ends its loop without "disconnected" after some TLS
+        # errors (a refused client certificate, at times): gone all the same.
+        self.on_disconnected()
 
 
 def _error_reason(message: str | None, body: Any) -> str:
