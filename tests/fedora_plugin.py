@@ -7,8 +7,8 @@ builder's name, the task's kojiweb ``url``, its result, its ``owner`` as a
 user *name* and its ``children`` (each made the same way); it names the
 tag, package and users; ``base_url`` is the hub's ``scheme://host``; and
 last it removes every ``weight`` and ``*_ts`` field, at any depth.  A body
-its schema refuses goes out as fedora-messaging's schema-less base
-message (:func:`plugin_messages` says which).
+its schema refuses, or one with no schema (``build.promote``), goes out
+as fedora-messaging's schema-less base message.
 """
 
 from __future__ import annotations
@@ -180,6 +180,12 @@ class Plugin:
             "rpm": rpm,
         }
 
+    def build_promote(self) -> dict[str, Any]:
+        """``build.promote``: the plugin's body maker has no case for it
+        (nor does any schema), so the body holds only what every body
+        gets: ``base_url`` (and ``instance``, added with the others)."""
+        return {"base_url": BASE_URL}
+
 
 def plugin_messages() -> list[tuple[str, dict[str, Any]]]:
     """``(topic after "buildsys.", body)`` for every kind the plugin sends,
@@ -207,6 +213,8 @@ def plugin_messages() -> list[tuple[str, dict[str, Any]]]:
         messages.append(("repo.done", plugin.repo(tag, 400 + index)))
     for index, build in enumerate(data["builds"]):
         messages.append(("rpm.sign", plugin.rpm_sign(build, index)))
+    # Every promotion's body is the same: it names no build.
+    messages.append(("build.promote", plugin.build_promote()))
     return [
         (topic, {**scrub(copy.deepcopy(body)), "instance": "primary"})
         for topic, body in messages

@@ -52,12 +52,14 @@ def schema_classes() -> dict[str, Any]:
 
 def as_published(topic: str, body: dict[str, Any]) -> list:
     """What the plugin publishes for a body: its schema class, or, when
-    the schema refuses the body, fedora-messaging's base message on the
-    same topic."""
+    the topic has none or the schema refuses the body, fedora-messaging's
+    base message on the same topic."""
     import jsonschema
 
     full = f"buildsys.{topic}"
-    cls = schema_classes()[full]
+    cls = schema_classes().get(full)
+    if cls is None:
+        return ["Message", body, full]
     try:
         jsonschema.validate(body, cls.body_schema)
     except jsonschema.ValidationError:

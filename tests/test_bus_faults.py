@@ -1,5 +1,6 @@
 """The bus layer's fault matrix: each transport against each fault, on the
-test RabbitMQ (a real node, logins required, anonymous refused).
+test RabbitMQ (a real node, logins required, anonymous refused; the stomp
+transport through its STOMP plugin).
 
 Every cell asserts what the README's "Message bus" section promises: a
 clear error naming the broker and its reason (and never the password), or
@@ -25,6 +26,8 @@ from tests.bus_publish import publish_as_hub
 from tests.cli_helpers import txkoji
 from tests.fedora_publish import PREFIX, publish, publish_raw
 from tests.fedora_publish import dataset_messages as fedora_messages
+from tests.stomp_helpers import content_key, message_keys
+from tests.stomp_publish import brew_frame, publish_frames, publish_stomp
 from txkoji import Connection
 from txkoji.bus import subscribe
 from txkoji.bus.protonmsg import message_id_of
@@ -51,12 +54,32 @@ class Bus:
     made: list[Any] = field(default_factory=list)
 
     def url(self, rabbitmq: Any) -> str:
-        return rabbitmq.amqp1_url if self.transport == "protonmsg" else rabbitmq.url
+        return {
+            "protonmsg": rabbitmq.amqp1_url,
+            "fedora": rabbitmq.url,
+            "stomp": rabbitmq.stomp_url,
+        }[self.transport]
+
+    def port(self, rabbitmq: Any) -> int:
+        return rabbitmq.stomp_port if self.transport == "stomp" else rabbitmq.port
 
     def topics(self) -> list[str]:
-        if self.transport == "protonmsg":
-            return ["/topic/koji.#"]
-        return [f"{PREFIX}.buildsys.#"]
+        if self.transport == "fedora":
+            return [f"{PREFIX}.buildsys.#"]
+        return ["/topic/koji.#"]
+
+    def key(self, event: Any) -> Any:
+        """What identifies a message across deliveries: its id, or for
+        stomp (whose ids the broker gives) what it is about."""
+        return content_key(event) if self.transport == "stomp" else event.message_id
+
+    def handled(self, recorder: Recorder) -> set[Any]:
+        """The :meth:`key` of every message ``recorder`` handled."""
+        return {
+            self.key(event)
+            for message_id, event in recorder.seen
+            if message_id in recorder.handled
+        }
 
     async def prepare(self, rabbitmq: Any, name: str) -> None:
         """Declare the subscription's queue (protonmsg reads an existing
@@ -84,18 +107,35 @@ class Bus:
         self.made.append(sub)
         return sub
 
-    async def publish(self, rabbitmq: Any, tmp_path: Any, count: int) -> set[str]:
-        """Publish ``count`` good messages as the hub's plugin does; return
-        their ids."""
+    async def publish(
+        self, rabbitmq: Any, tmp_path: Any, count: int, skip: int = 0
+    ) -> set[Any]:
+        """Publish ``count`` good messages (after the first ``skip``) as
+        the hub's plugin does; return their :meth:`key`."""
+        wanted = slice(skip, skip + count)
+        if self.transport == "stomp":
+            messages = dataset_messages()[wanted]
+            await deferToThread(publish_stomp, rabbitmq.stomp_url, messages, STOMP)
+            return set(message_keys(messages))
         if self.transport == "protonmsg":
-            messages = dataset_messages()[:count]
+            messages = dataset_messages()[wanted]
             await deferToThread(publish_as_hub, rabbitmq.amqp1_url, messages)
             return {message_id_of(None, p, b) for _, p, b in messages}
-        return set(await publish(rabbitmq, tmp_path, fedora_messages()[:count]))
+        return set(await publish(rabbitmq, tmp_path, fedora_messages()[wanted]))
 
     async def publish_garbage(self, rabbitmq: Any, tmp_path: Any) -> int:
         """Publish unreadable messages; return how many of them txkoji
         itself sees (and must count as malformed)."""
+        if self.transport == "stomp":
+            where, headers, body = brew_frame(dataset_messages()[0], STOMP)
+            frames = [
+                (where, headers, "{not json"),
+                (where, headers, "[1, 2]"),
+                (where, {**headers, "type": "NoSuchType"}, body),
+                (where, {k: v for k, v in headers.items() if k != "type"}, body),
+            ]
+            await deferToThread(publish_frames, rabbitmq.stomp_url, frames)
+            return len(frames)
         if self.transport == "protonmsg":
             _, properties, _ = dataset_messages()[0]
             garbage = [
@@ -117,9 +157,13 @@ class Bus:
         return len(seen)
 
 
+#: Where the hub's messages go on RabbitMQ's STOMP plugin.
+STOMP = "/topic/koji"
+
 BUSES = {
     "protonmsg": {"allow_insecure_mechs": True},
     "fedora": {},
+    "stomp": {},
 }
 
 
@@ -143,7 +187,7 @@ async def refused(bus: Bus, rabbitmq: Any, url: str, *reasons: str) -> str:
 
 
 async def down_from_start(bus, rabbitmq, tmp_path, caplog):
-    url = bus.url(rabbitmq).replace(f":{rabbitmq.port}", f":{free_port()}")
+    url = bus.url(rabbitmq).replace(f":{bus.port(rabbitmq)}", f":{free_port()}")
     await refused(bus, rabbitmq, url, "refused")
 
 
@@ -155,7 +199,12 @@ async def unknown_host(bus, rabbitmq, tmp_path, caplog):
 async def auth_refused(bus, rabbitmq, tmp_path, caplog):
     url = wrong_password(bus.url(rabbitmq), rabbitmq)
     await refused(
-        bus, rabbitmq, url, "Authentication failed [mech=PLAIN]", "ACCESS_REFUSED"
+        bus,
+        rabbitmq,
+        url,
+        "Authentication failed [mech=PLAIN]",
+        "ACCESS_REFUSED",
+        "Access refused for user",
     )
 
 
@@ -163,6 +212,9 @@ async def vhost_or_queue_missing(bus, rabbitmq, tmp_path, caplog):
     if bus.transport == "fedora":
         url = rabbitmq.url.replace("/%2F", "/no-such-vhost")
         await refused(bus, rabbitmq, url, "NOT_ALLOWED - vhost no-such-vhost not found")
+    elif bus.transport == "stomp":
+        url = rabbitmq.stomp_url.replace("/%2F", "/no-such-vhost")
+        await refused(bus, rabbitmq, url, "no-such-vhost")
     else:
         with pytest.raises(KojiBusError, match="refused|closed"):
             await bus.subscribe(rabbitmq, unique("nowhere"), Recorder())
@@ -174,12 +226,12 @@ async def down_midway_and_back(bus, rabbitmq, tmp_path, caplog):
     recorder = Recorder()
     sub = await bus.subscribe(rabbitmq, name, recorder)
     before = await bus.publish(rabbitmq, tmp_path, 5)
-    await wait_for(lambda: recorder.handled >= before, "the first messages", LIMIT)
+    await wait_for(lambda: bus.handled(recorder) >= before, "the first messages", LIMIT)
     with caplog.at_level(logging.WARNING, logger="txkoji"):
         await deferToThread(rabbitmq.drop_connections)
-        after = await bus.publish(rabbitmq, tmp_path, 10)
+        after = await bus.publish(rabbitmq, tmp_path, 10, skip=5)
         await wait_for(
-            lambda: recorder.handled >= before | after, "every message", LIMIT
+            lambda: bus.handled(recorder) >= before | after, "every message", LIMIT
         )
     await sub.stop()
     assert "lost the broker at" in caplog.text
@@ -196,13 +248,13 @@ async def garbage(bus, rabbitmq, tmp_path, caplog):
     seen = await bus.publish_garbage(rabbitmq, tmp_path)
     good = await bus.publish(rabbitmq, tmp_path, 3)
     await wait_for(
-        lambda: recorder.handled >= good and sub.stats.malformed >= seen,
+        lambda: bus.handled(recorder) >= good and sub.stats.malformed >= seen,
         "the good messages and the garbage",
         LIMIT,
     )
     await sub.stop()
     assert sub.stats.malformed == seen
-    assert recorder.handled == good
+    assert bus.handled(recorder) == good
     # Garbage is rejected, never redelivered: the queue is empty.
     assert await deferToThread(rabbitmq.queue_depth, name) == 0
 
@@ -210,12 +262,12 @@ async def garbage(bus, rabbitmq, tmp_path, caplog):
 async def slow_handler(bus, rabbitmq, tmp_path, caplog):
     name = unique(f"slow-{bus.transport}")
     await bus.prepare(rabbitmq, name)
-    hung: list[str] = []
+    hung: list[Any] = []
     recorder = Recorder()
 
     def handler(event):
-        if not hung or event.message_id == hung[0]:
-            hung.append(event.message_id)
+        if not hung or bus.key(event) == hung[0]:
+            hung.append(bus.key(event))
             return defer.Deferred()  # never fires
         return recorder(event)
 
@@ -224,7 +276,9 @@ async def slow_handler(bus, rabbitmq, tmp_path, caplog):
     )
     ids = await bus.publish(rabbitmq, tmp_path, 4)
     await wait_for(
-        lambda: recorder.handled >= ids - set(hung[:1]) and sub.stats.rejected == 1,
+        lambda: (
+            bus.handled(recorder) >= ids - set(hung[:1]) and sub.stats.rejected == 1
+        ),
         "the others handled and the hung one rejected",
         LIMIT,
     )
@@ -250,9 +304,9 @@ async def closed_in_flight(bus, rabbitmq, tmp_path, caplog):
     assert sub.stats.handled == 0 and sub.stats.rejected == 0
     recorder = Recorder()
     sub = await bus.subscribe(rabbitmq, name, recorder)
-    await wait_for(lambda: recorder.handled >= ids, "every message again", LIMIT)
+    await wait_for(lambda: bus.handled(recorder) >= ids, "every message again", LIMIT)
     await sub.stop()
-    assert recorder.handled == ids
+    assert bus.handled(recorder) == ids
 
 
 #: The matrix: fault -> the cell's check (run for each transport).
@@ -291,17 +345,26 @@ async def test_events_bus_reports_and_exits_1(transport, fault, rabbitmq):
     if fault == "login refused":
         url = wrong_password(url, rabbitmq)
     else:
-        url = url.replace(f":{rabbitmq.port}", f":{free_port()}")
+        url = url.replace(f":{Bus(transport).port(rabbitmq)}", f":{free_port()}")
     args = ["--server", "http://127.0.0.1:1/kojihub", "events", "--bus", url]
     args += ["--transport", transport, "--allow-insecure-mechs"]
     out, err, code = await txkoji(*args)
     assert code == 1, err
     assert out == ""
-    assert "txkoji events: cannot subscribe at " in err
+    # One line: the reason, said once.
+    assert err.startswith("txkoji events: cannot subscribe at "), err
+    assert err.count("\n") == 1, err
     assert rabbitmq.password not in err
     assert (
         ("refused" in err)
         if fault != "login refused"
-        else ("Authentication failed" in err or "ACCESS_REFUSED" in err)
+        else any(
+            reason in err
+            for reason in (
+                "Authentication failed",
+                "ACCESS_REFUSED",
+                "Access refused for user",
+            )
+        )
     )
     assert "Traceback" not in err

@@ -12,6 +12,7 @@ from tests.fedora_publish import PREFIX, dataset_messages, mixed_messages, publi
 from txkoji import Connection
 from txkoji.bus import subscribe
 from txkoji.messages import (
+    BuildPromote,
     BuildStateChange,
     PackageListChange,
     RepoDone,
@@ -59,6 +60,7 @@ async def test_fedora_messages_arrive_as_events(rabbitmq, tmp_path):
         RepoInit,
         RepoDone,
         RPMSign,
+        BuildPromote,
     }
     # Fedora's task owner is a name; a package list change may name none.
     task_event = next(e for e in events.values() if isinstance(e, TaskStateChange))

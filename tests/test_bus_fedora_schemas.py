@@ -6,6 +6,7 @@ txkoji does with it."""
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import entry_points
 
 import jsonschema
@@ -15,10 +16,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.fake_connection import FakeConnection
 from tests.fedora_plugin import BASE_URL, plugin_messages
+from tests.fedora_publish import as_published
 from tests.schema_strategies import from_schema
 from txkoji.bus.fedora_shapes import MAKERS, fedora_event
+from txkoji.cli.eventlines import event_json, event_line
 from txkoji.messages import (
+    BuildPromote,
     BuildStateChange,
+    MalformedMessage,
     PackageListChange,
     RepoDone,
     RepoInit,
@@ -49,6 +54,8 @@ EVENTS = {
     "buildsys.repo.init": RepoInit,
     "buildsys.repo.done": RepoDone,
     "buildsys.rpm.sign": RPMSign,
+    # No schema: the plugin sends it as fedora-messaging's base message.
+    "buildsys.build.promote": BuildPromote,
 }
 
 
@@ -61,7 +68,9 @@ def schema_accepts(topic: str, body: dict) -> bool:
 
 
 def test_every_schema_has_an_event():
-    assert set(SCHEMAS) == set(EVENTS) == {f"buildsys.{kind}" for kind in MAKERS}
+    assert set(EVENTS) == {f"buildsys.{kind}" for kind in MAKERS}
+    assert set(EVENTS) - set(SCHEMAS) == {"buildsys.build.promote"}
+    assert set(SCHEMAS) <= set(EVENTS)
 
 
 def test_every_plugin_message_becomes_an_event():
@@ -71,7 +80,9 @@ def test_every_plugin_message_becomes_an_event():
     for topic, body in messages:
         # What the schema refuses, the plugin sends as a schema-less
         # message on the same topic: txkoji reads those too.
-        accepted += schema_accepts(f"buildsys.{topic}", body)
+        accepted += f"buildsys.{topic}" in SCHEMAS and schema_accepts(
+            f"buildsys.{topic}", body
+        )
         event = fedora_event(PREFIX + topic, body, koji)
         assert isinstance(event, EVENTS[f"buildsys.{topic}"]), (topic, body)
     kinds = {topic for topic, _ in messages}
@@ -140,11 +151,38 @@ async def test_missing_parts_are_fetched_on_request():
     assert await fedora_event(PREFIX + "tag", {}, koji).fetch_build() is None
 
 
+@pytest_twisted.ensureDeferred
+async def test_build_promote_has_no_schema_and_becomes_an_event():
+    koji = FakeConnection()
+    [(topic, body)] = [m for m in plugin_messages() if m[0] == "build.promote"]
+    # The plugin has no case for it: only what every body gets.
+    assert body == {"base_url": BASE_URL, "instance": "primary"}
+    assert as_published(topic, body) == ["Message", body, "buildsys.build.promote"]
+    event = fedora_event(PREFIX + topic, body, koji)
+    assert isinstance(event, BuildPromote)
+    assert event.build.connection is koji
+    assert (event.build.id, event.draft_release, event.target_release) == (
+        None,
+        None,
+        None,
+    )
+    assert event.user_name is None and event.url is None
+    # It names no build: there is nothing to read from the hub.
+    assert await event.fetch_build() is None
+    assert koji.calls == []
+    line, record = event_line(event), json.loads(event_json(event))
+    assert line.endswith("promote a draft build (the message names none)"), line
+    assert (record["build_id"], record["nvr"]) == (None, None)
+    # What it has, it must hold right: a garbled body is refused.
+    with pytest.raises(MalformedMessage, match="not a JSON object"):
+        fedora_event(PREFIX + topic, ["base_url"], koji)
+
+
 #: Generated bodies per schema.
 EXAMPLES = 60
 
 
-@pytest.mark.parametrize("topic", sorted(EVENTS))
+@pytest.mark.parametrize("topic", sorted(SCHEMAS))
 def test_every_body_the_schema_accepts_becomes_an_event(topic):
     schema = SCHEMAS[topic].body_schema
     made = []

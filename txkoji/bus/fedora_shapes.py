@@ -26,6 +26,7 @@ from munch import Munch
 from txkoji import build_states, task_states
 from txkoji.build import Build
 from txkoji.messages import (
+    BuildPromote,
     BuildStateChange,
     MalformedMessage,
     Message,
@@ -245,6 +246,17 @@ def rpm_sign(body: Mapping[str, Any], connection: Any) -> Message:
     return RPMSign(build, rpm, sigkey)
 
 
+def build_promote(body: Mapping[str, Any], connection: Any) -> Message:
+    """``buildsys.build.promote``: a draft build was promoted.  The
+    plugin has no schema and no fields of its own for it: the body holds
+    only ``base_url`` and ``instance``, so the event's build (its id
+    too), releases and user are all ``None``: Fedora's bus does not say
+    which build it was."""
+    kind = "BuildPromote"
+    build = _build({}, kind, connection)
+    return BuildPromote(build, None, None, None)
+
+
 #: Event makers by the topic's part after ``buildsys.``.
 MAKERS: dict[str, Maker] = {
     "build.state.change": build_state_change,
@@ -255,6 +267,7 @@ MAKERS: dict[str, Maker] = {
     "repo.init": repo_init,
     "repo.done": repo_done,
     "rpm.sign": rpm_sign,
+    "build.promote": build_promote,
 }
 
 

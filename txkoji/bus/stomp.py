@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 
-from txkoji.bus.connecting import with_credentials
+from txkoji.bus.connecting import subscribe_error, warn_reconnect, with_credentials
 from txkoji.bus.dispatch import Dispatcher, Outcome, SubscribeOptions, follow
 from txkoji.bus.stomp_address import (
     RABBITMQ,
@@ -52,7 +53,7 @@ from txkoji.messages import parse_frame
 
 try:
     import stomp
-    from stomp.exception import StompException
+    from stomp.exception import ConnectFailedException, StompException
 except ImportError:  # pragma: no cover - depends on the installed extras
     HAVE_STOMP = False
     _Listener: Any = object
@@ -61,6 +62,16 @@ else:
     _Listener = stomp.ConnectionListener
 
 log = logging.getLogger(__name__)
+
+
+def _not_a_connect_failure(record: logging.LogRecord) -> bool:
+    """stomp.py's logger filter: drop its "could not connect" warnings,
+    whose reason the subscription reports itself (the subscribe error, or
+    its own WARNING), so that it is not printed twice."""
+    return not str(record.msg).startswith("could not connect to host")
+
+
+logging.getLogger("stomp.py").addFilter(_not_a_connect_failure)
 #: The global reactor, as an untyped name (its zope interfaces confuse mypy).
 reactor: Any = _reactor
 
@@ -119,6 +130,10 @@ class _Receiver(_Listener):  # type: ignore[misc]  # stomp.py has no types
         #: (read by the worker once ``answered`` is set)
         self.connected = False
         self.server: str | None = None
+        #: the broker's reason when it sent an ERROR frame, and whether it
+        #: hung up (read by the worker once ``answered`` is set)
+        self.refusal: str | None = None
+        self.hung_up = False
         #: set once the broker answered the connection (or hung up)
         self.answered = threading.Event()
 
@@ -141,13 +156,44 @@ class _Receiver(_Listener):  # type: ignore[misc]  # stomp.py has no types
         )
 
     def on_error(self, frame: Any) -> None:
-        message = frame.headers.get("message") or frame.body or "no reason given"
+        message = _error_reason(frame.headers.get("message"), frame.body)
+        self.refusal = message
         reactor.callFromThread(self._side.broker_error, self._generation, message)
         self.answered.set()
 
     def on_disconnected(self) -> None:
+        if self.hung_up:
+            return  # told already, by the end of the receiver loop
+        self.hung_up = True
         reactor.callFromThread(self._side.lost, self._generation)
         self.answered.set()
+
+    def on_receiver_loop_completed(self, frame: Any) -> None:
+        # stomp.py ends its loop without "disconnected" after some TLS
+        # errors (a refused client certificate, at times): gone all the same.
+        self.on_disconnected()
+
+
+def _error_reason(message: str | None, body: Any) -> str:
+    """An ``ERROR`` frame's reason: its ``message`` header and its body
+    (RabbitMQ puts "Bad CONNECT" in the one and the why in the other)."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    parts = [part.strip() for part in (message, body) if part and part.strip()]
+    if len(parts) == 2 and parts[1].startswith(parts[0]):
+        parts = parts[1:]
+    return ": ".join(parts) or "no reason given"
+
+
+def _why_unreachable(server: StompServer) -> str:
+    """Why stomp.py could not connect to ``server`` (it only logs the
+    reason): a connection attempt of our own, which names it."""
+    try:
+        with socket.create_connection((server.host, server.port), _CONNECT_WAIT):
+            pass
+    except OSError as e:
+        return f"cannot connect to {server.host}:{server.port}: {e}"
+    return f"cannot connect to {server.host}:{server.port}"
 
 
 class _Worker:
@@ -240,12 +286,19 @@ class _Worker:
         # in a refusal after it seemed done.
         try:
             connection.connect(server.login, server.passcode, headers=headers)
+        except ConnectFailedException as e:
+            self._drop()
+            raise KojiBusError(_why_unreachable(server)) from e
         except Exception:
             self._drop()
             raise
         receiver.answered.wait(_CONNECT_WAIT)
         if not receiver.connected:
             self._drop()
+            if receiver.refusal is not None:
+                raise KojiBusError(f"the broker refused: {receiver.refusal}")
+            if receiver.hung_up:
+                raise KojiBusError("the broker hung up before CONNECTED")
             raise KojiBusError(
                 f"no CONNECTED from the broker within {_CONNECT_WAIT:.0f} s"
             )
@@ -324,6 +377,10 @@ class StompSubscription:
         self._worker = _Worker(self._server, options, self)
         self._generation = 0
         self._broker = ""
+        #: the generation that reached the broker (``subscribing``), and
+        #: one the broker hung up on before that was known
+        self._broker_of = -1
+        self._hung_up = -1
         self._subscribed = False
         self._reconnects = 0
         self._reconnect_call: Any = None
@@ -352,8 +409,12 @@ class StompSubscription:
     def subscribing(self, generation: int, broker: str) -> None:
         """Connection ``generation`` reached ``broker`` and sent its
         subscriptions; their receipt is on its way."""
-        if generation == self._generation:
-            self._broker = broker
+        if generation != self._generation:
+            return
+        self._broker = broker
+        self._broker_of = generation
+        if self._hung_up == generation:
+            self.lost(generation)  # it hung up before this was known
 
     def receipt(self, generation: int, receipt_id: str | None) -> None:
         """The broker confirmed the subscriptions of ``generation``."""
@@ -374,24 +435,23 @@ class StompSubscription:
         after one)."""
         if generation != self._generation:
             return
-        reason = f"the STOMP broker at {self._server.safe_url} refused: {message}"
         if self._started is not None:
-            self._fail(reason)
+            self._fail(f"the broker refused: {message}")
         else:
-            log.warning("%s", reason)
+            warn_reconnect(self._server.safe_url, f"the broker refused: {message}")
 
     def worker_failed(self, generation: int, error: Exception) -> None:
         """A stomp.py call failed (the broker unreachable, mostly)."""
         if generation != self._generation or self._stopping:
             return
-        reason = (
-            f"cannot subscribe at {self._server.safe_url}: "
-            f"{type(error).__name__}: {error}"
-        )
+        if isinstance(error, KojiBusError):
+            reason = str(error)
+        else:
+            reason = f"{type(error).__name__}: {error}"
         if self._started is not None:
             self._fail(reason)
         else:
-            log.warning("%s", reason)
+            warn_reconnect(self._server.safe_url, reason)
             self._reconnect()
 
     def lost(self, generation: int) -> None:
@@ -399,10 +459,13 @@ class StompSubscription:
         if generation != self._generation or self._stopping:
             return
         if self._started is not None:
-            # An ERROR frame already failed the start; or the broker hung up.
-            self._fail(f"the STOMP broker at {self._server.safe_url} hung up")
+            if self._broker_of != generation:
+                # Still connecting: the worker reports why it failed.
+                self._hung_up = generation
+                return
+            self._fail("the broker hung up after the subscriptions were sent")
             return
-        log.warning("lost the STOMP broker at %s", self._server.safe_url)
+        warn_reconnect(self._server.safe_url, "the broker hung up")
         self._reconnect()
 
     def worker_ended(self) -> None:
@@ -495,7 +558,8 @@ class StompSubscription:
         started, self._started = self._started, None
         self._stopping = True
         self._generation += 1
-        self._finished.addCallback(lambda _: started.errback(KojiBusError(reason)))
+        error = subscribe_error(self._server.safe_url, reason)
+        self._finished.addCallback(lambda _: started.errback(error))
         self._worker.stop_soon()
 
     def stop(self) -> defer.Deferred[Any]:

@@ -132,13 +132,17 @@ def _repo_done(event: RepoDone) -> tuple[str, dict[str, Any]]:
 
 def _promote(event: BuildPromote) -> tuple[str, dict[str, Any]]:
     build = event.build
-    line = (
-        f"promote {_nvr(build)} from draft {event.draft_release} to "
-        f"{event.target_release}{_by(event.user_name)}"
-    )
+    build_id = build.get("id", build.get("build_id"))
+    # Fedora's bus names neither the build nor the releases.
+    named = build_id is not None or bool(build.get("nvr") or build.get("name"))
+    what = _nvr(build) if named else "a draft build (the message names none)"
+    releases = ""
+    if event.draft_release is not None or event.target_release is not None:
+        releases = f" from draft {event.draft_release} to {event.target_release}"
+    line = f"promote {what}{releases}{_by(event.user_name)}"
     record = {
-        "build_id": build.get("id", build.get("build_id")),
-        "nvr": _nvr(build),
+        "build_id": build_id,
+        "nvr": _nvr(build) if named else None,
         "draft_release": event.draft_release,
         "target_release": event.target_release,
         "user": event.user_name,
