@@ -11,7 +11,8 @@ A running feed keeps the exact keys reported in the overlap.  The string
 it hands out (:meth:`Position.encode`) has a fixed size whatever the
 event rate: per stream, the bound, the *last* event reported in the
 feed's order (hub time, id, key), and a digest of the keys reported in
-the overlap (their count and the XOR of their 64-bit hashes).  Resuming
+the overlap (their count and the XOR of their 64-bit hashes), both kept
+up to date as keys come and go (:mod:`txkoji.watch.overlap`).  Resuming
 relies on two facts about the feed:
 
 * it reports each stream's events in the order (time, id, key), so an
@@ -33,9 +34,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from operator import xor
@@ -44,20 +44,15 @@ from typing import Any
 from twisted.logger import Logger
 
 from txkoji.exceptions import KojiException
+from txkoji.watch.overlap import Order, Overlap, key_hash
+
+__all__ = ["BadCheckpoint", "Digest", "Order", "Position", "key_hash"]
 
 VERSION = 2
-
-#: An event's place in its stream's order: hub time, id, key.
-Order = tuple[float, int, str]
 
 
 class BadCheckpoint(KojiException, ValueError):
     """A ``since=`` value is not a checkpoint of a txkoji feed."""
-
-
-def key_hash(key: str) -> int:
-    """The 64-bit hash of an event key that digests are made of."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,8 @@ class Position:
     :param bounds: stream -> hub time (epoch seconds) the next query looks
         after.
     :param seen: stream -> {event key: its :data:`Order`}, the exact keys
-        reported after the bound.
+        reported after the bound (held as an :class:`Overlap` in
+        :attr:`seen`).
     :param digests: stream -> :class:`Digest`, for a position read from a
         checkpoint: settled against the hub's rows by the first poll
         (:meth:`settle`).
@@ -106,11 +102,11 @@ class Position:
     def __init__(
         self,
         bounds: dict[str, float],
-        seen: dict[str, dict[str, Order]] | None = None,
+        seen: Mapping[str, Mapping[str, Order]] | None = None,
         digests: dict[str, Digest] | None = None,
     ) -> None:
         self.bounds = dict(bounds)
-        self.seen = {stream: dict((seen or {}).get(stream, {})) for stream in bounds}
+        self.seen = {stream: Overlap((seen or {}).get(stream)) for stream in bounds}
         self.digests = dict(digests or {})
 
     @classmethod
@@ -137,12 +133,13 @@ class Position:
                 stream=stream,
                 count=unsure,
             )
+        seen = self.seen[stream]
         for order in reported:
-            self.seen[stream][order[2]] = order
-        if digest.last[0] > bound:
+            seen.add(order)
+        if digest.last[0] > bound and digest.last[2] not in seen:
             # Anything at or before the last event was reported or just
             # settled: keep the last one known, so later digests stay whole.
-            self.seen[stream].setdefault(digest.last[2], digest.last)
+            seen.add(digest.last)
 
     def is_new(self, stream: str, key: str) -> bool:
         """Whether the event ``key`` of ``stream`` was not reported yet."""
@@ -156,22 +153,22 @@ class Position:
         never backwards); keys at or before the bound are dropped, as no
         query returns them."""
         seen = self.seen[stream]
-        seen[key] = (when, ident, key)
+        seen.add((when, ident, key))
         bound = when - overlap
         if bound > self.bounds[stream]:
             self.bounds[stream] = bound
-            for old in [k for k, order in seen.items() if order[0] <= bound]:
-                del seen[old]
+            seen.expire(bound)
 
     def _digest(self, stream: str) -> list[Any]:
-        seen = self.seen[stream].values()
+        """The checkpoint's row for ``stream``: kept up to date by
+        :class:`Overlap`, so it costs the same whatever the overlap
+        holds."""
+        seen = self.seen[stream]
         pending = self.digests.get(stream)
         if pending is not None:  # not settled yet: the checkpoint's own
             last, count, hashes = pending.last, pending.count, pending.hashes
-        elif seen:
-            last = max(seen)
-            count = len(seen)
-            hashes = reduce(xor, (key_hash(order[2]) for order in seen), 0)
+        elif (newest := seen.last) is not None:
+            last, count, hashes = newest, len(seen), seen.hashes
         else:
             last, count, hashes = (self.bounds[stream], 0, ""), 0, 0
         return [self.bounds[stream], *last, count, f"{hashes:x}"]

@@ -209,12 +209,11 @@ class Feed:
             bound = hub_time_text(position.bounds[stream])
             if counted:
                 calls.append(_count(stream, bound))
-                seen = position.seen[stream].values()
-                newest = max((order[0] for order in seen), default=None)
+                newest = position.seen[stream].last
                 if newest is not None:
                     # From a second before: records of the same instant as
                     # the newest reported are fetched, not only counted.
-                    bound = hub_time_text(max(newest - 1.0, position.bounds[stream]))
+                    bound = hub_time_text(max(newest[0] - 1.0, position.bounds[stream]))
             calls.append(_query(stream, bound))
         answers = iter(await self.connection.multicall(calls))
         found: list[Found] = []
