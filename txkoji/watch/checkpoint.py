@@ -91,7 +91,7 @@ class Position:
         after.
     :param seen: stream -> {event key: its :data:`Order`}, the exact keys
         reported after the bound (held as an :class:`Overlap` in
-        :attr:`seen`).
+        ``seen``).
     :param digests: stream -> :class:`Digest`, for a position read from a
         checkpoint: settled against the hub's rows by the first poll
         (:meth:`settle`).
