@@ -46,7 +46,7 @@ from twisted.logger import Logger
 from txkoji.exceptions import KojiException
 from txkoji.watch.overlap import Order, Overlap, key_hash
 
-__all__ = ["BadCheckpoint", "Digest", "Order", "Position", "key_hash"]
+__all__ = ["BadCheckpoint", "Digest", "Position", "key_hash"]
 
 VERSION = 2
 
