@@ -52,6 +52,22 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
+def _pack_calls(
+    calls: Sequence[tuple[Any, ...]],
+) -> tuple[list[tuple[str, list[Any]]], bytes]:
+    """Pack ``(method, args[, kwargs])`` calls and encode their
+    ``system.multicall`` body (empty for no calls).
+
+    :raises TypeError, ValueError, OverflowError, IndexError: when a call
+        cannot be sent.
+    """
+    packed = [
+        (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
+        for call in calls
+    ]
+    return packed, multicall_body(packed) if packed else b""
+
+
 class BoundHubMethod:
     """A hub method bound to a connection (or anything with its ``call``,
     such as a session pool): ``koji.getBuild`` is one; calling it calls the
@@ -308,11 +324,7 @@ class HubClient(HubMethods):
         if self._refusal is not None:
             return defer.fail(self._refusal("system.multicall"))
         try:
-            packed = [
-                (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
-                for call in calls
-            ]
-            body = multicall_body(packed) if packed else b""
+            packed, body = _pack_calls(calls)
         except (TypeError, ValueError, OverflowError, IndexError):
             return defer.fail()
         if not packed:
@@ -354,11 +366,7 @@ class HubClient(HubMethods):
             d = self.multicall(calls)
             return d.addCallback(lambda outcomes: (outcomes, [None] * len(calls)))
         try:
-            packed = [
-                (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
-                for call in calls
-            ]
-            body = multicall_body(packed)
+            packed, body = _pack_calls(calls)
         except (TypeError, ValueError, OverflowError, IndexError):
             return defer.fail()
         rtype = multicall_type(packed)
