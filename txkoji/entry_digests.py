@@ -6,7 +6,7 @@ their size), finds the byte span of each entry's value (the array or struct
 directly inside the answer's top array), and digests each span.  An entry
 whose digest is one of those the caller says it already holds is replaced,
 before decoding, by an empty array: the rest of the document is decoded by
-the ordinary :class:`~txkoji._codec_decode.ResponseDecoder`, every check
+the ordinary :class:`~txkoji.codec.ResponseDecoder`, every check
 and bound included.  Skipping an entry is safe because the decoder refuses
 comments, CDATA sections, processing instructions and DOCTYPEs: every
 ``<`` inside the document starts a tag, so an entry's bytes mean the same
@@ -22,7 +22,7 @@ import re
 from hashlib import blake2b
 from typing import Any
 
-from txkoji._codec_decode import ResponseDecoder
+from txkoji.codec import ResponseDecoder
 
 #: The container tags, as the scan recognizes them.
 _CONTAINER = re.compile(rb"<(/?)(array|struct)(/?)>")
@@ -90,8 +90,8 @@ class DigestingDecoder:
     digest is in ``known``.
 
     :param method: the method named in errors (``system.multicall``).
-    :param record_class: as :class:`~txkoji._codec_decode.ResponseDecoder`.
-    :param shape: as :class:`~txkoji._codec_decode.ResponseDecoder`.
+    :param record_class: as :class:`~txkoji.codec.ResponseDecoder`.
+    :param shape: as :class:`~txkoji.codec.ResponseDecoder`.
     :param known: per call, the digest of the entry the caller holds (or
         ``None``).
     :ivar digests: after :meth:`close`, the digest of each entry (``None``
@@ -119,7 +119,7 @@ class DigestingDecoder:
     def close(self) -> Any:
         """Decode the answer (the known entries replaced by an empty array)
         and return its value; raise as
-        :meth:`~txkoji._codec_decode.ResponseDecoder.close` does."""
+        :meth:`~txkoji.codec.ResponseDecoder.close` does."""
         body = b"".join(self._chunks)
         self._chunks = []
         spans = entry_spans(body)
