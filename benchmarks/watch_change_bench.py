@@ -1,7 +1,8 @@
 """What a watch cycle costs when little or nothing changed: txkoji's
 ``TaskWatcher`` asking for the children's changes only, beside the same
-watcher fetching every record each cycle (``delta_from`` out of reach:
-the watcher before issue 17), against one hub in one run.
+watcher fetching and decoding every record each cycle (``delta_from`` out
+of reach, and no ``multicall_digests``: the watcher before issue 17),
+against one hub in one run.
 
     .venv/bin/python benchmarks/watch_change_bench.py [--sizes 1000,10000]
         [--cycles 5] [--interval 6] [--output benchmarks/WATCH_CHANGES.md]
@@ -62,6 +63,8 @@ def run_client(url: str, parents: int, kind: str, share: float, args: list) -> N
             watcher = TaskWatcher(koji, root_ids(parents), on_event=on_event)
             if kind == "every-record":
                 watcher.delta_from = 10**9
+                # Every entry decoded: the watcher falls back to multicall.
+                koji.multicall_digests = None
             for _ in range(3):
                 await watcher.poll()
             for _ in range(cycles):

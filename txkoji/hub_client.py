@@ -26,6 +26,7 @@ from twisted.logger import Logger
 from txkoji.cache import Cache
 from txkoji.codec import encode_call, pack_params
 from txkoji.config import ProfileConfig
+from txkoji.entry_digests import UNCHANGED, DigestingDecoder
 from txkoji.exceptions import KojiConnectionClosed
 from txkoji.hub_methods import HubMethods
 from txkoji.multicall import MultiCall, settle_entries
@@ -49,6 +50,22 @@ def _forget_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def _pack_calls(
+    calls: Sequence[tuple[Any, ...]],
+) -> tuple[list[tuple[str, list[Any]]], bytes]:
+    """Pack ``(method, args[, kwargs])`` calls and encode their
+    ``system.multicall`` body (empty for no calls).
+
+    :raises TypeError, ValueError, OverflowError, IndexError: when a call
+        cannot be sent.
+    """
+    packed = [
+        (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
+        for call in calls
+    ]
+    return packed, multicall_body(packed) if packed else b""
 
 
 class BoundHubMethod:
@@ -307,11 +324,7 @@ class HubClient(HubMethods):
         if self._refusal is not None:
             return defer.fail(self._refusal("system.multicall"))
         try:
-            packed = [
-                (call[0], pack_params(call[1], call[2] if len(call) > 2 else {}))
-                for call in calls
-            ]
-            body = multicall_body(packed) if packed else b""
+            packed, body = _pack_calls(calls)
         except (TypeError, ValueError, OverflowError, IndexError):
             return defer.fail()
         if not packed:
@@ -320,3 +333,59 @@ class HubClient(HubMethods):
             return self._session.multicall(packed)
         d = self._requester.send("system.multicall", body, multicall_type(packed))
         return d.addCallback(settle_entries, packed, self)
+
+    def multicall_digests(
+        self,
+        calls: Sequence[tuple[Any, ...]],
+        known: Sequence[bytes | None],
+    ) -> defer.Deferred[tuple[list[Any], list[bytes | None]]]:
+        """Send ``calls`` as :meth:`multicall` does, but leave undecoded the
+        entries whose raw bytes did not change since the caller last saw
+        them (see :mod:`txkoji.entry_digests`).
+
+        :param calls: as :meth:`multicall`.
+        :param known: per call, the digest of its entry from an earlier
+            answer the caller decoded successfully (the second item this
+            method fired with), or ``None``.
+        :returns: a Deferred firing with ``(outcomes, digests)``: the
+            outcomes as :meth:`multicall` gives them, except
+            :data:`~txkoji.entry_digests.UNCHANGED` for each entry whose
+            digest is the one given in ``known`` (its bytes are the same:
+            its value equals the one decoded then); and each entry's
+            digest (``None`` when the answer's entries could not be told
+            apart, so every entry was decoded).  Logged in, the calls go
+            through :meth:`multicall` (every entry decoded, every digest
+            ``None``).  It fails as :meth:`multicall` does, and with
+            ``ValueError`` when ``known`` has not one item per call.
+        """
+        if len(known) != len(calls):
+            return defer.fail(
+                ValueError(f"{len(known)} digests given for {len(calls)} calls")
+            )
+        if self._refusal is not None or not calls or self._session.session is not None:
+            d = self.multicall(calls)
+            return d.addCallback(lambda outcomes: (outcomes, [None] * len(calls)))
+        try:
+            packed, body = _pack_calls(calls)
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return defer.fail()
+        rtype = multicall_type(packed)
+        decoders: list[DigestingDecoder] = []
+
+        def make() -> DigestingDecoder:
+            decoders.append(
+                DigestingDecoder(
+                    "system.multicall", rtype.record_class, rtype.shape, list(known)
+                )
+            )
+            return decoders[-1]
+
+        def settle(entries: Any) -> tuple[list[Any], list[bytes | None]]:
+            outcomes = settle_entries(entries, packed, self)
+            decoder = decoders[-1]
+            for index in decoder.skipped:
+                outcomes[index] = UNCHANGED
+            return outcomes, decoder.digests
+
+        d = self._requester.send("system.multicall", body, rtype, decoder=make)
+        return d.addCallback(settle)

@@ -91,6 +91,7 @@ class Requester:
         url: str | None = None,
         headers: dict[bytes, bytes] | None = None,
         logged_in: bool = False,
+        decoder: Callable[[], Any] | None = None,
     ) -> defer.Deferred[Any]:
         """Send ``body`` (a call of ``method``) once a concurrency slot is
         free, retrying under the policy, and decode the answer.
@@ -101,6 +102,9 @@ class Requester:
             to the same URL with the same ``headers``.
         :param logged_in: the call belongs to a logged-in session (the
             policy retries those more readily).
+        :param decoder: makes the decoder of each attempt (``feed(bytes)``,
+            ``close() -> value``) instead of a
+            :class:`~txkoji._codec_decode.ResponseDecoder` for ``rtype``.
         :returns: a Deferred firing with the decoded answer.  It fails with
             the last attempt's error, or with ``CancelledError`` when
             cancelled: waiting for a slot, the call leaves the queue;
@@ -112,9 +116,13 @@ class Requester:
         target = url or self.url
 
         def attempt() -> defer.Deferred[Any]:
-            decoder = ResponseDecoder(method, rtype.record_class, rtype.shape)
+            made = (
+                decoder()
+                if decoder is not None
+                else ResponseDecoder(method, rtype.record_class, rtype.shape)
+            )
             return self.transport.post(
-                target, body, decoder, method=method, headers=headers
+                target, body, made, method=method, headers=headers
             )
 
         def start() -> defer.Deferred[Any]:

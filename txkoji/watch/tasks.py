@@ -26,6 +26,7 @@ from typing import Any
 from twisted.internet import defer
 
 from txkoji import task_states
+from txkoji.entry_digests import UNCHANGED
 from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import TaskStateChange
@@ -193,6 +194,9 @@ class TaskWatcher(Watcher):
         self._clock_trusted = True
         # Watched roots by their parent's id (a root may be another's child).
         self._roots_under: dict[int, list[WatchedTask]] = {}
+        # The digest of the previous cycle's answer to each getTaskInfo of
+        # open tasks, by the ids asked (see _Request.send).
+        self._digests: dict[tuple[int, ...], bytes] = {}
 
     def walk(self) -> Iterator[WatchedTask]:
         """Yield every watched task, each tree depth first."""
@@ -270,12 +274,16 @@ class TaskWatcher(Watcher):
         await self._list_unproven(plans, answers)
         changes: list[Change] = []
         error: BaseException | None = None
+        digests: dict[tuple[int, ...], bytes] = {}
         for plan, (ok, value), listing in zip(plans, results, answers, strict=True):
             if not ok:
                 error = error or value.value
                 continue
             problem = plan.apply(value, changes, listing)
             error = error or problem
+            if problem is None and plan.digest is not None:
+                digests[tuple(plan.fetch)] = plan.digest
+        self._digests = digests
         if error is None:
             self._last_start = began
         self._end_cycle(changes, error)
@@ -418,6 +426,8 @@ class _Request:
         self.fetch = self.open
         self._listed: set[int] = set()
         self._unproven = False
+        #: The digest of the answer to ``getTaskInfo(fetch)`` once applied.
+        self.digest: bytes | None = None
         self._rows: dict[int, dict[str, Any]] = {}
         if since is not None and len(ids) >= watcher.delta_from:
             self._plan_delta(since)
@@ -459,8 +469,36 @@ class _Request:
         return calls
 
     def send(self) -> defer.Deferred[Any]:
-        """Send the request; fire with its answers."""
-        return self.watcher.connection.multicall(self.calls())
+        """Send the request; fire with its answers.  The records of the
+        open tasks (``getTaskInfo(fetch)``) come as
+        :data:`~txkoji.entry_digests.UNCHANGED` when their bytes are the
+        previous cycle's (then their records are the watched tasks'
+        ones: nothing changed)."""
+        connection = self.watcher.connection
+        calls = self.calls()
+        multicall_digests = getattr(connection, "multicall_digests", None)
+        if not self.fetch or multicall_digests is None:
+            return connection.multicall(calls)
+        at = 1 if self.new else 0
+        known: list[bytes | None] = [None] * len(calls)
+        known[at] = self.watcher._digests.get(tuple(self.fetch))
+
+        def keep(answer: tuple[list[Any], list[bytes | None]]) -> list[Any]:
+            outcomes, digests = answer
+            if not isinstance(outcomes[at], Exception):
+                self.digest = digests[at]
+            return outcomes
+
+        d: defer.Deferred[Any] = multicall_digests(calls, known)
+        return d.addCallback(keep)
+
+    def _fetched(self, parts: dict[str, Any]) -> dict[int, Any]:
+        """The records of the open tasks fetched, by id (the watched
+        tasks' own when the answer is unchanged)."""
+        records = parts.get("fetch", [[]])[0]
+        if records is UNCHANGED:
+            return {i: self.watcher._nodes[i].task for i in self.fetch}
+        return {r["id"]: r for r in records if r is not None}
 
     def _split(self, answers: list[Any]) -> dict[str, Any]:
         """The answers to :meth:`calls` by what they are."""
@@ -485,8 +523,7 @@ class _Request:
         if self.delta is None or any(isinstance(a, Exception) for a in answers):
             return False
         parts = self._split(list(answers))
-        fetched = {r["id"]: r for r in parts.get("fetch", [[]])[0] if r is not None}
-        rows = self.delta.rows(parts["delta"], fetched)
+        rows = self.delta.rows(parts["delta"], self._fetched(parts))
         self._unproven = rows is None
         self._rows = rows or {}
         return self._unproven
@@ -526,9 +563,11 @@ class _Request:
         seen: dict[int, Any] = {}
         if self.delta is not None:
             seen = {r["id"]: r for r in listing} if self._unproven else self._rows
-        records = {r["id"]: r for r in parts.get("fetch", [[]])[0] if r is not None}
+        fetched: dict[int, Any] = {}
+        if parts.get("fetch", [None])[0] is not UNCHANGED:
+            fetched = self._fetched(parts)
         for task_id in self.open:
-            record = records.get(task_id)
+            record = fetched.get(task_id)
             if record is None and task_id in seen:
                 parent = watcher._nodes[task_id].parent
                 if parent is not None and parent.id in self._listed:
