@@ -15,6 +15,7 @@ import pytest_twisted
 from twisted.internet import reactor, task, utils
 
 from tests.cli_helpers import ROOT, environment
+from tests.needs import missing_part
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +27,7 @@ def tmux_installed() -> None:
 def need_tmux() -> None:
     """Skip the test without tmux, except under CI=true (then fail)."""
     if shutil.which("tmux") is None:
-        reason = "the live view is tested under tmux (install tmux)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_part("the live view is tested under tmux (install tmux)")
 
 
 BAR_MARKS = "╸╺"

@@ -37,6 +37,7 @@ from twisted.internet import reactor, task
 
 from tests.cli_helpers import ROOT, CollectOutput, environment
 from tests.loopback import until
+from tests.needs import missing_part
 from txkoji import Connection
 from txkoji.exceptions import (
     ChecksumMismatch,
@@ -192,12 +193,12 @@ def not_writable(scene: Scene) -> None:
     elif os.geteuid() != 0:
         os.chmod(scene.dest, 0o555)
     else:
-        pytest.skip("root here, and no read-only tmpfs can be mounted")
+        missing_part("root here, and no read-only tmpfs can be mounted")
 
 
 def full(scene: Scene) -> None:
     if not mount_tmpfs(scene.dest, "size=8k"):
-        pytest.skip(
+        missing_part(
             "no small tmpfs can be mounted here (the command's file "
             "size limit row covers a full destination)"
         )
