@@ -71,7 +71,6 @@ def _not_a_connect_failure(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("could not connect to host")
 
 
-logging.getLogger("stomp.py").addFilter(_not_a_connect_failure)
 #: The global reactor, as an untyped name (its zope interfaces confuse mypy).
 reactor: Any = _reactor
 
@@ -398,6 +397,9 @@ class StompSubscription:
         :raises KojiBusError: (in the Deferred) when the broker could not
             be reached or refused the login or a subscription.
         """
+        # Installed once (addFilter ignores a filter it already has), on
+        # first use rather than when the module is imported.
+        logging.getLogger("stomp.py").addFilter(_not_a_connect_failure)
         assert self._started is not None
         started = self._started
         self._worker.start()
