@@ -303,24 +303,30 @@ class TreeResponseDecoder(TreeDecoder):
             self._unconverted = 0
             self.check_open_path()
 
-    def resume(self, frames: list[Frame]) -> None:
+    def resume(self, frames: list[Frame], ended: bool) -> None:
         """Start where the fast path declined, past the start of a large
         answer: parse the open elements ``frames`` stand for, and take
         their values as partly converted.  Feed the bytes the fast path
         had not decoded next.
 
         With no ``frames``, the answer's value was complete: a placeholder
-        stands for it (the caller keeps the value itself).
+        stands for it (the caller keeps the value itself), and the root
+        element is closed too if it had ``ended``.
         """
         parts = ["<?xml version='1.0'?><methodResponse><params><param><value>"]
         if not frames:
-            parts.append("<nil/></value></param></params></methodResponse>")
+            parts.append("<nil/></value>")
+            if ended:
+                parts.append("</param></params></methodResponse>")
         for index, frame in enumerate(frames):
             parts.append("<struct>" if frame.is_struct else "<array><data>")
             if index + 1 < len(frames):
                 inner = frames[index + 1]
                 if frame.is_struct:
                     parts.append(f"<member><name>{escape_text(inner.name)}</name>")
+                else:
+                    # The item is appended again once complete.
+                    frame.value.pop()
                 parts.append("<value>")
         self.feed("".join(parts).encode())
         if not frames:
@@ -462,7 +468,7 @@ class ResponseDecoder:
             return
         if fast.done:
             self._fast_value = (fast.value,)
-        tree.resume(fast.frames)
+        tree.resume(fast.frames, fast.ended)
         tree.feed(fast.rest())
 
     def close(self) -> Any:

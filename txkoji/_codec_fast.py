@@ -42,7 +42,7 @@ _TEXT = "[^<\r]*+"
 # After <value>: a typed scalar, <nil/>, or untyped text, then </value>.
 # (Possessive quantifiers: nothing they take is ever given back.)
 _SCALAR = (
-    f"(?:{_WS}<([a-zA-Z0-9.]++)>({_TEXT})</\\{{type}}>{_WS}|{_WS}<(nil)/>{_WS}"
+    f"(?:{_WS}<(?!struct>|array>)([a-zA-Z0-9.]++)>({_TEXT})</\\{{type}}>{_WS}|{_WS}<(nil)/>{_WS}"
     f"|({_TEXT}))</value>"
 )
 # After <value>: the start of a struct, or of an array and its <data>.
@@ -72,7 +72,8 @@ _ITEM = re.compile(f"{_WS}<value>{_scalar_after(0)}")
 #: An array item that is an array or struct: group "struct".
 _ITEM_OPEN = re.compile(f"{_WS}<value>{_CONTAINER}")
 _TOP = re.compile(_TOP_START)
-_TOP_SCALAR = re.compile(f"{_TOP_START}{_scalar_after(2)}{_TOP_END}")
+_TOP_SCALAR = re.compile(f"{_TOP_START}{_scalar_after(2)}")
+_TOP_END_RE = re.compile(_TOP_END)
 _TOP_OPEN = re.compile(f"{_TOP_START}{_CONTAINER}")
 
 # The end of a container, by where it sits: in a member, in an array, or
@@ -80,12 +81,12 @@ _TOP_OPEN = re.compile(f"{_TOP_START}{_CONTAINER}")
 _ENDS = {
     (True, "member"): re.compile(f"{_WS}</struct>{_WS}</value>{_WS}</member>"),
     (True, "item"): re.compile(f"{_WS}</struct>{_WS}</value>"),
-    (True, "top"): re.compile(f"{_WS}</struct>{_WS}</value>{_TOP_END}"),
+    (True, "top"): re.compile(f"{_WS}</struct>{_WS}</value>"),
     (False, "member"): re.compile(
         f"{_WS}</data>{_WS}</array>{_WS}</value>{_WS}</member>"
     ),
     (False, "item"): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>"),
-    (False, "top"): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>{_TOP_END}"),
+    (False, "top"): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>"),
 }
 
 #: Characters XML 1.0 cannot carry, and a carriage return (which a parser
@@ -118,10 +119,37 @@ _TAGS = frozenset(
 #: Each ``<`` with what follows up to its ``>`` (or up to the next ``<``,
 #: or the end).
 _TAG_OR_START = re.compile("<[^<>]*+>?")
-#: The tags whose presence in text left over means that the next member
-#: (in a struct) or item (in an array) was complete, so that its failing
-#: to match was not for want of text.
-_UNIT_ENDS = {True: ("</member>", "</struct>"), False: ("</value>", "</data>")}
+#: More complete tags than any one member, item or end of a container has
+#: (so more cannot be waiting for text).
+_MOST_TAGS = 12
+
+
+def _after(text: str, first: str, then: str) -> bool:
+    """Return whether ``then`` is in ``text`` after a ``first``."""
+    at = text.find(first)
+    return at >= 0 and then in text[at:]
+
+
+def _unit_complete(text: str, decoder: FastDecoder) -> bool:
+    """Return whether the text left over holds the whole of the next
+    member, item or container end, so that its not matching was not for
+    want of text."""
+    if decoder.frames:
+        frame = decoder.frames[-1]
+        if "<struct>" in text or "<data>" in text:
+            return True
+        if frame.is_struct:
+            if "</member>" in text:
+                return True
+            return frame.place != "member" and _after(text, "</struct>", "</value>")
+        if "</data>" in text:
+            if frame.place == "member":
+                return "</member>" in text
+            return _after(text, "</data>", "</value>")
+        return "</value>" in text
+    if not decoder.done:
+        return "</value>" in text or "<struct>" in text or "<data>" in text
+    return "</methodResponse>" in text
 
 
 class Declined(Exception):
@@ -133,12 +161,14 @@ def _character(match: re.Match[str]) -> str:
     if name is not None:
         return _NAMED[name]
     code = int(decimal) if decimal is not None else int(hexadecimal, 16)
-    if code > 0x10FFFF:
+    # A reference may stand for any character XML 1.0 has (a carriage
+    # return included); a reference to any other is left to the full
+    # decoder, to refuse.
+    if code < 0x20 and code not in (0x09, 0x0A, 0x0D):
         raise Declined
-    character = chr(code)
-    if _OUTSIDE_SUBSET.match(character) or 0xD800 <= code <= 0xDFFF:
+    if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF) or code > 0x10FFFF:
         raise Declined
-    return character
+    return chr(code)
 
 
 def _outside_subset(data: bytes) -> bool:
@@ -206,6 +236,7 @@ class FastDecoder:
     :param plan: where the value builds records.
     :ivar frames: the arrays and structs open, outermost first.
     :ivar done: whether the answer's value is complete.
+    :ivar ended: whether the document's root element has ended too.
     :ivar value: the answer's value (complete once :attr:`done`).
     :ivar retained: every chunk fed so far, until the document is past
         :data:`RETAIN_BYTES` and its value has started (then None).
@@ -222,6 +253,7 @@ class FastDecoder:
         self.retained: list[bytes] | None = []
         self.frames: list[Frame] = []
         self.done = False
+        self.ended = False
         self.value: Any = None
         self._started = False
 
@@ -246,7 +278,7 @@ class FastDecoder:
         ):
             self._raw = chunk.encode()
             raise Declined
-        self._last = data[-2:]
+        self._last = data[-2:] if len(data) >= 2 else (self._last + data)[-2:]
         text = text + chunk if text else chunk
         if len(text) < self._wait_for:
             self._text = text
@@ -275,7 +307,7 @@ class FastDecoder:
         except UnicodeDecodeError:
             raise Declined from None
         self._run(self._text + tail)
-        if self.frames or not self.done or not _WHITESPACE_ONLY.match(self._text):
+        if not self.ended or not _WHITESPACE_ONLY.match(self._text):
             raise Declined
         return self.value
 
@@ -302,10 +334,7 @@ class FastDecoder:
                 if not self._started and "<?xml ".startswith(tag[:6]):
                     continue
             raise Declined
-        if self.frames:
-            if any(end in text for end in _UNIT_ENDS[self.frames[-1].is_struct]):
-                raise Declined
-        elif not self.done and "</value>" in text:
+        if len(tags) > _MOST_TAGS or _unit_complete(text, self):
             raise Declined
 
     def rest(self) -> bytes:
@@ -322,7 +351,9 @@ class FastDecoder:
         # Start the array or struct ``match`` opened; return its value.
         if len(self.frames) >= MAX_DEPTH - 1:
             raise Declined
-        if match.group(match.lastindex or 0) == "struct":
+        value: Any
+        # The last group of each opening pattern is "struct" or None.
+        if match.group(match.re.groups) is not None:
             cls = plan.struct_class
             value = cls.__new__(cls)
             self.frames.append(Frame(value, plan.members, True, place, name))
@@ -340,13 +371,20 @@ class FastDecoder:
             while True:
                 if not frames:
                     if self.done:
-                        return pos
+                        if self.ended:
+                            return pos
+                        match = _TOP_END_RE.match(text, pos)
+                        if match is None:
+                            return pos
+                        self.ended = True
+                        return match.end()
                     match = _TOP_SCALAR.match(text, pos)
                     if match is not None:
                         kind, typed, nil, untyped = match.groups()[-4:]
                         self.value = _scalar(kind, typed, nil, untyped)
                         self.done = True
-                        return match.end()
+                        pos = match.end()
+                        continue
                     match = _TOP_OPEN.match(text, pos)
                     if match is None:
                         return pos
