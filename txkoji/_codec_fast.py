@@ -28,7 +28,7 @@ from txkoji._codec_values import LEAVES, MAX_DEPTH, Plan
 #: decoder can start it again from its first byte when the fast path
 #: declines.  Past this (a large answer), the full decoder resumes from
 #: where the fast path stopped instead.
-RETAIN_BYTES = 1024 * 1024
+RETAIN_BYTES = 256 * 1024
 
 #: The most text the fast path holds waiting for the end of one member or
 #: item; a longer one is left to the full decoder.
@@ -256,6 +256,7 @@ class FastDecoder:
         self.ended = False
         self.value: Any = None
         self._started = False
+        self._names: dict[str, str] = {}
 
     def feed(self, data: bytes) -> None:
         """Decode ``data``, the next chunk of the document.
@@ -367,6 +368,7 @@ class FastDecoder:
         frames = self.frames
         member_match = _MEMBER.match
         item_match = _ITEM.match
+        names = self._names
         try:
             while True:
                 if not frames:
@@ -400,6 +402,12 @@ class FastDecoder:
                         name, kind, typed, nil, untyped = match.groups()
                         if "&" in name:
                             name = unescape(name)
+                        # One string object per member name: records
+                        # share their keys, as the hub's own do.
+                        key = names.get(name)
+                        if key is None:
+                            names[name] = key = name
+                        name = key
                         if kind == "string":
                             container[name] = unescape(typed) if "&" in typed else typed
                         elif kind:
