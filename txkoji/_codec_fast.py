@@ -38,7 +38,9 @@ MAX_PENDING = 1024 * 1024
 MAX_START = 1024
 
 _WS = "[ \t\n]*+"
-_TEXT = "[^<\r]*+"
+# Text: a carriage return or control character never gets here (a chunk
+# holding one is declined before matching).
+_TEXT = "[^<]*+"
 # After <value>: a typed scalar, <nil/>, or untyped text, then </value>.
 # (Possessive quantifiers: nothing they take is ever given back.)
 _SCALAR = (
@@ -89,9 +91,6 @@ _ENDS = {
     (False, "top"): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>"),
 }
 
-#: Characters XML 1.0 cannot carry, and a carriage return (which a parser
-#: turns into a newline).
-_OUTSIDE_SUBSET = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
 #: Byte by byte: 0 for a byte outside the subset (a control character or
 #: a carriage return), 2 for one that may start something outside it
 #: (``]`` of ``]]>``, refused in character data; the lead byte of U+FFFE
