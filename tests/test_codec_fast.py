@@ -315,6 +315,32 @@ def test_a_large_answer_is_resumed_by_the_full_decoder(late):
         assert _problem(got[1]) == _problem(expected[1])
 
 
+def _cut_inside_e_acute(chunks: list[bytes]) -> list[bytes]:
+    # Two chunks, the first ending between the two bytes of the last "é".
+    body = b"".join(chunks)
+    cut = body.rindex(b"\xc3\xa9") + 1
+    return [body[:cut], body[cut:]]
+
+
+@pytest.mark.parametrize("late", [b"\x01\xc3\xa9", b"\xff\xc3\xa9"])
+def test_a_large_answer_declined_inside_a_character_loses_no_byte(late):
+    chunks = _cut_inside_e_acute(
+        _large_list(b"<value><string>" + late + b"</string></value>")
+    )
+    decoder, got, expected = _both(chunks)
+    assert decoder._tree is not None
+    assert got[0] == expected[0] == "KojiProtocolError"
+    assert _problem(got[1]) == _problem(expected[1])
+
+
+def test_a_large_answer_cut_inside_a_character_stays_on_the_fast_path():
+    chunks = _cut_inside_e_acute(
+        _large_list(b"<value><string>\xc3\xa9</string></value>")
+    )
+    decoder = _assert_same(chunks)
+    assert _took_fast_path(decoder)
+
+
 def test_a_large_answer_after_its_value_is_resumed_by_the_full_decoder():
     items = [{"id": n, "name": f"pkg-{n}"} for n in range(20000)]
     body = encode_response(items)

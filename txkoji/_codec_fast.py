@@ -18,7 +18,6 @@ and every error is the full decoder's.
 
 from __future__ import annotations
 
-import codecs
 import re
 from typing import Any
 
@@ -243,9 +242,8 @@ class FastDecoder:
 
     def __init__(self, plan: Plan) -> None:
         self._plan = plan
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._text = ""
-        self._raw = b""
+        self._undecoded = b""
         self._last = b""
         self._wait_for = 0
         self._retained_size = 0
@@ -266,17 +264,22 @@ class FastDecoder:
         if retained is not None:
             retained.append(data)
             self._retained_size += len(data)
-        pending = self._utf8.getstate()[0]
+        undecoded = self._undecoded + data if self._undecoded else data
         try:
-            chunk = self._utf8.decode(data)
-        except UnicodeDecodeError:
-            self._raw = pending + data
-            raise Declined from None
+            chunk = undecoded.decode()
+            self._undecoded = b""
+        except UnicodeDecodeError as error:
+            # A character cut at the end waits for the next chunk.
+            if error.reason != "unexpected end of data":
+                self._undecoded = undecoded
+                raise Declined from None
+            chunk = undecoded[: error.start].decode()
+            self._undecoded = undecoded[error.start :]
         text = self._text
         if _outside_subset(data) or (
             self._last and _outside_subset(self._last + data[:2])
         ):
-            self._raw = chunk.encode()
+            self._undecoded = chunk.encode() + self._undecoded
             raise Declined
         self._last = data[-2:] if len(data) >= 2 else (self._last + data)[-2:]
         text = text + chunk if text else chunk
@@ -302,12 +305,12 @@ class FastDecoder:
         :raises Declined: when the document is incomplete, or ends outside
             the subset.
         """
-        try:
-            tail = self._utf8.decode(b"", True)
-        except UnicodeDecodeError:
-            raise Declined from None
-        self._run(self._text + tail)
-        if not self.ended or not _WHITESPACE_ONLY.match(self._text):
+        if self._undecoded:
+            # The document ends inside a character.
+            raise Declined
+        if not self.ended:
+            self._run(self._text)
+        if not self.ended or (self._text and not _WHITESPACE_ONLY.match(self._text)):
             raise Declined
         return self.value
 
@@ -339,7 +342,7 @@ class FastDecoder:
 
     def rest(self) -> bytes:
         """Return the bytes fed but not decoded yet."""
-        return self._text.encode() + (self._raw or self._utf8.getstate()[0])
+        return self._text.encode() + self._undecoded
 
     def _run(self, text: str) -> None:
         # Decode what can be from the start of ``text``; keep the rest
