@@ -316,10 +316,13 @@ def test_a_large_answer_is_resumed_by_the_full_decoder(late):
 
 
 def _cut_inside_e_acute(chunks: list[bytes]) -> list[bytes]:
-    # Two chunks, the first ending between the two bytes of the last "é".
+    # Three chunks: more than the fast path keeps to start again, then up
+    # to between the two bytes of the last "é", then the rest.
     body = b"".join(chunks)
     cut = body.rindex(b"\xc3\xa9") + 1
-    return [body[:cut], body[cut:]]
+    first = 2 * RETAIN_BYTES
+    assert first < cut
+    return [body[:first], body[first:cut], body[cut:]]
 
 
 @pytest.mark.parametrize("late", [b"\x01\xc3\xa9", b"\xff\xc3\xa9"])
@@ -339,6 +342,15 @@ def test_a_large_answer_cut_inside_a_character_stays_on_the_fast_path():
     )
     decoder = _assert_same(chunks)
     assert _took_fast_path(decoder)
+
+
+def test_a_large_answer_resumed_inside_a_character_loses_no_byte():
+    # The fast path declines at the <int> (valid, but a reference), in the
+    # chunk that ends inside the "é" that follows it.
+    body = b"".join(_large_list(b"<value><string>\xc3\xa9</string></value>"))
+    body = body.replace(b"<int>11000</int>", b"<int>&#49;1000</int>", 1)
+    decoder = _assert_same(_cut_inside_e_acute([body]))
+    assert decoder._tree is not None
 
 
 def test_a_large_answer_after_its_value_is_resumed_by_the_full_decoder():
