@@ -412,6 +412,10 @@ class FastDecoder:
                         name = key
                         if kind == "string":
                             container[name] = unescape(typed) if "&" in typed else typed
+                        elif kind == "int" and typed.isdigit() and typed.isascii():
+                            # The common int, at once; any other is
+                            # converted (or refused) by _int.
+                            container[name] = int(typed)
                         elif kind:
                             container[name] = _convert(kind, typed)
                         elif nil:
