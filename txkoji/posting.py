@@ -3,7 +3,8 @@
 :class:`Posting` carries one :meth:`HubTransport.post
 <txkoji.transport.HubTransport.post>` through its phases (the request, its
 one resend when a kept-alive connection turns out closed, the answer's
-body) with a single callback per phase, so the per-call cost above
+body) with a single callback per phase and no Deferred but the caller's
+and the request's, so the per-call cost above
 Twisted's ``Agent`` stays small.  It fires the caller's Deferred once, with
 the decoded value or the translated error
 (:mod:`txkoji.transport_errors`); cancels the phase under way when that
@@ -56,6 +57,7 @@ class Posting:
         "_decoder",
         "_headers",
         "_method",
+        "_reader",
         "_resent",
         "_settled",
         "_timed_out",
@@ -87,9 +89,9 @@ class Posting:
         self._settled = False
         self._timeout = transport.timeout
         self._timer: IDelayedCall | None = None
-        #: The Deferred of the phase under way: the request, then the
-        #: reading of the answer.
+        #: The request under way, then the reader of its answer.
         self._current: defer.Deferred[Any] | None = None
+        self._reader: BodyReader | ErrorBodyReader | None = None
         self.result: defer.Deferred[Any] = defer.Deferred(self._cancel)
 
     def start(self) -> defer.Deferred[Any]:
@@ -115,28 +117,38 @@ class Posting:
         # Even an answer that comes after the call was settled (its
         # cancellation ignored) is read, so its connection can be reused.
         transport = self._transport
+        self._current = None
         try:
             versions = response.headers.getRawHeaders(b"koji-version")
             if versions:
                 transport.hub_version = versions[-1].decode("ascii", "replace")
-            reading: defer.Deferred[Any]
             if response.code != 200:
-                error_reader = ErrorBodyReader()
-                response.deliverBody(error_reader)
-                reading = error_reader.finished.addCallback(
-                    http_error, response, self._url, self._method
+                self._reader = ErrorBodyReader(
+                    lambda text: self._refused(text, response)
                 )
             else:
-                reader = BodyReader(
-                    self._decoder, transport.max_response_size, self._url, self._method
+                self._reader = BodyReader(
+                    self._decoder,
+                    transport.max_response_size,
+                    self._url,
+                    self._method,
+                    self._read,
                 )
-                response.deliverBody(reader)
-                reading = reader.finished
+            response.deliverBody(self._reader)
         except Exception:
             self._failed(Failure())
-            return
-        self._current = reading
-        reading.addCallbacks(self._settle, self._failed)
+
+    def _read(self, outcome: Any) -> None:
+        if isinstance(outcome, Failure):
+            self._failed(outcome)
+        else:
+            self._settle(outcome)
+
+    def _refused(self, body: str, response: Any) -> None:
+        try:
+            http_error(body, response, self._url, self._method)
+        except Exception:
+            self._failed(Failure())
 
     def _failed(self, failure: Failure) -> None:
         if self._settled:
@@ -174,7 +186,7 @@ class Posting:
         if self._settled:
             return
         self._settled = True
-        self._current = None
+        self._current = self._reader = None
         timer = self._timer
         if timer is not None and timer.active():
             timer.cancel()
@@ -186,10 +198,12 @@ class Posting:
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._cancelled = True
-        current = self._current
+        current, reader = self._current, self._reader
         if current is not None:
             current.cancel()
-        # A phase that ignored the cancellation still ends the call now.
+        elif reader is not None:
+            reader.stop()
+        # A request that ignored the cancellation still ends the call now.
         self._settle(self._stopped())
 
     def _expire(self) -> None:
