@@ -188,8 +188,10 @@ class Posting:
         self._settled = True
         self._current = self._reader = None
         timer = self._timer
-        if timer is not None and timer.active():
-            timer.cancel()
+        if timer is not None:
+            self._timer = None  # no cycle through the timer's callable
+            if timer.active():
+                timer.cancel()
         self._transport._settled()
         if isinstance(outcome, Failure):
             self.result.errback(outcome)
