@@ -2,7 +2,8 @@
 
 :class:`HubTransport` posts one request body and streams the answer into a
 decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
-XML is parsed while it arrives (the bodies: :mod:`txkoji.bodies`; the
+XML is parsed while it arrives (each call: :mod:`txkoji.posting`; the
+bodies: :mod:`txkoji.bodies`; the
 connections to the hub's servers: :mod:`txkoji.endpoints`; through a
 proxy: :mod:`txkoji.proxy_agent`).  It owns one persistent
 ``HTTPConnectionPool``; every failure becomes a
