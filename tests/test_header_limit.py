@@ -277,6 +277,32 @@ def test_interim_answers_count_toward_the_limit() -> None:
     assert endpoint.transport.disconnecting
 
 
+_INTERIM_THEN_FINAL = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nA: 1\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "cuts",
+    [(), (25,), (35,), (25, 35, 48)],
+    ids=["one-chunk", "cut-after-interim", "cut-in-final", "three-cuts"],
+)
+@pytest.mark.parametrize("limit", [50, 49])
+def test_interim_and_final_headers_in_any_chunks(cuts, limit) -> None:
+    # 50 header bytes, whether they come in one chunk or are cut anywhere:
+    # within a limit of 50 the answer passes whole, with 49 it is refused.
+    answer = _INTERIM_THEN_FINAL + b"body"
+    bounds = [0, *cuts, len(answer)]
+    chunks = [answer[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    recorder, wrapper, endpoint = connected(limit=limit)
+    recorder.transport.write(b"POST / HTTP/1.1\r\n\r\n")
+    feed(wrapper, [*chunks, b"b" * 100])
+    if limit == 50:
+        assert recorder.received == answer + b"b" * 100
+        assert not endpoint.transport.disconnecting
+    else:
+        assert endpoint.transport.disconnecting
+        assert len(recorder.received) < len(_INTERIM_THEN_FINAL)
+
+
 def test_each_request_counts_afresh() -> None:
     recorder, wrapper, endpoint = connected(limit=32)
     for _ in range(3):

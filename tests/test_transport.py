@@ -287,6 +287,35 @@ def test_a_call_past_the_timeout_fails_and_its_request_is_aborted():
     assert len(setup.resource.lost) == 1
 
 
+def part_then_hold(request: Request) -> Any:
+    """A handler announcing ANSWER, sending its first 100 bytes, then
+    keeping the request open."""
+    request.setHeader(b"Content-Length", str(len(ANSWER)).encode())
+    request.write(ANSWER[:100])
+    return hold(request)
+
+
+@pytest.mark.parametrize("stop", ["timeout", "cancel"])
+def test_a_call_stopped_while_its_answer_arrives_stops_the_reading(stop):
+    setup = Setup(part_then_hold, timeout=30)
+    d = setup.post()
+    outcomes = fired(d)
+    setup.clock.advance(0)
+    assert outcomes == [] and len(setup.resource.pending) == 1
+    if stop == "timeout":
+        setup.clock.advance(30)
+        assert isinstance(outcomes[0].value, KojiTimeoutError)
+    else:
+        d.cancel()
+        assert outcomes[0].check(defer.CancelledError)
+    setup.clock.advance(0)
+    # The answer's connection was aborted, no timer is left, and the call
+    # no longer counts as under way.
+    assert len(setup.resource.lost) == 1
+    assert setup.clock.getDelayedCalls() == []
+    assert fired(setup.transport.close()) == [None]
+
+
 def test_an_answer_in_time_cancels_the_timer():
     setup = Setup(answer(), timeout=30)
     assert result_of(setup.post())["id"] == 1

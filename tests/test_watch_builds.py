@@ -92,3 +92,43 @@ def test_bad_builds_are_refused_at_once(builds):
     connection = Connection(server="http://127.0.0.1:9/kojihub")
     with pytest.raises(ValueError):
         watch_builds(connection, builds)
+
+
+@pytest_twisted.ensureDeferred
+async def test_unchanged_build_records_are_not_decoded_again(koji, hub_server):
+    from tests.test_watch_digests import Counting, EveryEntry
+
+    hub = hub_server.hub
+    decoded, skipping = Recorder(), Recorder()
+    counting = Counting(koji)
+    refs = [1004, "python-requests-2.32.3-1.fc40", 1001]
+    watchers = [
+        BuildWatcher(EveryEntry(koji), refs, on_event=decoded, interval=1, batch=2),
+        BuildWatcher(counting, refs, on_event=skipping, interval=1, batch=2),
+    ]
+
+    async def poll_both():
+        for watcher in watchers:
+            await watcher.poll()
+        assert [w.build for w in watchers[1].watched] == [
+            w.build for w in watchers[0].watched
+        ]
+
+    await poll_both()
+    first = [w.build for w in watchers[1].watched]
+    await poll_both()
+    # 1004 and 1012 are still building, unchanged: kept, not decoded.
+    assert counting.unchanged == 2
+    kept = [w.build for w in watchers[1].watched]
+    assert kept[0] is first[0] and kept[1] is first[1]
+    set_build(hub, 1004, "COMPLETE", LATER)
+    await poll_both()
+    assert counting.unchanged == 3  # only 1012 this time
+    assert watchers[1].watched[0].build is not first[0]
+    assert watchers[1].watched[0].build["state"] == 1
+    set_build(hub, 1012, "FAILED", LATER)
+    await poll_both()
+    assert all(watcher.done for watcher in watchers)
+    assert skipping.transitions() == decoded.transitions()
+    assert len(decoded.transitions()) == 5
+    assert watchers[1].requests == watchers[0].requests

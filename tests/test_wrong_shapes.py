@@ -226,6 +226,26 @@ def test_register_is_the_hook_for_new_typed_methods():
         register("txkojiTestWidget", Widget, "blob")
 
 
+def test_registering_again_retypes_calls_already_typed():
+    class Gadget(KojiRecord):
+        pass
+
+    class Gizmo(KojiRecord):
+        pass
+
+    register("txkojiTestGadgets", Gadget, "list")
+    before = result_type("txkojiTestGadgets", [{"queryOpts": {}}])
+    assert before.record_class is Gadget
+    # Typing the same call twice gives the same type.
+    assert result_type("txkojiTestGadgets", [{"queryOpts": {}}]) is before
+    register("txkojiTestGadgets", Gizmo, "list")
+    gizmos = result_type("txkojiTestGadgets", [{"queryOpts": {}}])
+    assert gizmos.record_class is Gizmo
+    assert type(gizmos.finish([{"id": 1}], None)[0]) is Gizmo
+    count = result_type("txkojiTestGadgets", [{"queryOpts": {"countOnly": True}}])
+    assert (count.record_class, count.check) == (None, "count")
+
+
 @pytest.mark.parametrize(
     "method, record",
     [

@@ -20,6 +20,8 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 from munch import Munch
 
+from txkoji._codec_encode import escape_text
+from txkoji._codec_fast import Declined, FastDecoder, Frame
 from txkoji._codec_open_path import convert_open_path
 from txkoji._codec_prolog import PrologCheck
 from txkoji._codec_values import (
@@ -240,8 +242,10 @@ _FAULT_PLAN = Plan(dict)
 _PLANS: dict[tuple[type | None, str, type], Plan] = {}
 
 
-class ResponseDecoder(TreeDecoder):
-    """Decodes one ``methodResponse`` while its body streams in.
+class TreeResponseDecoder(TreeDecoder):
+    """Decodes one ``methodResponse`` while its body streams in, through
+    an element tree: every rule, every answer (see
+    :class:`ResponseDecoder`, which uses it where its fast path declines).
 
     Feed each chunk of the HTTP body to :meth:`feed` as it arrives (it is
     parsed, and its complete values converted, at once); then
@@ -249,33 +253,10 @@ class ResponseDecoder(TreeDecoder):
 
     :param method: the hub method called, for fault exceptions and error
         messages.
-    :param record_class: the class records are built as, or None for no
-        records.
-    :param shape: where the records sit: ``"one"``, the top-level value
-        when it is a struct; ``"list"``, the structs that are items of the
-        top-level array; ``"descendents"``, the structs in the arrays that
-        are the member values of the top-level struct.  Any other shape
-        builds no records.
-    :param struct_class: the class of every struct that is not a record.
-
-    Records and structs are built as ordinary instances of their classes,
-    equal to ``cls(plain_dict)``: made with ``cls.__new__`` and filled item
-    by item, without calling ``__init__``.
+    :param plan: where the value builds records.
     """
 
-    def __init__(
-        self,
-        method: str,
-        record_class: type | None = None,
-        shape: str = "one",
-        struct_class: type = Munch,
-    ) -> None:
-        key = (record_class, shape, struct_class)
-        plan = _PLANS.get(key)
-        if plan is None:
-            plan = plan_for(record_class, shape, struct_class)
-            if len(_PLANS) < 256:
-                _PLANS[key] = plan
+    def __init__(self, method: str, plan: Plan) -> None:
         super().__init__(method, plan)
         self._unconverted = 0
         self._held: list[bytes] = []
@@ -289,16 +270,6 @@ class ResponseDecoder(TreeDecoder):
             answer (a DOCTYPE, malformed XML, an invalid value, nesting too
             deep).
         """
-        if len(data) < PAUSE_GC_BYTES or not gc.isenabled():
-            self._feed(data)
-            return
-        gc.disable()
-        try:
-            self._feed(data)
-        finally:
-            gc.enable()
-
-    def _feed(self, data: bytes) -> None:
         # Check the open elements, and convert (and drop) the finished parts
         # of the tree, only once enough has piled up: memory stays flat on
         # large answers, and a small answer is walked once, whole, at
@@ -331,6 +302,47 @@ class ResponseDecoder(TreeDecoder):
         if self._unconverted >= CONVERT_BYTES:
             self._unconverted = 0
             self.check_open_path()
+
+    def resume(self, frames: list[Frame], ended: bool) -> None:
+        """Start where the fast path declined, past the start of a large
+        answer: parse the open elements ``frames`` stand for, and take
+        their values as partly converted.  Feed the bytes the fast path
+        had not decoded next.
+
+        With no ``frames``, the answer's value was complete: a placeholder
+        stands for it (the caller keeps the value itself), and the root
+        element is closed too if it had ``ended``.
+        """
+        parts = ["<?xml version='1.0'?><methodResponse><params><param><value>"]
+        if not frames:
+            parts.append("<nil/></value>")
+            if ended:
+                parts.append("</param></params></methodResponse>")
+        for index, frame in enumerate(frames):
+            parts.append("<struct>" if frame.is_struct else "<array><data>")
+            if index + 1 < len(frames):
+                inner = frames[index + 1]
+                if frame.is_struct:
+                    parts.append(f"<member><name>{escape_text(inner.name)}</name>")
+                else:
+                    # The item is appended again once complete.
+                    frame.value.pop()
+                parts.append("<value>")
+        self.feed("".join(parts).encode())
+        if not frames:
+            return
+        value = self._document[0][0][0][0]
+        for frame in frames:
+            typed = value[-1]
+            if frame.is_struct:
+                self._partial[typed] = frame.value
+                if len(typed):
+                    value = typed[-1][1]
+            else:
+                data = typed[0]
+                self._partial[data] = frame.value
+                if len(data):
+                    value = data[-1]
 
     def close(self) -> Any:
         """Finish decoding and return the answer's value.
@@ -368,6 +380,116 @@ class ResponseDecoder(TreeDecoder):
                 _excerpt_of(root),
             )
         raise fault_for(code, string, self.method)
+
+
+class ResponseDecoder:
+    """Decodes one ``methodResponse`` while its body streams in.
+
+    Feed each chunk of the HTTP body to :meth:`feed` as it arrives; then
+    :meth:`close` returns the value.  Answers laid out as the hub lays
+    them out are decoded a member at a time by the fast path
+    (:class:`~txkoji._codec_fast.FastDecoder`); everything else, and
+    every error, by :class:`TreeResponseDecoder`, which takes over where
+    the fast path declines.  Either way the value, and every exception,
+    are the same.
+
+    :param method: the hub method called, for fault exceptions and error
+        messages.
+    :param record_class: the class records are built as, or None for no
+        records.
+    :param shape: where the records sit: ``"one"``, the top-level value
+        when it is a struct; ``"list"``, the structs that are items of the
+        top-level array; ``"descendents"``, the structs in the arrays that
+        are the member values of the top-level struct.  Any other shape
+        builds no records.
+    :param struct_class: the class of every struct that is not a record.
+
+    Records and structs are built as ordinary instances of their classes,
+    equal to ``cls(plain_dict)``: made with ``cls.__new__`` and filled item
+    by item, without calling ``__init__``.
+
+    """
+
+    __slots__ = ("method", "_plan", "_fast", "_tree", "_fast_value")
+
+    def __init__(
+        self,
+        method: str,
+        record_class: type | None = None,
+        shape: str = "one",
+        struct_class: type = Munch,
+    ) -> None:
+        key = (record_class, shape, struct_class)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = plan_for(record_class, shape, struct_class)
+            if len(_PLANS) < 256:
+                _PLANS[key] = plan
+        self.method = method
+        self._plan = plan
+        self._fast: FastDecoder | None = FastDecoder(plan)
+        self._tree: TreeResponseDecoder | None = None
+        self._fast_value: tuple[Any] | None = None
+
+    def feed(self, data: bytes) -> None:
+        """Decode ``data``, the next chunk of the body.
+
+        :raises KojiProtocolError: as soon as the document cannot be a valid
+            answer (a DOCTYPE, malformed XML, an invalid value, nesting too
+            deep).
+        """
+        if len(data) < PAUSE_GC_BYTES or not gc.isenabled():
+            self._feed(data)
+            return
+        gc.disable()
+        try:
+            self._feed(data)
+        finally:
+            gc.enable()
+
+    def _feed(self, data: bytes) -> None:
+        fast = self._fast
+        if fast is None:
+            assert self._tree is not None
+            self._tree.feed(data)
+            return
+        try:
+            fast.feed(data)
+        except Declined:
+            self._take_over(fast)
+
+    def _take_over(self, fast: FastDecoder) -> None:
+        # The full decoder goes on from where the fast path declined.
+        self._fast = None
+        tree = self._tree = TreeResponseDecoder(self.method, self._plan)
+        if fast.retained is not None:
+            for chunk in fast.retained:
+                tree.feed(chunk)
+            return
+        if fast.done:
+            self._fast_value = (fast.value,)
+        tree.resume(fast.frames, fast.ended)
+        tree.feed(fast.rest())
+
+    def close(self) -> Any:
+        """Finish decoding and return the answer's value.
+
+        :raises KojiFault: the exception for the hub's fault (chosen with
+            :func:`~txkoji.exceptions.fault_for`, the method attached).
+        :raises KojiProtocolError: when the document was truncated,
+            malformed, or not a valid answer.
+        """
+        fast = self._fast
+        if fast is not None:
+            try:
+                return fast.close()
+            except Declined:
+                self._take_over(fast)
+        assert self._tree is not None
+        value = self._tree.close()
+        if self._fast_value is not None:
+            return self._fast_value[0]
+        return value
 
 
 def decode_call(body: bytes) -> tuple[str, list[Any]]:

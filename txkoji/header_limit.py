@@ -36,6 +36,16 @@ _END_OF_HEADERS = re.compile(rb"\n\r?\n")
 _INTERIM_STATUS = re.compile(rb"[^ \n]* +1[0-9][0-9][ \r\n]")
 
 
+#: The transport's methods the wrapped protocol calls directly (they need
+#: no counting).
+_FORWARDED = (
+    "pauseProducing",
+    "resumeProducing",
+    "registerProducer",
+    "unregisterProducer",
+)
+
+
 class HeadersTooLarge(Exception):
     """An answer's header section exceeded the limit.
 
@@ -49,64 +59,111 @@ class HeadersTooLarge(Exception):
 
 class _HeaderLimitedProtocol(ProtocolWrapper):
     """Counts each answer's header bytes on their way to the HTTP client
-    protocol it wraps, and aborts the connection beyond the limit."""
+    protocol it wraps, and aborts the connection beyond the limit.
+
+    Every answer passes through here, so the common case costs little: a
+    header section that arrives whole in one chunk is searched where it
+    lies (bytes are held only while a section is split across chunks), and
+    the transport calls that need no counting go straight to the
+    transport."""
 
     def __init__(self, factory: _HeaderLimitedFactory, wrapped: Any) -> None:
         super().__init__(factory, wrapped)
         self._limit = factory.max_header_size
         # The header bytes of the current request's finished interim
-        # answers, and the bytes of the header section being read (None
-        # when none is: between requests, or while a body arrives).
+        # answers; whether a header section is being read (not between
+        # requests, nor while a body arrives); and the bytes of that
+        # section held so far, when it came in several chunks.
         self._counted = 0
-        self._section: bytearray | None = None
+        self._reading = False
+        self._held = bytearray()
         self._refused = False
 
+    def makeConnection(self, transport: Any) -> None:
+        # The HTTP client pauses and resumes the transport, and registers
+        # itself as its producer, for every request: let those calls reach
+        # the transport without a detour through this wrapper.
+        forwarded = vars(self)
+        for name in _FORWARDED:
+            forwarded[name] = getattr(transport, name)
+        super().makeConnection(transport)  # type: ignore[no-untyped-call]
+
     def write(self, data: bytes) -> None:
-        self._start_request()
-        super().write(data)  # type: ignore[no-untyped-call]
-
-    def writeSequence(self, data: Any) -> None:
-        self._start_request()
-        super().writeSequence(data)  # type: ignore[no-untyped-call]
-
-    def _start_request(self) -> None:
         # A request is written whole before its answer is read, so the
         # first write after an answer's headers starts the next request.
-        if self._section is None:
-            self._counted = 0
-            self._section = bytearray()
+        if not self._reading:
+            self._start_request()
+        self.transport.write(data)  # type: ignore[union-attr]
+
+    def writeSequence(self, data: Any) -> None:
+        if not self._reading:
+            self._start_request()
+        self.transport.writeSequence(data)  # type: ignore[union-attr]
+
+    def _start_request(self) -> None:
+        self._counted = 0
+        self._reading = True
+        del self._held[:]
 
     def dataReceived(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._section is not None:
-            self._read_headers(self._section, data)
+        if self._reading:
+            if self._held:
+                self._read_held(data)
+            else:
+                self._read_headers(data)
             if self._refused:
                 return
-        super().dataReceived(data)  # type: ignore[no-untyped-call]
+        self.wrappedProtocol.dataReceived(data)
 
-    def _read_headers(self, section: bytearray, data: bytes) -> None:
-        # An empty line may begin in the bytes already held.
-        search_from = max(0, len(section) - 2)
-        section += data
+    def _read_headers(self, data: bytes) -> None:
+        # The section so far starts at the start of ``data``: search it
+        # there, and hold the bytes only when its end has not come.
+        start = 0
         while True:
-            end = _END_OF_HEADERS.search(section, search_from)
-            size = self._counted + (end.end() if end else len(section))
+            end = _END_OF_HEADERS.search(data, start)
+            size = self._counted + (end.end() if end else len(data)) - start
+            if size > self._limit:
+                self._refuse()
+                return
+            if end is None:
+                self._held += memoryview(data)[start:]
+                return
+            if _INTERIM_STATUS.match(data, start) is None:
+                self._reading = False
+                return
+            self._counted = size
+            start = end.end()
+            if start == len(data):
+                return
+
+    def _read_held(self, data: bytes) -> None:
+        # The section began in an earlier chunk; an empty line may begin
+        # in the bytes already held.
+        held = self._held
+        search_from = max(0, len(held) - 2)
+        held += data
+        while True:
+            end = _END_OF_HEADERS.search(held, search_from)
+            size = self._counted + (end.end() if end else len(held))
             if size > self._limit:
                 self._refuse()
                 return
             if end is None:
                 return
-            if _INTERIM_STATUS.match(section) is None:
-                self._section = None
+            if _INTERIM_STATUS.match(held) is None:
+                self._reading = False
+                del held[:]
                 return
             self._counted = size
-            del section[: end.end()]
+            del held[: end.end()]
             search_from = 0
 
     def _refuse(self) -> None:
         self._refused = True
-        self._section = None
+        self._reading = False
+        del self._held[:]
         cast(ITCPTransport, self.transport).abortConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:

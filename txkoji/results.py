@@ -93,6 +93,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+_set_attribute = object.__setattr__
+
+
 def _as_record(rtype: ResultType, value: Any, connection: Any) -> Any:
     """Return a struct as a record of the result type's class, carrying
     ``connection``; other values unchanged.
@@ -106,9 +109,11 @@ def _as_record(rtype: ResultType, value: Any, connection: Any) -> Any:
     if isinstance(value, KojiRecord):
         for name in value.id_fields:
             found = dict.get(value, name)  # Munch.get is slow Python code
-            if found is not None and not _is_int(found):
+            if found is not None and type(found) is not int and not _is_int(found):
                 raise _wrong(rtype.method, found, f"an integer {name}")
-        value.connection = connection
+        # Munch's __setattr__ is Python code that ends in this very call
+        # (``connection`` is a class attribute, so never a key).
+        _set_attribute(value, "connection", connection)
     return value
 
 
@@ -286,6 +291,7 @@ def register(method: str, record_class: type | None, shape: str = "one") -> None
     if shape not in SHAPES:
         raise ValueError(f"unknown result shape {shape!r} for {method}")
     _RESOLVED[method] = ResultType(record_class, shape, method)
+    _REFINED.clear()
 
 
 def _resolve(method: str) -> ResultType:
@@ -331,12 +337,38 @@ def result_type(method: str, params: list[Any] | None = None) -> ResultType:
     if shape == "list":
         opts = _query_opts(params)
         if opts.get("countOnly"):
-            return ResultType(None, "plain", method, "count")
+            return _refined(rtype, "count")
         if opts.get("asList"):
-            return ResultType(None, "plain", method, "rows")
-        return ResultType(rtype.record_class, "list", method, "records")
+            return _refined(rtype, "rows")
+        return _refined(rtype, "records")
     if shape == "one":
         if params and isinstance(params[0], list):
-            return ResultType(rtype.record_class, "list", method, "each")
-        return ResultType(rtype.record_class, "one", method, "struct")
+            return _refined(rtype, "each")
+        return _refined(rtype, "struct")
     return rtype
+
+
+#: The shape each check of :func:`result_type` decodes with, and whether
+#: the decoder builds records for it.
+_REFINEMENTS: dict[str, tuple[str, bool]] = {
+    "count": ("plain", False),
+    "rows": ("plain", False),
+    "records": ("list", True),
+    "each": ("list", True),
+    "struct": ("one", True),
+}
+
+#: The refined types made so far, per ``(method, check)``: the same few
+#: serve every call (cleared when :func:`register` retypes a method).
+_REFINED: dict[tuple[str, str], ResultType] = {}
+
+
+def _refined(rtype: ResultType, check: str) -> ResultType:
+    refined = _REFINED.get((rtype.method, check))
+    if refined is None:
+        shape, records = _REFINEMENTS[check]
+        refined = ResultType(
+            rtype.record_class if records else None, shape, rtype.method, check
+        )
+        _REFINED[(rtype.method, check)] = refined
+    return refined

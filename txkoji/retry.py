@@ -214,7 +214,7 @@ class _Attempts:
 
     def start(self) -> defer.Deferred[Any]:
         """Make the first attempt; return the Deferred of the outcome."""
-        self._try()
+        self._make_attempt()
         return self.result
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
@@ -238,8 +238,12 @@ class _Attempts:
         if self._stop is not None:
             self._stop._waiting.discard(self)
 
-    def _try(self, _: Any = None) -> None:
+    def _try(self, _: Any) -> None:
+        # The wait for a retry is over.
         self._left_wait()
+        self._make_attempt()
+
+    def _make_attempt(self) -> None:
         self._tries += 1
         try:
             self._current = self._attempt()

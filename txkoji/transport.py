@@ -2,7 +2,8 @@
 
 :class:`HubTransport` posts one request body and streams the answer into a
 decoder (anything with ``feed(bytes)`` and ``close() -> value``), so the
-XML is parsed while it arrives (the bodies: :mod:`txkoji.bodies`; the
+XML is parsed while it arrives (each call: :mod:`txkoji.posting`; the
+bodies: :mod:`txkoji.bodies`; the
 connections to the hub's servers: :mod:`txkoji.endpoints`; through a
 proxy: :mod:`txkoji.proxy_agent`).  It owns one persistent
 ``HTTPConnectionPool``; every failure becomes a
@@ -20,29 +21,26 @@ from hyperlink import EncodedURL
 from treq.client import HTTPClient
 from treq.content import collect
 from twisted.internet import defer, ssl
-from twisted.internet import error as neterror
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
-from twisted.python.failure import Failure
 from twisted.web import client as webclient
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IPolicyForHTTPS, IResponse
 
 from txkoji.bodies import ERROR_BODY_LIMIT as ERROR_BODY_LIMIT  # re-exported
-from txkoji.bodies import BodyReader, BytesProducer, Decoder, ErrorBodyReader
+from txkoji.bodies import BytesProducer, Decoder
 from txkoji.endpoints import CachingEndpointFactory
 from txkoji.exceptions import (
     KojiConnectionClosed,
     KojiResponseTooLarge,
     KojiTLSError,
 )
+from txkoji.posting import Posting
 from txkoji.proxies import ProxyChoice
 from txkoji.proxy_agent import proxied_agent
 from txkoji.tls import HubTLSPolicy
 from txkoji.transport_errors import (
-    http_error,
     mask_url,
-    translate_failure,
     translate_login_failure,
     with_timeout,
 )
@@ -53,19 +51,6 @@ def normalized_url(url: str) -> bytes:
     """Return ``url`` as the ASCII bytes a request line needs (IDNA host,
     escaped path and query), computed once per distinct URL."""
     return EncodedURL.from_text(url).to_uri().to_text().encode("ascii")
-
-
-def _died_before_answer(failure: Failure) -> bool:
-    """Tell whether a request failed because its connection closed before
-    any byte of an answer, the mark of a keep-alive connection the hub had
-    just closed (not a refusal, a TLS failure or a cancellation)."""
-    never_received = failure.value
-    if not isinstance(never_received, webclient.ResponseNeverReceived):
-        return False
-    return all(
-        reason.check(neterror.ConnectionDone, neterror.ConnectionLost)
-        for reason in never_received.reasons
-    )
 
 
 class HubTransport:
@@ -175,35 +160,8 @@ class HubTransport:
                     method or None,
                 )
             )
-        cancelled = False
-
-        def cancel(_: defer.Deferred[Any]) -> None:
-            nonlocal cancelled
-            cancelled = True
-            requesting.cancel()
-
-        def resend_once(failure: Failure) -> Any:
-            if not cancelled and _died_before_answer(failure):
-                return self._request(url, body, headers)
-            return failure
-
-        def translate(failure: Failure) -> Any:
-            if cancelled:
-                # Whatever the cancelled request failed with (a resolver or
-                # connection error, say), the caller asked for it to stop.
-                return Failure(defer.CancelledError())
-            return translate_failure(failure, url, method, self.tls_policy)
-
-        requesting = self._request(url, body, headers)
-        requesting.addErrback(resend_once)
-        requesting.addCallback(self._read_response, decoder, url, method)
-        result: defer.Deferred[Any] = defer.Deferred(cancel)
-        requesting.addErrback(translate)
-        requesting.chainDeferred(result)
-        if self.timeout:
-            with_timeout(result, self.clock, self.timeout, url, method)
         self._outstanding += 1
-        return result.addBoth(self._settled)
+        return Posting(self, url, body, decoder, method, headers).start()
 
     def _agent_on(
         self, pool: webclient.HTTPConnectionPool, tls_policy: IPolicyForHTTPS
@@ -326,27 +284,15 @@ class HubTransport:
             lambda _: (response.code, response.headers, b"".join(chunks))
         )
 
-    def _read_response(
-        self, response: Any, decoder: Decoder, url: str, method: str
-    ) -> defer.Deferred[Any]:
-        versions = response.headers.getRawHeaders(b"koji-version")
-        if versions:
-            self.hub_version = versions[-1].decode("ascii", "replace")
-        if response.code != 200:
-            error_reader = ErrorBodyReader()
-            response.deliverBody(error_reader)
-            return error_reader.finished.addCallback(http_error, response, url, method)
-        reader = BodyReader(decoder, self.max_response_size, url, method)
-        response.deliverBody(reader)
-        return reader.finished
-
-    def _settled(self, outcome: Any) -> Any:
+    def _settled(self) -> None:
+        """Count a call as no longer under way (called by its
+        :class:`~txkoji.posting.Posting` before the caller's callbacks
+        run)."""
         self._outstanding -= 1
         if not self._outstanding:
             idle, self._idle = self._idle, []
             for waiter in idle:
                 waiter.callback(None)
-        return outcome
 
     def close(self) -> defer.Deferred[None]:
         """Close every pooled connection, once the requests under way have

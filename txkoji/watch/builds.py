@@ -4,7 +4,10 @@ DELETED).
 Each poll cycle sends one multicall request per ``batch`` builds still
 building, of one ``getBuild`` per build (the hub has no call taking many
 builds at once), plus in the first request the build-duration lookups
-the estimates still need.
+the estimates still need.  Through a connection that offers
+``multicall_digests``, a build record whose bytes are the ones applied
+last cycle is not decoded again: an idle cycle costs the request, not
+the records.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from twisted.internet import defer
 
 from txkoji import build_states
 from txkoji.build import Build
+from txkoji.entry_digests import UNCHANGED
 from txkoji.estimates import HubCall
 from txkoji.exceptions import KojiNotFound
 from txkoji.messages import BuildStateChange
@@ -48,14 +52,17 @@ class WatchedBuild(Estimated):
     :ivar build: the latest :class:`~txkoji.build.Build` record, or
         ``None`` before the first poll.
     :ivar estimate: the :class:`~txkoji.watch.progress.Estimate`.
+    :ivar digest: the digest of the bytes of the ``getBuild`` answer
+        :attr:`build` was decoded from, when known.
     """
 
-    __slots__ = ("ref", "build", "estimate")
+    __slots__ = ("ref", "build", "estimate", "digest")
 
     def __init__(self, ref: int | str) -> None:
         self.ref = ref
         self.build: Build | None = None
         self.estimate: Estimate = UNKNOWN
+        self.digest: bytes | None = None
 
     @property
     def finished(self) -> bool:
@@ -119,7 +126,7 @@ class BuildWatcher(Watcher):
         self.requests += len(chunks)
         answers: list[tuple[bool, Any]] = await defer.DeferredList(
             [
-                self.connection.multicall(_calls(chunk, lookups if i == 0 else []))
+                self._send(chunk, lookups if i == 0 else [])
                 for i, chunk in enumerate(chunks)
             ],
             consumeErrors=True,
@@ -130,23 +137,50 @@ class BuildWatcher(Watcher):
             if not ok:
                 error = error or value.value
                 continue
+            records, digests = value
             if index == 0:
-                for (key, _), answer in zip(lookups, value[len(chunk) :], strict=True):
+                for (key, _), answer in zip(
+                    lookups, records[len(chunk) :], strict=True
+                ):
                     self.durations.settle(key, answer)
-            error = error or self._apply(chunk, value[: len(chunk)], changes)
+            error = error or self._apply(
+                chunk, records[: len(chunk)], digests[: len(chunk)], changes
+            )
         self._end_cycle(changes, error)
 
+    def _send(
+        self, chunk: list[WatchedBuild], lookups: list[tuple[Any, HubCall]]
+    ) -> defer.Deferred[tuple[list[Any], list[bytes | None]]]:
+        """Send one request: fire with its outcomes and their digests (the
+        records whose bytes are those applied last come as
+        :data:`~txkoji.entry_digests.UNCHANGED`)."""
+        calls = _calls(chunk, lookups)
+        multicall_digests = getattr(self.connection, "multicall_digests", None)
+        if multicall_digests is None:
+            d: defer.Deferred[Any] = self.connection.multicall(calls)
+            return d.addCallback(lambda outcomes: (outcomes, [None] * len(outcomes)))
+        known = [watched.digest for watched in chunk] + [None] * len(lookups)
+        answer: defer.Deferred[Any] = multicall_digests(calls, known)
+        return answer
+
     def _apply(
-        self, chunk: list[WatchedBuild], records: list[Any], changes: list[Change]
+        self,
+        chunk: list[WatchedBuild],
+        records: list[Any],
+        digests: list[bytes | None],
+        changes: list[Change],
     ) -> BaseException | None:
         missing = [w.ref for w, r in zip(chunk, records, strict=True) if r is None]
         if missing:
             raise KojiNotFound("build", missing)
-        for watched, record in zip(chunk, records, strict=True):
+        for watched, record, digest in zip(chunk, records, digests, strict=True):
+            if record is UNCHANGED:
+                continue
             if isinstance(record, Exception):
                 return record
             old = None if watched.build is None else watched.build["state"]
             watched.build = record
+            watched.digest = digest
             if record["state"] != old:
                 changes.append((watched, record, old))
         return None
