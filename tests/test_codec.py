@@ -891,3 +891,27 @@ def test_encoding_refuses_nesting_past_the_decoders_limit():
     cycle.append({"again": cycle})
     with pytest.raises(ValueError, match="contains itself"):
         encode_response(cycle)
+
+
+@pytest.mark.parametrize("chunk", [1000, 4096, 65536])
+@pytest.mark.parametrize("full_decoder", [False, True])
+def test_an_error_far_into_one_long_line_quotes_the_text_there(chunk, full_decoder):
+    from txkoji._codec_decode import TreeResponseDecoder
+    from txkoji._codec_values import plan_for
+
+    body = (
+        b"<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
+        + b"<value><string>pkg</string></value>" * 20000
+        + b"<value><string>culprit</strin></value></data></array></value>"
+        + b"</param></params></methodResponse>"
+    )
+    decoder = (
+        TreeResponseDecoder("m", plan_for(None, "one", Munch))
+        if full_decoder
+        else ResponseDecoder("m")
+    )
+    with pytest.raises(KojiProtocolError, match="mismatched tag") as raised:
+        for start in range(0, len(body), chunk):
+            decoder.feed(body[start : start + chunk])
+        decoder.close()
+    assert "culprit</strin>" in str(raised.value)

@@ -89,6 +89,11 @@ class TreeDecoder:
         # next one comes: most answers arrive whole).
         self._lines = 0
         self._last = b""
+        # Bytes parsed so far, and where the line holding the tail's first
+        # byte starts (both counted from the document's start): expat's
+        # column counts from there when the line began before the tail.
+        self._parsed = 0
+        self._tail_line_start = 0
         self._error: KojiProtocolError | None = None
 
     # -- errors ---------------------------------------------------------
@@ -107,10 +112,15 @@ class TreeDecoder:
         self, problem: str, window: bytes, first_line: int, position: tuple[int, int]
     ) -> KojiProtocolError:
         line, column = position
-        offset = 0
-        for _ in range(line - first_line):
-            offset = window.find(b"\n", offset) + 1
-        offset += column
+        if line == first_line:
+            # The line began before the window, where the tail's line did.
+            window_start = self._parsed - len(self._tail)
+            offset = max(0, column - (window_start - self._tail_line_start))
+        else:
+            offset = 0
+            for _ in range(line - first_line):
+                offset = window.find(b"\n", offset) + 1
+            offset += column
         start = max(0, offset - EXCERPT_CHARS // 2)
         text = window[start : start + EXCERPT_CHARS].decode("utf-8", "replace")
         return self._fail(problem, text)
@@ -202,7 +212,24 @@ class TreeDecoder:
                 str(error), self._tail + data, first_line, error.position
             )
         self._last = data
-        self._tail = (self._tail + data[-_TAIL_BYTES:])[-_TAIL_BYTES:]
+        self._move_tail(data)
+
+    def _move_tail(self, data: bytes) -> None:
+        # Keep the last bytes parsed, and the start of the line holding
+        # the first of them.
+        tail = self._tail
+        before = len(tail) + len(data) - min(_TAIL_BYTES, len(tail) + len(data))
+        newline = -1
+        if before > len(tail):
+            newline = data.rfind(b"\n", 0, before - len(tail))
+            if newline >= 0:
+                self._tail_line_start = self._parsed + newline + 1
+        if newline < 0:
+            newline = tail.rfind(b"\n", 0, min(before, len(tail)))
+            if newline >= 0:
+                self._tail_line_start = self._parsed - len(tail) + newline + 1
+        self._parsed += len(data)
+        self._tail = (tail + data[-_TAIL_BYTES:])[-_TAIL_BYTES:]
 
     def close_xml(self) -> Element:
         """Finish parsing and return the document's root element.
