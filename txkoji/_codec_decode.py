@@ -415,8 +415,8 @@ class ResponseDecoder:
     Feed each chunk of the HTTP body to :meth:`feed` as it arrives; then
     :meth:`close` returns the value.  Answers laid out as the hub lays
     them out are decoded a member at a time by the fast path
-    (:class:`~txkoji._codec_fast.FastDecoder`); everything else, and
-    every error, by :class:`TreeResponseDecoder`, which takes over where
+    (``txkoji._codec_fast.FastDecoder``); everything else, and
+    every error, by ``TreeResponseDecoder``, which takes over where
     the fast path declines.  Either way the value, and every exception,
     are the same.
 

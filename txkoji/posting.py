@@ -95,7 +95,7 @@ class Posting:
         self.result: defer.Deferred[Any] = defer.Deferred(self._cancel)
 
     def start(self) -> defer.Deferred[Any]:
-        """Send the request; return :attr:`result`."""
+        """Send the request; return its ``result`` Deferred."""
         if self._timeout:
             self._timer = self._transport.clock.callLater(self._timeout, self._expire)
         self._send()
