@@ -11,7 +11,8 @@ returns exactly what the full decoder would.  At the first thing outside
 the subset (anything else the XML allows, and everything malformed or
 invalid) it *declines*: the full decoder takes over, from the start of the
 document while the fast path still holds it (up to :data:`RETAIN_BYTES`),
-else from where the fast path stopped (:meth:`FastDecoder.handover`).
+else from where the fast path stopped (:attr:`FastDecoder.frames` and
+:meth:`FastDecoder.rest`).
 Every check of the full decoder therefore still applies to every answer,
 and every error is the full decoder's.
 """
@@ -77,17 +78,13 @@ _TOP_SCALAR = re.compile(f"{_TOP_START}{_scalar_after(2)}")
 _TOP_END_RE = re.compile(_TOP_END)
 _TOP_OPEN = re.compile(f"{_TOP_START}{_CONTAINER}")
 
-# The end of a container, by where it sits: in a member, in an array, or
-# as the answer's value.
+# The end of a container, by whether it is a struct and whether it is a
+# member's value (else an array item, or the answer's value).
 _ENDS = {
-    (True, "member"): re.compile(f"{_WS}</struct>{_WS}</value>{_WS}</member>"),
-    (True, "item"): re.compile(f"{_WS}</struct>{_WS}</value>"),
-    (True, "top"): re.compile(f"{_WS}</struct>{_WS}</value>"),
-    (False, "member"): re.compile(
-        f"{_WS}</data>{_WS}</array>{_WS}</value>{_WS}</member>"
-    ),
-    (False, "item"): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>"),
-    (False, "top"): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>"),
+    (True, True): re.compile(f"{_WS}</struct>{_WS}</value>{_WS}</member>"),
+    (True, False): re.compile(f"{_WS}</struct>{_WS}</value>"),
+    (False, True): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>{_WS}</member>"),
+    (False, False): re.compile(f"{_WS}</data>{_WS}</array>{_WS}</value>"),
 }
 
 #: Byte by byte: 0 for a byte outside the subset (a control character or
@@ -139,9 +136,9 @@ def _unit_complete(text: str, decoder: FastDecoder) -> bool:
         if frame.is_struct:
             if "</member>" in text:
                 return True
-            return frame.place != "member" and _after(text, "</struct>", "</value>")
+            return not frame.in_member and _after(text, "</struct>", "</value>")
         if "</data>" in text:
-            if frame.place == "member":
+            if frame.in_member:
                 return "</member>" in text
             return _after(text, "</data>", "</value>")
         return "</value>" in text
@@ -206,19 +203,20 @@ class Frame:
     :ivar value: the list or struct being filled.
     :ivar plan: the plan for the values it holds.
     :ivar is_struct: whether it is a struct (else an array).
-    :ivar place: ``"member"``, ``"item"`` or ``"top"``: what holds it.
+    :ivar in_member: whether it is a member's value (else an array item,
+        or the answer's value).
     :ivar name: its member name, when it is a member's value.
     """
 
-    __slots__ = ("value", "plan", "is_struct", "place", "name")
+    __slots__ = ("value", "plan", "is_struct", "in_member", "name")
 
     def __init__(
-        self, value: Any, plan: Plan, is_struct: bool, place: str, name: str
+        self, value: Any, plan: Plan, is_struct: bool, in_member: bool, name: str
     ) -> None:
         self.value = value
         self.plan = plan
         self.is_struct = is_struct
-        self.place = place
+        self.in_member = in_member
         self.name = name
 
 
@@ -350,7 +348,9 @@ class FastDecoder:
         pos = self._decode(text)
         self._text = text[pos:] if pos else text
 
-    def _open(self, match: re.Match[str], plan: Plan, place: str, name: str) -> Any:
+    def _open(
+        self, match: re.Match[str], plan: Plan, in_member: bool, name: str = ""
+    ) -> Any:
         # Start the array or struct ``match`` opened; return its value.
         if len(self.frames) >= MAX_DEPTH - 1:
             raise Declined
@@ -359,10 +359,10 @@ class FastDecoder:
         if match.group(match.re.groups) is not None:
             cls = plan.struct_class
             value = cls.__new__(cls)
-            self.frames.append(Frame(value, plan.members, True, place, name))
+            self.frames.append(Frame(value, plan.members, True, in_member, name))
         else:
             value = []
-            self.frames.append(Frame(value, plan.items, False, place, name))
+            self.frames.append(Frame(value, plan.items, False, in_member, name))
         return value
 
     def _decode(self, text: str) -> int:
@@ -392,7 +392,7 @@ class FastDecoder:
                     match = _TOP_OPEN.match(text, pos)
                     if match is None:
                         return pos
-                    self.value = self._open(match, self._plan, "top", "")
+                    self.value = self._open(match, self._plan, False)
                     self._started = True
                     pos = match.end()
                     continue
@@ -431,7 +431,7 @@ class FastDecoder:
                         name = match.group(1)
                         if "&" in name:
                             name = unescape(name)
-                        container[name] = self._open(match, frame.plan, "member", name)
+                        container[name] = self._open(match, frame.plan, True, name)
                         pos = match.end()
                         continue
                 else:
@@ -447,10 +447,10 @@ class FastDecoder:
                         match = item_match(text, pos)
                     match = _ITEM_OPEN.match(text, pos)
                     if match is not None:
-                        append(self._open(match, frame.plan, "item", ""))
+                        append(self._open(match, frame.plan, False))
                         pos = match.end()
                         continue
-                match = _ENDS[frame.is_struct, frame.place].match(text, pos)
+                match = _ENDS[frame.is_struct, frame.in_member].match(text, pos)
                 if match is None:
                     return pos
                 frames.pop()
