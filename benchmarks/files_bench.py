@@ -77,6 +77,14 @@ PAIRS = {
 }
 
 
+#: What speaks TLS to the clients, by ``--front``.
+FRONTS = {
+    "nginx": "behind nginx speaking TLS (as Apache fronts the real hub) and "
+    "serving topurl",
+    "twisted": "each speaking TLS itself (Twisted's TLS) and serving topurl",
+}
+
+
 def make_file(path: str, size: int) -> None:
     """Write ``size`` random bytes to ``path`` unless it has that size."""
     if os.path.exists(path) and os.path.getsize(path) == size:
@@ -143,6 +151,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--front", choices=("nginx", "twisted"), default="nginx")
     parser.add_argument("--only", nargs="*", choices=sorted(PAIRS))
     parser.add_argument("--output", default=os.path.join(HERE, "FILES_RESULTS.md"))
     args = parser.parse_args()
@@ -154,6 +163,7 @@ def main() -> None:
             os.path.join(WORK, "certs"),
             os.path.join(WORK, "top"),
             f"--workers={args.workers}",
+            f"--front={args.front}",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -188,10 +198,11 @@ def write_table(args: argparse.Namespace, results: dict) -> None:
         "# File transfer benchmark",
         "",
         f"`benchmarks/files_bench.py --scale {args.scale} --runs {args.runs} "
-        f"--workers {args.workers}`, "
+        f"--workers {args.workers} --front {args.front}`, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{os.cpu_count()} CPUs.  Fake hub in {args.workers} processes behind "
-        "one socket, over TLS on 127.0.0.1.  A and B ran in turn, each in a "
+        f"one socket, {FRONTS[args.front]}, on 127.0.0.1.  "
+        "A and B ran in turn, each in a "
         "process of its own; figures are medians over the runs, and the ratios "
         "are the medians of the pair-by-pair ratios (speed: A's MiB/s over "
         "B's; CPU: A's CPU seconds over B's).  CPU is the client process's "
