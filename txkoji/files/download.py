@@ -12,7 +12,10 @@ and checksum, and renames it into place.
 Transient failures (a cut connection, 502/503/504) are retried under the
 profile's retry options, each retry resuming where the last one stopped.
 Memory stays at a few socket reads: every piece goes to disk as it
-arrives.
+arrives, in 1 MiB writes; on a slow disk the writes move to a thread and
+the connection is paused while more than 8 MiB wait for it
+(:mod:`txkoji.files.disk_writer`), so the reactor is never held by the
+disk.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from twisted.web.iweb import UNKNOWN_LENGTH
 from txkoji.exceptions import KojiConnectionError, KojiHTTPError, KojiTimeoutError
 from txkoji.files.attempts import retried, with_timeout
 from txkoji.files.naming import destination
+from txkoji.files.offload import in_thread
 from txkoji.files.partial import PartialFile, Progress
 from txkoji.paths import PathInfo
 from txkoji.transport import HubTransport, normalized_url
@@ -77,7 +81,9 @@ class _ToFile(Protocol):
     """Append a response body to a :class:`PartialFile`; ``finished``
     fires when it ends, and cancelling it stops the transfer.  With
     ``stall`` seconds, a body that sends nothing for that long fails with
-    ``KojiTimeoutError`` (which the retry rules retry, resuming)."""
+    ``KojiTimeoutError`` (which the retry rules retry, resuming).  While
+    the disk is behind (:attr:`PartialFile.congested`), the transfer is
+    paused, and the stall timer with it."""
 
     def __init__(
         self, part: PartialFile, url: str, clock: Any, stall: float | None
@@ -89,8 +95,12 @@ class _ToFile(Protocol):
         self._stall = stall
         self._timer: Any = None
         self._settled = False
+        self._waiting_for_disk = False
 
     def connectionMade(self) -> None:
+        self._start_timer()
+
+    def _start_timer(self) -> None:
         if self._stall:
             self._timer = self._clock.callLater(self._stall, self._stalled)
 
@@ -130,6 +140,31 @@ class _ToFile(Protocol):
             self._part.write(data)
         except Exception:
             self._settle(Failure())
+            return
+        if self._part.congested and not self._waiting_for_disk:
+            self._wait_for_disk()
+
+    def _wait_for_disk(self) -> None:
+        self._waiting_for_disk = True
+        transport: Any = self.transport
+        transport.pauseProducing()
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        self._part.flush().addCallbacks(self._disk_caught_up, self._disk_failed)
+
+    def _disk_caught_up(self, _: None) -> None:
+        self._waiting_for_disk = False
+        if self._settled:
+            return
+        self._start_timer()
+        transport: Any = self.transport
+        transport.resumeProducing()
+
+    def _disk_failed(self, failure: Failure) -> None:
+        # After the body ended, closing the file reports the same error.
+        if not self._settled:
+            self._settle(failure)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._settled:
@@ -255,6 +290,8 @@ async def _attempt(
     the start of the same remote file (``If-Range`` with the validator
     recorded when it was written), else start over."""
     for _ in range(2):
+        # Writes of a failed attempt may still be going to a slow disk.
+        await part.flush()
         offset = part.open()
         validator = _recorded_validator(part, url) if offset else None
         if offset and validator is None:
@@ -327,16 +364,24 @@ def fill(
         removed after a failure when it holds nothing to resume).
     """
 
-    def closed(outcome: Any) -> Any:
+    part.run_in_thread = lambda job: in_thread(connection, job)
+
+    def closed(outcome: Any) -> defer.Deferred[Any]:
         failed = isinstance(outcome, Failure)
-        try:
-            part.close(failed=failed)
-        except Exception:
-            # Writing out the last bytes failed: that is the error, unless
-            # the transfer had failed already.
-            if not failed:
-                raise
-        return outcome
+
+        def close(_: Any) -> Any:
+            try:
+                part.close(failed=failed)
+            except Exception:
+                # Writing out the last bytes failed: that is the error,
+                # unless the transfer had failed already.
+                if not failed:
+                    raise
+            return outcome
+
+        # Every write must be done before the file is closed; a write that
+        # failed in a thread fails the close with its error.
+        return part.flush().addBoth(close)
 
     return retried(connection, attempt, what).addBoth(closed)
 

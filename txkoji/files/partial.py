@@ -8,7 +8,9 @@ validator, or its size and time), so that only a partial file of the same
 remote file is resumed.  Both are opened relative to the directory,
 without following a symbolic link or opening anything but a regular file
 (:mod:`txkoji.files.directory`), and the final rename replaces a name,
-never what a link there points to.
+never what a link there points to.  Received bytes are written in 1 MiB
+batches, moved to a thread once the disk is slow
+(:mod:`txkoji.files.disk_writer`).
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from txkoji.exceptions import ChecksumMismatch, DestinationExists, KojiFileError
 from txkoji.files.checksums import CHECKSUM_TYPES, Hasher, new_hasher
 from txkoji.files.directory import Directory
+from txkoji.files.disk_writer import DiskWriter, RunInThread
 
 #: Read size when hashing what an earlier attempt left.
 _HASH_PIECE = 1 << 20
-#: Bytes gathered before each write to disk.
-_WRITE_BUFFER = 1 << 20
 #: The largest record of a partial file's source that is read.
 _SOURCE_LIMIT = 1 << 16
 
@@ -68,6 +72,11 @@ class PartialFile:
     :param progress: called with ``(done, total)`` as bytes arrive.
     :raises DestinationExists: when ``target`` exists (a symbolic link
         included) and ``overwrite`` is false, or is a directory.
+
+    :ivar run_in_thread: runs a callable in a thread (see
+        :class:`~txkoji.files.disk_writer.DiskWriter`); set before
+        :meth:`open` to let writes leave the reactor thread once the disk
+        is slow, else every write stays in the calling thread.
     """
 
     def __init__(
@@ -96,7 +105,8 @@ class PartialFile:
         self._checksum = checksum
         self._progress = progress
         self._hasher: Hasher | None = None
-        self._handle: IO[bytes] | None = None
+        self._writer: DiskWriter | None = None
+        self.run_in_thread: RunInThread | None = None
         self._dir: Directory | None = None
         self._discard = False
         self.done = 0
@@ -109,7 +119,10 @@ class PartialFile:
         :raises UnsafePathError: when a symbolic link or a non-regular file
             is at the temporary file's name.
         :raises KojiFileError: when the directory or the file cannot be
-            made or opened (not writable, for one).
+            made or opened (not writable, for one), or when what an earlier
+            :meth:`open` received cannot be written out.
+        :raises RuntimeError: while writes still wait for a thread (wait
+            for :meth:`flush` first).
         """
         self._close_handle()
         try:
@@ -126,15 +139,37 @@ class PartialFile:
             while piece := os.pread(fd, _HASH_PIECE, offset):
                 self._hasher.update(piece)
                 offset += len(piece)
-        # Received pieces are 16 KiB TLS records: gather them into
-        # 1 MiB writes.
-        self._handle = os.fdopen(fd, "ab", buffering=_WRITE_BUFFER)
+        self._writer = DiskWriter(fd, self.run_in_thread)
         return self.done
 
-    def _opened(self) -> tuple[IO[bytes], Directory]:
-        if self._handle is None or self._dir is None:
+    def _opened(self) -> tuple[DiskWriter, Directory]:
+        if self._writer is None or self._dir is None:
             raise KojiFileError(f"{self.path} is not open")
-        return self._handle, self._dir
+        return self._writer, self._dir
+
+    @property
+    def congested(self) -> bool:
+        """Whether writes are behind (a slow disk): stop reading until
+        :meth:`flush` fires."""
+        return self._writer is not None and self._writer.congested
+
+    def flush(self) -> defer.Deferred[None]:
+        """Write out what was received.
+
+        :returns: a Deferred firing once it is all written (at once when
+            nothing waits for a thread, or nothing is open); it fails with
+            ``KojiFileError`` when a write failed (a full disk).
+        """
+        if self._writer is None:
+            return defer.succeed(None)
+
+        def failed(failure: Failure) -> Failure:
+            error = failure.value
+            if isinstance(error, OSError):
+                return Failure(self._cannot_write(error))
+            return failure
+
+        return self._writer.flush().addErrback(failed)
 
     def source(self) -> dict[str, Any] | None:
         """Return what :meth:`remember` recorded about the remote file the
@@ -165,9 +200,11 @@ class PartialFile:
     def restart(self) -> None:
         """Throw away what was received (and the record of its source) and
         start from byte 0."""
-        handle, directory = self._opened()
-        handle.flush()
-        os.ftruncate(handle.fileno(), 0)
+        writer, directory = self._opened()
+        try:
+            writer.truncate()
+        except OSError as error:
+            raise self._cannot_write(error) from error
         directory.remove_file(source_path(self.target).name)
         self.done = 0
         self._hasher = new_hasher(self._checksum[0]) if self._checksum else None
@@ -181,7 +218,7 @@ class PartialFile:
         :raises KojiFileError: when they cannot be written (a full disk, a
             file size limit).
         """
-        handle, _ = self._opened()
+        writer, _ = self._opened()
         if self.size is not None and self.done + len(data) > self.size:
             self._discard = True
             raise ChecksumMismatch(
@@ -192,7 +229,7 @@ class PartialFile:
                 f"over {self.size}",
             )
         try:
-            handle.write(data)
+            writer.append(data)
         except OSError as error:
             raise self._cannot_write(error) from error
         if self._hasher is not None:
@@ -207,10 +244,10 @@ class PartialFile:
         )
 
     def _close_handle(self) -> None:
-        handle, self._handle = self._handle, None
+        writer, self._writer = self._writer, None
         try:
-            if handle is not None:
-                handle.close()
+            if writer is not None:
+                writer.close()
         except OSError as error:
             raise self._cannot_write(error) from error
         finally:
@@ -225,8 +262,10 @@ class PartialFile:
 
         :raises KojiFileError: when what was received cannot be written
             out (a full disk).
+        :raises RuntimeError: while writes still wait for a thread (wait
+            for :meth:`flush` first).
         """
-        if self._handle is not None and self._dir is not None:
+        if self._writer is not None and self._dir is not None:
             if (failed and self.done == 0) or self._discard:
                 self._drop(self._dir)
         self._close_handle()

@@ -169,6 +169,8 @@ async def _chunks(
     """Fill ``part`` through ``downloadTaskOutput``, a chunk at a time,
     resuming only a partial file recorded as holding the same file (same
     size and time on the hub)."""
+    # Writes of a failed attempt may still be going to a slow disk.
+    await part.flush()
     offset = part.open()
     if offset and part.source() != item.source():
         part.restart()
@@ -184,6 +186,8 @@ async def _chunks(
             break
         part.write(raw)
         offset += len(raw)
+        if part.congested:
+            await part.flush()
 
 
 def fetch_task_file(

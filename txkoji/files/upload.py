@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hyperlink import URL
-from twisted.internet import defer, threads
+from twisted.internet import defer
 
 from txkoji.exceptions import (
     AuthExpired,
@@ -46,6 +46,7 @@ from txkoji.files.attempts import retried, with_timeout
 from txkoji.files.checksums import Adler32, adler32_combine
 from txkoji.files.chunk_request import ChunkProducer, post_chunk
 from txkoji.files.naming import unique_upload_dir
+from txkoji.files.offload import in_thread
 from txkoji.files.parallel import run_limited
 from txkoji.files.partial import Progress
 from txkoji.files.read_ahead import (
@@ -133,11 +134,6 @@ class _Source:
             self.handle.close()
 
 
-def _in_thread(connection: Any, function: Any, *args: Any) -> defer.Deferred[Any]:
-    reactor = connection.reactor
-    return threads.deferToThreadPool(reactor, reactor.getThreadPool(), function, *args)
-
-
 def _chunk_url(
     connection: Any,
     server_dir: str,
@@ -180,7 +176,7 @@ class _Upload:
         self.hasher = Adler32()
         self.buffers = buffers = ChunkBuffers(pool)
         self.reader = ReadAhead(
-            lambda number, offset, length: _in_thread(
+            lambda number, offset, length: in_thread(
                 connection,
                 source.read_chunk,
                 offset,
@@ -289,7 +285,7 @@ class _Upload:
         if info is None or int(info["size"]) > most:
             return None
         arrived = int(info["size"])
-        sha256, adler = await _in_thread(
+        sha256, adler = await in_thread(
             self.connection, self.source.digests_of_start, arrived
         )
         if sha256 != info.get("hexdigest"):
