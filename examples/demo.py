@@ -83,8 +83,10 @@ async def queries(koji: Connection) -> None:
         print(f"  {name:<12} {shown}")
 
 
-async def watch_a_build(reactor, server: HubServer, koji: Connection) -> None:
-    simulator = server.hub.simulate(seed=1, speed=20)
+async def watch_a_build(
+    reactor, server: HubServer, koji: Connection, speed: float
+) -> None:
+    simulator = server.hub.simulate(seed=1, speed=speed)
     task_id = simulator.start_build("bash")
     print(f"\nwatching simulated build task {task_id} (txkoji watch-task):")
     try:
@@ -93,7 +95,7 @@ async def watch_a_build(reactor, server: HubServer, koji: Connection) -> None:
         simulator.stop()
 
 
-async def main(reactor, use_tls: bool) -> None:
+async def main(reactor, use_tls: bool, speed: float) -> None:
     with tempfile.TemporaryDirectory() as cert_dir:
         options = {"weburl": "https://koji.example.com/koji"}
         tls = None
@@ -107,7 +109,7 @@ async def main(reactor, use_tls: bool) -> None:
         koji = Connection(server=server.url, **options)
         try:
             await queries(koji)
-            await watch_a_build(reactor, server, koji)
+            await watch_a_build(reactor, server, koji, speed)
         finally:
             await koji.close()
             await server.stop()
@@ -116,8 +118,16 @@ async def main(reactor, use_tls: bool) -> None:
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tls", action="store_true", help="serve over HTTPS")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=20,
+        help="how many times faster than a real hub the build runs (default 20)",
+    )
     args = parser.parse_args()
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor, args.tls)))
+    task.react(
+        lambda reactor: defer.ensureDeferred(main(reactor, args.tls, args.speed))
+    )
 
 
 if __name__ == "__main__":

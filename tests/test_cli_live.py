@@ -71,7 +71,7 @@ def eta_seconds(line: str) -> int | None:
 
 @pytest_twisted.ensureDeferred
 async def test_live_view_moves_and_exits_0(hub_server):
-    sim = hub_server.hub.simulate(seed=5, speed=20)
+    sim = hub_server.hub.simulate(seed=5, speed=40)
     task_id = sim.start_build("bash")
     session = f"txkoji-live-{task_id}-{id(sim)}"
     command = " ".join(

@@ -83,7 +83,10 @@ async def test_example_script_takes_a_profile(hub_server, tmp_path):
 @pytest.mark.parametrize("tls", [False, True])
 @pytest_twisted.ensureDeferred
 async def test_demo_runs_against_its_own_fake_hub(tls):
-    out = await run_python(str(EXAMPLES / "demo.py"), *(["--tls"] if tls else []))
+    # Faster than the 20x a person watches, for the suite's time.
+    out = await run_python(
+        str(EXAMPLES / "demo.py"), "--speed", "100", *(["--tls"] if tls else [])
+    )
     assert ("https://" if tls else "http://") + "127.0.0.1:" in out
     assert "bash-5.2.26-1.fc40" in out
     assert "50102 buildArch         x86_64" in out

@@ -8,7 +8,7 @@ from txkoji.watch import feed
 async def main(reactor):
     server = HubServer(reactor)
     await server.start()
-    simulator = server.hub.simulate(speed=30)
+    simulator = server.hub.simulate(speed=120)
     reactor.callLater(1, simulator.start_build, "bash")
     koji = Connection(server=server.url)
     events = feed(koji, interval=0.5)
