@@ -159,7 +159,7 @@ def test_a_write_failing_in_the_thread_fails_what_follows(tmp_path):
         def fail():
             raise full
 
-        return SteppedThread.__call__(thread, fail)
+        return thread(fail)
 
     writer._run_in_thread = failing  # the disk fills from here on
     for piece in pieces(2 * BATCH):

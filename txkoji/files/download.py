@@ -104,6 +104,11 @@ class _ToFile(Protocol):
         if self._stall:
             self._timer = self._clock.callLater(self._stall, self._stalled)
 
+    def _stop_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
     def _stalled(self) -> None:
         self._timer = None
         self._settle(
@@ -117,17 +122,14 @@ class _ToFile(Protocol):
 
     def _settle(self, error: BaseException | Failure) -> None:
         self._settled = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._stop_timer()
         transport: Any = self.transport
         transport.stopProducing()
         self.finished.errback(error)
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
         self._settled = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
+        self._stop_timer()
         transport: Any = self.transport
         transport.stopProducing()
 
@@ -148,9 +150,7 @@ class _ToFile(Protocol):
         self._waiting_for_disk = True
         transport: Any = self.transport
         transport.pauseProducing()
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._stop_timer()
         self._part.flush().addCallbacks(self._disk_caught_up, self._disk_failed)
 
     def _disk_caught_up(self, _: None) -> None:
@@ -170,8 +170,7 @@ class _ToFile(Protocol):
         if self._settled:
             return
         self._settled = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
+        self._stop_timer()
         if reason.check(webclient.ResponseDone, PotentialDataLoss):
             self.finished.callback(None)
             return
